@@ -1,0 +1,24 @@
+//===- AttnOps.h - attn dialect ops -----------------------------*- C++ -*-===//
+
+#ifndef FLASHINFER_DIALECT_ATTN_IR_ATTNOPS_H
+#define FLASHINFER_DIALECT_ATTN_IR_ATTNOPS_H
+
+#include "flashinfer/Dialect/Attn/IR/AttnDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "flashinfer/Dialect/Attn/IR/AttnEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "flashinfer/Dialect/Attn/IR/AttnAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "flashinfer/Dialect/Attn/IR/AttnOps.h.inc"
+
+#endif // FLASHINFER_DIALECT_ATTN_IR_ATTNOPS_H

@@ -1,0 +1,346 @@
+//===- AttnOps.td - attn dialect ops -----------------------*- tablegen -*-===//
+
+#ifndef FLASHINFER_DIALECT_ATTN_IR_ATTNOPS_TD
+#define FLASHINFER_DIALECT_ATTN_IR_ATTNOPS_TD
+
+include "flashinfer/Dialect/Attn/IR/AttnBase.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/OpAsmInterface.td"
+
+def Attn_I32Tensor1D : 1DTensorOf<[I32]>;
+def Attn_F32Tensor1D : 1DTensorOf<[F32]>;
+def Attn_I8Tensor1D : 1DTensorOf<[I8]>;
+def Attn_FloatTensor : RankedTensorOf<[F16, BF16, F32]>;
+
+// Attributes shared by attn.attention and attn.paged_attention.
+defvar Attn_VariantAttrs = (ins
+  OptionalAttr<F32Attr>:$sm_scale,
+  UnitAttr:$causal,
+  DefaultValuedAttr<I64Attr, "-1">:$window_left,
+  DefaultValuedAttr<F32Attr, "0.0f">:$logits_soft_cap,
+  DefaultValuedAttr<Attn_PosEncodingAttr, "PosEncoding::none">:$pos_encoding,
+  DefaultValuedAttr<F32Attr, "1.0f">:$rope_scale,
+  DefaultValuedAttr<F32Attr, "1.0e4f">:$rope_theta
+);
+
+defvar Attn_VariantDoc = [{
+    Scores. For query row `i` of a request with `qo_len` query rows and
+    `kv_len` keys, its *position* is `q_idx = i + kv_len - qo_len` (queries are
+    the last `qo_len` tokens of the sequence: FlashInfer's bottom-right
+    alignment). For key `kv_idx` the score is computed in f32 in this order:
+
+    1. `s = dot(q, k) * sm_scale` (`sm_scale` defaults to `1/sqrt(D)`); with
+       `pos_encoding = rope_llama`, q and k are first rotated by RoPE
+       (rotate-half style, positions `q_idx` and `kv_idx`, `rope_theta`,
+       `rope_scale` dividing the position);
+    2. `logits_soft_cap > 0`: `s = cap * tanh(s / cap)`;
+    3. `pos_encoding = alibi`: `s += alibi_slopes[h] * (kv_idx - q_idx)`
+       (slopes default to the ALiBi paper's geometric series when the operand
+       is absent);
+    4. the `score_mod` region, if present, maps `s` to a new score.
+
+    A key is visible unless a mask removes it: `causal` hides `kv_idx > q_idx`;
+    `window_left = W >= 0` hides `kv_idx < q_idx - W`; `custom_mask` hides keys
+    whose bit is 0; the `mask_mod` region hides keys where it yields false.
+
+    The output row is `sum_j p_j v_j` with `p = softmax(s)` over visible keys.
+    With `sinks`, the per-head sink logit `sinks[h]` joins the softmax
+    denominator only (gpt-oss style). The optional second output `lse` holds
+    `log2(sum_j exp(s_j))` over visible keys (sink included), base 2 as in
+    FlashInfer, so that `attn.merge_states` can combine partial results. A row
+    that sees no key gets output 0 and lse `-inf`.
+
+    Regions take `(score: f32, batch: index, q_head: index, q_idx: index,
+    kv_idx: index)` for `score_mod` (yielding f32) and `(batch, q_head, q_idx,
+    kv_idx)` for `mask_mod` (yielding i1), where `q_idx` is the position
+    defined above. `attn-raise-builtin-variants` recognizes the builtin masks
+    and soft-cap written as regions and turns them into attributes, so later
+    passes can skip whole tiles.
+
+    The custom mask is a bit stream, little-endian within each byte, holding
+    each request's `[qo_len, kv_len]` row-major mask one after the other.
+
+    GQA/MQA: `Hq` must be a multiple of `Hkv`; query head `h` reads KV head
+    `h / (Hq / Hkv)`.
+}];
+
+def Attn_AttentionOp : Attn_Op<"attention", [
+    AttrSizedOperandSegments, Pure,
+    DestinationStyleOpInterface]> {
+  let summary = "batched attention over contiguous (ragged) keys and values";
+  let description = !strconcat([{
+    Operands: `q` `[tokens, Hq, D]`, `k` `[kv_tokens, Hkv, D]`, `v`
+    `[kv_tokens, Hkv, Dv]`. Without `qo_indptr`/`kv_indptr` all rows form one
+    request; with them (both i32, `[batch + 1]`, starting at 0), request `b`
+    owns query rows `[qo_indptr[b], qo_indptr[b+1])` and key rows
+    `[kv_indptr[b], kv_indptr[b+1])`. Outputs: `o` `[tokens, Hq, Dv]` and
+    optionally `lse` `[tokens, Hq]` in f32.
+
+    ```mlir
+    %o = attn.attention q(%q : tensor<?x32x128xf16>)
+           k(%k : tensor<?x8x128xf16>) v(%v : tensor<?x8x128xf16>)
+           outs(%init : tensor<?x32x128xf16>) {causal}
+           -> tensor<?x32x128xf16>
+    ```
+  }], Attn_VariantDoc);
+
+  let arguments = !con((ins
+    Attn_FloatTensor:$query,
+    Attn_FloatTensor:$key,
+    Attn_FloatTensor:$value,
+    Optional<Attn_I32Tensor1D>:$qo_indptr,
+    Optional<Attn_I32Tensor1D>:$kv_indptr,
+    Optional<Attn_I8Tensor1D>:$custom_mask,
+    Optional<Attn_F32Tensor1D>:$alibi_slopes,
+    Optional<Attn_F32Tensor1D>:$sinks,
+    Variadic<Attn_FloatTensor>:$outputs), Attn_VariantAttrs);
+  let results = (outs Variadic<Attn_FloatTensor>:$results);
+  let regions = (region MaxSizedRegion<1>:$score_mod,
+                        MaxSizedRegion<1>:$mask_mod);
+
+  let assemblyFormat = [{
+    `q` `(` $query `:` type($query) `)`
+    `k` `(` $key `:` type($key) `)`
+    `v` `(` $value `:` type($value) `)`
+    (`qo_indptr` `(` $qo_indptr^ `:` type($qo_indptr) `)`)?
+    (`kv_indptr` `(` $kv_indptr^ `:` type($kv_indptr) `)`)?
+    (`custom_mask` `(` $custom_mask^ `:` type($custom_mask) `)`)?
+    (`alibi_slopes` `(` $alibi_slopes^ `:` type($alibi_slopes) `)`)?
+    (`sinks` `(` $sinks^ `:` type($sinks) `)`)?
+    `outs` `(` $outputs `:` type($outputs) `)`
+    attr-dict-with-keyword
+    (`score_mod` $score_mod^)?
+    (`mask_mod` $mask_mod^)?
+    `->` type($results)
+  }];
+
+  let extraClassDeclaration = [{
+    ::mlir::Value getOutput() { return getOutputs()[0]; }
+    ::mlir::Value getLseOutput() {
+      return getOutputs().size() > 1 ? getOutputs()[1] : ::mlir::Value();
+    }
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutputsMutable();
+    }
+    /// The softmax scale, defaulting to 1/sqrt(head_dim).
+    float getEffectiveSmScale();
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+def Attn_PagedAttentionOp : Attn_Op<"paged_attention", [
+    AttrSizedOperandSegments, Pure,
+    DestinationStyleOpInterface]> {
+  let summary = "batched prefill or decode attention over a paged KV cache";
+  let description = !strconcat([{
+    `q` is `[tokens, Hq, D]`. The caches are `[num_pages, page_size, Hkv, D]`
+    (`kv_layout = nhd`, the default) or `[num_pages, Hkv, page_size, D]`
+    (`hnd`); `v_cache` has head dim `Dv`. Request `b` owns the pages
+    `kv_indices[kv_indptr[b] .. kv_indptr[b+1])` in order, the last of them
+    filled up to `kv_last_page_len[b]` entries, so its `kv_len` is
+    `(num_pages_b - 1) * page_size + kv_last_page_len[b]`. With `qo_indptr`
+    (prefill), request `b` owns query rows `[qo_indptr[b], qo_indptr[b+1])`;
+    without it (decode), request `b` owns query row `b` alone.
+
+    ```mlir
+    %o = attn.paged_attention q(%q : tensor<?x32x128xf16>)
+           k_cache(%kc : tensor<?x16x8x128xf16>)
+           v_cache(%vc : tensor<?x16x8x128xf16>)
+           kv_indptr(%ip : tensor<?xi32>) kv_indices(%idx : tensor<?xi32>)
+           kv_last_page_len(%last : tensor<?xi32>)
+           outs(%init : tensor<?x32x128xf16>) -> tensor<?x32x128xf16>
+    ```
+  }], Attn_VariantDoc);
+
+  let arguments = !con((ins
+    Attn_FloatTensor:$query,
+    Attn_FloatTensor:$k_cache,
+    Attn_FloatTensor:$v_cache,
+    Attn_I32Tensor1D:$kv_indptr,
+    Attn_I32Tensor1D:$kv_indices,
+    Attn_I32Tensor1D:$kv_last_page_len,
+    Optional<Attn_I32Tensor1D>:$qo_indptr,
+    Optional<Attn_I8Tensor1D>:$custom_mask,
+    Optional<Attn_F32Tensor1D>:$alibi_slopes,
+    Optional<Attn_F32Tensor1D>:$sinks,
+    Variadic<Attn_FloatTensor>:$outputs), Attn_VariantAttrs,
+    (ins DefaultValuedAttr<Attn_KVLayoutAttr, "KVLayout::nhd">:$kv_layout));
+  let results = (outs Variadic<Attn_FloatTensor>:$results);
+  let regions = (region MaxSizedRegion<1>:$score_mod,
+                        MaxSizedRegion<1>:$mask_mod);
+
+  let assemblyFormat = [{
+    `q` `(` $query `:` type($query) `)`
+    `k_cache` `(` $k_cache `:` type($k_cache) `)`
+    `v_cache` `(` $v_cache `:` type($v_cache) `)`
+    `kv_indptr` `(` $kv_indptr `:` type($kv_indptr) `)`
+    `kv_indices` `(` $kv_indices `:` type($kv_indices) `)`
+    `kv_last_page_len` `(` $kv_last_page_len `:` type($kv_last_page_len) `)`
+    (`qo_indptr` `(` $qo_indptr^ `:` type($qo_indptr) `)`)?
+    (`custom_mask` `(` $custom_mask^ `:` type($custom_mask) `)`)?
+    (`alibi_slopes` `(` $alibi_slopes^ `:` type($alibi_slopes) `)`)?
+    (`sinks` `(` $sinks^ `:` type($sinks) `)`)?
+    `outs` `(` $outputs `:` type($outputs) `)`
+    attr-dict-with-keyword
+    (`score_mod` $score_mod^)?
+    (`mask_mod` $mask_mod^)?
+    `->` type($results)
+  }];
+
+  let extraClassDeclaration = [{
+    ::mlir::Value getOutput() { return getOutputs()[0]; }
+    ::mlir::Value getLseOutput() {
+      return getOutputs().size() > 1 ? getOutputs()[1] : ::mlir::Value();
+    }
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutputsMutable();
+    }
+    float getEffectiveSmScale();
+    /// Dimension of the caches that indexes the slot within a page, and the
+    /// one that indexes the KV head.
+    unsigned getPageSlotDim() { return getKvLayout() == KVLayout::nhd ? 1 : 2; }
+    unsigned getKVHeadDim() { return getKvLayout() == KVLayout::nhd ? 2 : 1; }
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+def Attn_YieldOp : Attn_Op<"yield", [
+    Pure, Terminator,
+    ParentOneOf<["AttentionOp", "PagedAttentionOp"]>]> {
+  let summary = "terminates a score_mod or mask_mod region";
+  let description = [{
+    Yields the modified score (f32) from `score_mod`, or the visibility bit
+    (i1) from `mask_mod`.
+  }];
+  let arguments = (ins AnyType:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+}
+
+def Attn_MergeStatesOp : Attn_Op<"merge_states", [
+    AttrSizedOperandSegments, Pure,
+    DestinationStyleOpInterface]> {
+  let summary = "merge two or more partial attention states";
+  let description = [{
+    Combines partial attention results computed over disjoint key sets
+    (cascade attention's shared prefix and unique suffix, or the chunks of
+    split-KV). Each state is `(v_i [tokens, H, D], lse_i [tokens, H])` with
+    base-2 `lse` as produced by `attn.attention`. The result is
+    `v = sum_i w_i v_i` with `w_i = 2^(lse_i - lse)`,
+    `lse = log2(sum_i 2^lse_i)`. States whose lse is `-inf` contribute nothing;
+    if all are `-inf`, v is 0 and lse is `-inf`.
+
+    ```mlir
+    %v, %s = attn.merge_states values(%v0, %v1 : tensor<?x8x64xf16>, tensor<?x8x64xf16>)
+               lse(%s0, %s1 : tensor<?x8xf32>, tensor<?x8xf32>)
+               outs(%vi, %si : tensor<?x8x64xf16>, tensor<?x8xf32>)
+               -> tensor<?x8x64xf16>, tensor<?x8xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Attn_FloatTensor>:$values,
+                       Variadic<RankedTensorOf<[F32]>>:$lses,
+                       Variadic<Attn_FloatTensor>:$outputs);
+  let results = (outs Variadic<Attn_FloatTensor>:$results);
+  let assemblyFormat = [{
+    `values` `(` $values `:` type($values) `)`
+    `lse` `(` $lses `:` type($lses) `)`
+    `outs` `(` $outputs `:` type($outputs) `)`
+    attr-dict `->` type($results)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutputsMutable();
+    }
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_RopeOp : Attn_Op<"rope", [
+    Pure, DestinationStyleOpInterface]> {
+  let summary = "apply rotary position embedding";
+  let description = [{
+    Rotates the first `rotary_dim` (default: all) features of each head of
+    `input [tokens, H, D]` by the angle `pos / rope_scale * rope_theta^(-2i/rotary_dim)`
+    of token `pos = pos_ids[token]`. Without `interleave` pairs are
+    `(i, i + rotary_dim/2)` (rotate-half: GPT-NeoX, Hugging Face Llama,
+    FlashInfer's `rope_llama`); with `interleave` pairs are `(2i, 2i+1)`
+    (GPT-J and Meta's original Llama). Remaining features are copied.
+    Apply it to queries and keys separately.
+
+    ```mlir
+    %r = attn.rope %q pos_ids(%pos : tensor<?xi32>) outs(%init : tensor<?x8x64xf16>)
+           {rope_theta = 500000.0 : f32} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+    ```
+  }];
+  let arguments = (ins Attn_FloatTensor:$input, Attn_I32Tensor1D:$pos_ids,
+                       Attn_FloatTensor:$output,
+                       UnitAttr:$interleave,
+                       OptionalAttr<I64Attr>:$rotary_dim,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$rope_scale,
+                       DefaultValuedAttr<F32Attr, "1.0e4f">:$rope_theta);
+  let results = (outs Attn_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `pos_ids` `(` $pos_ids `:` type($pos_ids) `)`
+    `outs` `(` $output `:` type($output) `)`
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutputMutable();
+    }
+    /// Number of rotated features: `rotary_dim` or the head dim.
+    int64_t getEffectiveRotaryDim();
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_AppendPagedKVOp : Attn_Op<"append_paged_kv", [
+    Pure, DestinationStyleOpInterface]> {
+  let summary = "write new key/value tokens into a paged KV cache";
+  let description = [{
+    Token `n` of `key [N, Hkv, D]` and `value [N, Hkv, Dv]` belongs to request
+    `batch_indices[n]` at sequence position `positions[n]`; it is written to
+    page `kv_indices[kv_indptr[b] + positions[n] / page_size]`, slot
+    `positions[n] % page_size`, of the caches given as outputs (layout per
+    `kv_layout`, as in `attn.paged_attention`). Other entries keep their
+    values.
+
+    ```mlir
+    %kc2, %vc2 = attn.append_paged_kv k(%k : tensor<?x8x64xf16>) v(%v : tensor<?x8x64xf16>)
+        batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>)
+        kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>)
+        outs(%kc, %vc : tensor<?x16x8x64xf16>, tensor<?x16x8x64xf16>)
+        -> tensor<?x16x8x64xf16>, tensor<?x16x8x64xf16>
+    ```
+  }];
+  let arguments = (ins Attn_FloatTensor:$key, Attn_FloatTensor:$value,
+                       Attn_I32Tensor1D:$batch_indices,
+                       Attn_I32Tensor1D:$positions,
+                       Attn_I32Tensor1D:$kv_indices,
+                       Attn_I32Tensor1D:$kv_indptr,
+                       Attn_FloatTensor:$k_cache, Attn_FloatTensor:$v_cache,
+                       DefaultValuedAttr<Attn_KVLayoutAttr, "KVLayout::nhd">:$kv_layout);
+  let results = (outs Attn_FloatTensor:$k_cache_result,
+                      Attn_FloatTensor:$v_cache_result);
+  let assemblyFormat = [{
+    `k` `(` $key `:` type($key) `)` `v` `(` $value `:` type($value) `)`
+    `batch_indices` `(` $batch_indices `:` type($batch_indices) `)`
+    `positions` `(` $positions `:` type($positions) `)`
+    `kv_indices` `(` $kv_indices `:` type($kv_indices) `)`
+    `kv_indptr` `(` $kv_indptr `:` type($kv_indptr) `)`
+    `outs` `(` $k_cache `,` $v_cache `:` type($k_cache) `,` type($v_cache) `)`
+    attr-dict `->` type($k_cache_result) `,` type($v_cache_result)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), 6, 2);
+    }
+    unsigned getPageSlotDim() { return getKvLayout() == KVLayout::nhd ? 1 : 2; }
+    unsigned getKVHeadDim() { return getKvLayout() == KVLayout::nhd ? 2 : 1; }
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // FLASHINFER_DIALECT_ATTN_IR_ATTNOPS_TD

@@ -1,0 +1,19 @@
+//===- Passes.h - attn dialect transformation passes ------------*- C++ -*-===//
+
+#ifndef FLASHINFER_DIALECT_ATTN_TRANSFORMS_PASSES_H
+#define FLASHINFER_DIALECT_ATTN_TRANSFORMS_PASSES_H
+
+#include "flashinfer/Dialect/Attn/IR/AttnOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::attn {
+
+#define GEN_PASS_DECL
+#include "flashinfer/Dialect/Attn/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "flashinfer/Dialect/Attn/Transforms/Passes.h.inc"
+
+} // namespace mlir::attn
+
+#endif // FLASHINFER_DIALECT_ATTN_TRANSFORMS_PASSES_H

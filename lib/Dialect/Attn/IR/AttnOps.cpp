@@ -1,0 +1,444 @@
+//===- AttnOps.cpp - attn dialect ops -------------------------------------===//
+
+#include "flashinfer/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+//===----------------------------------------------------------------------===//
+// Shape checking helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A named operand of known rank, used to phrase diagnostics such as
+/// "'k' dim 2 (64) must equal 'q' dim 2 (128)".
+struct NamedTensor {
+  StringRef name;
+  RankedTensorType type;
+  int64_t dim(unsigned i) const { return type.getDimSize(i); }
+};
+
+/// Checks facts about operand shapes on behalf of one op and reports the
+/// first violation on it.
+class ShapeChecker {
+public:
+  explicit ShapeChecker(Operation *op) : op(op) {}
+
+  LogicalResult rank(const NamedTensor &t, int64_t rank, StringRef what) {
+    if (t.type.getRank() == rank)
+      return success();
+    return op->emitOpError() << "'" << t.name << "' must be " << what
+                             << " (rank " << rank << "), got " << t.type;
+  }
+
+  /// Static dims must agree; dynamic dims are checked at run time.
+  LogicalResult sameDim(const NamedTensor &a, unsigned ai, const NamedTensor &b,
+                        unsigned bi, StringRef meaning) {
+    int64_t x = a.dim(ai), y = b.dim(bi);
+    if (ShapedType::isDynamic(x) || ShapedType::isDynamic(y) || x == y)
+      return success();
+    return op->emitOpError()
+           << meaning << " mismatch: '" << a.name << "' dim " << ai << " is "
+           << x << " but '" << b.name << "' dim " << bi << " is " << y;
+  }
+
+  LogicalResult dimIs(const NamedTensor &a, unsigned ai, int64_t expected,
+                      StringRef meaning) {
+    int64_t x = a.dim(ai);
+    if (ShapedType::isDynamic(x) || ShapedType::isDynamic(expected) ||
+        x == expected)
+      return success();
+    return op->emitOpError() << "'" << a.name << "' dim " << ai << " ("
+                             << meaning << ") must be " << expected << ", got "
+                             << x;
+  }
+
+  LogicalResult elementType(const NamedTensor &t, Type expected) {
+    if (t.type.getElementType() == expected)
+      return success();
+    return op->emitOpError() << "'" << t.name << "' must have element type "
+                             << expected << ", got " << t.type.getElementType();
+  }
+
+  LogicalResult sameElementType(const NamedTensor &a, const NamedTensor &b) {
+    if (a.type.getElementType() == b.type.getElementType())
+      return success();
+    return op->emitOpError()
+           << "'" << a.name << "' and '" << b.name
+           << "' must have the same element type, got "
+           << a.type.getElementType() << " and " << b.type.getElementType();
+  }
+
+private:
+  Operation *op;
+};
+
+NamedTensor named(StringRef name, Value v) {
+  return {name, cast<RankedTensorType>(v.getType())};
+}
+} // namespace
+
+/// Checks the outputs/results of an attention-like op: `o [tokens, Hq, Dv]`
+/// and optional `lse [tokens, Hq]` in f32.
+static LogicalResult verifyAttentionOutputs(Operation *op, ShapeChecker &check,
+                                            const NamedTensor &q,
+                                            const NamedTensor &v,
+                                            unsigned vHeadDimIdx,
+                                            ValueRange outputs,
+                                            TypeRange results) {
+  if (outputs.empty() || outputs.size() > 2)
+    return op->emitOpError() << "expects 1 or 2 outputs (o and optionally "
+                                "lse), got "
+                             << outputs.size();
+  if (TypeRange(outputs) != results)
+    return op->emitOpError("result types must match the output (outs) types");
+  NamedTensor o = named("o", outputs[0]);
+  if (failed(check.rank(o, 3, "[tokens, Hq, Dv]")) ||
+      failed(check.sameDim(o, 0, q, 0, "token count")) ||
+      failed(check.sameDim(o, 1, q, 1, "query head count")) ||
+      failed(check.sameDim(o, 2, v, vHeadDimIdx, "value head dim")))
+    return failure();
+  if (outputs.size() == 2) {
+    NamedTensor lse = named("lse", outputs[1]);
+    if (failed(check.rank(lse, 2, "[tokens, Hq]")) ||
+        failed(check.elementType(lse, Float32Type::get(op->getContext()))) ||
+        failed(check.sameDim(lse, 0, q, 0, "token count")) ||
+        failed(check.sameDim(lse, 1, q, 1, "query head count")))
+      return failure();
+  }
+  return success();
+}
+
+/// Checks what attn.attention and attn.paged_attention share: head counts,
+/// head dims, variant attributes and the optional per-head operands.
+template <typename OpTy>
+static LogicalResult verifyAttentionCommon(OpTy op, ShapeChecker &check,
+                                           const NamedTensor &q,
+                                           const NamedTensor &k,
+                                           const NamedTensor &v,
+                                           unsigned headIdx, unsigned dimIdx) {
+  if (failed(check.rank(q, 3, "[tokens, Hq, D]")) ||
+      failed(check.sameElementType(q, k)) ||
+      failed(check.sameElementType(q, v)) ||
+      failed(check.sameDim(k, dimIdx, q, 2, "head dim")) ||
+      failed(check.sameDim(v, headIdx, k, headIdx, "KV head count")))
+    return failure();
+
+  int64_t hq = q.dim(1), hkv = k.dim(headIdx);
+  if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv) &&
+      (hkv == 0 || hq % hkv != 0))
+    return op.emitOpError() << "query head count (" << hq
+                            << ") must be a multiple of the KV head count ("
+                            << hkv << ") for GQA/MQA";
+
+  // I64Attr reads back as unsigned; the attribute is a signed count.
+  int64_t windowLeft = static_cast<int64_t>(op.getWindowLeft());
+  if (windowLeft < -1)
+    return op.emitOpError() << "window_left must be -1 (no window) or >= 0, "
+                               "got "
+                            << windowLeft;
+  float cap = op.getLogitsSoftCap().convertToFloat();
+  if (!(cap >= 0.0f) || std::isinf(cap))
+    return op.emitOpError() << "logits_soft_cap must be finite and >= 0 (0 "
+                               "disables it), got "
+                            << cap;
+  if (auto scale = op.getSmScale()) {
+    float s = scale->convertToFloat();
+    if (!(s > 0.0f) || std::isinf(s))
+      return op.emitOpError() << "sm_scale must be finite and > 0, got " << s;
+  }
+  if (!(op.getRopeScale().convertToFloat() > 0.0f) ||
+      !(op.getRopeTheta().convertToFloat() > 0.0f))
+    return op.emitOpError("rope_scale and rope_theta must be > 0");
+
+  if (op.getPosEncoding() == PosEncoding::rope_llama) {
+    int64_t d = q.dim(2);
+    if (!ShapedType::isDynamic(d) && d % 2 != 0)
+      return op.emitOpError() << "rope_llama needs an even head dim, got " << d;
+  }
+
+  if (Value slopes = op.getAlibiSlopes()) {
+    if (op.getPosEncoding() != PosEncoding::alibi)
+      return op.emitOpError("'alibi_slopes' given but pos_encoding is not "
+                            "alibi");
+    if (failed(check.dimIs(named("alibi_slopes", slopes), 0, hq,
+                           "one slope per query head")))
+      return failure();
+  }
+  if (Value sinks = op.getSinks())
+    if (failed(check.dimIs(named("sinks", sinks), 0, hq,
+                           "one sink logit per query head")))
+      return failure();
+  return verifyAttentionOutputs(op, check, q, v, dimIdx, op.getOutputs(),
+                                op.getResultTypes());
+}
+
+/// score_mod: (f32, index, index, index, index) -> f32;
+/// mask_mod: (index, index, index, index) -> i1.
+static LogicalResult verifyVariantRegion(Operation *op, Region &region,
+                                         StringRef name, bool withScore,
+                                         Type yieldType) {
+  if (region.empty())
+    return success();
+  Block &block = region.front();
+  MLIRContext *ctx = op->getContext();
+  SmallVector<Type> expected;
+  if (withScore)
+    expected.push_back(Float32Type::get(ctx));
+  expected.append(4, IndexType::get(ctx));
+  if (block.getArgumentTypes() != TypeRange(expected)) {
+    auto diag = op->emitOpError()
+                << "'" << name << "' region must take (";
+    llvm::interleaveComma(expected, diag);
+    diag << ") as (" << (withScore ? "score, " : "")
+         << "batch, q_head, q_idx, kv_idx), got (";
+    llvm::interleaveComma(block.getArgumentTypes(), diag);
+    return diag << ")";
+  }
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (!yield)
+    return op->emitOpError() << "'" << name
+                             << "' region must end with attn.yield";
+  if (yield.getValue().getType() != yieldType)
+    return op->emitOpError() << "'" << name << "' region must yield "
+                             << yieldType << ", got "
+                             << yield.getValue().getType();
+  return success();
+}
+
+template <typename OpTy>
+static LogicalResult verifyVariantRegions(OpTy op) {
+  MLIRContext *ctx = op.getContext();
+  if (failed(verifyVariantRegion(op, op.getScoreMod(), "score_mod",
+                                 /*withScore=*/true, Float32Type::get(ctx))))
+    return failure();
+  return verifyVariantRegion(op, op.getMaskMod(), "mask_mod",
+                             /*withScore=*/false, IntegerType::get(ctx, 1));
+}
+
+template <typename OpTy>
+static float effectiveSmScale(OpTy op) {
+  if (auto scale = op.getSmScale())
+    return scale->convertToFloat();
+  int64_t d = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(2);
+  if (ShapedType::isDynamic(d) || d <= 0)
+    return 1.0f; // The verifier makes sure dynamic head dims carry a scale.
+  return 1.0f / std::sqrt(static_cast<float>(d));
+}
+
+/// A dynamic head dim leaves the default scale unknown at compile time.
+template <typename OpTy>
+static LogicalResult verifyScaleIsKnown(OpTy op) {
+  if (op.getSmScale())
+    return success();
+  if (ShapedType::isDynamic(
+          cast<RankedTensorType>(op.getQuery().getType()).getDimSize(2)))
+    return op.emitOpError("needs an explicit sm_scale when the head dim is "
+                          "dynamic");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+float AttentionOp::getEffectiveSmScale() { return effectiveSmScale(*this); }
+
+LogicalResult AttentionOp::verify() {
+  ShapeChecker check(*this);
+  NamedTensor q = named("q", getQuery()), k = named("k", getKey()),
+              v = named("v", getValue());
+  if (failed(check.rank(k, 3, "[kv_tokens, Hkv, D]")) ||
+      failed(check.rank(v, 3, "[kv_tokens, Hkv, Dv]")) ||
+      failed(check.sameDim(v, 0, k, 0, "KV token count")))
+    return failure();
+  if (static_cast<bool>(getQoIndptr()) != static_cast<bool>(getKvIndptr()))
+    return emitOpError("'qo_indptr' and 'kv_indptr' must be given together");
+  if (getQoIndptr() &&
+      failed(check.sameDim(named("kv_indptr", getKvIndptr()), 0,
+                           named("qo_indptr", getQoIndptr()), 0,
+                           "batch size + 1")))
+    return failure();
+  if (failed(verifyScaleIsKnown(*this)))
+    return failure();
+  return verifyAttentionCommon(*this, check, q, k, v, /*headIdx=*/1,
+                               /*dimIdx=*/2);
+}
+
+LogicalResult AttentionOp::verifyRegions() {
+  return verifyVariantRegions(*this);
+}
+
+//===----------------------------------------------------------------------===//
+// PagedAttentionOp
+//===----------------------------------------------------------------------===//
+
+float PagedAttentionOp::getEffectiveSmScale() {
+  return effectiveSmScale(*this);
+}
+
+LogicalResult PagedAttentionOp::verify() {
+  ShapeChecker check(*this);
+  NamedTensor q = named("q", getQuery()), k = named("k_cache", getKCache()),
+              v = named("v_cache", getVCache());
+  StringRef layout = getKvLayout() == KVLayout::nhd
+                         ? "[num_pages, page_size, Hkv, D] (nhd)"
+                         : "[num_pages, Hkv, page_size, D] (hnd)";
+  if (failed(check.rank(k, 4, layout)) || failed(check.rank(v, 4, layout)) ||
+      failed(check.sameDim(v, 0, k, 0, "page count")) ||
+      failed(check.sameDim(v, getPageSlotDim(), k, getPageSlotDim(),
+                           "page size")))
+    return failure();
+  NamedTensor indptr = named("kv_indptr", getKvIndptr());
+  NamedTensor last = named("kv_last_page_len", getKvLastPageLen());
+  int64_t batchPlusOne = indptr.dim(0);
+  if (!ShapedType::isDynamic(batchPlusOne) &&
+      failed(check.dimIs(last, 0, batchPlusOne - 1, "batch size")))
+    return failure();
+  if (Value qoIndptr = getQoIndptr()) {
+    if (failed(check.sameDim(named("qo_indptr", qoIndptr), 0, indptr, 0,
+                             "batch size + 1")))
+      return failure();
+  } else if (!ShapedType::isDynamic(batchPlusOne) &&
+             failed(check.dimIs(q, 0, batchPlusOne - 1,
+                                "one query token per request in decode"))) {
+    return failure();
+  }
+  if (failed(verifyScaleIsKnown(*this)))
+    return failure();
+  return verifyAttentionCommon(*this, check, q, k, v, getKVHeadDim(),
+                               /*dimIdx=*/3);
+}
+
+LogicalResult PagedAttentionOp::verifyRegions() {
+  return verifyVariantRegions(*this);
+}
+
+//===----------------------------------------------------------------------===//
+// MergeStatesOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MergeStatesOp::verify() {
+  ShapeChecker check(*this);
+  if (getValues().size() < 2)
+    return emitOpError() << "needs at least 2 states to merge, got "
+                         << getValues().size();
+  if (getValues().size() != getLses().size())
+    return emitOpError() << "needs one lse per value: " << getValues().size()
+                         << " values but " << getLses().size() << " lse";
+  if (getOutputs().size() != 2)
+    return emitOpError() << "expects 2 outputs (v, lse), got "
+                         << getOutputs().size();
+  if (TypeRange(getOutputs()) != getResultTypes())
+    return emitOpError("result types must match the output (outs) types");
+  NamedTensor out = named("outs v", getOutputs()[0]);
+  NamedTensor outLse = named("outs lse", getOutputs()[1]);
+  if (failed(check.rank(out, 3, "[tokens, H, D]")) ||
+      failed(check.rank(outLse, 2, "[tokens, H]")) ||
+      failed(check.sameDim(outLse, 0, out, 0, "token count")) ||
+      failed(check.sameDim(outLse, 1, out, 1, "head count")))
+    return failure();
+  for (auto [i, vl] : llvm::enumerate(llvm::zip(getValues(), getLses()))) {
+    std::string vName = "values #" + std::to_string(i);
+    std::string lName = "lse #" + std::to_string(i);
+    NamedTensor v = named(vName, std::get<0>(vl));
+    NamedTensor l = named(lName, std::get<1>(vl));
+    if (failed(check.rank(v, 3, "[tokens, H, D]")) ||
+        failed(check.rank(l, 2, "[tokens, H]")))
+      return failure();
+    for (unsigned d = 0; d < 3; ++d)
+      if (failed(check.sameDim(v, d, out, d, "state shape")))
+        return failure();
+    for (unsigned d = 0; d < 2; ++d)
+      if (failed(check.sameDim(l, d, outLse, d, "lse shape")))
+        return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RopeOp
+//===----------------------------------------------------------------------===//
+
+int64_t RopeOp::getEffectiveRotaryDim() {
+  if (auto dim = getRotaryDim())
+    return *dim;
+  return cast<RankedTensorType>(getInput().getType()).getDimSize(2);
+}
+
+LogicalResult RopeOp::verify() {
+  ShapeChecker check(*this);
+  NamedTensor in = named("input", getInput()), out = named("outs", getOutput());
+  NamedTensor pos = named("pos_ids", getPosIds());
+  if (failed(check.rank(in, 3, "[tokens, H, D]")) ||
+      failed(check.sameElementType(in, out)))
+    return failure();
+  if (in.type != out.type)
+    return emitOpError() << "'outs' type " << out.type
+                         << " must equal the input type " << in.type;
+  if (failed(check.sameDim(pos, 0, in, 0, "token count")))
+    return failure();
+  int64_t d = in.dim(2);
+  if (auto rd = getRotaryDim()) {
+    if (*rd <= 0 || *rd % 2 != 0)
+      return emitOpError() << "rotary_dim must be positive and even, got "
+                           << *rd;
+    if (!ShapedType::isDynamic(d) && *rd > d)
+      return emitOpError() << "rotary_dim (" << *rd
+                           << ") exceeds the head dim (" << d << ")";
+  } else if (ShapedType::isDynamic(d)) {
+    return emitOpError("needs rotary_dim when the head dim is dynamic");
+  } else if (d % 2 != 0) {
+    return emitOpError() << "head dim must be even to rotate pairs, got " << d;
+  }
+  if (!(getRopeScale().convertToFloat() > 0.0f) ||
+      !(getRopeTheta().convertToFloat() > 0.0f))
+    return emitOpError("rope_scale and rope_theta must be > 0");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AppendPagedKVOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AppendPagedKVOp::verify() {
+  ShapeChecker check(*this);
+  NamedTensor k = named("k", getKey()), v = named("v", getValue());
+  NamedTensor kc = named("k_cache", getKCache()),
+              vc = named("v_cache", getVCache());
+  StringRef layout = getKvLayout() == KVLayout::nhd
+                         ? "[num_pages, page_size, Hkv, D] (nhd)"
+                         : "[num_pages, Hkv, page_size, D] (hnd)";
+  unsigned headIdx = getKVHeadDim();
+  if (failed(check.rank(k, 3, "[tokens, Hkv, D]")) ||
+      failed(check.rank(v, 3, "[tokens, Hkv, Dv]")) ||
+      failed(check.rank(kc, 4, layout)) || failed(check.rank(vc, 4, layout)) ||
+      failed(check.sameElementType(k, kc)) ||
+      failed(check.sameElementType(v, vc)) ||
+      failed(check.sameDim(v, 0, k, 0, "token count")) ||
+      failed(check.sameDim(kc, headIdx, k, 1, "KV head count")) ||
+      failed(check.sameDim(vc, headIdx, v, 1, "KV head count")) ||
+      failed(check.sameDim(kc, 3, k, 2, "head dim")) ||
+      failed(check.sameDim(vc, 3, v, 2, "value head dim")) ||
+      failed(check.sameDim(vc, 0, kc, 0, "page count")) ||
+      failed(check.sameDim(vc, getPageSlotDim(), kc, getPageSlotDim(),
+                           "page size")) ||
+      failed(check.sameDim(named("batch_indices", getBatchIndices()), 0, k, 0,
+                           "token count")) ||
+      failed(check.sameDim(named("positions", getPositions()), 0, k, 0,
+                           "token count")))
+    return failure();
+  if (getKCacheResult().getType() != kc.type ||
+      getVCacheResult().getType() != vc.type)
+    return emitOpError("result types must match the cache (outs) types");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "flashinfer/Dialect/Attn/IR/AttnOps.cpp.inc"

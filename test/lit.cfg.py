@@ -1,0 +1,40 @@
+# -*- Python -*-
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "FLASHINFER"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "Inputs",
+                   "downstream"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.flashinfer_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%shlibext", config.llvm_shlib_ext))
+config.substitutions.append(
+    ("%mlir_runner_utils",
+     os.path.join(config.mlir_lib_dir, "libmlir_runner_utils" + config.llvm_shlib_ext)))
+config.substitutions.append(
+    ("%mlir_c_runner_utils",
+     os.path.join(config.mlir_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext)))
+config.substitutions.append(("%flashinfer_src", config.flashinfer_src_root))
+config.substitutions.append(("%flashinfer_obj", config.flashinfer_obj_root))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.flashinfer_tools_dir, config.llvm_tools_dir]
+tools = ["flashinfer-opt", "mlir-runner", "mlir-translate"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# GPU emission tests need CUDA's ptxas for sm_90a and ld.lld for AMDGPU.
+if shutil.which("ptxas"):
+    config.available_features.add("ptxas")
+if shutil.which("ld.lld-22") or os.path.exists(
+        os.path.join(config.llvm_tools_dir, "ld.lld")):
+    config.available_features.add("lld")
