@@ -6,6 +6,7 @@
 #include "flashinfer/Dialect/Attn/IR/AttnDialect.h"
 #include "flashinfer/Dialect/Attn/Transforms/Passes.h"
 #include "flashinfer/Pipelines/Pipelines.h"
+#include "flashinfer/Target/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -28,5 +29,6 @@ void mlir::attn::registerFlashInferDialects(DialectRegistry &registry) {
 void mlir::attn::registerFlashInferPasses() {
   registerAttnPasses();
   registerFlashInferConversionPasses();
+  registerFlashInferTargetPasses();
   registerFlashInferPipelines();
 }

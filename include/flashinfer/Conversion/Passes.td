@@ -22,4 +22,55 @@ def ConvertAttnToLinalg : Pass<"convert-attn-to-linalg"> {
   ];
 }
 
+def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Generate tiled GPU kernels for attn ops using the chip's matrix instructions";
+  let description = [{
+    Every `func.func` whose body is a single `attn.attention` on its
+    arguments becomes a `gpu.func` kernel in a `gpu.module` named
+    `<func>_kernels`; the host function is removed, and a manifest entry
+    describing the kernel (symbol, arguments in order, grid and block size
+    as functions of the problem, shared memory, the op's parameters) is
+    recorded on the module as `attn.manifests` for
+    `attn-write-code-objects`.
+
+    The kernel is FlashAttention-2: each workgroup takes a tile of query rows
+    of one head, walks the key range in tiles staged in workgroup memory,
+    keeps the running max and sum of the online softmax in f32 registers,
+    rescales the output accumulator, and runs both products on the matrix
+    instruction that `MatrixInstructions.h` lists for `chip` (mma.sync
+    m16n8k16 on NVIDIA, 16x16 MFMA on CDNA3/4). Causal and sliding-window
+    masks bound the key loop, so tiles wholly outside the mask are skipped.
+    Unsupported features are reported as errors naming the feature.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target chip: sm_80, sm_90, sm_90a, gfx942, gfx950, ...">,
+    Option<"numWaves", "num-waves", "int64_t", /*default=*/"4",
+           "Waves (warps) per workgroup">,
+  ];
+  let dependentDialects = [
+    "::mlir::amdgpu::AMDGPUDialect", "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
+def ConvertMathToTargetIntrinsics
+    : Pass<"convert-math-to-target-intrinsics", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Lower f32 exp2/log2 to the GPU's native instructions";
+  let description = [{
+    Rewrites f32 `math.exp2` and `math.log2` in a `gpu.module` to the
+    hardware's approximate instructions, chosen by the module's target
+    attribute: `ex2.approx.ftz.f32` / `lg2.approx.ftz.f32` on NVVM targets,
+    `rocdl.exp2` / `rocdl.log` (v_exp_f32 / v_log_f32) on ROCDL targets.
+    Upstream conversions would call libdevice or ocml instead; the project
+    does not depend on ocml (Debian's device libraries stop at gfx940), and
+    attention only needs the native precision.
+  }];
+  let dependentDialects = [
+    "::mlir::NVVM::NVVMDialect", "::mlir::ROCDL::ROCDLDialect"
+  ];
+}
+
 #endif // FLASHINFER_CONVERSION_PASSES_TD

@@ -1,0 +1,48 @@
+//===- FlashAttentionKernel.h - tiled attention kernel generator -*- C++ -*-===//
+
+#ifndef FLASHINFER_CONVERSION_ATTNTOGPU_FLASHATTENTIONKERNEL_H
+#define FLASHINFER_CONVERSION_ATTNTOGPU_FLASHATTENTIONKERNEL_H
+
+#include "flashinfer/Target/MatrixInstructions.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::attn {
+
+/// Everything the generator needs to know about one attention problem and
+/// the chosen tiling. Shapes other than the token counts are static.
+struct FlashAttentionConfig {
+  MatrixInstr instr;
+  Type elementType;       // f16 or bf16: q, k, v and o
+  int64_t numQoHeads = 0, numKvHeads = 0;
+  int64_t headDim = 0, headDimV = 0;
+  bool causal = false;
+  int64_t windowLeft = -1;
+  float smScale = 1.0f;
+  bool withLse = false;
+  int64_t numWaves = 4;   // waves (warps) per workgroup
+  int64_t blockN = 64;    // keys staged per loop iteration
+
+  /// Query rows per workgroup.
+  int64_t blockM() const;
+};
+
+/// Which way the two products are laid onto the matrix instruction, decided
+/// from the instruction's lane layouts: `Direct` computes S = Q K^T and feeds
+/// P as the A operand of P V; `Transposed` computes S^T = K Q^T and feeds P^T
+/// as the B operand of V^T P^T. Fails if neither keeps P in registers.
+enum class AttentionFormulation { Direct, Transposed };
+FailureOr<AttentionFormulation> chooseFormulation(const MatrixInstr &instr);
+
+/// Builds `gpu.func @name(q, k, v, o[, lse]) kernel` computing attention with
+/// FlashAttention-2's online softmax inside `module`. Grid: (ceil(qo_len /
+/// blockM), numQoHeads, 1); block: numWaves * waveSize threads.
+FailureOr<gpu::GPUFuncOp> buildFlashAttentionKernel(OpBuilder &builder,
+                                                    Location loc,
+                                                    gpu::GPUModuleOp module,
+                                                    StringRef name,
+                                                    const FlashAttentionConfig &config);
+
+} // namespace mlir::attn
+
+#endif // FLASHINFER_CONVERSION_ATTNTOGPU_FLASHATTENTIONKERNEL_H

@@ -1,0 +1,80 @@
+//===- MatrixInstructions.h - matrix instruction shapes and layouts -*- C++ -*-===//
+//
+// The one place that knows the target matrix instructions: their shapes,
+// operand types and which lane holds which element of each operand. Kernel
+// generators consume this data and stay target-independent.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHINFER_TARGET_MATRIXINSTRUCTIONS_H
+#define FLASHINFER_TARGET_MATRIXINSTRUCTIONS_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace mlir::attn {
+
+/// `((lane or element) / div) % mod * mul`: one additive piece of an index.
+struct LayoutTerm {
+  enum class Source { Lane, Elem };
+  Source source;
+  int64_t div, mod, mul;
+  int64_t eval(int64_t lane, int64_t elem) const {
+    int64_t x = source == Source::Lane ? lane : elem;
+    return (x / div) % mod * mul;
+  }
+};
+
+/// Where element `e` of lane `lane` of one operand fragment sits in the
+/// operand's (row, col) tile; row and col are sums of terms.
+struct FragmentLayout {
+  int64_t numElems;
+  llvm::SmallVector<LayoutTerm, 4> row, col;
+  /// The vector shape the dialect op takes the fragment as (e.g. 4x2 for
+  /// nvgpu.mma.sync's A operand); elements are in row-major order of it.
+  llvm::SmallVector<int64_t, 2> vectorShape;
+
+  int64_t rowOf(int64_t lane, int64_t elem) const { return sum(row, lane, elem); }
+  int64_t colOf(int64_t lane, int64_t elem) const { return sum(col, lane, elem); }
+  /// The lane-only and element-only parts of row/col: layouts here are
+  /// separable, which lets generated code compute `lanePart(lane_id) + c`.
+  static int64_t sum(llvm::ArrayRef<LayoutTerm> terms, int64_t lane,
+                     int64_t elem) {
+    int64_t s = 0;
+    for (const LayoutTerm &t : terms)
+      s += t.eval(lane, elem);
+    return s;
+  }
+};
+
+enum class MatrixInstrKind { NvMmaSync, AmdMfma };
+enum class MatrixElemType { F16, BF16 };
+
+/// One matrix-multiply-accumulate instruction: D[MxN] = A[MxK] B[KxN] + C,
+/// f32 accumulation, executed by `waveSize` lanes together.
+struct MatrixInstr {
+  llvm::StringRef name;
+  MatrixInstrKind kind;
+  MatrixElemType elemType;
+  int64_t m, n, k;
+  int64_t waveSize;
+  FragmentLayout a, b, c;
+};
+
+/// The matrix instruction to use for `elemType` on `chip` (sm_90a, gfx942,
+/// gfx950), or nullopt if the chip or type is not supported.
+std::optional<MatrixInstr> getMatrixInstr(llvm::StringRef chip,
+                                          MatrixElemType elemType);
+
+/// True for the chips the code generator knows: NVIDIA sm_80+ names and
+/// AMD CDNA3/4 names.
+bool isNvidiaChip(llvm::StringRef chip);
+bool isAmdChip(llvm::StringRef chip);
+
+} // namespace mlir::attn
+
+#endif // FLASHINFER_TARGET_MATRIXINSTRUCTIONS_H

@@ -1,0 +1,236 @@
+//===- AttnToGPU.cpp - attn ops to tiled GPU kernels ----------------------===//
+
+#include "flashinfer/Conversion/AttnToGPU/FlashAttentionKernel.h"
+#include "flashinfer/Conversion/Passes.h"
+#include "flashinfer/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_CONVERTATTNTOGPU
+#include "flashinfer/Conversion/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+/// Name of the module attribute holding the manifest entries.
+static constexpr StringLiteral kManifestsAttr = "attn.manifests";
+
+namespace {
+
+/// Checks that `op` is something the kernel generator handles and fills in
+/// the problem part of `cfg`. Reports what is missing otherwise.
+LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
+                                 FlashAttentionConfig &cfg) {
+  auto fail = [&](const Twine &what) {
+    return op.emitOpError() << "convert-attn-to-gpu: " << what;
+  };
+  if (op.getQoIndptr() || op.getKvIndptr())
+    return fail("ragged batches (qo_indptr/kv_indptr) are not supported by "
+                "the GPU lowering yet; compile one request per launch");
+  if (op.getCustomMask())
+    return fail("custom_mask is not supported by the GPU lowering yet");
+  if (op.getAlibiSlopes() || op.getPosEncoding() != PosEncoding::none)
+    return fail("positional encodings (alibi, rope_llama) are not supported "
+                "by the GPU lowering yet");
+  if (op.getSinks())
+    return fail("attention sinks are not supported by the GPU lowering yet");
+  if (!op.getLogitsSoftCap().isZero())
+    return fail("logits_soft_cap is not supported by the GPU lowering yet");
+  if (!op.getScoreMod().empty() || !op.getMaskMod().empty())
+    return fail("score_mod/mask_mod regions that do not spell a builtin are "
+                "not supported by the GPU lowering yet");
+
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto kType = cast<RankedTensorType>(op.getKey().getType());
+  auto vType = cast<RankedTensorType>(op.getValue().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  for (RankedTensorType t : {qType, kType, vType, oType})
+    for (int64_t d = 1; d < t.getRank(); ++d)
+      if (t.isDynamicDim(d))
+        return fail("head counts and head dims must be static for GPU code "
+                    "generation");
+  Type elem = qType.getElementType();
+  if (!elem.isF16() && !elem.isBF16())
+    return fail("only f16 and bf16 inputs have a matrix-instruction lowering");
+  if (oType.getElementType() != elem)
+    return fail("the output element type must equal the input element type");
+
+  cfg.elementType = elem;
+  cfg.numQoHeads = qType.getDimSize(1);
+  cfg.numKvHeads = kType.getDimSize(1);
+  cfg.headDim = qType.getDimSize(2);
+  cfg.headDimV = vType.getDimSize(2);
+  cfg.causal = op.getCausal();
+  cfg.windowLeft = static_cast<int64_t>(op.getWindowLeft());
+  cfg.smScale = op.getEffectiveSmScale();
+  cfg.withLse = static_cast<bool>(op.getLseOutput());
+  for (int64_t d : {cfg.headDim, cfg.headDimV})
+    if (d % cfg.instr.k != 0 || d % cfg.instr.m != 0 || d % cfg.instr.n != 0)
+      return fail(Twine("head dim ") + Twine(d) +
+                  " must be a multiple of the matrix instruction's M, N and "
+                  "K (" + cfg.instr.name + ")");
+
+  // Every operand must be a function argument, the results returned as is.
+  Block &body = func.getBody().front();
+  for (Value v : op->getOperands())
+    if (!isa<BlockArgument>(v) || v.getParentBlock() != &body)
+      return fail("operands must be arguments of the enclosing function, "
+                  "which becomes the kernel");
+  if (body.getOperations().size() != 2)
+    return fail("the enclosing function must hold just the attention op and "
+                "its return");
+  return success();
+}
+
+/// Workgroup memory bytes of the K and V tiles for `blockN`.
+int64_t tileBytes(const FlashAttentionConfig &cfg, int64_t blockN) {
+  int64_t bytes = cfg.elementType.getIntOrFloatBitWidth() / 8;
+  return (blockN * (cfg.headDim + 8) + cfg.headDimV * (blockN + 8)) * bytes;
+}
+
+DictionaryAttr buildManifestEntry(Builder &b, AttentionOp op, StringRef name,
+                                  const FlashAttentionConfig &cfg) {
+  auto str = [&](StringRef s) { return b.getStringAttr(s); };
+  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+  auto named = [&](StringRef k, Attribute v) {
+    return b.getNamedAttr(k, v);
+  };
+  auto memrefArg = [&](StringRef argName, Type elem, int64_t rank) {
+    std::string dtype;
+    llvm::raw_string_ostream os(dtype);
+    os << elem;
+    return b.getDictionaryAttr({named("name", str(argName)),
+                                named("kind", str("memref")),
+                                named("dtype", str(dtype)),
+                                named("rank", i64(rank))});
+  };
+  SmallVector<Attribute> args = {
+      memrefArg("q", cfg.elementType, 3), memrefArg("k", cfg.elementType, 3),
+      memrefArg("v", cfg.elementType, 3), memrefArg("o", cfg.elementType, 3)};
+  if (cfg.withLse)
+    args.push_back(memrefArg("lse", b.getF32Type(), 2));
+
+  Attribute gridX = b.getDictionaryAttr({named(
+      "ceil_div", b.getArrayAttr({str("q"), i64(0), i64(cfg.blockM())}))});
+  SmallVector<Attribute> grid = {gridX, i64(cfg.numQoHeads), i64(1)};
+  SmallVector<Attribute> block = {
+      i64(cfg.numWaves * cfg.instr.waveSize), i64(1), i64(1)};
+  DictionaryAttr params = b.getDictionaryAttr(
+      {named("num_qo_heads", i64(cfg.numQoHeads)),
+       named("num_kv_heads", i64(cfg.numKvHeads)),
+       named("head_dim", i64(cfg.headDim)),
+       named("head_dim_v", i64(cfg.headDimV)),
+       named("causal", b.getBoolAttr(cfg.causal)),
+       named("window_left", i64(cfg.windowLeft)),
+       named("sm_scale", b.getF64FloatAttr(cfg.smScale)),
+       named("lse_base", str("2")),
+       named("block_m", i64(cfg.blockM())),
+       named("block_n", i64(cfg.blockN)),
+       named("matrix_instruction", str(cfg.instr.name))});
+  return b.getDictionaryAttr(
+      {named("name", str(name)), named("op", str(op->getName().getStringRef())),
+       named("params", params), named("block", b.getArrayAttr(block)),
+       named("grid", b.getArrayAttr(grid)),
+       named("dynamic_shared_memory", i64(0)),
+       named("static_shared_memory", i64(tileBytes(cfg, cfg.blockN))),
+       named("args", b.getArrayAttr(args))});
+}
+
+struct ConvertAttnToGPUPass
+    : public attn::impl::ConvertAttnToGPUBase<ConvertAttnToGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MatrixElemType probe = MatrixElemType::F16;
+    if (!getMatrixInstr(chip, probe)) {
+      module.emitError() << "convert-attn-to-gpu: unsupported chip '" << chip
+                         << "' (supported: sm_80, sm_86, sm_89, sm_90, "
+                            "sm_90a, gfx940, gfx941, gfx942, gfx950)";
+      return signalPassFailure();
+    }
+    if (numWaves < 1 || numWaves > 16) {
+      module.emitError() << "convert-attn-to-gpu: num-waves must be in "
+                            "[1, 16], got "
+                         << numWaves;
+      return signalPassFailure();
+    }
+
+    SmallVector<std::pair<func::FuncOp, AttentionOp>> work;
+    WalkResult walk = module.walk([&](Operation *op) {
+      if (isa<PagedAttentionOp, MergeStatesOp, RopeOp, AppendPagedKVOp>(op)) {
+        op->emitOpError("convert-attn-to-gpu: this op has no GPU lowering "
+                        "yet; lower it with convert-attn-to-linalg");
+        return WalkResult::interrupt();
+      }
+      if (auto attention = dyn_cast<AttentionOp>(op))
+        work.push_back({op->getParentOfType<func::FuncOp>(), attention});
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+
+    OpBuilder builder(module.getContext());
+    SmallVector<NamedAttribute> manifests;
+    if (auto existing = module->getAttrOfType<DictionaryAttr>(kManifestsAttr))
+      llvm::append_range(manifests, existing.getValue());
+    for (auto [func, op] : work) {
+      if (!func) {
+        op.emitOpError("convert-attn-to-gpu: expected inside a func.func");
+        return signalPassFailure();
+      }
+      auto elemType = getElementTypeOrSelf(op.getQuery().getType());
+      FlashAttentionConfig cfg;
+      cfg.instr = *getMatrixInstr(
+          chip, elemType.isBF16() ? MatrixElemType::BF16 : MatrixElemType::F16);
+      cfg.numWaves = numWaves;
+      if (failed(configureAttention(op, func, cfg)))
+        return signalPassFailure();
+      if (failed(chooseFormulation(cfg.instr))) {
+        op.emitOpError() << "convert-attn-to-gpu: the lane layouts of "
+                         << cfg.instr.name
+                         << " cannot keep P in registers";
+        return signalPassFailure();
+      }
+      // Largest key tile whose staged K and V fit in workgroup memory.
+      int64_t limit = isNvidiaChip(chip) ? 48 * 1024 : 64 * 1024;
+      cfg.blockN = 64;
+      while (cfg.blockN > 16 && tileBytes(cfg, cfg.blockN) > limit)
+        cfg.blockN /= 2;
+      if (tileBytes(cfg, cfg.blockN) > limit) {
+        op.emitOpError() << "convert-attn-to-gpu: head dims " << cfg.headDim
+                         << "/" << cfg.headDimV
+                         << " need more workgroup memory than " << limit
+                         << " bytes";
+        return signalPassFailure();
+      }
+
+      module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                      builder.getUnitAttr());
+      builder.setInsertionPointToEnd(module.getBody());
+      std::string moduleName = (func.getSymName() + "_kernels").str();
+      auto gpuModule =
+          gpu::GPUModuleOp::create(builder, func.getLoc(), moduleName);
+      FailureOr<gpu::GPUFuncOp> kernel = buildFlashAttentionKernel(
+          builder, op.getLoc(), gpuModule, func.getSymName(), cfg);
+      if (failed(kernel)) {
+        op.emitOpError("convert-attn-to-gpu: kernel generation failed");
+        return signalPassFailure();
+      }
+      DictionaryAttr entry =
+          buildManifestEntry(builder, op, func.getSymName(), cfg);
+      manifests.push_back(builder.getNamedAttr(
+          moduleName,
+          builder.getDictionaryAttr(
+              {builder.getNamedAttr("target", builder.getStringAttr(chip)),
+               builder.getNamedAttr("kernels",
+                                    builder.getArrayAttr({entry}))})));
+      func.erase();
+    }
+    module->setAttr(kManifestsAttr, builder.getDictionaryAttr(manifests));
+  }
+};
+} // namespace
