@@ -2,6 +2,8 @@
 
 #include "flashinfer/Pipelines/Pipelines.h"
 
+#include "flashinfer/Target/MatrixInstructions.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -27,7 +29,65 @@ void mlir::attn::buildAttnCpuPipeline(OpPassManager &pm) {
     llvm::report_fatal_error("attn-cpu-pipeline: malformed pass pipeline");
 }
 
+#ifndef FLASHINFER_DEFAULT_TOOLKIT
+#define FLASHINFER_DEFAULT_TOOLKIT ""
+#endif
+
+LogicalResult
+mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
+                                     const AttnCompileOptions &options) {
+  std::string chip = options.chip;
+  bool nvidia = isNvidiaChip(chip), amd = isAmdChip(chip);
+  if (!nvidia && !amd) {
+    llvm::errs() << "attn-compile: unsupported chip '" << chip
+                 << "' (expected an sm_8x/sm_90[a] or gfx94x/gfx950 name)\n";
+    return failure();
+  }
+  if (options.format != "bin" && options.format != "isa") {
+    llvm::errs() << "attn-compile: format must be 'bin' or 'isa', got '"
+                 << options.format << "'\n";
+    return failure();
+  }
+  std::string toolkit = options.toolkit.empty()
+                            ? std::string(FLASHINFER_DEFAULT_TOOLKIT)
+                            : std::string(options.toolkit);
+  // The target-independent front half, then the vendor's conversions; each
+  // stage is an ordinary pass that can be run on its own.
+  std::string text =
+      "attn-raise-builtin-variants,convert-attn-to-gpu{chip=" + chip +
+      " num-waves=" + std::to_string(options.numWaves) + "},canonicalize,cse,";
+  if (nvidia) {
+    text += "nvvm-attach-target{chip=" + chip +
+            " features=+ptx80 O=3},"
+            "gpu.module(convert-math-to-target-intrinsics),"
+            "convert-scf-to-cf,convert-nvgpu-to-nvvm,"
+            "gpu.module(convert-gpu-to-nvvm),";
+  } else {
+    text += "rocdl-attach-target{chip=" + chip +
+            " O=3},"
+            "gpu.module(convert-math-to-target-intrinsics),"
+            "convert-scf-to-cf,convert-amdgpu-to-rocdl{chipset=" + chip +
+            "},gpu.module(convert-gpu-to-rocdl{chipset=" + chip + "}),";
+  }
+  text += "convert-vector-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+          "convert-cf-to-llvm,reconcile-unrealized-casts,"
+          "gpu-module-to-binary{format=" +
+          std::string(options.format) +
+          (amd ? " toolkit=" + toolkit : std::string()) +
+          "},attn-write-code-objects{o-dir=" + std::string(options.outputDir) +
+          "}";
+  return parsePassPipeline(text, pm);
+}
+
 void mlir::attn::registerFlashInferPipelines() {
+  PassPipelineRegistration<AttnCompileOptions>(
+      "attn-compile",
+      "Compile attn ops to GPU code objects (.cubin for NVIDIA, .hsaco for "
+      "AMD) plus JSON manifests for the launch runtime",
+      [](OpPassManager &pm, const AttnCompileOptions &options) {
+        if (failed(buildAttnCompilePipeline(pm, options)))
+          llvm::report_fatal_error("attn-compile: invalid options");
+      });
   PassPipelineRegistration<>(
       "attn-cpu-pipeline",
       "Lower attn ops through the reference lowering to the LLVM dialect for "

@@ -3,9 +3,43 @@
 #ifndef FLASHINFER_PIPELINES_PIPELINES_H
 #define FLASHINFER_PIPELINES_PIPELINES_H
 
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
 namespace mlir {
 class OpPassManager;
 namespace attn {
+
+/// Options of `attn-compile`.
+struct AttnCompileOptions : public PassPipelineOptions<AttnCompileOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("Target chip: sm_90a (cubin), gfx942 or gfx950 (hsaco), "
+                     "or another chip MatrixInstructions.h knows"),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> outputDir{
+      *this, "o-dir",
+      llvm::cl::desc("Folder the code objects and manifests are written to"),
+      llvm::cl::init("out")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("bin (cubin/hsaco) or isa (PTX/AMDGCN assembly)"),
+      llvm::cl::init("bin")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("ROCm-style toolkit folder holding llvm/bin/ld.lld "
+                     "(AMD targets); defaults to the one set up at build time"),
+      llvm::cl::init("")};
+  PassOptions::Option<int64_t> numWaves{
+      *this, "num-waves", llvm::cl::desc("Waves (warps) per workgroup"),
+      llvm::cl::init(4)};
+};
+
+/// attn ops -> tiled GPU kernels -> NVVM or ROCDL -> code objects and
+/// manifests written to `o-dir`.
+LogicalResult buildAttnCompilePipeline(OpPassManager &pm,
+                                       const AttnCompileOptions &options);
 
 /// attn ops -> reference linalg -> LLVM dialect for the host CPU, ready for
 /// mlir-runner or the ExecutionEngine.

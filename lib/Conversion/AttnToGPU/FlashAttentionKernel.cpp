@@ -13,6 +13,8 @@
 
 #include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -299,6 +301,9 @@ private:
                          ArrayRef<Value> c) {
     Value va = pack(a, mi.a.vectorShape), vb = pack(bElems, mi.b.vectorShape),
           vc = pack(c, mi.c.vectorShape);
+    if (mi.kind == MatrixInstrKind::NvMmaSync &&
+        mi.elemType == MatrixElemType::BF16)
+      return mmaSyncBF16(a, bElems, c);
     Value d;
     if (mi.kind == MatrixInstrKind::NvMmaSync) {
       d = nvgpu::MmaSyncOp::create(b, va, vb, vc,
@@ -310,6 +315,36 @@ private:
           b.getI32IntegerAttr(1), va, vb, vc);
     }
     return unpack(d);
+  }
+
+  /// nvgpu.mma.sync has no bf16 lowering upstream; nvvm.mma.sync takes bf16
+  /// operands as i32 pairs, in the same fragment layout as f16.
+  SmallVector<Value> mmaSyncBF16(ArrayRef<Value> a, ArrayRef<Value> bElems,
+                                 ArrayRef<Value> c) {
+    auto asPairs = [&](ArrayRef<Value> elems) {
+      SmallVector<Value> regs;
+      auto pairType = VectorType::get({2}, elems.front().getType());
+      for (size_t i = 0; i + 1 < elems.size(); i += 2) {
+        Value pair = vector::FromElementsOp::create(
+            b, pairType, ValueRange{elems[i], elems[i + 1]});
+        regs.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), pair));
+      }
+      return regs;
+    };
+    Type f32Type = b.getF32Type();
+    auto resultType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(c.size(), f32Type));
+    auto op = NVVM::MmaOp::create(
+        b, resultType, asPairs(a), asPairs(bElems), c,
+        ArrayRef<int64_t>{mi.m, mi.n, mi.k}, std::nullopt, std::nullopt,
+        std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                      NVVM::MMATypes::bf16},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                       NVVM::MMALayout::col});
+    SmallVector<Value> out;
+    for (size_t i = 0; i < c.size(); ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, op, i));
+    return out;
   }
 
   Value shuffleXor(Value v, int64_t mask) {

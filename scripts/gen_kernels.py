@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Writes the attn IR of a family of attention kernels and compiles it.
+
+Each kernel is one `func.func` holding one `attn.attention` (q, k, v -> o,
+lse); `flashinfer-opt --attn-compile` turns every function into a code object
+plus a JSON manifest named `<func>_kernels.*` in the output folder.
+
+  gen_kernels.py --chip sm_90a --out build/kernels/sm_90a [--set matrix|bench|example]
+"""
+import argparse
+import itertools
+import os
+import subprocess
+import sys
+
+SETS = {
+    # The correctness matrix run on the GPU: dtypes x head dims x causal x GQA.
+    "matrix": dict(dtypes=["f16", "bf16"], head_dims=[64, 128, 256],
+                   causal=[False, True], groups=[1, 4, 8], qo_heads=32),
+    # The benchmark shapes: bf16, head dim 128, causal and not, GQA 1 and 4.
+    "bench": dict(dtypes=["bf16"], head_dims=[128], causal=[False, True],
+                  groups=[1, 4], qo_heads=32),
+    "example": dict(dtypes=["f16"], head_dims=[64], causal=[False],
+                    groups=[1], qo_heads=8),
+}
+
+
+def kernel_name(dtype, d, causal, group):
+    return f"attn_{dtype}_d{d}_g{group}_{'causal' if causal else 'full'}"
+
+
+def kernel_ir(dtype, d, causal, group, qo_heads):
+    kv_heads = qo_heads // group
+    q = f"tensor<?x{qo_heads}x{d}x{dtype}>"
+    kv = f"tensor<?x{kv_heads}x{d}x{dtype}>"
+    lse = f"tensor<?x{qo_heads}xf32>"
+    attrs = " attributes {causal}" if causal else ""
+    name = kernel_name(dtype, d, causal, group)
+    return (
+        f"func.func @{name}(%q: {q}, %k: {kv}, %v: {kv}, %o: {q}, %lse: {lse})"
+        f" -> ({q}, {lse}) {{\n"
+        f"  %r:2 = attn.attention q(%q : {q}) k(%k : {kv}) v(%v : {kv})\n"
+        f"      outs(%o, %lse : {q}, {lse}){attrs} -> {q}, {lse}\n"
+        f"  return %r#0, %r#1 : {q}, {lse}\n}}\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--chip", default="sm_90a")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--set", default="matrix", choices=sorted(SETS))
+    ap.add_argument("--opt", default=os.path.join(
+        os.path.dirname(__file__), "..", "build", "bin", "flashinfer-opt"))
+    args = ap.parse_args()
+    cfg = SETS[args.set]
+    os.makedirs(args.out, exist_ok=True)
+    funcs = [kernel_ir(t, d, c, g, cfg["qo_heads"]) for t, d, c, g in
+             itertools.product(cfg["dtypes"], cfg["head_dims"], cfg["causal"],
+                               cfg["groups"])]
+    src = os.path.join(args.out, f"{args.set}.mlir")
+    with open(src, "w") as f:
+        f.write("\n".join(funcs))
+    cmd = [args.opt, src, f"--attn-compile=chip={args.chip} o-dir={args.out}",
+           "-o", os.devnull]
+    r = subprocess.run(cmd)
+    if r.returncode != 0:
+        sys.exit(f"gen_kernels: flashinfer-opt failed ({r.returncode})")
+    print(f"gen_kernels: {len(funcs)} kernels for {args.chip} in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
