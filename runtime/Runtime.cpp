@@ -347,6 +347,13 @@ int fimlir_kernel_num_args(const fimlir_kernel *kernel) {
   return kernel ? static_cast<int>(kernel->spec->args.size()) : 0;
 }
 
+const char *fimlir_kernel_arg_name(const fimlir_kernel *kernel, int index) {
+  if (!kernel || index < 0 ||
+      static_cast<size_t>(index) >= kernel->spec->args.size())
+    return nullptr;
+  return kernel->spec->args[index].name.c_str();
+}
+
 const char *fimlir_kernel_params_json(const fimlir_kernel *kernel) {
   return kernel ? kernel->paramsJson.c_str() : nullptr;
 }

@@ -164,6 +164,9 @@ FIMLIR_API fimlir_status fimlir_module_get_kernel(fimlir_module *module,
                                                   fimlir_kernel **out);
 FIMLIR_API const char *fimlir_kernel_name(const fimlir_kernel *kernel);
 FIMLIR_API int fimlir_kernel_num_args(const fimlir_kernel *kernel);
+/* Manifest name of argument `index` (NULL if out of range). */
+FIMLIR_API const char *fimlir_kernel_arg_name(const fimlir_kernel *kernel,
+                                              int index);
 /* Manifest "params" of the kernel, re-serialized as compact JSON. */
 FIMLIR_API const char *fimlir_kernel_params_json(const fimlir_kernel *kernel);
 
