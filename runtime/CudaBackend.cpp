@@ -70,7 +70,7 @@ fimlir_status loadCudaApi(const CudaApi *&out) {
     out = &api;
     return FIMLIR_SUCCESS;
   }
-  void *handle = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
+  void *handle = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!handle) {
     const char *reason = dlerror();
     return setError(FIMLIR_ERROR_DRIVER_NOT_FOUND,
@@ -110,8 +110,10 @@ fimlir_status loadCudaApi(const CudaApi *&out) {
   bind(candidate.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
   bind(candidate.cuMemsetD8, "cuMemsetD8_v2");
   bind(candidate.cuStreamSynchronize, "cuStreamSynchronize");
+  // No dlclose on failure: unloading and reloading a driver can re-run
+  // static initializers of its dependencies (libamdhip64 pulls in LLVM,
+  // which aborts on re-registered options).
   if (!ok) {
-    dlclose(handle);
     return setError(FIMLIR_ERROR_DRIVER_NOT_FOUND,
                     std::string(kLibrary) + " does not export " + missing +
                         " (driver too old?)");

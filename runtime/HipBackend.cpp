@@ -108,7 +108,7 @@ fimlir_status loadHipApi(const HipApi *&out) {
   std::string tried, lastReason;
   HipApi candidate;
   for (const char *library : kLibraries) {
-    handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+    handle = dlopen(library, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (handle) {
       candidate.library = library;
       break;
@@ -157,8 +157,10 @@ fimlir_status loadHipApi(const HipApi *&out) {
   bind(candidate.hipMemset, "hipMemset");
   bind(candidate.hipDeviceSynchronize, "hipDeviceSynchronize");
   bind(candidate.hipStreamSynchronize, "hipStreamSynchronize");
+  // No dlclose on failure: unloading and reloading a driver can re-run
+  // static initializers of its dependencies (libamdhip64 pulls in LLVM,
+  // which aborts on re-registered options).
   if (!ok) {
-    dlclose(handle);
     return setError(FIMLIR_ERROR_DRIVER_NOT_FOUND,
                     candidate.library + " does not export " + missing);
   }
