@@ -27,8 +27,8 @@ bool detectCodeObject(const void *image, size_t size, TargetKind &kind,
   // e_machine sits at offset 18 in both ELF32 and ELF64 headers; a full
   // ELF64 header is 64 bytes.
   if (size < 64) {
-    error = std::string(kNotGpu) + " (truncated ELF header: " +
-            std::to_string(size) + " bytes)";
+    error = std::string(kNotGpu) +
+            " (truncated ELF header: " + std::to_string(size) + " bytes)";
     return false;
   }
   uint8_t elfClass = bytes[4], elfData = bytes[5];

@@ -44,9 +44,9 @@ struct CudaApi {
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
   CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, unsigned, unsigned, CUstream,
-                             void **, void **);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, CUstream, void **,
+                             void **);
   CUresult (*cuGetErrorName)(CUresult, const char **);
   CUresult (*cuGetErrorString)(CUresult, const char **);
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
@@ -148,8 +148,7 @@ public:
                        void **params) override;
   fimlir_status allocate(size_t bytes, void **ptr) override;
   fimlir_status release(void *ptr) override;
-  fimlir_status copyToDevice(void *dst, const void *src,
-                             size_t bytes) override;
+  fimlir_status copyToDevice(void *dst, const void *src, size_t bytes) override;
   fimlir_status copyToHost(void *dst, const void *src, size_t bytes) override;
   fimlir_status fill(void *ptr, int value, size_t bytes) override;
   fimlir_status synchronize() override;
@@ -255,12 +254,12 @@ fimlir_status CudaBackend::getFunction(void *module, const std::string &name,
                                        void **function) {
   Scope scope(*this);
   CUfunction fn = nullptr;
-  CUresult r = api.cuModuleGetFunction(&fn, static_cast<CUmodule>(module),
-                                       name.c_str());
+  CUresult r =
+      api.cuModuleGetFunction(&fn, static_cast<CUmodule>(module), name.c_str());
   if (r != CUDA_SUCCESS)
     return setError(FIMLIR_ERROR_NOT_FOUND,
-                    "kernel '" + name + "' is not in the code object: " +
-                        describeCuda(api, r));
+                    "kernel '" + name +
+                        "' is not in the code object: " + describeCuda(api, r));
   *function = fn;
   return FIMLIR_SUCCESS;
 }
@@ -269,36 +268,34 @@ fimlir_status CudaBackend::setMaxDynamicSharedMemory(void *function,
                                                      const std::string &name,
                                                      uint32_t bytes) {
   Scope scope(*this);
-  return check(api.cuFuncSetAttribute(
-                   static_cast<CUfunction>(function),
-                   CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                   static_cast<int>(bytes)),
-               FIMLIR_ERROR_DRIVER,
-               "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES=" +
-                   std::to_string(bytes) + ") for '" + name + "'");
+  return check(
+      api.cuFuncSetAttribute(static_cast<CUfunction>(function),
+                             CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                             static_cast<int>(bytes)),
+      FIMLIR_ERROR_DRIVER,
+      "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES=" +
+          std::to_string(bytes) + ") for '" + name + "'");
 }
 
 fimlir_status CudaBackend::launch(void *function, const std::string &name,
                                   const LaunchDims &dims, void *stream,
                                   void **params) {
   Scope scope(*this);
-  return check(api.cuLaunchKernel(static_cast<CUfunction>(function),
-                                  dims.grid[0], dims.grid[1], dims.grid[2],
-                                  dims.block[0], dims.block[1], dims.block[2],
-                                  dims.dynamicSharedMemory,
-                                  static_cast<CUstream>(stream), params,
-                                  nullptr),
-               FIMLIR_ERROR_DRIVER,
-               "cuLaunchKernel of '" + name + "' (" + describeLaunch(dims) +
-                   ")");
+  return check(
+      api.cuLaunchKernel(static_cast<CUfunction>(function), dims.grid[0],
+                         dims.grid[1], dims.grid[2], dims.block[0],
+                         dims.block[1], dims.block[2], dims.dynamicSharedMemory,
+                         static_cast<CUstream>(stream), params, nullptr),
+      FIMLIR_ERROR_DRIVER,
+      "cuLaunchKernel of '" + name + "' (" + describeLaunch(dims) + ")");
 }
 
 fimlir_status CudaBackend::allocate(size_t bytes, void **ptr) {
   Scope scope(*this);
   CUdeviceptr p = 0;
-  if (fimlir_status s = check(api.cuMemAlloc(&p, bytes), FIMLIR_ERROR_DRIVER,
-                              "cuMemAlloc of " + std::to_string(bytes) +
-                                  " bytes"))
+  if (fimlir_status s =
+          check(api.cuMemAlloc(&p, bytes), FIMLIR_ERROR_DRIVER,
+                "cuMemAlloc of " + std::to_string(bytes) + " bytes"))
     return s;
   *ptr = reinterpret_cast<void *>(static_cast<uintptr_t>(p));
   return FIMLIR_SUCCESS;
@@ -333,8 +330,7 @@ fimlir_status CudaBackend::fill(void *ptr, int value, size_t bytes) {
 
 fimlir_status CudaBackend::synchronize() {
   Scope scope(*this);
-  return check(api.cuCtxSynchronize(), FIMLIR_ERROR_DRIVER,
-               "cuCtxSynchronize");
+  return check(api.cuCtxSynchronize(), FIMLIR_ERROR_DRIVER, "cuCtxSynchronize");
 }
 
 fimlir_status CudaBackend::synchronizeStream(void *stream) {
@@ -351,11 +347,11 @@ fimlir_status createCudaBackend(int ordinal, std::unique_ptr<Backend> &out) {
     return s;
   CUresult r = api->cuInit(0);
   if (r != CUDA_SUCCESS)
-    return setError(r == CUDA_ERROR_NO_DEVICE ? FIMLIR_ERROR_NO_DEVICE
-                                              : FIMLIR_ERROR_DRIVER,
-                    std::string(r == CUDA_ERROR_NO_DEVICE ? "no CUDA device: "
-                                                          : "") +
-                        "cuInit failed: " + describeCuda(*api, r));
+    return setError(
+        r == CUDA_ERROR_NO_DEVICE ? FIMLIR_ERROR_NO_DEVICE
+                                  : FIMLIR_ERROR_DRIVER,
+        std::string(r == CUDA_ERROR_NO_DEVICE ? "no CUDA device: " : "") +
+            "cuInit failed: " + describeCuda(*api, r));
   int count = 0;
   r = api->cuDeviceGetCount(&count);
   if (r != CUDA_SUCCESS)

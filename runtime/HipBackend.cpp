@@ -199,8 +199,7 @@ public:
                         " (" + archName + ")");
   }
 
-  fimlir_status loadModule(const void *image, size_t,
-                           void **module) override {
+  fimlir_status loadModule(const void *image, size_t, void **module) override {
     hipModule_t handle = nullptr;
     if (fimlir_status s = check(select(), "hipSetDevice"))
       return s;
@@ -274,8 +273,7 @@ public:
     return check(api.hipMemcpy(dst, src, bytes, hipMemcpyHostToDevice),
                  "hipMemcpy (host to device)");
   }
-  fimlir_status copyToHost(void *dst, const void *src,
-                           size_t bytes) override {
+  fimlir_status copyToHost(void *dst, const void *src, size_t bytes) override {
     select();
     return check(api.hipMemcpy(dst, src, bytes, hipMemcpyDeviceToHost),
                  "hipMemcpy (device to host)");
@@ -341,8 +339,8 @@ fimlir_status createHipBackend(int device, std::unique_ptr<Backend> &out) {
   std::vector<unsigned char> buffer(8192, 0);
   r = api->hipGetDeviceProperties(buffer.data(), device);
   if (r != hipSuccess)
-    return setError(FIMLIR_ERROR_DRIVER, "hipGetDeviceProperties failed: " +
-                                             describeHip(*api, r));
+    return setError(FIMLIR_ERROR_DRIVER,
+                    "hipGetDeviceProperties failed: " + describeHip(*api, r));
   DevicePropPrefix props;
   std::memcpy(&props, buffer.data(), sizeof(props));
   props.gcnArchName[sizeof(props.gcnArchName) - 1] = 0;

@@ -156,8 +156,8 @@ private:
   unsigned column() const { return static_cast<unsigned>(pos - lineStart) + 1; }
 
   bool fail(const std::string &what) {
-    message = std::to_string(line) + ":" + std::to_string(column()) + ": " +
-              what;
+    message =
+        std::to_string(line) + ":" + std::to_string(column()) + ": " + what;
     return false;
   }
 

@@ -18,12 +18,18 @@ struct DtypeEntry {
 } // namespace
 
 static const DtypeEntry kDtypes[] = {
-    {FIMLIR_DTYPE_F16, "f16"},           {FIMLIR_DTYPE_BF16, "bf16"},
-    {FIMLIR_DTYPE_F32, "f32"},           {FIMLIR_DTYPE_F64, "f64"},
-    {FIMLIR_DTYPE_F8E4M3FN, "f8E4M3FN"}, {FIMLIR_DTYPE_F8E5M2, "f8E5M2"},
-    {FIMLIR_DTYPE_I1, "i1"},             {FIMLIR_DTYPE_I8, "i8"},
-    {FIMLIR_DTYPE_I16, "i16"},           {FIMLIR_DTYPE_I32, "i32"},
-    {FIMLIR_DTYPE_I64, "i64"},           {FIMLIR_DTYPE_UI8, "ui8"},
+    {FIMLIR_DTYPE_F16, "f16"},
+    {FIMLIR_DTYPE_BF16, "bf16"},
+    {FIMLIR_DTYPE_F32, "f32"},
+    {FIMLIR_DTYPE_F64, "f64"},
+    {FIMLIR_DTYPE_F8E4M3FN, "f8E4M3FN"},
+    {FIMLIR_DTYPE_F8E5M2, "f8E5M2"},
+    {FIMLIR_DTYPE_I1, "i1"},
+    {FIMLIR_DTYPE_I8, "i8"},
+    {FIMLIR_DTYPE_I16, "i16"},
+    {FIMLIR_DTYPE_I32, "i32"},
+    {FIMLIR_DTYPE_I64, "i64"},
+    {FIMLIR_DTYPE_UI8, "ui8"},
 };
 
 const char *dtypeName(fimlir_dtype dtype) {
@@ -58,7 +64,8 @@ static const char *dtypeNameOrInvalid(int dtype) {
 size_t KernelSpec::numParams() const {
   size_t n = 0;
   for (const ArgSpec &arg : args)
-    n += arg.kind == ArgKind::Memref ? 3 + 2 * static_cast<size_t>(arg.rank) : 1;
+    n +=
+        arg.kind == ArgKind::Memref ? 3 + 2 * static_cast<size_t>(arg.rank) : 1;
   return n;
 }
 
@@ -163,8 +170,7 @@ bool ManifestReader::read(const JsonValue &root, Manifest &out) {
   out.version = 1;
 
   const JsonValue *target = require(root, "target");
-  if (!target ||
-      !expectKind(*target, JsonValue::Kind::String, "\"target\""))
+  if (!target || !expectKind(*target, JsonValue::Kind::String, "\"target\""))
     return false;
   if (!parseTarget(target->string, out.targetKind))
     return fail(*target, "unsupported target '" + target->string +
@@ -172,16 +178,14 @@ bool ManifestReader::read(const JsonValue &root, Manifest &out) {
   out.target = target->string;
 
   const JsonValue *binary = require(root, "binary");
-  if (!binary ||
-      !expectKind(*binary, JsonValue::Kind::String, "\"binary\""))
+  if (!binary || !expectKind(*binary, JsonValue::Kind::String, "\"binary\""))
     return false;
   if (binary->string.empty())
     return fail(*binary, "\"binary\" must not be empty");
   out.binary = binary->string;
 
   const JsonValue *kernels = require(root, "kernels");
-  if (!kernels ||
-      !expectKind(*kernels, JsonValue::Kind::Array, "\"kernels\""))
+  if (!kernels || !expectKind(*kernels, JsonValue::Kind::Array, "\"kernels\""))
     return false;
   if (kernels->array.empty())
     return fail(*kernels, "\"kernels\" must list at least one kernel");
@@ -296,8 +300,7 @@ bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
                            "' (expected \"memref\" or \"scalar\")");
 
   const JsonValue *dtype = require(v, "dtype");
-  if (!dtype ||
-      !expectKind(*dtype, JsonValue::Kind::String, what + ".dtype"))
+  if (!dtype || !expectKind(*dtype, JsonValue::Kind::String, what + ".dtype"))
     return false;
   arg.dtype = parseDtype(dtype->string);
   if (arg.dtype == FIMLIR_DTYPE_INVALID)
@@ -305,8 +308,9 @@ bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
 
   if (arg.kind == ArgKind::Scalar) {
     if (!isScalarDtype(arg.dtype))
-      return fail(*dtype, what + ": scalar dtype must be i32, i64, f32 or "
-                                 "f64, got '" +
+      return fail(*dtype, what +
+                              ": scalar dtype must be i32, i64, f32 or "
+                              "f64, got '" +
                               dtype->string + "'");
     if (const JsonValue *rank = v.get("rank"))
       if (!rank->isInt() || rank->integer != 0)
@@ -469,8 +473,8 @@ static bool checkScalar(const KernelSpec &kernel, int index,
     if (spec.dtype == FIMLIR_DTYPE_I32 &&
         (s.value.i < std::numeric_limits<int32_t>::min() ||
          s.value.i > std::numeric_limits<int32_t>::max())) {
-      error = argPrefix(kernel, index) + "value " +
-              std::to_string(s.value.i) + " does not fit in i32";
+      error = argPrefix(kernel, index) + "value " + std::to_string(s.value.i) +
+              " does not fit in i32";
       return false;
     }
     return true;
@@ -536,8 +540,8 @@ bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
       return false;
     }
     if (t.dtype != spec.dtype) {
-      error = argPrefix(kernel, i) + "expected dtype " +
-              dtypeName(spec.dtype) + ", got " + dtypeNameOrInvalid(t.dtype);
+      error = argPrefix(kernel, i) + "expected dtype " + dtypeName(spec.dtype) +
+              ", got " + dtypeNameOrInvalid(t.dtype);
       return false;
     }
     bool empty = false;
@@ -565,8 +569,7 @@ bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
   return true;
 }
 
-static bool evalGrid(const GridExpr &e, const fimlir_arg *args,
-                     int64_t &out) {
+static bool evalGrid(const GridExpr &e, const fimlir_arg *args, int64_t &out) {
   switch (e.op) {
   case GridExpr::Op::Constant:
     out = e.value;

@@ -37,10 +37,10 @@ struct ArgSpec {
 struct GridExpr {
   enum class Op { Constant, Dim, CeilDiv, Mul };
   Op op = Op::Constant;
-  int64_t value = 1;   // Constant
-  int arg = -1;        // Dim, CeilDiv: index into KernelSpec::args
-  int dim = 0;         // Dim, CeilDiv
-  int64_t divisor = 1; // CeilDiv
+  int64_t value = 1;              // Constant
+  int arg = -1;                   // Dim, CeilDiv: index into KernelSpec::args
+  int dim = 0;                    // Dim, CeilDiv
+  int64_t divisor = 1;            // CeilDiv
   std::vector<GridExpr> operands; // Mul
 };
 

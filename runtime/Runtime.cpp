@@ -1,9 +1,9 @@
 //===- Runtime.cpp - C API of the launch runtime --------------------------===//
 
+#include "flashinfer-runtime/runtime.h"
 #include "Backend.h"
 #include "CodeObject.h"
 #include "Manifest.h"
-#include "flashinfer-runtime/runtime.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -32,8 +32,8 @@ std::string describeLaunch(const LaunchDims &dims) {
     return std::to_string(v[0]) + "x" + std::to_string(v[1]) + "x" +
            std::to_string(v[2]);
   };
-  return "grid " + triple(dims.grid) + ", block " + triple(dims.block) +
-         ", " + std::to_string(dims.dynamicSharedMemory) + " B shared";
+  return "grid " + triple(dims.grid) + ", block " + triple(dims.block) + ", " +
+         std::to_string(dims.dynamicSharedMemory) + " B shared";
 }
 
 namespace {
@@ -75,8 +75,8 @@ fimlir_status ensureBackend(ContextState &ctx, fimlir_backend kind,
 fimlir_status readFile(const std::string &path, std::string &out) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return setError(FIMLIR_ERROR_IO, "could not open '" + path +
-                                         "': " + std::strerror(errno));
+    return setError(FIMLIR_ERROR_IO,
+                    "could not open '" + path + "': " + std::strerror(errno));
   out.assign(std::istreambuf_iterator<char>(in),
              std::istreambuf_iterator<char>());
   if (in.bad())
@@ -190,8 +190,8 @@ fimlir_status fimlir_context_create_with_backend(int device,
   ctx->state->device = device;
   if (backend != FIMLIR_BACKEND_AUTO) {
     Backend *ignored;
-    if (fimlir_status s = ensureBackend(*ctx->state, backend,
-                                        "this backend", ignored))
+    if (fimlir_status s =
+            ensureBackend(*ctx->state, backend, "this backend", ignored))
       return s;
   }
   *out = ctx.release();
@@ -231,8 +231,8 @@ static fimlir_status loadModule(fimlir_context *ctx, const void *image,
                         codeObjectKindArticle(objectKind) + " " +
                         codeObjectKindName(objectKind));
 
-  fimlir_backend kind = objectKind == TargetKind::Cuda ? FIMLIR_BACKEND_CUDA
-                                                       : FIMLIR_BACKEND_HIP;
+  fimlir_backend kind =
+      objectKind == TargetKind::Cuda ? FIMLIR_BACKEND_CUDA : FIMLIR_BACKEND_HIP;
   std::string why = std::string(codeObjectKindArticle(objectKind)) + " " +
                     codeObjectKindName(objectKind);
   Backend *backend = nullptr;
@@ -444,8 +444,8 @@ fimlir_status fimlir_free(fimlir_context *ctx, void *ptr) {
   FIMLIR_GUARD_END
 }
 
-fimlir_status fimlir_memcpy_h2d(fimlir_context *ctx, void *dst,
-                                const void *src, size_t bytes) {
+fimlir_status fimlir_memcpy_h2d(fimlir_context *ctx, void *dst, const void *src,
+                                size_t bytes) {
   FIMLIR_GUARD_BEGIN
   Backend *backend;
   if (fimlir_status s = memoryBackend(ctx, "fimlir_memcpy_h2d", backend))
@@ -455,8 +455,8 @@ fimlir_status fimlir_memcpy_h2d(fimlir_context *ctx, void *dst,
   FIMLIR_GUARD_END
 }
 
-fimlir_status fimlir_memcpy_d2h(fimlir_context *ctx, void *dst,
-                                const void *src, size_t bytes) {
+fimlir_status fimlir_memcpy_d2h(fimlir_context *ctx, void *dst, const void *src,
+                                size_t bytes) {
   FIMLIR_GUARD_BEGIN
   Backend *backend;
   if (fimlir_status s = memoryBackend(ctx, "fimlir_memcpy_d2h", backend))

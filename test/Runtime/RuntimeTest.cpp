@@ -9,17 +9,17 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flashinfer-runtime/runtime.h"
 #include "Backend.h"
 #include "CodeObject.h"
 #include "Manifest.h"
-#include "flashinfer-runtime/runtime.h"
 
 #include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
-#include <sys/stat.h>
 #include <fstream>
 #include <string>
+#include <sys/stat.h>
 #include <vector>
 
 using namespace fimlir;
@@ -83,9 +83,8 @@ static void testValidManifest(Manifest &m) {
   expect(ok, "valid manifest parses: " + error);
   if (!ok)
     return;
-  std::printf("valid: version=%d target=%s binary=%s kernels=%zu\n",
-              m.version, m.target.c_str(), m.binary.c_str(),
-              m.kernels.size());
+  std::printf("valid: version=%d target=%s binary=%s kernels=%zu\n", m.version,
+              m.target.c_str(), m.binary.c_str(), m.kernels.size());
   for (const KernelSpec &k : m.kernels) {
     std::printf("kernel %s op='%s' block=%ux%ux%u shmem=%u args=%zu "
                 "params=%zu\n",
@@ -120,8 +119,9 @@ static std::string withKernel(const std::string &kernel) {
 
 static void testMalformedManifests() {
   // JSON syntax.
-  checkManifestError("empty", "", "m.json:1:1: expected a JSON value, got end "
-                                  "of input");
+  checkManifestError("empty", "",
+                     "m.json:1:1: expected a JSON value, got end "
+                     "of input");
   checkManifestError("trailing-comma", "{\"version\": 1,}",
                      "m.json:1:15: expected a string key, got '}'");
   checkManifestError("missing-colon", "{\n  \"version\" 1\n}",
@@ -146,8 +146,7 @@ static void testMalformedManifests() {
   // Format.
   checkManifestError("not-object", "[1]",
                      "m.json:1:1: the manifest must be an object, got array");
-  checkManifestError("version-2",
-                     "{\"version\": 2, \"target\": \"sm_90a\"}",
+  checkManifestError("version-2", "{\"version\": 2, \"target\": \"sm_90a\"}",
                      "m.json:1:13: unsupported manifest version 2 (this "
                      "runtime reads version 1)");
   checkManifestError("version-string", "{\"version\": \"1\"}",
@@ -156,8 +155,7 @@ static void testMalformedManifests() {
                      "{\"version\": 1, \"target\": \"sm_90a\", \"binary\": "
                      "\"a.cubin\"}",
                      "m.json:1:1: missing required key \"kernels\"");
-  checkManifestError("bad-target",
-                     "{\"version\": 1, \"target\": \"sm_9x\"}",
+  checkManifestError("bad-target", "{\"version\": 1, \"target\": \"sm_9x\"}",
                      "m.json:1:26: unsupported target 'sm_9x' (expected "
                      "sm_<NN>[a|f] or gfx<ID>)");
   checkManifestError("no-kernels",
@@ -304,8 +302,8 @@ static void checkArgError(const char *label, const KernelSpec &kernel,
                           const std::vector<fimlir_arg> &args,
                           const std::string &expected) {
   std::string error;
-  bool ok = checkArgs(kernel, args.data(), static_cast<int>(args.size()),
-                      error);
+  bool ok =
+      checkArgs(kernel, args.data(), static_cast<int>(args.size()), error);
   expect(!ok, std::string(label) + ": bad arguments were accepted");
   expect(error == expected, std::string(label) + ": got '" + error +
                                 "', expected '" + expected + "'");
@@ -319,18 +317,17 @@ static void testArguments(const Manifest &m) {
   if (!attn || !merge)
     return;
   // Fake device addresses: nothing is dereferenced.
-  void *q = reinterpret_cast<void *>(0x10000), *k = reinterpret_cast<void *>(
-                                                     0x20000),
+  void *q = reinterpret_cast<void *>(0x10000),
+       *k = reinterpret_cast<void *>(0x20000),
        *v = reinterpret_cast<void *>(0x30000),
        *o = reinterpret_cast<void *>(0x40000);
-  std::vector<fimlir_arg> good = {
-      tensor(q, FIMLIR_DTYPE_F16, {1000, 32, 128}),
-      tensor(k, FIMLIR_DTYPE_F16, {2048, 8, 128}),
-      tensor(v, FIMLIR_DTYPE_F16, {2048, 8, 128}),
-      tensor(o, FIMLIR_DTYPE_F16, {1000, 32, 128}),
-      intScalar(1000),
-      intScalar(2048),
-      floatScalar(0.125)};
+  std::vector<fimlir_arg> good = {tensor(q, FIMLIR_DTYPE_F16, {1000, 32, 128}),
+                                  tensor(k, FIMLIR_DTYPE_F16, {2048, 8, 128}),
+                                  tensor(v, FIMLIR_DTYPE_F16, {2048, 8, 128}),
+                                  tensor(o, FIMLIR_DTYPE_F16, {1000, 32, 128}),
+                                  intScalar(1000),
+                                  intScalar(2048),
+                                  floatScalar(0.125)};
   std::string error;
   expect(checkArgs(*attn, good.data(), 7, error), "good args: " + error);
 
@@ -348,7 +345,7 @@ static void testArguments(const Manifest &m) {
              packed.pointers[38] == &packed.storage[38],
          "parameter pointers point into storage");
   // q descriptor: allocated, aligned, offset, sizes, strides.
-  const std::vector<uint64_t> qDesc = {0x10000, 0x10000, 0,  1000, 32,
+  const std::vector<uint64_t> qDesc = {0x10000, 0x10000, 0,   1000, 32,
                                        128,     4096,    128, 1};
   expect(std::vector<uint64_t>(packed.storage.begin(),
                                packed.storage.begin() + 9) == qDesc,
@@ -361,8 +358,7 @@ static void testArguments(const Manifest &m) {
   std::memcpy(&scale, &packed.storage[38], sizeof(scale));
   std::printf("packed: %zu params, q=[%llx %llx %llu | %llu %llu %llu | %llu "
               "%llu %llu], qo_len=%d kv_len=%lld sm_scale=%g\n",
-              packed.pointers.size(),
-              (unsigned long long)packed.storage[0],
+              packed.pointers.size(), (unsigned long long)packed.storage[0],
               (unsigned long long)packed.storage[1],
               (unsigned long long)packed.storage[2],
               (unsigned long long)packed.storage[3],
@@ -374,8 +370,7 @@ static void testArguments(const Manifest &m) {
               scale);
 
   // Nested grid expression: ceil(300/128) * 7.
-  std::vector<fimlir_arg> mergeArgs = {
-      tensor(q, FIMLIR_DTYPE_F32, {300, 7})};
+  std::vector<fimlir_arg> mergeArgs = {tensor(q, FIMLIR_DTYPE_F32, {300, 7})};
   expect(checkArgs(*merge, mergeArgs.data(), 1, error), "merge args: " + error);
   expect(computeLaunch(*merge, mergeArgs.data(), dims, error),
          "merge grid: " + error);
@@ -467,9 +462,8 @@ static void testArguments(const Manifest &m) {
 // Code objects
 //===----------------------------------------------------------------------===//
 
-static std::vector<unsigned char> elfHeader(unsigned machine,
-                                            unsigned char elfClass = 2,
-                                            size_t size = 64) {
+static std::vector<unsigned char>
+elfHeader(unsigned machine, unsigned char elfClass = 2, size_t size = 64) {
   std::vector<unsigned char> h(size, 0);
   const unsigned char ident[] = {0x7f, 'E', 'L', 'F', elfClass, 1, 1};
   std::memcpy(h.data(), ident, sizeof(ident));
@@ -564,10 +558,10 @@ static void testApi(const std::string &scratch) {
   std::string message = fimlir_last_error();
   std::printf("api missing-manifest: %d %s\n", s,
               scrub(message, scratch).c_str());
-  expect(s == FIMLIR_ERROR_IO && startsWith(message, "could not open '" +
-                                                         scratch +
-                                                         "/missing.json'"),
-         "missing manifest reported");
+  expect(
+      s == FIMLIR_ERROR_IO &&
+          startsWith(message, "could not open '" + scratch + "/missing.json'"),
+      "missing manifest reported");
 
   // Binary named by the manifest is looked up beside it.
   std::string noBinary = scratch + "/nobinary.json";
@@ -598,8 +592,8 @@ static void testApi(const std::string &scratch) {
     expect(s == FIMLIR_ERROR_NO_DEVICE || s == FIMLIR_ERROR_DRIVER ||
                s == FIMLIR_ERROR_TARGET_MISMATCH,
            "driver rejects the synthetic cubin: " + message);
-  std::printf("api cuda-load: driver %s: %s\n",
-              haveCuda ? "present" : "absent", message.c_str());
+  std::printf("api cuda-load: driver %s: %s\n", haveCuda ? "present" : "absent",
+              message.c_str());
 
   fimlir_context *cudaCtx = nullptr;
   s = fimlir_context_create_with_backend(0, FIMLIR_BACKEND_CUDA, &cudaCtx);
