@@ -1,0 +1,203 @@
+/*===- runtime.h - FlashInfer-MLIR launch runtime C API -----------*- C -*-===//
+//
+// Loads a GPU code object (CUDA cubin or AMDGPU code object) described by a
+// JSON manifest and launches its kernels. The CUDA driver (libcuda.so.1) or
+// HIP (libamdhip64) is opened with dlopen on first use, so neither SDK is
+// needed to build or to link against this library.
+//
+// Every function returns a fimlir_status; on failure a message describing
+// the cause is available from fimlir_last_error() on the calling thread.
+//
+//===----------------------------------------------------------------------===*/
+
+#ifndef FLASHINFER_RUNTIME_RUNTIME_H
+#define FLASHINFER_RUNTIME_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define FIMLIR_API
+#else
+#define FIMLIR_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FIMLIR_MAX_RANK 8
+
+typedef enum fimlir_status {
+  FIMLIR_SUCCESS = 0,
+  /* A null handle or pointer, or an out-of-range value, was passed to the
+   * API. */
+  FIMLIR_ERROR_INVALID_VALUE = 1,
+  /* The manifest is not valid JSON or does not follow the format. */
+  FIMLIR_ERROR_MANIFEST = 2,
+  /* A file could not be read. */
+  FIMLIR_ERROR_IO = 3,
+  /* The image is not a CUDA cubin or AMDGPU code object, or it does not
+   * match the manifest target. */
+  FIMLIR_ERROR_BINARY = 4,
+  /* libcuda.so.1 / libamdhip64 could not be loaded or lacks a symbol. */
+  FIMLIR_ERROR_DRIVER_NOT_FOUND = 5,
+  /* The driver reports no device, or the device index is out of range. */
+  FIMLIR_ERROR_NO_DEVICE = 6,
+  /* The code object was built for another GPU architecture. */
+  FIMLIR_ERROR_TARGET_MISMATCH = 7,
+  /* No kernel of that name in the manifest. */
+  FIMLIR_ERROR_NOT_FOUND = 8,
+  /* Launch arguments do not match the manifest. */
+  FIMLIR_ERROR_ARGUMENT = 9,
+  /* A driver call failed; the message has the driver's error name. */
+  FIMLIR_ERROR_DRIVER = 10,
+  /* Out of host memory. */
+  FIMLIR_ERROR_OUT_OF_MEMORY = 11,
+} fimlir_status;
+
+typedef enum fimlir_backend {
+  FIMLIR_BACKEND_AUTO = 0, /* chosen by the first module loaded */
+  FIMLIR_BACKEND_CUDA = 1,
+  FIMLIR_BACKEND_HIP = 2,
+} fimlir_backend;
+
+/* Element types; the manifest spells them as MLIR does ("f16", "bf16",
+ * "f8E4M3FN", "i32", "ui8", ...). */
+typedef enum fimlir_dtype {
+  FIMLIR_DTYPE_INVALID = 0,
+  FIMLIR_DTYPE_F16 = 1,
+  FIMLIR_DTYPE_BF16 = 2,
+  FIMLIR_DTYPE_F32 = 3,
+  FIMLIR_DTYPE_F64 = 4,
+  FIMLIR_DTYPE_F8E4M3FN = 5,
+  FIMLIR_DTYPE_F8E5M2 = 6,
+  FIMLIR_DTYPE_I1 = 7,
+  FIMLIR_DTYPE_I8 = 8,
+  FIMLIR_DTYPE_I16 = 9,
+  FIMLIR_DTYPE_I32 = 10,
+  FIMLIR_DTYPE_I64 = 11,
+  FIMLIR_DTYPE_UI8 = 12,
+} fimlir_dtype;
+
+typedef enum fimlir_arg_kind {
+  FIMLIR_ARG_TENSOR = 1,
+  FIMLIR_ARG_SCALAR = 2,
+} fimlir_arg_kind;
+
+/* A strided view of device memory. Sizes and strides count elements. */
+typedef struct fimlir_tensor {
+  void *data;
+  int32_t rank;
+  int32_t dtype; /* fimlir_dtype */
+  int64_t sizes[FIMLIR_MAX_RANK];
+  int64_t strides[FIMLIR_MAX_RANK];
+} fimlir_tensor;
+
+/* A scalar. dtype says which member holds the value: I1/I8/I16/I32/I64 use
+ * `i`, F32/F64 use `f`. It is converted to the manifest's scalar type with a
+ * range check (an integer may become a float, not the reverse). */
+typedef struct fimlir_scalar {
+  int32_t dtype; /* fimlir_dtype */
+  int32_t reserved;
+  union {
+    int64_t i;
+    double f;
+  } value;
+} fimlir_scalar;
+
+typedef struct fimlir_arg {
+  int32_t kind; /* fimlir_arg_kind */
+  int32_t reserved;
+  union {
+    fimlir_tensor tensor;
+    fimlir_scalar scalar;
+  } u;
+} fimlir_arg;
+
+typedef struct fimlir_launch_info {
+  uint32_t grid[3];
+  uint32_t block[3];
+  uint32_t dynamic_shared_memory; /* bytes */
+} fimlir_launch_info;
+
+typedef struct fimlir_context fimlir_context;
+typedef struct fimlir_module fimlir_module;
+typedef struct fimlir_kernel fimlir_kernel;
+
+/* Message of the last failure on this thread ("" if none). The pointer is
+ * valid until the next runtime call on this thread. */
+FIMLIR_API const char *fimlir_last_error(void);
+FIMLIR_API const char *fimlir_status_string(fimlir_status status);
+FIMLIR_API const char *fimlir_dtype_name(fimlir_dtype dtype);
+
+/* Contexts. A context binds one device; with FIMLIR_BACKEND_AUTO the backend
+ * is picked by the first module loaded, otherwise the driver is initialized
+ * at once. Modules keep their context alive after fimlir_context_destroy. */
+FIMLIR_API fimlir_status fimlir_context_create(int device,
+                                               fimlir_context **out);
+FIMLIR_API fimlir_status fimlir_context_create_with_backend(
+    int device, fimlir_backend backend, fimlir_context **out);
+FIMLIR_API fimlir_backend fimlir_context_get_backend(const fimlir_context *ctx);
+FIMLIR_API void fimlir_context_destroy(fimlir_context *ctx);
+
+/* Modules. fimlir_module_load reads the manifest and the code object named by
+ * its "binary" field (relative to the manifest's directory).
+ * fimlir_module_load_data takes both from memory ("binary" is then ignored);
+ * the image is copied. Every kernel of the manifest is resolved at load. */
+FIMLIR_API fimlir_status fimlir_module_load(fimlir_context *ctx,
+                                            const char *manifest_path,
+                                            fimlir_module **out);
+FIMLIR_API fimlir_status fimlir_module_load_data(fimlir_context *ctx,
+                                                 const void *image, size_t size,
+                                                 const char *manifest_json,
+                                                 fimlir_module **out);
+FIMLIR_API void fimlir_module_destroy(fimlir_module *module);
+FIMLIR_API const char *fimlir_module_target(const fimlir_module *module);
+FIMLIR_API int fimlir_module_num_kernels(const fimlir_module *module);
+FIMLIR_API const char *fimlir_module_kernel_name(const fimlir_module *module,
+                                                 int index);
+
+/* Kernels are owned by their module. */
+FIMLIR_API fimlir_status fimlir_module_get_kernel(fimlir_module *module,
+                                                  const char *name,
+                                                  fimlir_kernel **out);
+FIMLIR_API const char *fimlir_kernel_name(const fimlir_kernel *kernel);
+FIMLIR_API int fimlir_kernel_num_args(const fimlir_kernel *kernel);
+/* Manifest name of argument `index` (NULL if out of range). */
+FIMLIR_API const char *fimlir_kernel_arg_name(const fimlir_kernel *kernel,
+                                              int index);
+/* Manifest "params" of the kernel, re-serialized as compact JSON. */
+FIMLIR_API const char *fimlir_kernel_params_json(const fimlir_kernel *kernel);
+
+/* Validates the arguments and computes the launch shape from the manifest. */
+FIMLIR_API fimlir_status fimlir_kernel_info(const fimlir_kernel *kernel,
+                                            const fimlir_arg *args, int nargs,
+                                            fimlir_launch_info *out);
+/* Validates the arguments and launches on `stream` (CUstream / hipStream_t;
+ * NULL is the default stream). Asynchronous. A grid with a zero dimension
+ * (empty input) launches nothing and succeeds. */
+FIMLIR_API fimlir_status fimlir_kernel_launch(fimlir_kernel *kernel,
+                                              const fimlir_arg *args, int nargs,
+                                              void *stream);
+
+/* Device memory helpers, mainly for tests. They need the context's backend
+ * to be chosen (explicitly or by a loaded module). */
+FIMLIR_API fimlir_status fimlir_malloc(fimlir_context *ctx, size_t bytes,
+                                       void **out);
+FIMLIR_API fimlir_status fimlir_free(fimlir_context *ctx, void *ptr);
+FIMLIR_API fimlir_status fimlir_memcpy_h2d(fimlir_context *ctx, void *dst,
+                                           const void *src, size_t bytes);
+FIMLIR_API fimlir_status fimlir_memcpy_d2h(fimlir_context *ctx, void *dst,
+                                           const void *src, size_t bytes);
+FIMLIR_API fimlir_status fimlir_memset(fimlir_context *ctx, void *ptr,
+                                       int value, size_t bytes);
+FIMLIR_API fimlir_status fimlir_synchronize(fimlir_context *ctx);
+FIMLIR_API fimlir_status fimlir_stream_synchronize(fimlir_context *ctx,
+                                                   void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLASHINFER_RUNTIME_RUNTIME_H */

@@ -1,0 +1,669 @@
+//===- Manifest.cpp - Kernel manifest and launch arguments ----------------===//
+
+#include "Manifest.h"
+
+#include <cfloat>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace fimlir {
+
+namespace {
+struct DtypeEntry {
+  fimlir_dtype dtype;
+  const char *name;
+};
+} // namespace
+
+static const DtypeEntry kDtypes[] = {
+    {FIMLIR_DTYPE_F16, "f16"},
+    {FIMLIR_DTYPE_BF16, "bf16"},
+    {FIMLIR_DTYPE_F32, "f32"},
+    {FIMLIR_DTYPE_F64, "f64"},
+    {FIMLIR_DTYPE_F8E4M3FN, "f8E4M3FN"},
+    {FIMLIR_DTYPE_F8E5M2, "f8E5M2"},
+    {FIMLIR_DTYPE_I1, "i1"},
+    {FIMLIR_DTYPE_I8, "i8"},
+    {FIMLIR_DTYPE_I16, "i16"},
+    {FIMLIR_DTYPE_I32, "i32"},
+    {FIMLIR_DTYPE_I64, "i64"},
+    {FIMLIR_DTYPE_UI8, "ui8"},
+};
+
+const char *dtypeName(fimlir_dtype dtype) {
+  for (const auto &entry : kDtypes)
+    if (entry.dtype == dtype)
+      return entry.name;
+  return "invalid";
+}
+
+fimlir_dtype parseDtype(const std::string &name) {
+  for (const auto &entry : kDtypes)
+    if (name == entry.name)
+      return entry.dtype;
+  return FIMLIR_DTYPE_INVALID;
+}
+
+static bool isIntegerDtype(int dtype) {
+  return dtype == FIMLIR_DTYPE_I1 || dtype == FIMLIR_DTYPE_I8 ||
+         dtype == FIMLIR_DTYPE_I16 || dtype == FIMLIR_DTYPE_I32 ||
+         dtype == FIMLIR_DTYPE_I64;
+}
+
+static bool isScalarDtype(int dtype) {
+  return dtype == FIMLIR_DTYPE_I32 || dtype == FIMLIR_DTYPE_I64 ||
+         dtype == FIMLIR_DTYPE_F32 || dtype == FIMLIR_DTYPE_F64;
+}
+
+static const char *dtypeNameOrInvalid(int dtype) {
+  return dtypeName(static_cast<fimlir_dtype>(dtype));
+}
+
+size_t KernelSpec::numParams() const {
+  size_t n = 0;
+  for (const ArgSpec &arg : args)
+    n +=
+        arg.kind == ArgKind::Memref ? 3 + 2 * static_cast<size_t>(arg.rank) : 1;
+  return n;
+}
+
+const KernelSpec *Manifest::findKernel(const std::string &name) const {
+  for (const KernelSpec &kernel : kernels)
+    if (kernel.name == name)
+      return &kernel;
+  return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Parsing
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+class ManifestReader {
+public:
+  ManifestReader(const std::string &source, std::string &error)
+      : source(source), error(error) {}
+
+  bool read(const JsonValue &root, Manifest &out);
+
+private:
+  const std::string &source;
+  std::string &error;
+  std::string context; // "kernels[0] ('name'): " while reading a kernel
+
+  bool fail(const JsonValue &at, const std::string &what) {
+    error = source + ":" + std::to_string(at.line) + ":" +
+            std::to_string(at.column) + ": " + context + what;
+    return false;
+  }
+
+  bool expectKind(const JsonValue &v, JsonValue::Kind kind,
+                  const std::string &what) {
+    if (v.kind == kind)
+      return true;
+    return fail(v, what + " must be " +
+                       (kind == JsonValue::Kind::Int ? std::string("an integer")
+                        : kind == JsonValue::Kind::Array ||
+                                kind == JsonValue::Kind::Object
+                            ? std::string("an ") + jsonKindName(kind)
+                            : std::string("a ") + jsonKindName(kind)) +
+                       ", got " + jsonKindName(v.kind));
+  }
+
+  const JsonValue *require(const JsonValue &obj, const char *key) {
+    const JsonValue *v = obj.get(key);
+    if (!v)
+      fail(obj, std::string("missing required key \"") + key + "\"");
+    return v;
+  }
+
+  bool readKernel(const JsonValue &v, KernelSpec &kernel);
+  bool readArg(const JsonValue &v, size_t index, ArgSpec &arg);
+  bool readGridExpr(const JsonValue &v, const KernelSpec &kernel,
+                    GridExpr &expr, unsigned depth);
+  bool readArgDim(const JsonValue &v, const KernelSpec &kernel,
+                  const char *opName, size_t arity, GridExpr &expr);
+};
+
+} // namespace
+
+static bool parseTarget(const std::string &target, TargetKind &kind) {
+  auto allOf = [](const std::string &s, size_t from, const char *chars) {
+    if (from >= s.size())
+      return false;
+    return s.find_first_not_of(chars, from) == std::string::npos;
+  };
+  if (target.rfind("sm_", 0) == 0) {
+    std::string rest = target.substr(3);
+    if (!rest.empty() && (rest.back() == 'a' || rest.back() == 'f'))
+      rest.pop_back();
+    if (rest.size() >= 2 && rest.size() <= 3 && allOf(rest, 0, "0123456789")) {
+      kind = TargetKind::Cuda;
+      return true;
+    }
+    return false;
+  }
+  if (target.rfind("gfx", 0) == 0) {
+    std::string base = target.substr(0, target.find(':'));
+    if (allOf(base, 3, "0123456789abcdef")) {
+      kind = TargetKind::Amdgpu;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ManifestReader::read(const JsonValue &root, Manifest &out) {
+  if (!expectKind(root, JsonValue::Kind::Object, "the manifest"))
+    return false;
+
+  const JsonValue *version = require(root, "version");
+  if (!version || !expectKind(*version, JsonValue::Kind::Int, "\"version\""))
+    return false;
+  if (version->integer != 1)
+    return fail(*version, "unsupported manifest version " +
+                              std::to_string(version->integer) +
+                              " (this runtime reads version 1)");
+  out.version = 1;
+
+  const JsonValue *target = require(root, "target");
+  if (!target || !expectKind(*target, JsonValue::Kind::String, "\"target\""))
+    return false;
+  if (!parseTarget(target->string, out.targetKind))
+    return fail(*target, "unsupported target '" + target->string +
+                             "' (expected sm_<NN>[a|f] or gfx<ID>)");
+  out.target = target->string;
+
+  const JsonValue *binary = require(root, "binary");
+  if (!binary || !expectKind(*binary, JsonValue::Kind::String, "\"binary\""))
+    return false;
+  if (binary->string.empty())
+    return fail(*binary, "\"binary\" must not be empty");
+  out.binary = binary->string;
+
+  const JsonValue *kernels = require(root, "kernels");
+  if (!kernels || !expectKind(*kernels, JsonValue::Kind::Array, "\"kernels\""))
+    return false;
+  if (kernels->array.empty())
+    return fail(*kernels, "\"kernels\" must list at least one kernel");
+
+  for (size_t i = 0; i < kernels->array.size(); ++i) {
+    const JsonValue &kv = kernels->array[i];
+    context = "kernels[" + std::to_string(i) + "]: ";
+    KernelSpec kernel;
+    if (!readKernel(kv, kernel))
+      return false;
+    if (out.findKernel(kernel.name)) {
+      context.clear();
+      return fail(*kv.get("name"),
+                  "duplicate kernel name '" + kernel.name + "'");
+    }
+    out.kernels.push_back(std::move(kernel));
+  }
+  context.clear();
+  return true;
+}
+
+bool ManifestReader::readKernel(const JsonValue &v, KernelSpec &kernel) {
+  if (!expectKind(v, JsonValue::Kind::Object, "a kernel"))
+    return false;
+  const JsonValue *name = require(v, "name");
+  if (!name || !expectKind(*name, JsonValue::Kind::String, "\"name\""))
+    return false;
+  if (name->string.empty())
+    return fail(*name, "\"name\" must not be empty");
+  kernel.name = name->string;
+  context.insert(context.size() - 2, " ('" + kernel.name + "')");
+
+  if (const JsonValue *op = v.get("op")) {
+    if (!expectKind(*op, JsonValue::Kind::String, "\"op\""))
+      return false;
+    kernel.op = op->string;
+  }
+  if (const JsonValue *params = v.get("params"))
+    kernel.params = *params;
+  else
+    kernel.params.kind = JsonValue::Kind::Object;
+
+  // Arguments first: the grid refers to them by name.
+  const JsonValue *args = require(v, "args");
+  if (!args || !expectKind(*args, JsonValue::Kind::Array, "\"args\""))
+    return false;
+  for (size_t i = 0; i < args->array.size(); ++i) {
+    ArgSpec arg;
+    if (!readArg(args->array[i], i, arg))
+      return false;
+    for (const ArgSpec &prev : kernel.args)
+      if (prev.name == arg.name)
+        return fail(*args->array[i].get("name"),
+                    "duplicate argument name '" + arg.name + "'");
+    kernel.args.push_back(std::move(arg));
+  }
+
+  const JsonValue *block = require(v, "block");
+  if (!block)
+    return false;
+  if (!block->isArray() || block->array.empty() || block->array.size() > 3)
+    return fail(*block, "\"block\" must be an array of 1 to 3 positive "
+                        "integers");
+  for (size_t d = 0; d < block->array.size(); ++d) {
+    const JsonValue &e = block->array[d];
+    if (!e.isInt() || e.integer < 1 || e.integer > 1024)
+      return fail(e, "block dimension " + std::to_string(d) +
+                         " must be an integer in [1, 1024]");
+    kernel.block[d] = static_cast<uint32_t>(e.integer);
+  }
+
+  const JsonValue *grid = require(v, "grid");
+  if (!grid)
+    return false;
+  if (!grid->isArray() || grid->array.empty() || grid->array.size() > 3)
+    return fail(*grid, "\"grid\" must be an array of 1 to 3 expressions");
+  for (size_t d = 0; d < grid->array.size(); ++d)
+    if (!readGridExpr(grid->array[d], kernel, kernel.grid[d], 0))
+      return false;
+
+  if (const JsonValue *shmem = v.get("dynamic_shared_memory")) {
+    if (!shmem->isInt() || shmem->integer < 0 ||
+        shmem->integer > std::numeric_limits<uint32_t>::max())
+      return fail(*shmem, "\"dynamic_shared_memory\" must be a non-negative "
+                          "integer (bytes)");
+    kernel.dynamicSharedMemory = static_cast<uint32_t>(shmem->integer);
+  }
+  return true;
+}
+
+bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
+  std::string what = "args[" + std::to_string(index) + "]";
+  if (!expectKind(v, JsonValue::Kind::Object, what))
+    return false;
+  const JsonValue *name = require(v, "name");
+  if (!name || !expectKind(*name, JsonValue::Kind::String, what + ".name"))
+    return false;
+  if (name->string.empty())
+    return fail(*name, what + ".name must not be empty");
+  arg.name = name->string;
+  what += " ('" + arg.name + "')";
+
+  const JsonValue *kind = require(v, "kind");
+  if (!kind || !expectKind(*kind, JsonValue::Kind::String, what + ".kind"))
+    return false;
+  if (kind->string == "memref")
+    arg.kind = ArgKind::Memref;
+  else if (kind->string == "scalar")
+    arg.kind = ArgKind::Scalar;
+  else
+    return fail(*kind, what + ": unknown kind '" + kind->string +
+                           "' (expected \"memref\" or \"scalar\")");
+
+  const JsonValue *dtype = require(v, "dtype");
+  if (!dtype || !expectKind(*dtype, JsonValue::Kind::String, what + ".dtype"))
+    return false;
+  arg.dtype = parseDtype(dtype->string);
+  if (arg.dtype == FIMLIR_DTYPE_INVALID)
+    return fail(*dtype, what + ": unknown dtype '" + dtype->string + "'");
+
+  if (arg.kind == ArgKind::Scalar) {
+    if (!isScalarDtype(arg.dtype))
+      return fail(*dtype, what +
+                              ": scalar dtype must be i32, i64, f32 or "
+                              "f64, got '" +
+                              dtype->string + "'");
+    if (const JsonValue *rank = v.get("rank"))
+      if (!rank->isInt() || rank->integer != 0)
+        return fail(*rank, what + ": a scalar has no rank");
+    return true;
+  }
+
+  const JsonValue *rank = require(v, "rank");
+  if (!rank)
+    return false;
+  if (!rank->isInt() || rank->integer < 0 || rank->integer > FIMLIR_MAX_RANK)
+    return fail(*rank, what + ".rank must be an integer in [0, " +
+                           std::to_string(FIMLIR_MAX_RANK) + "]");
+  arg.rank = static_cast<int>(rank->integer);
+
+  if (const JsonValue *shape = v.get("shape")) {
+    if (!shape->isArray() ||
+        shape->array.size() != static_cast<size_t>(arg.rank))
+      return fail(*shape, what + ".shape must be an array of " +
+                              std::to_string(arg.rank) +
+                              " integers (-1 for dynamic)");
+    for (const JsonValue &e : shape->array) {
+      if (!e.isInt() || e.integer < -1)
+        return fail(e, what + ".shape entries must be integers >= -1");
+      arg.shape.push_back(e.integer);
+    }
+  }
+  return true;
+}
+
+bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
+                                const char *opName, size_t arity,
+                                GridExpr &expr) {
+  std::string form = std::string("\"") + opName + "\" takes [arg_name, dim" +
+                     (arity == 3 ? ", divisor]" : "]");
+  if (!v.isArray() || v.array.size() != arity)
+    return fail(v, form);
+  const JsonValue &name = v.array[0];
+  if (!name.isString())
+    return fail(name, form + ": the argument name must be a string");
+  expr.arg = -1;
+  for (size_t i = 0; i < kernel.args.size(); ++i)
+    if (kernel.args[i].name == name.string)
+      expr.arg = static_cast<int>(i);
+  if (expr.arg < 0)
+    return fail(name, std::string("grid: \"") + opName +
+                          "\" refers to unknown argument '" + name.string +
+                          "'");
+  const ArgSpec &arg = kernel.args[expr.arg];
+  if (arg.kind != ArgKind::Memref)
+    return fail(name, std::string("grid: \"") + opName + "\" refers to '" +
+                          arg.name + "', which is not a memref");
+  const JsonValue &dim = v.array[1];
+  if (!dim.isInt() || dim.integer < 0 || dim.integer >= arg.rank)
+    return fail(dim, std::string("grid: \"") + opName + "\" dimension of '" +
+                         arg.name + "' must be an integer in [0, " +
+                         std::to_string(arg.rank) + ")");
+  expr.dim = static_cast<int>(dim.integer);
+  if (arity == 3) {
+    const JsonValue &divisor = v.array[2];
+    if (!divisor.isInt() || divisor.integer < 1)
+      return fail(divisor, "grid: \"ceil_div\" divisor must be a positive "
+                           "integer");
+    expr.divisor = divisor.integer;
+  }
+  return true;
+}
+
+bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
+                                  GridExpr &expr, unsigned depth) {
+  if (depth > 16)
+    return fail(v, "grid expression nested too deeply");
+  if (v.isInt()) {
+    if (v.integer < 0 || v.integer > std::numeric_limits<uint32_t>::max())
+      return fail(v, "grid constant must be in [0, 4294967295]");
+    expr.op = GridExpr::Op::Constant;
+    expr.value = v.integer;
+    return true;
+  }
+  if (!v.isObject() || v.object.size() != 1)
+    return fail(v, "grid entry must be an integer or an object with one key "
+                   "of \"dim\", \"ceil_div\", \"mul\"");
+  const std::string &key = v.object[0].first;
+  const JsonValue &operand = v.object[0].second;
+  if (key == "dim") {
+    expr.op = GridExpr::Op::Dim;
+    return readArgDim(operand, kernel, "dim", 2, expr);
+  }
+  if (key == "ceil_div") {
+    expr.op = GridExpr::Op::CeilDiv;
+    return readArgDim(operand, kernel, "ceil_div", 3, expr);
+  }
+  if (key == "mul") {
+    expr.op = GridExpr::Op::Mul;
+    if (!operand.isArray() || operand.array.size() != 2)
+      return fail(operand, "\"mul\" takes [expr, expr]");
+    expr.operands.resize(2);
+    for (size_t i = 0; i < 2; ++i)
+      if (!readGridExpr(operand.array[i], kernel, expr.operands[i], depth + 1))
+        return false;
+    return true;
+  }
+  return fail(v, "unknown grid operator \"" + key +
+                     "\" (expected \"dim\", \"ceil_div\" or \"mul\")");
+}
+
+bool parseManifest(std::string_view text, const std::string &source,
+                   Manifest &out, std::string &error) {
+  out = Manifest();
+  JsonValue root;
+  std::string jsonError;
+  if (!parseJson(text, root, jsonError)) {
+    error = source + ":" + jsonError;
+    return false;
+  }
+  ManifestReader reader(source, error);
+  return reader.read(root, out);
+}
+
+//===----------------------------------------------------------------------===//
+// Arguments
+//===----------------------------------------------------------------------===//
+
+static std::string formatDouble(double v) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, res.ptr);
+}
+
+static std::string argPrefix(const KernelSpec &kernel, int index) {
+  return "kernel '" + kernel.name + "': argument " + std::to_string(index) +
+         " '" + kernel.args[index].name + "': ";
+}
+
+static std::string describeExpected(const ArgSpec &spec) {
+  if (spec.kind == ArgKind::Scalar)
+    return std::string("scalar ") + dtypeName(spec.dtype);
+  return "memref of rank " + std::to_string(spec.rank);
+}
+
+static bool checkScalar(const KernelSpec &kernel, int index,
+                        const fimlir_scalar &s, std::string &error) {
+  const ArgSpec &spec = kernel.args[index];
+  if (!isIntegerDtype(s.dtype) && s.dtype != FIMLIR_DTYPE_F32 &&
+      s.dtype != FIMLIR_DTYPE_F64) {
+    error = argPrefix(kernel, index) + "unsupported scalar dtype " +
+            dtypeNameOrInvalid(s.dtype) + " (" + std::to_string(s.dtype) + ")";
+    return false;
+  }
+  bool givenInt = isIntegerDtype(s.dtype);
+  switch (spec.dtype) {
+  case FIMLIR_DTYPE_I32:
+  case FIMLIR_DTYPE_I64:
+    if (!givenInt) {
+      error = argPrefix(kernel, index) + "expected integer scalar " +
+              dtypeName(spec.dtype) + ", got " + dtypeNameOrInvalid(s.dtype) +
+              " value " + formatDouble(s.value.f);
+      return false;
+    }
+    if (spec.dtype == FIMLIR_DTYPE_I32 &&
+        (s.value.i < std::numeric_limits<int32_t>::min() ||
+         s.value.i > std::numeric_limits<int32_t>::max())) {
+      error = argPrefix(kernel, index) + "value " + std::to_string(s.value.i) +
+              " does not fit in i32";
+      return false;
+    }
+    return true;
+  case FIMLIR_DTYPE_F32: {
+    double v = givenInt ? static_cast<double>(s.value.i) : s.value.f;
+    if (std::isfinite(v) && std::fabs(v) > FLT_MAX) {
+      error = argPrefix(kernel, index) + "value " + formatDouble(v) +
+              " does not fit in f32";
+      return false;
+    }
+    return true;
+  }
+  default:
+    return true;
+  }
+}
+
+bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
+               std::string &error) {
+  if (nargs < 0 || (nargs > 0 && !args)) {
+    error = "kernel '" + kernel.name + "': invalid argument array";
+    return false;
+  }
+  if (static_cast<size_t>(nargs) != kernel.args.size()) {
+    error = "kernel '" + kernel.name + "': expected " +
+            std::to_string(kernel.args.size()) + " arguments, got " +
+            std::to_string(nargs);
+    return false;
+  }
+  for (int i = 0; i < nargs; ++i) {
+    const ArgSpec &spec = kernel.args[i];
+    const fimlir_arg &arg = args[i];
+    if (arg.kind != FIMLIR_ARG_TENSOR && arg.kind != FIMLIR_ARG_SCALAR) {
+      error = argPrefix(kernel, i) + "invalid argument kind " +
+              std::to_string(arg.kind);
+      return false;
+    }
+    bool isTensor = arg.kind == FIMLIR_ARG_TENSOR;
+    if (spec.kind == ArgKind::Scalar) {
+      if (isTensor) {
+        error = argPrefix(kernel, i) + "expected " + describeExpected(spec) +
+                ", got tensor";
+        return false;
+      }
+      if (!checkScalar(kernel, i, arg.u.scalar, error))
+        return false;
+      continue;
+    }
+    if (!isTensor) {
+      error = argPrefix(kernel, i) + "expected " + describeExpected(spec) +
+              ", got scalar";
+      return false;
+    }
+    const fimlir_tensor &t = arg.u.tensor;
+    if (t.rank < 0 || t.rank > FIMLIR_MAX_RANK) {
+      error = argPrefix(kernel, i) + "invalid tensor rank " +
+              std::to_string(t.rank);
+      return false;
+    }
+    if (t.rank != spec.rank) {
+      error = argPrefix(kernel, i) + "expected " + describeExpected(spec) +
+              ", got rank " + std::to_string(t.rank);
+      return false;
+    }
+    if (t.dtype != spec.dtype) {
+      error = argPrefix(kernel, i) + "expected dtype " + dtypeName(spec.dtype) +
+              ", got " + dtypeNameOrInvalid(t.dtype);
+      return false;
+    }
+    bool empty = false;
+    for (int d = 0; d < t.rank; ++d) {
+      if (t.sizes[d] < 0) {
+        error = argPrefix(kernel, i) + "size of dimension " +
+                std::to_string(d) + " is negative (" +
+                std::to_string(t.sizes[d]) + ")";
+        return false;
+      }
+      if (!spec.shape.empty() && spec.shape[d] >= 0 &&
+          spec.shape[d] != t.sizes[d]) {
+        error = argPrefix(kernel, i) + "dimension " + std::to_string(d) +
+                " must be " + std::to_string(spec.shape[d]) + ", got " +
+                std::to_string(t.sizes[d]);
+        return false;
+      }
+      empty |= t.sizes[d] == 0;
+    }
+    if (!t.data && !empty) {
+      error = argPrefix(kernel, i) + "null data pointer";
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool evalGrid(const GridExpr &e, const fimlir_arg *args, int64_t &out) {
+  switch (e.op) {
+  case GridExpr::Op::Constant:
+    out = e.value;
+    return true;
+  case GridExpr::Op::Dim:
+    out = args[e.arg].u.tensor.sizes[e.dim];
+    return true;
+  case GridExpr::Op::CeilDiv: {
+    int64_t size = args[e.arg].u.tensor.sizes[e.dim];
+    out = size / e.divisor + (size % e.divisor != 0);
+    return true;
+  }
+  case GridExpr::Op::Mul: {
+    int64_t a, b;
+    if (!evalGrid(e.operands[0], args, a) || !evalGrid(e.operands[1], args, b))
+      return false;
+    return !__builtin_mul_overflow(a, b, &out);
+  }
+  }
+  return false;
+}
+
+bool computeLaunch(const KernelSpec &kernel, const fimlir_arg *args,
+                   LaunchDims &out, std::string &error) {
+  static const char *kAxis[] = {"x", "y", "z"};
+  for (int d = 0; d < 3; ++d) {
+    int64_t value = 0;
+    if (!evalGrid(kernel.grid[d], args, value) || value < 0 ||
+        value > std::numeric_limits<uint32_t>::max()) {
+      error = "kernel '" + kernel.name + "': grid dimension " + kAxis[d] +
+              " is out of range" +
+              (value > 0 ? " (" + std::to_string(value) + ")" : "");
+      return false;
+    }
+    out.grid[d] = static_cast<uint32_t>(value);
+  }
+  out.block = kernel.block;
+  out.dynamicSharedMemory = kernel.dynamicSharedMemory;
+  return true;
+}
+
+void packParams(const KernelSpec &kernel, const fimlir_arg *args,
+                PackedParams &out) {
+  out.storage.clear();
+  out.pointers.clear();
+  out.storage.reserve(kernel.numParams());
+  auto push = [&](const void *bytes, size_t size) {
+    uint64_t slot = 0;
+    std::memcpy(&slot, bytes, size);
+    out.storage.push_back(slot);
+  };
+  for (size_t i = 0; i < kernel.args.size(); ++i) {
+    const ArgSpec &spec = kernel.args[i];
+    if (spec.kind == ArgKind::Memref) {
+      const fimlir_tensor &t = args[i].u.tensor;
+      int64_t offset = 0;
+      push(&t.data, sizeof(void *)); // allocated
+      push(&t.data, sizeof(void *)); // aligned
+      push(&offset, sizeof(offset));
+      for (int d = 0; d < t.rank; ++d)
+        push(&t.sizes[d], sizeof(int64_t));
+      for (int d = 0; d < t.rank; ++d)
+        push(&t.strides[d], sizeof(int64_t));
+      continue;
+    }
+    const fimlir_scalar &s = args[i].u.scalar;
+    bool givenInt = isIntegerDtype(s.dtype);
+    switch (spec.dtype) {
+    case FIMLIR_DTYPE_I32: {
+      int32_t v = static_cast<int32_t>(s.value.i);
+      push(&v, sizeof(v));
+      break;
+    }
+    case FIMLIR_DTYPE_I64: {
+      int64_t v = s.value.i;
+      push(&v, sizeof(v));
+      break;
+    }
+    case FIMLIR_DTYPE_F32: {
+      float v = givenInt ? static_cast<float>(s.value.i)
+                         : static_cast<float>(s.value.f);
+      push(&v, sizeof(v));
+      break;
+    }
+    default: {
+      double v = givenInt ? static_cast<double>(s.value.i) : s.value.f;
+      push(&v, sizeof(v));
+      break;
+    }
+    }
+  }
+  // Storage no longer grows, so pointers into it stay valid.
+  for (uint64_t &slot : out.storage)
+    out.pointers.push_back(&slot);
+}
+
+} // namespace fimlir

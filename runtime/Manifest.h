@@ -1,0 +1,110 @@
+//===- Manifest.h - Kernel manifest and launch arguments --------*- C++ -*-===//
+//
+// The manifest (version 1) that the compiler writes beside a code object:
+// target, binary, and per kernel its launch shape and argument list. This
+// file also checks launch arguments against it, evaluates the grid, and packs
+// kernel parameters in the MLIR memref-descriptor ABI.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHINFER_RUNTIME_MANIFEST_H
+#define FLASHINFER_RUNTIME_MANIFEST_H
+
+#include "Json.h"
+#include "flashinfer-runtime/runtime.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fimlir {
+
+enum class ArgKind { Memref, Scalar };
+
+struct ArgSpec {
+  std::string name;
+  ArgKind kind = ArgKind::Scalar;
+  fimlir_dtype dtype = FIMLIR_DTYPE_INVALID;
+  int rank = 0;
+  // Optional static shape: one entry per dimension, -1 for dynamic. Empty
+  // when the manifest gives none.
+  std::vector<int64_t> shape;
+};
+
+// Grid entry: integer | {"dim":[arg,d]} | {"ceil_div":[arg,d,n]} |
+// {"mul":[expr,expr]}.
+struct GridExpr {
+  enum class Op { Constant, Dim, CeilDiv, Mul };
+  Op op = Op::Constant;
+  int64_t value = 1;              // Constant
+  int arg = -1;                   // Dim, CeilDiv: index into KernelSpec::args
+  int dim = 0;                    // Dim, CeilDiv
+  int64_t divisor = 1;            // CeilDiv
+  std::vector<GridExpr> operands; // Mul
+};
+
+struct KernelSpec {
+  std::string name;
+  std::string op;
+  JsonValue params;
+  std::array<uint32_t, 3> block = {1, 1, 1};
+  std::array<GridExpr, 3> grid;
+  uint32_t dynamicSharedMemory = 0;
+  std::vector<ArgSpec> args;
+  // Number of kernel parameters after memref expansion.
+  size_t numParams() const;
+};
+
+enum class TargetKind { Cuda, Amdgpu };
+
+struct Manifest {
+  int version = 0;
+  std::string target;
+  TargetKind targetKind = TargetKind::Cuda;
+  std::string binary;
+  std::vector<KernelSpec> kernels;
+
+  const KernelSpec *findKernel(const std::string &name) const;
+};
+
+// MLIR spelling of a dtype ("f16", "i32", ...); "invalid" for unknown values.
+const char *dtypeName(fimlir_dtype dtype);
+fimlir_dtype parseDtype(const std::string &name);
+
+// Parses and checks a manifest. `source` names it in messages, which read
+// "SOURCE:LINE:COLUMN: message".
+bool parseManifest(std::string_view text, const std::string &source,
+                   Manifest &out, std::string &error);
+
+struct LaunchDims {
+  std::array<uint32_t, 3> grid = {1, 1, 1};
+  std::array<uint32_t, 3> block = {1, 1, 1};
+  uint32_t dynamicSharedMemory = 0;
+  bool empty() const { return !grid[0] || !grid[1] || !grid[2]; }
+};
+
+// Checks count, kinds, dtypes, ranks, static shapes and scalar ranges.
+bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
+               std::string &error);
+
+// Evaluates the grid for arguments that passed checkArgs.
+bool computeLaunch(const KernelSpec &kernel, const fimlir_arg *args,
+                   LaunchDims &out, std::string &error);
+
+// Kernel parameters for cuLaunchKernel / hipModuleLaunchKernel: `pointers`
+// holds one pointer per parameter into `storage`.
+struct PackedParams {
+  std::vector<uint64_t> storage;
+  std::vector<void *> pointers;
+};
+
+// Packs arguments that passed checkArgs: each memref becomes (allocated ptr,
+// aligned ptr, offset 0, sizes..., strides...), each scalar its value
+// converted to the manifest type.
+void packParams(const KernelSpec &kernel, const fimlir_arg *args,
+                PackedParams &out);
+
+} // namespace fimlir
+
+#endif // FLASHINFER_RUNTIME_MANIFEST_H

@@ -1,0 +1,654 @@
+//===- RuntimeTest.cpp - Unit test of the launch runtime ------------------===//
+//
+// Runs without a GPU. Prints one line per check for FileCheck (see
+// runtime.test) and also asserts expectations itself, exiting non-zero on a
+// mismatch. Driver-dependent checks decide what to expect by trying dlopen on
+// the driver libraries themselves.
+//
+// Usage: flashinfer-runtime-test SCRATCH_DIR
+//
+//===----------------------------------------------------------------------===//
+
+#include "flashinfer-runtime/runtime.h"
+#include "Backend.h"
+#include "CodeObject.h"
+#include "Manifest.h"
+
+#include <cstdio>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+using namespace fimlir;
+
+static int failures = 0;
+
+static void expect(bool condition, const std::string &what) {
+  if (condition)
+    return;
+  ++failures;
+  std::printf("FAIL: %s\n", what.c_str());
+}
+
+// Replaces the scratch directory in `message` so output is stable.
+static std::string scrub(std::string message, const std::string &scratch) {
+  for (size_t at; (at = message.find(scratch)) != std::string::npos;)
+    message.replace(at, scratch.size(), "SCRATCH");
+  return message;
+}
+
+static bool startsWith(const std::string &s, const std::string &prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+static const char *kValidManifest = R"({
+  "version": 1,
+  "target": "sm_90a",
+  "binary": "attention.cubin",
+  "kernels": [ {
+    "name": "attn_fwd",
+    "op": "attn.attention",
+    "params": {"causal": true, "head_dim": 128, "sm_scale": 0.08838834764831845,
+               "num_qo_heads": 32, "layout": "NHD", "window": null},
+    "block": [128, 1, 1],
+    "grid": [ {"ceil_div": ["q", 0, 64]}, {"dim": ["q", 1]}, 1 ],
+    "dynamic_shared_memory": 16384,
+    "args": [ {"name": "q", "kind": "memref", "dtype": "f16", "rank": 3},
+              {"name": "k", "kind": "memref", "dtype": "f16", "rank": 3},
+              {"name": "v", "kind": "memref", "dtype": "f16", "rank": 3,
+               "shape": [-1, -1, 128]},
+              {"name": "o", "kind": "memref", "dtype": "f16", "rank": 3},
+              {"name": "qo_len", "kind": "scalar", "dtype": "i32"},
+              {"name": "kv_len", "kind": "scalar", "dtype": "i64"},
+              {"name": "sm_scale", "kind": "scalar", "dtype": "f32"} ]
+  }, {
+    "name": "merge",
+    "block": [256],
+    "grid": [ {"mul": [{"ceil_div": ["s", 0, 128]}, {"dim": ["s", 1]}]} ],
+    "dynamic_shared_memory": 65536,
+    "args": [ {"name": "s", "kind": "memref", "dtype": "f32", "rank": 2} ]
+  } ]
+})";
+
+//===----------------------------------------------------------------------===//
+// Manifest parsing
+//===----------------------------------------------------------------------===//
+
+static void testValidManifest(Manifest &m) {
+  std::string error;
+  bool ok = parseManifest(kValidManifest, "valid.json", m, error);
+  expect(ok, "valid manifest parses: " + error);
+  if (!ok)
+    return;
+  std::printf("valid: version=%d target=%s binary=%s kernels=%zu\n", m.version,
+              m.target.c_str(), m.binary.c_str(), m.kernels.size());
+  for (const KernelSpec &k : m.kernels) {
+    std::printf("kernel %s op='%s' block=%ux%ux%u shmem=%u args=%zu "
+                "params=%zu\n",
+                k.name.c_str(), k.op.c_str(), k.block[0], k.block[1],
+                k.block[2], k.dynamicSharedMemory, k.args.size(),
+                k.numParams());
+    for (const ArgSpec &a : k.args)
+      std::printf("  arg %s %s %s rank=%d shape=%zu\n", a.name.c_str(),
+                  a.kind == ArgKind::Memref ? "memref" : "scalar",
+                  dtypeName(a.dtype), a.rank, a.shape.size());
+    std::printf("  params %s\n", k.params.serialize().c_str());
+  }
+}
+
+static void checkManifestError(const char *label, const std::string &text,
+                               const std::string &expected) {
+  Manifest m;
+  std::string error;
+  bool ok = parseManifest(text, "m.json", m, error);
+  expect(!ok, std::string(label) + ": malformed manifest was accepted");
+  expect(error == expected, std::string(label) + ": got '" + error +
+                                "', expected '" + expected + "'");
+  std::printf("bad %s: %s\n", label, error.c_str());
+}
+
+// A well-formed manifest with `kernel` as its only kernel.
+static std::string withKernel(const std::string &kernel) {
+  return "{\"version\": 1, \"target\": \"gfx942\", \"binary\": \"a.hsaco\",\n"
+         "\"kernels\": [" +
+         kernel + "]}";
+}
+
+static void testMalformedManifests() {
+  // JSON syntax.
+  checkManifestError("empty", "",
+                     "m.json:1:1: expected a JSON value, got end "
+                     "of input");
+  checkManifestError("trailing-comma", "{\"version\": 1,}",
+                     "m.json:1:15: expected a string key, got '}'");
+  checkManifestError("missing-colon", "{\n  \"version\" 1\n}",
+                     "m.json:2:13: expected ':' after object key, got '1'");
+  checkManifestError("unterminated-string", "{\"target\": \"sm_90a",
+                     "m.json:1:19: unterminated string");
+  checkManifestError("leading-zero", "{\"version\": 01}",
+                     "m.json:1:14: invalid number: leading zero");
+  checkManifestError("bad-literal", "[tru]",
+                     "m.json:1:2: invalid literal, expected 'true'");
+  checkManifestError("duplicate-key", "{\"version\": 1,\n \"version\": 1}",
+                     "m.json:2:2: duplicate key \"version\"");
+  checkManifestError("trailing-content", "{} {}",
+                     "m.json:1:4: unexpected content after the JSON value");
+  checkManifestError("bad-escape", "[\"a\\q\"]",
+                     "m.json:1:4: invalid escape '\\q' in string");
+  checkManifestError("array-separator", "[1 2]",
+                     "m.json:1:4: expected ',' or ']' in array, got '2'");
+  checkManifestError("deep", std::string(200, '['),
+                     "m.json:1:129: nesting deeper than 128");
+
+  // Format.
+  checkManifestError("not-object", "[1]",
+                     "m.json:1:1: the manifest must be an object, got array");
+  checkManifestError("version-2", "{\"version\": 2, \"target\": \"sm_90a\"}",
+                     "m.json:1:13: unsupported manifest version 2 (this "
+                     "runtime reads version 1)");
+  checkManifestError("version-string", "{\"version\": \"1\"}",
+                     "m.json:1:13: \"version\" must be an integer, got string");
+  checkManifestError("missing-kernels",
+                     "{\"version\": 1, \"target\": \"sm_90a\", \"binary\": "
+                     "\"a.cubin\"}",
+                     "m.json:1:1: missing required key \"kernels\"");
+  checkManifestError("bad-target", "{\"version\": 1, \"target\": \"sm_9x\"}",
+                     "m.json:1:26: unsupported target 'sm_9x' (expected "
+                     "sm_<NN>[a|f] or gfx<ID>)");
+  checkManifestError("no-kernels",
+                     "{\"version\": 1, \"target\": \"gfx950\", \"binary\": "
+                     "\"a\", \"kernels\": []}",
+                     "m.json:1:62: \"kernels\" must list at least one kernel");
+  checkManifestError(
+      "block-zero",
+      withKernel("{\"name\": \"f\", \"args\": [], \"block\": [0, 1], "
+                 "\"grid\": [1]}"),
+      "m.json:2:49: kernels[0] ('f'): block dimension 0 must be an integer "
+      "in [1, 1024]");
+  checkManifestError(
+      "grid-unknown-arg",
+      withKernel("{\"name\": \"f\", \"args\": [], \"block\": [64],\n"
+                 "\"grid\": [{\"dim\": [\"q\", 0]}]}"),
+      "m.json:3:19: kernels[0] ('f'): grid: \"dim\" refers to unknown "
+      "argument 'q'");
+  checkManifestError(
+      "grid-dim-range",
+      withKernel("{\"name\": \"f\", \"block\": [64],\n"
+                 "\"args\": [{\"name\": \"q\", \"kind\": \"memref\", "
+                 "\"dtype\": \"bf16\", \"rank\": 2}],\n"
+                 "\"grid\": [{\"ceil_div\": [\"q\", 2, 16]}]}"),
+      "m.json:4:29: kernels[0] ('f'): grid: \"ceil_div\" dimension of 'q' "
+      "must be an integer in [0, 2)");
+  checkManifestError(
+      "grid-divisor",
+      withKernel("{\"name\": \"f\", \"block\": [64],\n"
+                 "\"args\": [{\"name\": \"q\", \"kind\": \"memref\", "
+                 "\"dtype\": \"bf16\", \"rank\": 2}],\n"
+                 "\"grid\": [{\"ceil_div\": [\"q\", 1, 0]}]}"),
+      "m.json:4:32: kernels[0] ('f'): grid: \"ceil_div\" divisor must be a "
+      "positive integer");
+  checkManifestError(
+      "grid-scalar-dim",
+      withKernel("{\"name\": \"f\", \"block\": [64],\n"
+                 "\"args\": [{\"name\": \"n\", \"kind\": \"scalar\", "
+                 "\"dtype\": \"i32\"}],\n"
+                 "\"grid\": [{\"dim\": [\"n\", 0]}]}"),
+      "m.json:4:19: kernels[0] ('f'): grid: \"dim\" refers to 'n', which is "
+      "not a memref");
+  checkManifestError(
+      "grid-unknown-op",
+      withKernel("{\"name\": \"f\", \"args\": [], \"block\": [64],\n"
+                 "\"grid\": [{\"add\": [1, 2]}]}"),
+      "m.json:3:10: kernels[0] ('f'): unknown grid operator \"add\" (expected "
+      "\"dim\", \"ceil_div\" or \"mul\")");
+  checkManifestError(
+      "grid-float",
+      withKernel("{\"name\": \"f\", \"args\": [], \"block\": [64],\n"
+                 "\"grid\": [1.5]}"),
+      "m.json:3:10: kernels[0] ('f'): grid entry must be an integer or an "
+      "object with one key of \"dim\", \"ceil_div\", \"mul\"");
+  checkManifestError(
+      "unknown-dtype",
+      withKernel("{\"name\": \"f\", \"block\": [64], \"grid\": [1],\n"
+                 "\"args\": [{\"name\": \"q\", \"kind\": \"memref\", "
+                 "\"dtype\": \"f17\", \"rank\": 2}]}"),
+      "m.json:3:51: kernels[0] ('f'): args[0] ('q'): unknown dtype 'f17'");
+  checkManifestError(
+      "scalar-dtype",
+      withKernel("{\"name\": \"f\", \"block\": [64], \"grid\": [1],\n"
+                 "\"args\": [{\"name\": \"x\", \"kind\": \"scalar\", "
+                 "\"dtype\": \"f16\"}]}"),
+      "m.json:3:51: kernels[0] ('f'): args[0] ('x'): scalar dtype must be "
+      "i32, i64, f32 or f64, got 'f16'");
+  checkManifestError(
+      "bad-kind",
+      withKernel("{\"name\": \"f\", \"block\": [64], \"grid\": [1],\n"
+                 "\"args\": [{\"name\": \"x\", \"kind\": \"tensor\"}]}"),
+      "m.json:3:32: kernels[0] ('f'): args[0] ('x'): unknown kind 'tensor' "
+      "(expected \"memref\" or \"scalar\")");
+  checkManifestError(
+      "rank-range",
+      withKernel("{\"name\": \"f\", \"block\": [64], \"grid\": [1],\n"
+                 "\"args\": [{\"name\": \"q\", \"kind\": \"memref\", "
+                 "\"dtype\": \"f16\", \"rank\": 9}]}"),
+      "m.json:3:66: kernels[0] ('f'): args[0] ('q').rank must be an integer "
+      "in [0, 8]");
+  checkManifestError(
+      "duplicate-arg",
+      withKernel("{\"name\": \"f\", \"block\": [64], \"grid\": [1],\n"
+                 "\"args\": [{\"name\": \"x\", \"kind\": \"scalar\", "
+                 "\"dtype\": \"i32\"},\n"
+                 "{\"name\": \"x\", \"kind\": \"scalar\", "
+                 "\"dtype\": \"i32\"}]}"),
+      "m.json:4:10: kernels[0] ('f'): duplicate argument name 'x'");
+  checkManifestError(
+      "duplicate-kernel",
+      withKernel("{\"name\": \"f\", \"block\": [64], \"grid\": [1], "
+                 "\"args\": []},\n"
+                 "{\"name\": \"f\", \"block\": [64], \"grid\": [1], "
+                 "\"args\": []}"),
+      "m.json:3:10: duplicate kernel name 'f'");
+  checkManifestError(
+      "shmem-negative",
+      withKernel("{\"name\": \"f\", \"block\": [64], \"grid\": [1], "
+                 "\"args\": [],\n\"dynamic_shared_memory\": -4}"),
+      "m.json:3:26: kernels[0] ('f'): \"dynamic_shared_memory\" must be a "
+      "non-negative integer (bytes)");
+}
+
+//===----------------------------------------------------------------------===//
+// Arguments, grid and parameter packing
+//===----------------------------------------------------------------------===//
+
+static fimlir_arg tensor(void *data, fimlir_dtype dtype,
+                         std::vector<int64_t> sizes) {
+  fimlir_arg a;
+  std::memset(&a, 0, sizeof(a));
+  a.kind = FIMLIR_ARG_TENSOR;
+  a.u.tensor.data = data;
+  a.u.tensor.dtype = dtype;
+  a.u.tensor.rank = static_cast<int32_t>(sizes.size());
+  int64_t stride = 1;
+  for (int d = a.u.tensor.rank - 1; d >= 0; --d) {
+    a.u.tensor.sizes[d] = sizes[d];
+    a.u.tensor.strides[d] = stride;
+    stride *= sizes[d];
+  }
+  return a;
+}
+
+static fimlir_arg intScalar(int64_t v) {
+  fimlir_arg a;
+  std::memset(&a, 0, sizeof(a));
+  a.kind = FIMLIR_ARG_SCALAR;
+  a.u.scalar.dtype = FIMLIR_DTYPE_I64;
+  a.u.scalar.value.i = v;
+  return a;
+}
+
+static fimlir_arg floatScalar(double v) {
+  fimlir_arg a;
+  std::memset(&a, 0, sizeof(a));
+  a.kind = FIMLIR_ARG_SCALAR;
+  a.u.scalar.dtype = FIMLIR_DTYPE_F64;
+  a.u.scalar.value.f = v;
+  return a;
+}
+
+static void checkArgError(const char *label, const KernelSpec &kernel,
+                          const std::vector<fimlir_arg> &args,
+                          const std::string &expected) {
+  std::string error;
+  bool ok =
+      checkArgs(kernel, args.data(), static_cast<int>(args.size()), error);
+  expect(!ok, std::string(label) + ": bad arguments were accepted");
+  expect(error == expected, std::string(label) + ": got '" + error +
+                                "', expected '" + expected + "'");
+  std::printf("args %s: %s\n", label, error.c_str());
+}
+
+static void testArguments(const Manifest &m) {
+  const KernelSpec *attn = m.findKernel("attn_fwd");
+  const KernelSpec *merge = m.findKernel("merge");
+  expect(attn && merge, "kernels found");
+  if (!attn || !merge)
+    return;
+  // Fake device addresses: nothing is dereferenced.
+  void *q = reinterpret_cast<void *>(0x10000),
+       *k = reinterpret_cast<void *>(0x20000),
+       *v = reinterpret_cast<void *>(0x30000),
+       *o = reinterpret_cast<void *>(0x40000);
+  std::vector<fimlir_arg> good = {tensor(q, FIMLIR_DTYPE_F16, {1000, 32, 128}),
+                                  tensor(k, FIMLIR_DTYPE_F16, {2048, 8, 128}),
+                                  tensor(v, FIMLIR_DTYPE_F16, {2048, 8, 128}),
+                                  tensor(o, FIMLIR_DTYPE_F16, {1000, 32, 128}),
+                                  intScalar(1000),
+                                  intScalar(2048),
+                                  floatScalar(0.125)};
+  std::string error;
+  expect(checkArgs(*attn, good.data(), 7, error), "good args: " + error);
+
+  LaunchDims dims;
+  expect(computeLaunch(*attn, good.data(), dims, error), "grid: " + error);
+  std::printf("launch attn_fwd: %s\n", describeLaunch(dims).c_str());
+
+  // Packing: 4 memrefs of rank 3 (3 + 2*3 slots each) and 3 scalars.
+  PackedParams packed;
+  packParams(*attn, good.data(), packed);
+  expect(packed.pointers.size() == attn->numParams() &&
+             packed.storage.size() == 39,
+         "packed parameter count");
+  expect(packed.pointers[0] == &packed.storage[0] &&
+             packed.pointers[38] == &packed.storage[38],
+         "parameter pointers point into storage");
+  // q descriptor: allocated, aligned, offset, sizes, strides.
+  const std::vector<uint64_t> qDesc = {0x10000, 0x10000, 0,   1000, 32,
+                                       128,     4096,    128, 1};
+  expect(std::vector<uint64_t>(packed.storage.begin(),
+                               packed.storage.begin() + 9) == qDesc,
+         "memref descriptor of q");
+  int32_t qoLen;
+  std::memcpy(&qoLen, &packed.storage[36], sizeof(qoLen));
+  int64_t kvLen;
+  std::memcpy(&kvLen, &packed.storage[37], sizeof(kvLen));
+  float scale;
+  std::memcpy(&scale, &packed.storage[38], sizeof(scale));
+  std::printf("packed: %zu params, q=[%llx %llx %llu | %llu %llu %llu | %llu "
+              "%llu %llu], qo_len=%d kv_len=%lld sm_scale=%g\n",
+              packed.pointers.size(), (unsigned long long)packed.storage[0],
+              (unsigned long long)packed.storage[1],
+              (unsigned long long)packed.storage[2],
+              (unsigned long long)packed.storage[3],
+              (unsigned long long)packed.storage[4],
+              (unsigned long long)packed.storage[5],
+              (unsigned long long)packed.storage[6],
+              (unsigned long long)packed.storage[7],
+              (unsigned long long)packed.storage[8], qoLen, (long long)kvLen,
+              scale);
+
+  // Nested grid expression: ceil(300/128) * 7.
+  std::vector<fimlir_arg> mergeArgs = {tensor(q, FIMLIR_DTYPE_F32, {300, 7})};
+  expect(checkArgs(*merge, mergeArgs.data(), 1, error), "merge args: " + error);
+  expect(computeLaunch(*merge, mergeArgs.data(), dims, error),
+         "merge grid: " + error);
+  std::printf("launch merge: %s\n", describeLaunch(dims).c_str());
+
+  // An empty input gives an empty grid: nothing to launch.
+  mergeArgs = {tensor(nullptr, FIMLIR_DTYPE_F32, {0, 7})};
+  expect(checkArgs(*merge, mergeArgs.data(), 1, error),
+         "empty tensor with null data accepted: " + error);
+  expect(computeLaunch(*merge, mergeArgs.data(), dims, error) && dims.empty(),
+         "empty grid");
+  std::printf("launch merge (empty): %s empty=%d\n",
+              describeLaunch(dims).c_str(), dims.empty());
+
+  // Overflowing grid.
+  mergeArgs = {tensor(q, FIMLIR_DTYPE_F32, {int64_t(1) << 40, 1 << 20})};
+  expect(!computeLaunch(*merge, mergeArgs.data(), dims, error),
+         "overflowing grid rejected");
+  std::printf("launch merge (huge): %s\n", error.c_str());
+
+  // Argument errors.
+  std::vector<fimlir_arg> bad(good.begin(), good.end() - 1);
+  checkArgError("count", *attn, bad,
+                "kernel 'attn_fwd': expected 7 arguments, got 6");
+  bad = good;
+  bad[2] = intScalar(3);
+  checkArgError("kind", *attn, bad,
+                "kernel 'attn_fwd': argument 2 'v': expected memref of rank "
+                "3, got scalar");
+  bad = good;
+  bad[4] = tensor(q, FIMLIR_DTYPE_I32, {1});
+  checkArgError("scalar-kind", *attn, bad,
+                "kernel 'attn_fwd': argument 4 'qo_len': expected scalar i32, "
+                "got tensor");
+  bad = good;
+  bad[1] = tensor(k, FIMLIR_DTYPE_F16, {2048, 1024});
+  checkArgError("rank", *attn, bad,
+                "kernel 'attn_fwd': argument 1 'k': expected memref of rank "
+                "3, got rank 2");
+  bad = good;
+  bad[0] = tensor(q, FIMLIR_DTYPE_BF16, {1000, 32, 128});
+  checkArgError("dtype", *attn, bad,
+                "kernel 'attn_fwd': argument 0 'q': expected dtype f16, got "
+                "bf16");
+  bad = good;
+  bad[2] = tensor(v, FIMLIR_DTYPE_F16, {2048, 8, 64});
+  checkArgError("static-shape", *attn, bad,
+                "kernel 'attn_fwd': argument 2 'v': dimension 2 must be 128, "
+                "got 64");
+  bad = good;
+  bad[3].u.tensor.sizes[1] = -1;
+  checkArgError("negative-size", *attn, bad,
+                "kernel 'attn_fwd': argument 3 'o': size of dimension 1 is "
+                "negative (-1)");
+  bad = good;
+  bad[3].u.tensor.data = nullptr;
+  checkArgError("null-data", *attn, bad,
+                "kernel 'attn_fwd': argument 3 'o': null data pointer");
+  bad = good;
+  bad[4] = intScalar(int64_t(1) << 33);
+  checkArgError("i32-range", *attn, bad,
+                "kernel 'attn_fwd': argument 4 'qo_len': value 8589934592 "
+                "does not fit in i32");
+  bad = good;
+  bad[5] = floatScalar(2.5);
+  checkArgError("float-for-int", *attn, bad,
+                "kernel 'attn_fwd': argument 5 'kv_len': expected integer "
+                "scalar i64, got f64 value 2.5");
+  bad = good;
+  bad[6] = floatScalar(1e300);
+  checkArgError("f32-range", *attn, bad,
+                "kernel 'attn_fwd': argument 6 'sm_scale': value 1e+300 "
+                "does not fit in f32");
+  bad = good;
+  bad[6].kind = 7;
+  checkArgError("bad-kind", *attn, bad,
+                "kernel 'attn_fwd': argument 6 'sm_scale': invalid argument "
+                "kind 7");
+  // An integer is accepted for a float scalar and converted.
+  bad = good;
+  bad[6] = intScalar(2);
+  expect(checkArgs(*attn, bad.data(), 7, error), "int for f32: " + error);
+  packParams(*attn, bad.data(), packed);
+  std::memcpy(&scale, &packed.storage[38], sizeof(scale));
+  expect(scale == 2.0f, "int converted to f32");
+}
+
+//===----------------------------------------------------------------------===//
+// Code objects
+//===----------------------------------------------------------------------===//
+
+static std::vector<unsigned char>
+elfHeader(unsigned machine, unsigned char elfClass = 2, size_t size = 64) {
+  std::vector<unsigned char> h(size, 0);
+  const unsigned char ident[] = {0x7f, 'E', 'L', 'F', elfClass, 1, 1};
+  std::memcpy(h.data(), ident, sizeof(ident));
+  if (size >= 20) {
+    h[16] = 1; // ET_REL
+    h[18] = machine & 0xff;
+    h[19] = machine >> 8;
+  }
+  return h;
+}
+
+static void checkDetect(const char *label,
+                        const std::vector<unsigned char> &image) {
+  TargetKind kind;
+  std::string error;
+  if (detectCodeObject(image.data(), image.size(), kind, error))
+    std::printf("elf %s: %s\n", label, codeObjectKindName(kind));
+  else
+    std::printf("elf %s: error: %s\n", label, error.c_str());
+}
+
+static void testCodeObjects() {
+  checkDetect("cuda", elfHeader(kElfMachineCuda));
+  checkDetect("amdgpu", elfHeader(kElfMachineAmdgpu));
+  checkDetect("x86-64", elfHeader(62));
+  checkDetect("cuda-elf32", elfHeader(kElfMachineCuda, 1));
+  checkDetect("truncated", elfHeader(kElfMachineCuda, 2, 40));
+  std::vector<unsigned char> text = {'h', 'e', 'l', 'l', 'o'};
+  checkDetect("text", text);
+}
+
+//===----------------------------------------------------------------------===//
+// C API without a GPU
+//===----------------------------------------------------------------------===//
+
+// Never dlclose: libamdhip64 5.x aborts when loaded a second time after an
+// unload (its LLVM re-registers command-line options).
+static bool canLoad(const char *library) {
+  return dlopen(library, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) != nullptr;
+}
+
+static std::string writeFile(const std::string &path, const void *data,
+                             size_t size) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(static_cast<const char *>(data), size);
+  expect(out.good(), "writing " + path);
+  return path;
+}
+
+static const char *kSmallCudaManifest =
+    R"({"version": 1, "target": "sm_90a", "binary": "k.cubin",
+        "kernels": [{"name": "k", "block": [32], "grid": [1], "args": []}]})";
+static const char *kSmallHipManifest =
+    R"({"version": 1, "target": "gfx942", "binary": "k.hsaco",
+        "kernels": [{"name": "k", "block": [64], "grid": [1], "args": []}]})";
+
+static void testApi(const std::string &scratch) {
+  fimlir_context *ctx = nullptr;
+  fimlir_status s = fimlir_context_create(-1, &ctx);
+  std::printf("api negative-device: %d %s\n", s, fimlir_last_error());
+  expect(s == FIMLIR_ERROR_INVALID_VALUE && !ctx, "negative device rejected");
+
+  s = fimlir_context_create(0, &ctx);
+  expect(s == FIMLIR_SUCCESS && ctx, "auto context created without driver");
+  expect(fimlir_context_get_backend(ctx) == FIMLIR_BACKEND_AUTO,
+         "auto context has no backend yet");
+  void *ptr = nullptr;
+  s = fimlir_malloc(ctx, 16, &ptr);
+  std::printf("api malloc-before-backend: %d %s\n", s, fimlir_last_error());
+
+  auto cudaElf = elfHeader(kElfMachineCuda);
+  auto hipElf = elfHeader(kElfMachineAmdgpu);
+  auto x86Elf = elfHeader(62);
+  fimlir_module *module = nullptr;
+
+  s = fimlir_module_load_data(ctx, x86Elf.data(), x86Elf.size(),
+                              kSmallCudaManifest, &module);
+  std::printf("api x86-object: %d %s\n", s, fimlir_last_error());
+  expect(s == FIMLIR_ERROR_BINARY && !module, "x86 ELF rejected");
+
+  s = fimlir_module_load_data(ctx, hipElf.data(), hipElf.size(),
+                              kSmallCudaManifest, &module);
+  std::printf("api target-vs-object: %d %s\n", s, fimlir_last_error());
+  expect(s == FIMLIR_ERROR_BINARY, "manifest/object mismatch rejected");
+
+  s = fimlir_module_load_data(ctx, cudaElf.data(), cudaElf.size(),
+                              "{\"version\": 1,\n \"target\": 90}", &module);
+  std::printf("api bad-manifest: %d %s\n", s, fimlir_last_error());
+  expect(s == FIMLIR_ERROR_MANIFEST, "bad manifest rejected");
+
+  s = fimlir_module_load(ctx, (scratch + "/missing.json").c_str(), &module);
+  std::string message = fimlir_last_error();
+  std::printf("api missing-manifest: %d %s\n", s,
+              scrub(message, scratch).c_str());
+  expect(
+      s == FIMLIR_ERROR_IO &&
+          startsWith(message, "could not open '" + scratch + "/missing.json'"),
+      "missing manifest reported");
+
+  // Binary named by the manifest is looked up beside it.
+  std::string noBinary = scratch + "/nobinary.json";
+  writeFile(noBinary, kSmallHipManifest, std::strlen(kSmallHipManifest));
+  s = fimlir_module_load(ctx, noBinary.c_str(), &module);
+  message = fimlir_last_error();
+  expect(s == FIMLIR_ERROR_IO &&
+             startsWith(message, "could not open '" + scratch + "/k.hsaco'"),
+         "missing binary reported: " + message);
+  std::printf("api missing-binary: %d %s\n", s,
+              scrub(message, scratch).c_str());
+
+  // CUDA: a cubin goes to libcuda.so.1.
+  std::string cudaDir = scratch + "/cuda";
+  std::string cudaManifest = cudaDir + "/attention.json";
+  mkdir(cudaDir.c_str(), 0755);
+  writeFile(cudaManifest, kSmallCudaManifest, std::strlen(kSmallCudaManifest));
+  writeFile(cudaDir + "/k.cubin", cudaElf.data(), cudaElf.size());
+  bool haveCuda = canLoad("libcuda.so.1");
+  s = fimlir_module_load(ctx, cudaManifest.c_str(), &module);
+  message = fimlir_last_error();
+  expect(s != FIMLIR_SUCCESS && !module, "synthetic cubin is not loadable");
+  if (!haveCuda)
+    expect(s == FIMLIR_ERROR_DRIVER_NOT_FOUND &&
+               startsWith(message, "could not load libcuda.so.1: "),
+           "missing libcuda reported: " + message);
+  else
+    expect(s == FIMLIR_ERROR_NO_DEVICE || s == FIMLIR_ERROR_DRIVER ||
+               s == FIMLIR_ERROR_TARGET_MISMATCH,
+           "driver rejects the synthetic cubin: " + message);
+  std::printf("api cuda-load: driver %s: %s\n", haveCuda ? "present" : "absent",
+              message.c_str());
+
+  fimlir_context *cudaCtx = nullptr;
+  s = fimlir_context_create_with_backend(0, FIMLIR_BACKEND_CUDA, &cudaCtx);
+  if (!haveCuda)
+    expect(s == FIMLIR_ERROR_DRIVER_NOT_FOUND && !cudaCtx,
+           "explicit CUDA context without libcuda fails");
+  std::printf("api cuda-context: driver %s: %s\n",
+              haveCuda ? "present" : "absent",
+              s ? fimlir_last_error() : "created");
+  fimlir_context_destroy(cudaCtx);
+
+  // HIP: an AMDGPU code object goes to libamdhip64; without a device it must
+  // fail cleanly.
+  bool haveHip = canLoad("libamdhip64.so") || canLoad("libamdhip64.so.7") ||
+                 canLoad("libamdhip64.so.6") || canLoad("libamdhip64.so.5");
+  fimlir_context *hipCtx = nullptr;
+  s = fimlir_context_create(0, &hipCtx);
+  expect(s == FIMLIR_SUCCESS, "second auto context");
+  s = fimlir_module_load_data(hipCtx, hipElf.data(), hipElf.size(),
+                              kSmallHipManifest, &module);
+  message = fimlir_last_error();
+  expect(s != FIMLIR_SUCCESS && !module, "synthetic hsaco is not loadable");
+  if (!haveHip)
+    expect(s == FIMLIR_ERROR_DRIVER_NOT_FOUND &&
+               startsWith(message, "could not load libamdhip64 (tried "),
+           "missing libamdhip64 reported: " + message);
+  else
+    expect((s == FIMLIR_ERROR_NO_DEVICE &&
+            startsWith(message, "no HIP device (libamdhip64")) ||
+               s == FIMLIR_ERROR_DRIVER || s == FIMLIR_ERROR_TARGET_MISMATCH,
+           "HIP without device reported: " + message);
+  std::printf("api hip-load: library %s: %s\n", haveHip ? "present" : "absent",
+              message.c_str());
+  // The failed attempt leaves the context usable and unbound.
+  expect(fimlir_context_get_backend(hipCtx) == FIMLIR_BACKEND_AUTO,
+         "failed load leaves the backend unchosen");
+  fimlir_context_destroy(hipCtx);
+  fimlir_context_destroy(ctx);
+
+  std::printf("api status-string: %s | %s\n",
+              fimlir_status_string(FIMLIR_ERROR_ARGUMENT),
+              fimlir_dtype_name(FIMLIR_DTYPE_F8E4M3FN));
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
+    return 2;
+  }
+  Manifest manifest;
+  testValidManifest(manifest);
+  testMalformedManifests();
+  testArguments(manifest);
+  testCodeObjects();
+  testApi(argv[1]);
+  std::printf("failures: %d\n", failures);
+  return failures ? 1 : 0;
+}
