@@ -24,9 +24,15 @@ config.substitutions.append(
      os.path.join(config.mlir_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext)))
 config.substitutions.append(("%flashinfer_src", config.flashinfer_src_root))
 config.substitutions.append(("%flashinfer_obj", config.flashinfer_obj_root))
+# The downstream test configures and builds an out-of-tree project.
+config.substitutions.append(("%cmake_generator", config.cmake_generator))
+config.substitutions.append(("%cmake", config.cmake_command))
+config.substitutions.append(("%cxx_compiler", config.cxx_compiler))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
+# `not` and `count` are used verbatim, so LLVM's tools dir must be on PATH.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.flashinfer_tools_dir, config.llvm_tools_dir]
 tools = ["flashinfer-opt", "mlir-runner", "mlir-translate"]

@@ -116,15 +116,15 @@ static LogicalResult verifyAttentionOutputs(Operation *op, ShapeChecker &check,
 }
 
 /// Checks what attn.attention and attn.paged_attention share: head counts,
-/// head dims, variant attributes and the optional per-head operands.
+/// head dims, variant attributes and the optional per-head operands. The
+/// caller has checked the ranks of q, k and v.
 template <typename OpTy>
 static LogicalResult verifyAttentionCommon(OpTy op, ShapeChecker &check,
                                            const NamedTensor &q,
                                            const NamedTensor &k,
                                            const NamedTensor &v,
                                            unsigned headIdx, unsigned dimIdx) {
-  if (failed(check.rank(q, 3, "[tokens, Hq, D]")) ||
-      failed(check.sameElementType(q, k)) ||
+  if (failed(check.sameElementType(q, k)) ||
       failed(check.sameElementType(q, v)) ||
       failed(check.sameDim(k, dimIdx, q, 2, "head dim")) ||
       failed(check.sameDim(v, headIdx, k, headIdx, "KV head count")))
@@ -254,7 +254,9 @@ LogicalResult AttentionOp::verify() {
   ShapeChecker check(*this);
   NamedTensor q = named("q", getQuery()), k = named("k", getKey()),
               v = named("v", getValue());
-  if (failed(check.rank(k, 3, "[kv_tokens, Hkv, D]")) ||
+  // Ranks first: every later check indexes dimensions.
+  if (failed(check.rank(q, 3, "[tokens, Hq, D]")) ||
+      failed(check.rank(k, 3, "[kv_tokens, Hkv, D]")) ||
       failed(check.rank(v, 3, "[kv_tokens, Hkv, Dv]")) ||
       failed(check.sameDim(v, 0, k, 0, "KV token count")))
     return failure();
@@ -290,7 +292,8 @@ LogicalResult PagedAttentionOp::verify() {
   StringRef layout = getKvLayout() == KVLayout::nhd
                          ? "[num_pages, page_size, Hkv, D] (nhd)"
                          : "[num_pages, Hkv, page_size, D] (hnd)";
-  if (failed(check.rank(k, 4, layout)) || failed(check.rank(v, 4, layout)) ||
+  if (failed(check.rank(q, 3, "[tokens, Hq, D]")) ||
+      failed(check.rank(k, 4, layout)) || failed(check.rank(v, 4, layout)) ||
       failed(check.sameDim(v, 0, k, 0, "page count")) ||
       failed(check.sameDim(v, getPageSlotDim(), k, getPageSlotDim(),
                            "page size")))
@@ -341,6 +344,7 @@ LogicalResult MergeStatesOp::verify() {
   NamedTensor outLse = named("outs lse", getOutputs()[1]);
   if (failed(check.rank(out, 3, "[tokens, H, D]")) ||
       failed(check.rank(outLse, 2, "[tokens, H]")) ||
+      failed(check.elementType(outLse, Float32Type::get(getContext()))) ||
       failed(check.sameDim(outLse, 0, out, 0, "token count")) ||
       failed(check.sameDim(outLse, 1, out, 1, "head count")))
     return failure();
@@ -385,12 +389,14 @@ LogicalResult RopeOp::verify() {
   if (failed(check.sameDim(pos, 0, in, 0, "token count")))
     return failure();
   int64_t d = in.dim(2);
-  if (auto rd = getRotaryDim()) {
-    if (*rd <= 0 || *rd % 2 != 0)
+  if (auto rotaryDim = getRotaryDim()) {
+    // I64Attr reads back as unsigned; the attribute is a signed count.
+    int64_t rd = static_cast<int64_t>(*rotaryDim);
+    if (rd <= 0 || rd % 2 != 0)
       return emitOpError() << "rotary_dim must be positive and even, got "
-                           << *rd;
-    if (!ShapedType::isDynamic(d) && *rd > d)
-      return emitOpError() << "rotary_dim (" << *rd
+                           << rd;
+    if (!ShapedType::isDynamic(d) && rd > d)
+      return emitOpError() << "rotary_dim (" << rd
                            << ") exceeds the head dim (" << d << ")";
   } else if (ShapedType::isDynamic(d)) {
     return emitOpError("needs rotary_dim when the head dim is dynamic");

@@ -39,7 +39,10 @@ bool isCausalCompare(Value v, Value q, Value kv) {
          cmp.getRhs() == kv;
 }
 
-/// Matches `q - kv <= W` or `kv >= q - W` and returns W.
+/// Matches `q - kv <= W` or `kv >= q - W` and returns W. Callers pair it with
+/// the causal test, so `q - kv` is never negative and may be compared either
+/// way; `q - W` wraps below zero for the first W rows, so `kv >= q - W` must be
+/// a signed compare to mean the window.
 std::optional<int64_t> matchWindowCompare(Value v, Value q, Value kv) {
   auto cmp = v.getDefiningOp<arith::CmpIOp>();
   if (!cmp)
@@ -56,7 +59,7 @@ std::optional<int64_t> matchWindowCompare(Value v, Value q, Value kv) {
       matchPattern(cmp.getRhs(), m_ConstantInt(&w)))
     return w.getSExtValue();
   // kv >= q - W
-  if ((p == P::sge || p == P::uge) && cmp.getLhs() == kv) {
+  if (p == P::sge && cmp.getLhs() == kv) {
     auto sub = cmp.getRhs().getDefiningOp<arith::SubIOp>();
     if (sub && sub.getLhs() == q &&
         matchPattern(sub.getRhs(), m_ConstantInt(&w)))
