@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (CUDA + PyTorch, no LLVM): builds the launch
+# runtime alone, checks the SASS of the carried cubins, runs the correctness
+# matrix and the benchmark. Code objects are compiled beforehand on a machine
+# with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
+#
+#   bash scripts/device/run.sh [check|bench|all]
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+what=${1:-all}
+KERNELS=${KERNELS:-.device-artifacts}
+OUT=${OUT:-/tmp/fimlir-out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+
+cmake -G Ninja -S . -B build-rt -DFLASHINFER_RUNTIME_ONLY=ON >/dev/null &&
+  ninja -C build-rt >/dev/null || { echo "runtime build failed"; exit 1; }
+export FLASHINFER_RUNTIME_LIB=$PWD/build-rt/lib/libflashinfer_runtime.so
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv
+
+status=0
+if [[ $what == check || $what == all ]]; then
+  echo "== SASS of the carried cubins (HMMA = tensor-core MMA, LDL/STL = local memory)"
+  for f in "$KERNELS"/sm_90a/*.cubin; do
+    sass=$(cuobjdump -sass "$f")
+    printf '%-45s HMMA=%-5s LDL=%-3s STL=%-3s\n' "$(basename "$f")" \
+      "$(grep -c HMMA <<<"$sass")" "$(grep -c 'LDL' <<<"$sass")" \
+      "$(grep -c 'STL' <<<"$sass")"
+  done | tee "$OUT/sass.txt"
+  python3 scripts/device/check_attention.py "$KERNELS/sm_90a" \
+    --json "$OUT/check.json" 2>&1 | tee "$OUT/check.log" | tail -n 45
+  status=${PIPESTATUS[0]}
+fi
+if [[ $what == bench || $what == all ]]; then
+  python3 scripts/device/bench_attention.py "$KERNELS/bench" \
+    --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" | tail -n 30
+fi
+exit $status
