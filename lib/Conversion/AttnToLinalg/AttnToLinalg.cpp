@@ -191,19 +191,18 @@ struct RopeParams {
   float theta;
 };
 
-/// Rotates the last dim of `input` (any rank), computing in f32 and producing
-/// `outElem`. Feature d < rotary_dim is paired with `d +- rotary_dim/2`
+/// Rotates the last dim of `input` (any rank) into `init` (same shape),
+/// computing in f32. Feature d < rotary_dim is paired with `d +- rotary_dim/2`
 /// (rotate-half) or `d ^ 1` (interleaved) and turned by
 /// `pos / scale * theta^(-2i/rotary_dim)` where i is the pair's index;
 /// features past rotary_dim are copied. `position` returns the f32 position
 /// of the element at the given loop indices.
 Value emitRope(
-    ImplicitLocOpBuilder &b, Value input, Type outElem, const RopeParams &p,
+    ImplicitLocOpBuilder &b, Value input, Value init, const RopeParams &p,
     function_ref<Value(ImplicitLocOpBuilder &, ValueRange)> position) {
   auto type = cast<RankedTensorType>(input.getType());
   unsigned rank = type.getRank();
-  Value init =
-      emptyTensor(b, tensor::getMixedSizes(b, b.getLoc(), input), outElem);
+  Type outElem = cast<RankedTensorType>(init.getType()).getElementType();
   AffineMap id = b.getMultiDimIdentityMap(rank);
   SmallVector<IteratorType> iters(rank, kPar);
   double log2Theta = std::log2(static_cast<double>(p.theta));
@@ -364,9 +363,9 @@ Value applyVariant(ImplicitLocOpBuilder &b, const Variant &var,
   if (var.scoreMod)
     s = inlineRegion(b, *var.scoreMod, {s, req.batch, head, qIdx, kvIdx});
 
-  Value visible = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+  Value visible; // null: every key visible
   auto hideUnless = [&](Value cond) {
-    visible = arith::AndIOp::create(b, visible, cond);
+    visible = visible ? Value(arith::AndIOp::create(b, visible, cond)) : cond;
   };
   if (var.causal)
     hideUnless(arith::CmpIOp::create(b, P::sle, kvIdx, qIdx));
@@ -393,6 +392,8 @@ Value applyVariant(ImplicitLocOpBuilder &b, const Variant &var,
   }
   if (var.maskMod)
     hideUnless(inlineRegion(b, *var.maskMod, {req.batch, head, qIdx, kvIdx}));
+  if (!visible)
+    return s;
   return arith::SelectOp::create(b, visible, s, negInf(b));
 }
 
@@ -414,12 +415,15 @@ std::pair<Value, Value> attendHead(ImplicitLocOpBuilder &b, const Variant &var,
   if (var.posEncoding == PosEncoding::rope_llama) {
     RopeParams rope{dimOf(b, q, 1), /*interleave=*/false, var.ropeScale,
                     var.ropeTheta};
-    qf = emitRope(b, q, b.getF32Type(), rope,
-                  [&](ImplicitLocOpBuilder &ib, ValueRange ivs) {
-                    return indexToF32(
-                        ib, arith::AddIOp::create(ib, ivs[0], qPosOffset));
-                  });
-    kf = emitRope(b, k, b.getF32Type(), rope,
+    auto f32Like = [&](Value t) {
+      return emptyTensor(b, tensor::getMixedSizes(b, b.getLoc(), t),
+                         b.getF32Type());
+    };
+    qf = emitRope(
+        b, q, f32Like(q), rope, [&](ImplicitLocOpBuilder &ib, ValueRange ivs) {
+          return indexToF32(ib, arith::AddIOp::create(ib, ivs[0], qPosOffset));
+        });
+    kf = emitRope(b, k, f32Like(k), rope,
                   [&](ImplicitLocOpBuilder &ib, ValueRange ivs) {
                     return indexToF32(ib, ivs[0]);
                   });
@@ -794,16 +798,12 @@ SmallVector<Value> lowerRope(ImplicitLocOpBuilder &b, RopeOp op) {
                op.getRopeScale().convertToFloat(),
                op.getRopeTheta().convertToFloat()};
   Value posIds = op.getPosIds();
-  Type elem = cast<RankedTensorType>(op.getType()).getElementType();
-  Value r = emitRope(b, op.getInput(), elem, p,
+  Value r = emitRope(b, op.getInput(), op.getOutput(), p,
                      [&](ImplicitLocOpBuilder &ib, ValueRange ivs) -> Value {
                        Value pos = tensor::ExtractOp::create(
                            ib, posIds, ValueRange{ivs[0]});
                        return arith::SIToFPOp::create(ib, ib.getF32Type(), pos);
                      });
-  // DPS: the result is written into the given output tensor.
-  if (r.getType() != op.getOutput().getType())
-    r = tensor::CastOp::create(b, op.getOutput().getType(), r);
   return {r};
 }
 
