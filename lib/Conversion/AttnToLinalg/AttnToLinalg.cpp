@@ -467,11 +467,12 @@ std::pair<Value, Value> attendHead(ImplicitLocOpBuilder &b, const Variant &var,
                          });
 
   // Row maximum over visible keys; -inf when none is visible.
-  Value rowMax = generic(b, scores, filledTensor(b, {n}, -INFINITY),
-                         {map2({0, 1}), map2({0})}, {kPar, kRed},
-                         [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                           return arith::MaximumFOp::create(ib, a[0], a[1]);
-                         });
+  Value rowMax = generic(
+      b, scores, filledTensor(b, {n}, -std::numeric_limits<double>::infinity()),
+      {map2({0, 1}), map2({0})}, {kPar, kRed},
+      [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        return arith::MaximumFOp::create(ib, a[0], a[1]);
+      });
   // What to subtract before exponentiating: the max (with the sink logit,
   // which joins the denominator), or 0 for rows that see nothing so that
   // exp(-inf - 0) = 0 stays NaN-free.
@@ -509,6 +510,8 @@ std::pair<Value, Value> attendHead(ImplicitLocOpBuilder &b, const Variant &var,
                 return arith::AddFOp::create(
                     ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
               });
+  // A row without a visible key gets o = 0 and lse = -inf, sink or not: the
+  // op's rule for rows that see no key.
   Value out =
       generic(b, {acc, rowSum, rowMax}, emptyTensor(b, {n, dv}, var.outElem),
               {map2({0, 1}), map2({0}), map2({0}), map2({0, 1})}, {kPar, kPar},
@@ -522,16 +525,17 @@ std::pair<Value, Value> attendHead(ImplicitLocOpBuilder &b, const Variant &var,
     return {out, Value()};
 
   // lse = log2(sum_j exp(s_j)) = (shift + ln(l)) / ln(2)
-  Value lse =
-      generic(b, {rowSum, shift, rowMax}, emptyTensor(b, {n}, b.getF32Type()),
-              {id1, id1, id1, id1}, {kPar},
-              [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                Value ln = arith::AddFOp::create(ib, a[1],
-                                                 math::LogOp::create(ib, a[0]));
-                Value l2 = arith::MulFOp::create(ib, ln, f32Const(ib, M_LOG2E));
-                return arith::SelectOp::create(ib, isVisibleMax(ib, a[2]), l2,
-                                               negInf(ib));
-              });
+  Value lse = generic(
+      b, {rowSum, shift, rowMax}, emptyTensor(b, {n}, b.getF32Type()),
+      {id1, id1, id1, id1}, {kPar},
+      [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        Value ln =
+            arith::AddFOp::create(ib, a[1], math::LogOp::create(ib, a[0]));
+        Value l2 =
+            arith::MulFOp::create(ib, ln, f32Const(ib, 1.0 / std::log(2.0)));
+        return arith::SelectOp::create(ib, isVisibleMax(ib, a[2]), l2,
+                                       negInf(ib));
+      });
   return {out, lse};
 }
 
