@@ -17,12 +17,13 @@ static constexpr const char *kCpuPipeline =
     "convert-attn-to-linalg,canonicalize,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-deallocation-pipeline,"
-    "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
-    "expand-strided-metadata,math-expand-ops,convert-math-to-llvm,"
-    "convert-math-to-libm,finalize-memref-to-llvm,convert-arith-to-llvm,"
-    "convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
-    "reconcile-unrealized-casts";
+    "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+    // expand-strided-metadata creates affine.apply: lower-affine comes after.
+    "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
+    "convert-scf-to-cf,math-expand-ops,convert-math-to-llvm,"
+    "convert-math-to-libm,convert-vector-to-llvm,finalize-memref-to-llvm,"
+    "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
+    "convert-func-to-llvm,reconcile-unrealized-casts";
 
 void mlir::attn::buildAttnCpuPipeline(OpPassManager &pm) {
   if (failed(parsePassPipeline(kCpuPipeline, pm)))
