@@ -49,6 +49,8 @@ def main():
     ap.add_argument("--chip", default="sm_90a")
     ap.add_argument("--out", required=True)
     ap.add_argument("--set", default="matrix", choices=sorted(SETS))
+    ap.add_argument("--options", default="",
+                    help="extra attn-compile options, e.g. 'block-n=32'")
     ap.add_argument("--opt", default=os.path.join(
         os.path.dirname(__file__), "..", "build", "bin", "flashinfer-opt"))
     args = ap.parse_args()
@@ -60,7 +62,8 @@ def main():
     src = os.path.join(args.out, f"{args.set}.mlir")
     with open(src, "w") as f:
         f.write("\n".join(funcs))
-    cmd = [args.opt, src, f"--attn-compile=chip={args.chip} o-dir={args.out}",
+    options = f"chip={args.chip} o-dir={args.out} {args.options}".strip()
+    cmd = [args.opt, src, f"--attn-compile={options}",
            "-o", os.devnull]
     r = subprocess.run(cmd)
     if r.returncode != 0:

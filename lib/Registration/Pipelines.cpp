@@ -56,7 +56,9 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
   // stage is an ordinary pass that can be run on its own.
   std::string text =
       "attn-raise-builtin-variants,convert-attn-to-gpu{chip=" + chip +
-      " num-waves=" + std::to_string(options.numWaves) + "},canonicalize,cse,";
+      " num-waves=" + std::to_string(options.numWaves) +
+      " query-tiles-per-wave=" + std::to_string(options.queryTilesPerWave) +
+      " block-n=" + std::to_string(options.blockN) + "},canonicalize,cse,";
   if (nvidia) {
     text += "nvvm-attach-target{chip=" + chip +
             " features=+ptx80 O=3},"

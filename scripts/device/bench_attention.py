@@ -95,7 +95,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("kernel_dir")
     ap.add_argument("--json")
+    ap.add_argument("--alt", action="append", default=[],
+                    help="LABEL=DIR: another build of the bench kernels, timed "
+                         "beside ours in the prefill table")
     args = ap.parse_args()
+    alts = dict(a.split("=", 1) for a in args.alt)
     kernels = {}
     for causal in (False, True):
         for group in (1, 4):
@@ -112,6 +116,10 @@ def main():
             flops = 4 * length * length * DIM * HEADS * (0.5 if causal else 1.0)
             peers = {
                 "ours": ours(kernels[(causal, 1)], HEADS),
+                **{label: ours(Module(os.path.join(
+                    d, f"attn_bf16_d{DIM}_g1_{'causal' if causal else 'full'}_kernels.json"))
+                    .kernel(f"attn_bf16_d{DIM}_g1_{'causal' if causal else 'full'}"), HEADS)
+                   for label, d in alts.items()},
                 "sdpa-flash": sdpa(SDPBackend.FLASH_ATTENTION, causal),
                 "sdpa-cudnn": sdpa(SDPBackend.CUDNN_ATTENTION, causal),
                 "flex": flex(causal, length, length),
@@ -167,6 +175,8 @@ def main():
           "ours/flash | ours/cudnn | ours/flex |")
     print("|---|---|---|---|---|---|---|---|---|")
     for row in prefill_rows:
+        for label in alts:
+            print(f"  ({label}: {cell(row, label, 'tflops')} TFLOP/s)")
         def ratio(peer):
             a, b = row["ours"].get("tflops"), row.get(peer, {}).get("tflops")
             return f"{a / b:.2f}" if a and b else "n/a"

@@ -32,7 +32,11 @@ if [[ $what == check || $what == all ]]; then
   status=${PIPESTATUS[0]}
 fi
 if [[ $what == bench || $what == all ]]; then
-  python3 scripts/device/bench_attention.py "$KERNELS/bench" \
+  alts=()
+  for d in "$KERNELS"/bench_*; do
+    [[ -d $d ]] && alts+=(--alt "$(basename "$d")=$d")
+  done
+  python3 scripts/device/bench_attention.py "$KERNELS/bench" "${alts[@]}" \
     --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" | tail -n 30
 fi
 exit $status

@@ -47,6 +47,11 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
            "Target chip: sm_80, sm_90, sm_90a, gfx942, gfx950, ...">,
     Option<"numWaves", "num-waves", "int64_t", /*default=*/"4",
            "Waves (warps) per workgroup">,
+    Option<"queryTilesPerWave", "query-tiles-per-wave", "int64_t",
+           /*default=*/"0",
+           "Query tiles each wave owns (0: chosen from a register budget)">,
+    Option<"blockN", "block-n", "int64_t", /*default=*/"0",
+           "Keys staged per iteration (0: chosen from the workgroup memory and register budgets)">,
   ];
   let dependentDialects = [
     "::mlir::amdgpu::AMDGPUDialect", "::mlir::arith::ArithDialect",

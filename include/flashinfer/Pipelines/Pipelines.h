@@ -34,6 +34,14 @@ struct AttnCompileOptions : public PassPipelineOptions<AttnCompileOptions> {
   PassOptions::Option<int64_t> numWaves{
       *this, "num-waves", llvm::cl::desc("Waves (warps) per workgroup"),
       llvm::cl::init(4)};
+  PassOptions::Option<int64_t> queryTilesPerWave{
+      *this, "query-tiles-per-wave",
+      llvm::cl::desc("Query tiles per wave (0: from the register budget)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<int64_t> blockN{
+      *this, "block-n",
+      llvm::cl::desc("Keys staged per iteration (0: from the budgets)"),
+      llvm::cl::init(0)};
 };
 
 /// attn ops -> tiled GPU kernels -> NVVM or ROCDL -> code objects and

@@ -91,6 +91,52 @@ int64_t tileBytes(const FlashAttentionConfig &cfg, int64_t blockN) {
   return (blockN * (cfg.headDim + 8) + cfg.headDimV * (blockN + 8)) * bytes;
 }
 
+/// Picks how many query tiles each wave owns, the key tile, and whether Q
+/// stays in registers, from a per-lane budget of 32-bit registers for the
+/// long-lived values (accumulators, scores, Q). Two query tiles halve the
+/// workgroup-memory reads per matrix instruction, which is what bounds the
+/// kernel; a smaller key tile pays for them where accumulators are large.
+/// Options > 0 force the tile count or key tile.
+void chooseRegisterTiling(FlashAttentionConfig &cfg, int64_t requestedTiles,
+                          int64_t requestedBlockN) {
+  const MatrixInstr &mi = cfg.instr;
+  bool direct = *chooseFormulation(mi) == AttentionFormulation::Direct;
+  int64_t tileKeys = direct ? mi.n : mi.m, dvPerTile = direct ? mi.n : mi.m;
+  int64_t accRegs = cfg.headDimV / dvPerTile * mi.c.numElems;
+  auto scoreRegs = [&](int64_t blockN) {
+    return blockN / tileKeys * mi.c.numElems;
+  };
+  // Two 16-bit elements per register.
+  int64_t qRegs = cfg.headDim / mi.k * (direct ? mi.a : mi.b).numElems / 2;
+  const int64_t budget = 180;
+  int64_t maxBlockN = cfg.blockN; // what fits in workgroup memory
+  int64_t tiles = 1, blockN = maxBlockN;
+  bool found = false;
+  for (int64_t t : {int64_t(2), int64_t(1)}) {
+    if (requestedTiles > 0 && t != requestedTiles)
+      continue;
+    for (int64_t bn = maxBlockN; bn >= 32 && !found; bn /= 2) {
+      if (requestedBlockN > 0 && bn != requestedBlockN)
+        continue;
+      if (t * (accRegs + scoreRegs(bn)) <= budget || t == 1) {
+        tiles = t;
+        blockN = bn;
+        found = true;
+      }
+    }
+    if (found)
+      break;
+  }
+  if (!found) {
+    tiles = requestedTiles > 0 ? requestedTiles : 1;
+    blockN = requestedBlockN > 0 ? std::min(requestedBlockN, maxBlockN)
+                                 : maxBlockN;
+  }
+  cfg.queryTilesPerWave = tiles;
+  cfg.blockN = blockN;
+  cfg.qInRegisters = tiles * (accRegs + scoreRegs(blockN) + qRegs) <= budget;
+}
+
 DictionaryAttr buildManifestEntry(Builder &b, AttentionOp op, StringRef name,
                                   const FlashAttentionConfig &cfg) {
   auto str = [&](StringRef s) { return b.getStringAttr(s); };
@@ -129,6 +175,8 @@ DictionaryAttr buildManifestEntry(Builder &b, AttentionOp op, StringRef name,
        named("lse_base", str("2")),
        named("block_m", i64(cfg.blockM())),
        named("block_n", i64(cfg.blockN)),
+       named("query_tiles_per_wave", i64(cfg.queryTilesPerWave)),
+       named("q_in_registers", b.getBoolAttr(cfg.qInRegisters)),
        named("matrix_instruction", str(cfg.instr.name))});
   return b.getDictionaryAttr(
       {named("name", str(name)), named("op", str(op->getName().getStringRef())),
@@ -207,6 +255,7 @@ struct ConvertAttnToGPUPass
                          << " bytes";
         return signalPassFailure();
       }
+      chooseRegisterTiling(cfg, queryTilesPerWave, blockN);
 
       module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                       builder.getUnitAttr());

@@ -30,11 +30,10 @@ using namespace mlir;
 using namespace mlir::attn;
 
 int64_t FlashAttentionConfig::blockM() const {
-  return numWaves * (chooseFormulation(instr).value_or(
-                         AttentionFormulation::Direct) ==
-                             AttentionFormulation::Direct
-                         ? instr.m
-                         : instr.n);
+  bool direct = chooseFormulation(instr).value_or(
+                    AttentionFormulation::Direct) ==
+                AttentionFormulation::Direct;
+  return numWaves * queryTilesPerWave * (direct ? instr.m : instr.n);
 }
 
 namespace {
@@ -460,6 +459,8 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
   vTile = func.getWorkgroupAttributions()[1];
   computeRowGroups();
 
+  const int64_t qTiles = cfg.queryTilesPerWave;
+  const int64_t numC = mi.c.numElems;
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   lane = arith::RemUIOp::create(b, tid, idx(mi.waveSize));
   Value wave = arith::DivUIOp::create(b, tid, idx(mi.waveSize));
@@ -469,25 +470,34 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
                                   idx(cfg.numQoHeads / cfg.numKvHeads));
   qoLen = memref::DimOp::create(b, qMem, 0);
   kvLen = memref::DimOp::create(b, kMem, 0);
-  int64_t qPerWave = roles.queriesPerWave(mi);
+  int64_t qPerTile = roles.queriesPerWave(mi);
   Value qBlockStart = mul(qBlock, idx(cfg.blockM()));
-  qWaveStart = add(qBlockStart, mul(wave, idx(qPerWave)));
+  qWaveStart = add(qBlockStart, mul(wave, idx(qTiles * qPerTile)));
   // Queries are the last qo_len tokens: position = row + kv_len - qo_len.
   posOffset = arith::SubIOp::create(b, kvLen, qoLen);
+  SmallVector<Value> qTileStart;
+  for (int64_t mt = 0; mt < qTiles; ++mt)
+    qTileStart.push_back(add(qWaveStart, idx(mt * qPerTile)));
 
-  // Q fragments for the whole head dim, loaded once. Rows past the end read
-  // the last row; their results are never stored.
+  // Q fragments. Rows past the end read the last row; their results are
+  // never stored. Kept in registers when they fit, else re-read (from L1)
+  // at each use.
   const FragmentLayout &qLayout = roles.direct() ? mi.a : mi.b;
   FragmentIndexing qIx = indexingOf(qLayout, /*rowIsFast=*/!roles.direct());
   Value lastQ = arith::SubIOp::create(b, qoLen, idx(1));
-  SmallVector<SmallVector<Value>> qFrags;
-  for (int64_t d0 = 0; d0 < cfg.headDim; d0 += mi.k) {
-    qFrags.push_back(loadFragment(
-        qIx, qWaveStart, idx(d0),
-        [&](Value q, Value d, int64_t len) {
-          return loadRun(qMem, {minIdx(q, lastQ), qHead, d}, len);
-        }));
-  }
+  auto loadQ = [&](int64_t mt, int64_t kk) {
+    return loadFragment(qIx, qTileStart[mt], idx(kk * mi.k),
+                        [&](Value q, Value d, int64_t len) {
+                          return loadRun(qMem, {minIdx(q, lastQ), qHead, d},
+                                         len);
+                        });
+  };
+  int64_t dSteps = cfg.headDim / mi.k;
+  SmallVector<SmallVector<SmallVector<Value>>> qFrags(qTiles);
+  if (cfg.qInRegisters)
+    for (int64_t mt = 0; mt < qTiles; ++mt)
+      for (int64_t kk = 0; kk < dSteps; ++kk)
+        qFrags[mt].push_back(loadQ(mt, kk));
 
   // The key range this workgroup needs: causal and sliding-window masks
   // skip whole tiles outside it.
@@ -512,22 +522,20 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
   int64_t dvPerTile = roles.dvPerOutputTile(mi);
   int64_t numOutTiles = cfg.headDimV / dvPerTile;
   int64_t numRows = rowGroupQ.size();
-  Type f32Type = b.getF32Type();
+  int64_t accPerTile = numOutTiles * numC;
 
-  // Loop state: output accumulators, running max and per-lane partial sum.
+  // Loop state: output accumulators, running max and per-lane partial sum,
+  // for each query tile of the wave.
   SmallVector<Value> init;
   Value zero = f32(0.0f);
-  for (int64_t t = 0; t < numOutTiles * mi.c.numElems; ++t)
-    init.push_back(zero);
-  for (int64_t r = 0; r < numRows; ++r)
-    init.push_back(negInf());
-  for (int64_t r = 0; r < numRows; ++r)
-    init.push_back(zero);
+  init.append(qTiles * accPerTile, zero);
+  init.append(qTiles * numRows, negInf());
+  init.append(qTiles * numRows, zero);
 
   float scaleLog2 = cfg.smScale * static_cast<float>(M_LOG2E);
   ArrayRef<LayoutTerm> cKey = roles.cKey(mi), cQ = roles.cQ(mi);
   Value keyLane = laneValue(cKey);
-  Value qPosLane = add(add(qWaveStart, laneValue(cQ)), posOffset);
+  Value qLaneC = laneValue(cQ);
 
   const FragmentLayout &kLayout = roles.direct() ? mi.b : mi.a;
   FragmentIndexing kIx = indexingOf(kLayout, /*rowIsFast=*/roles.direct());
@@ -543,105 +551,126 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
     b.setInsertionPointToStart(loop.getBody());
     Value kvStart = loop.getInductionVar();
     ValueRange state = loop.getRegionIterArgs();
-    SmallVector<Value> acc(state.begin(),
-                           state.begin() + numOutTiles * mi.c.numElems);
+    SmallVector<Value> acc(state.begin(), state.begin() + qTiles * accPerTile);
     SmallVector<Value> rowMax(state.begin() + acc.size(),
-                              state.begin() + acc.size() + numRows);
-    SmallVector<Value> rowSum(state.begin() + acc.size() + numRows,
+                              state.begin() + acc.size() + qTiles * numRows);
+    SmallVector<Value> rowSum(state.begin() + acc.size() + qTiles * numRows,
                               state.end());
 
     gpu::BarrierOp::create(b);
     copyTilesToWorkgroupMemory(kvStart);
     gpu::BarrierOp::create(b);
 
-    // S (or S^T) tiles, scaled to log2 units and masked.
-    SmallVector<SmallVector<Value>> scores;
-    Value scale = f32(scaleLog2);
-    for (int64_t j = 0; j < numScoreTiles; ++j) {
-      SmallVector<Value> s(mi.c.numElems, zero);
-      for (int64_t kk = 0; kk < cfg.headDim / mi.k; ++kk) {
+    // S (or S^T) tiles: scores[mt][j] holds the C elements of query tile mt
+    // and key tile j. Each K fragment is read once and used by every query
+    // tile of the wave, which is what makes several query tiles pay.
+    SmallVector<SmallVector<SmallVector<Value>>> scores(
+        qTiles, SmallVector<SmallVector<Value>>(
+                    numScoreTiles, SmallVector<Value>(numC, zero)));
+    for (int64_t kk = 0; kk < dSteps; ++kk) {
+      SmallVector<SmallVector<Value>> q(qTiles);
+      for (int64_t mt = 0; mt < qTiles; ++mt)
+        q[mt] = cfg.qInRegisters ? qFrags[mt][kk] : loadQ(mt, kk);
+      for (int64_t j = 0; j < numScoreTiles; ++j) {
         SmallVector<Value> kFrag = loadFragment(
             kIx, idx(j * tileKeys), idx(kk * mi.k),
             [&](Value key, Value d, int64_t len) {
               return loadRun(kTile, {key, d}, len);
             });
-        s = roles.direct() ? mma(qFrags[kk], kFrag, s)
-                           : mma(kFrag, qFrags[kk], s);
-      }
-      for (int64_t e = 0; e < mi.c.numElems; ++e) {
-        Value key = add(add(kvStart, keyLane),
-                        idx(j * tileKeys + elemPart(cKey, e)));
-        Value qPos = add(qPosLane, idx(elemPart(cQ, e)));
-        Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, key,
-                                            kvLen);
-        if (cfg.causal)
-          valid = arith::AndIOp::create(
-              b, valid,
-              arith::CmpIOp::create(b, arith::CmpIPredicate::sle, key, qPos));
-        if (cfg.windowLeft >= 0) {
-          Value lo = arith::SubIOp::create(b, qPos, idx(cfg.windowLeft));
-          valid = arith::AndIOp::create(
-              b, valid,
-              arith::CmpIOp::create(b, arith::CmpIPredicate::sge, key, lo));
+        for (int64_t mt = 0; mt < qTiles; ++mt) {
+          SmallVector<Value> &s = scores[mt][j];
+          s = roles.direct() ? mma(q[mt], kFrag, s) : mma(kFrag, q[mt], s);
         }
-        Value scaled = arith::MulFOp::create(b, s[e], scale);
-        s[e] = arith::SelectOp::create(b, valid, scaled, negInf());
       }
-      scores.push_back(std::move(s));
+    }
+
+    // Scale to log2 units and mask.
+    Value scale = f32(scaleLog2);
+    for (int64_t mt = 0; mt < qTiles; ++mt) {
+      Value qPosLane = add(add(qTileStart[mt], qLaneC), posOffset);
+      for (int64_t j = 0; j < numScoreTiles; ++j) {
+        for (int64_t e = 0; e < numC; ++e) {
+          Value &s = scores[mt][j][e];
+          Value key = add(add(kvStart, keyLane),
+                          idx(j * tileKeys + elemPart(cKey, e)));
+          Value qPos = add(qPosLane, idx(elemPart(cQ, e)));
+          Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                                              key, kvLen);
+          if (cfg.causal)
+            valid = arith::AndIOp::create(
+                b, valid,
+                arith::CmpIOp::create(b, arith::CmpIPredicate::sle, key,
+                                      qPos));
+          if (cfg.windowLeft >= 0) {
+            Value lo = arith::SubIOp::create(b, qPos, idx(cfg.windowLeft));
+            valid = arith::AndIOp::create(
+                b, valid,
+                arith::CmpIOp::create(b, arith::CmpIPredicate::sge, key, lo));
+          }
+          Value scaled = arith::MulFOp::create(b, s, scale);
+          s = arith::SelectOp::create(b, valid, scaled, negInf());
+        }
+      }
     }
 
     // Online softmax per query row of this lane.
-    SmallVector<Value> newMax(numRows), alpha(numRows), maxForExp(numRows);
-    for (int64_t r = 0; r < numRows; ++r) {
-      Value m = rowMax[r];
-      for (auto &s : scores)
-        for (int64_t e = 0; e < mi.c.numElems; ++e)
-          if (rowGroupOf[e] == r)
-            m = arith::MaximumFOp::create(b, m, s[e]);
-      m = reduceAcrossLanes(m, /*isMax=*/true);
-      newMax[r] = m;
-      // A row that has seen no key keeps max -inf; exponentiate against 0
-      // so that exp2(-inf - -inf) never produces NaN.
-      Value isNegInf =
-          arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf());
-      maxForExp[r] = arith::SelectOp::create(b, isNegInf, zero, m);
-      alpha[r] = math::Exp2Op::create(
-          b, arith::SubFOp::create(b, rowMax[r], maxForExp[r]));
+    SmallVector<Value> newMax(qTiles * numRows), newSum(qTiles * numRows);
+    SmallVector<Value> alpha(qTiles * numRows), maxForExp(qTiles * numRows);
+    for (int64_t mt = 0; mt < qTiles; ++mt) {
+      for (int64_t r = 0; r < numRows; ++r) {
+        int64_t row = mt * numRows + r;
+        Value m = rowMax[row];
+        for (auto &s : scores[mt])
+          for (int64_t e = 0; e < numC; ++e)
+            if (rowGroupOf[e] == r)
+              m = arith::MaximumFOp::create(b, m, s[e]);
+        m = reduceAcrossLanes(m, /*isMax=*/true);
+        newMax[row] = m;
+        // A row that has seen no key keeps max -inf; exponentiate against 0
+        // so that exp2(-inf - -inf) never produces NaN.
+        Value isNegInf =
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf());
+        maxForExp[row] = arith::SelectOp::create(b, isNegInf, zero, m);
+        alpha[row] = math::Exp2Op::create(
+            b, arith::SubFOp::create(b, rowMax[row], maxForExp[row]));
+        newSum[row] = arith::MulFOp::create(b, rowSum[row], alpha[row]);
+      }
+      for (auto &s : scores[mt])
+        for (int64_t e = 0; e < numC; ++e) {
+          int64_t row = mt * numRows + rowGroupOf[e];
+          s[e] = math::Exp2Op::create(
+              b, arith::SubFOp::create(b, s[e], maxForExp[row]));
+          newSum[row] = arith::AddFOp::create(b, newSum[row], s[e]);
+        }
+      for (int64_t i = 0; i < accPerTile; ++i) {
+        Value &x = acc[mt * accPerTile + i];
+        x = arith::MulFOp::create(b, x,
+                                  alpha[mt * numRows + rowGroupOf[i % numC]]);
+      }
     }
-    SmallVector<Value> newSum(numRows);
-    for (int64_t r = 0; r < numRows; ++r)
-      newSum[r] = arith::MulFOp::create(b, rowSum[r], alpha[r]);
-    for (auto &s : scores)
-      for (int64_t e = 0; e < mi.c.numElems; ++e) {
-        int64_t r = rowGroupOf[e];
-        s[e] = math::Exp2Op::create(
-            b, arith::SubFOp::create(b, s[e], maxForExp[r]));
-        newSum[r] = arith::AddFOp::create(b, newSum[r], s[e]);
-      }
-    for (int64_t t = 0; t < numOutTiles; ++t)
-      for (int64_t e = 0; e < mi.c.numElems; ++e) {
-        Value &x = acc[t * mi.c.numElems + e];
-        x = arith::MulFOp::create(b, x, alpha[rowGroupOf[e]]);
-      }
 
-    // O += P V: P chunks come straight from the score registers.
+    // O += P V: P chunks come straight from the score registers; each V
+    // fragment is read once for all query tiles.
     int64_t chunkTiles = pv.scoreTilesPerChunk;
     for (int64_t c = 0; c * chunkTiles < numScoreTiles; ++c) {
-      SmallVector<Value> p;
-      for (int64_t t = 0; t < chunkTiles; ++t)
-        for (Value x : scores[c * chunkTiles + t])
-          p.push_back(arith::TruncFOp::create(b, cfg.elementType, x));
+      SmallVector<SmallVector<Value>> p(qTiles);
+      for (int64_t mt = 0; mt < qTiles; ++mt)
+        for (int64_t t = 0; t < chunkTiles; ++t)
+          for (Value x : scores[mt][c * chunkTiles + t])
+            p[mt].push_back(arith::TruncFOp::create(b, cfg.elementType, x));
       for (int64_t t = 0; t < numOutTiles; ++t) {
         SmallVector<Value> vFrag = loadFragment(
             vIx, idx(t * dvPerTile), idx(c * mi.k),
             [&](Value dv, Value key, int64_t len) {
               return loadRun(vTile, {dv, key}, len);
             });
-        SmallVector<Value> cIn(acc.begin() + t * mi.c.numElems,
-                               acc.begin() + (t + 1) * mi.c.numElems);
-        SmallVector<Value> d =
-            roles.direct() ? mma(p, vFrag, cIn) : mma(vFrag, p, cIn);
-        llvm::copy(d, acc.begin() + t * mi.c.numElems);
+        for (int64_t mt = 0; mt < qTiles; ++mt) {
+          auto slot = acc.begin() + mt * accPerTile + t * numC;
+          SmallVector<Value> cIn(slot, slot + numC);
+          SmallVector<Value> d = roles.direct() ? mma(p[mt], vFrag, cIn)
+                                                : mma(vFrag, p[mt], cIn);
+          llvm::copy(d, slot);
+        }
       }
     }
 
@@ -653,60 +682,63 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
 
   // Epilogue: finish the row sums across lanes, normalize, store.
   ValueRange results = loop.getResults();
-  SmallVector<Value> invSum(numRows), lse(numRows);
-  Value log2Zero = negInf();
-  for (int64_t r = 0; r < numRows; ++r) {
-    Value m = results[numOutTiles * mi.c.numElems + r];
-    Value l = reduceAcrossLanes(
-        results[numOutTiles * mi.c.numElems + numRows + r], /*isMax=*/false);
+  int64_t maxBase = qTiles * accPerTile, sumBase = maxBase + qTiles * numRows;
+  SmallVector<Value> invSum(qTiles * numRows), lse(qTiles * numRows);
+  for (int64_t row = 0; row < qTiles * numRows; ++row) {
+    Value m = results[maxBase + row];
+    Value l = reduceAcrossLanes(results[sumBase + row], /*isMax=*/false);
     Value positive =
         arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, zero);
-    invSum[r] = arith::SelectOp::create(
+    invSum[row] = arith::SelectOp::create(
         b, positive, arith::DivFOp::create(b, f32(1.0f), l), zero);
     Value logSum = arith::AddFOp::create(b, m, math::Log2Op::create(b, l));
-    lse[r] = arith::SelectOp::create(b, positive, logSum, log2Zero);
+    lse[row] = arith::SelectOp::create(b, positive, logSum, negInf());
   }
 
   FragmentIndexing oIx = indexingOf(mi.c, /*rowIsFast=*/!roles.direct());
-  Value qLane = add(qWaveStart, laneValue(oIx.slowLane));
   Value dvLane = laneValue(oIx.fastLane);
-  for (int64_t t = 0; t < numOutTiles; ++t) {
-    for (auto [start, len] : contiguousRuns(oIx, 8)) {
-      Value q = add(qLane, idx(oIx.slowElem[start]));
-      Value dv = add(dvLane, idx(t * dvPerTile + oIx.fastElem[start]));
-      SmallVector<Value> vals;
-      for (int64_t i = 0; i < len; ++i) {
-        Value x = arith::MulFOp::create(
-            b, results[t * mi.c.numElems + start + i],
-            invSum[rowGroupOf[start + i]]);
-        vals.push_back(arith::TruncFOp::create(b, cfg.elementType, x));
-      }
-      Value inBounds =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, q, qoLen);
-      auto ifOp = scf::IfOp::create(b, inBounds, /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      if (len == 1) {
-        memref::StoreOp::create(b, vals[0], oMem, ValueRange{q, qHead, dv});
-      } else {
-        Value vec = vector::FromElementsOp::create(
-            b, VectorType::get({len}, cfg.elementType), vals);
-        auto store =
-            vector::StoreOp::create(b, vec, oMem, ValueRange{q, qHead, dv});
-        store.setAlignment(len * cfg.elementType.getIntOrFloatBitWidth() / 8);
+  for (int64_t mt = 0; mt < qTiles; ++mt) {
+    Value qLane = add(qTileStart[mt], laneValue(oIx.slowLane));
+    for (int64_t t = 0; t < numOutTiles; ++t) {
+      for (auto [start, len] : contiguousRuns(oIx, 8)) {
+        Value q = add(qLane, idx(oIx.slowElem[start]));
+        Value dv = add(dvLane, idx(t * dvPerTile + oIx.fastElem[start]));
+        SmallVector<Value> vals;
+        for (int64_t i = 0; i < len; ++i) {
+          Value x = arith::MulFOp::create(
+              b, results[mt * accPerTile + t * numC + start + i],
+              invSum[mt * numRows + rowGroupOf[start + i]]);
+          vals.push_back(arith::TruncFOp::create(b, cfg.elementType, x));
+        }
+        Value inBounds =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::slt, q, qoLen);
+        auto ifOp = scf::IfOp::create(b, inBounds, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        if (len == 1) {
+          memref::StoreOp::create(b, vals[0], oMem, ValueRange{q, qHead, dv});
+        } else {
+          Value vec = vector::FromElementsOp::create(
+              b, VectorType::get({len}, cfg.elementType), vals);
+          auto store =
+              vector::StoreOp::create(b, vec, oMem, ValueRange{q, qHead, dv});
+          store.setAlignment(len * cfg.elementType.getIntOrFloatBitWidth() /
+                             8);
+        }
       }
     }
-  }
-  if (lseMem) {
+    if (!lseMem)
+      continue;
     for (int64_t r = 0; r < numRows; ++r) {
-      Value q = add(add(qWaveStart, laneValue(cQ)), idx(rowGroupQ[r]));
+      Value q = add(add(qTileStart[mt], qLaneC), idx(rowGroupQ[r]));
       Value inBounds =
           arith::CmpIOp::create(b, arith::CmpIPredicate::slt, q, qoLen);
       auto ifOp = scf::IfOp::create(b, inBounds, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       // Every lane of the row holds the same value; all may store it.
-      memref::StoreOp::create(b, lse[r], lseMem, ValueRange{q, qHead});
+      memref::StoreOp::create(b, lse[mt * numRows + r], lseMem,
+                              ValueRange{q, qHead});
     }
   }
   gpu::ReturnOp::create(b);

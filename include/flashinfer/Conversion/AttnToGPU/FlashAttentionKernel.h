@@ -22,6 +22,13 @@ struct FlashAttentionConfig {
   bool withLse = false;
   int64_t numWaves = 4;   // waves (warps) per workgroup
   int64_t blockN = 64;    // keys staged per loop iteration
+  /// Query tiles (of the instruction's M, or N when transposed) per wave.
+  /// More tiles reuse each K and V fragment read from workgroup memory for
+  /// more matrix instructions, at the cost of accumulator registers.
+  int64_t queryTilesPerWave = 1;
+  /// Keep all Q fragments in registers for the whole kernel, or re-read them
+  /// (they stay in L1) at each key tile.
+  bool qInRegisters = true;
 
   /// Query rows per workgroup.
   int64_t blockM() const;
