@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "flashinfer/Conversion/AttnToGPU/FlashAttentionKernel.h"
 #include "flashinfer/Target/MatrixInstructions.h"
+#include "flashinfer/Conversion/AttnToGPU/FlashAttentionKernel.h"
 
 #include <cstdio>
 #include <string>
@@ -113,10 +113,9 @@ void checkEntry(const char *chip, MatrixElemType type) {
   ok &= checkOperand(entry, "C", mi->c, mi->m, mi->n, mi->waveSize);
 
   auto form = chooseFormulation(*mi);
-  const char *formName = mlir::failed(form) ? "none"
-                         : *form == AttentionFormulation::Direct
-                             ? "direct"
-                             : "transposed";
+  const char *formName = mlir::failed(form)                      ? "none"
+                         : *form == AttentionFormulation::Direct ? "direct"
+                                                                 : "transposed";
   AttentionFormulation expected = mi->kind == MatrixInstrKind::NvMmaSync
                                       ? AttentionFormulation::Direct
                                       : AttentionFormulation::Transposed;
@@ -142,23 +141,23 @@ void checkNegativeControls() {
   // The row's element term of mma.sync's A dropped: rows 8..15 never hit.
   FragmentLayout a = nv.a;
   a.row.pop_back();
-  mutations.push_back({"sm_90a A without its element row term", a, nv.m, nv.k,
-                       nv.waveSize});
+  mutations.push_back(
+      {"sm_90a A without its element row term", a, nv.m, nv.k, nv.waveSize});
   // threadInGroup stride 2 -> 1 in C's column: columns overlap.
   FragmentLayout c = nv.c;
   c.col[0].mul = 1;
-  mutations.push_back({"sm_90a C with column stride 1", c, nv.m, nv.n,
-                       nv.waveSize});
+  mutations.push_back(
+      {"sm_90a C with column stride 1", c, nv.m, nv.n, nv.waveSize});
   // MFMA B with lane groups of 8 instead of 16.
   FragmentLayout b = amd.b;
   b.col[0].mod = 8;
-  mutations.push_back({"gfx942 B with 8 columns", b, amd.k, amd.n,
-                       amd.waveSize});
+  mutations.push_back(
+      {"gfx942 B with 8 columns", b, amd.k, amd.n, amd.waveSize});
   // A vector shape that disagrees with the element count.
   FragmentLayout shape = amd.a;
   shape.vectorShape = {8};
-  mutations.push_back({"gfx942 A with vector shape 8", shape, amd.m, amd.k,
-                       amd.waveSize});
+  mutations.push_back(
+      {"gfx942 A with vector shape 8", shape, amd.m, amd.k, amd.waveSize});
   for (const Mutation &m : mutations) {
     std::vector<std::string> problems =
         layoutProblems(m.layout, m.rows, m.cols, m.waveSize);
@@ -177,8 +176,8 @@ int main() {
       checkEntry(chip, type);
 
   // Every chip name the code generator accepts has an entry; others none.
-  for (const char *chip : {"sm_80", "sm_86", "sm_89", "sm_90", "gfx940",
-                           "gfx941"})
+  for (const char *chip :
+       {"sm_80", "sm_86", "sm_89", "sm_90", "gfx940", "gfx941"})
     if (!getMatrixInstr(chip, MatrixElemType::F16))
       fail(std::string(chip) + ": no table entry");
   for (const char *chip : {"sm_75", "gfx90a", "gfx1100", ""})

@@ -40,7 +40,7 @@
 // SM90: gpu.shuffle xor
 // SM90: math.exp2 %{{.*}} : f32
 // SM90: scf.yield
-// SM90: memref.store %{{.*}}, %[[LSE]]
+// SM90: {{memref|vector}}.store %{{.*}}, %[[LSE]]
 // SM90: gpu.return
 // SM90-NOT: nvvm.mma.sync
 // SM90-NOT: amdgpu.mfma
