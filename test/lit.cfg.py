@@ -35,7 +35,9 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.flashinfer_tools_dir, config.llvm_tools_dir]
-tools = ["flashinfer-opt", "mlir-runner", "mlir-translate"]
+# llvm-objdump/llvm-readelf inspect the emitted code objects.
+tools = ["flashinfer-opt", "mlir-runner", "mlir-translate", "llvm-objdump",
+         "llvm-readelf"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # GPU emission tests need CUDA's ptxas for sm_90a and ld.lld for AMDGPU.

@@ -203,7 +203,7 @@ struct ConvertAttnToGPUPass
     if (numWaves < 1 || numWaves > 16) {
       module.emitError() << "convert-attn-to-gpu: num-waves must be in "
                             "[1, 16], got "
-                         << numWaves;
+                         << static_cast<int64_t>(numWaves);
       return signalPassFailure();
     }
 

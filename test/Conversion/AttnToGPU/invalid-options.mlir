@@ -1,0 +1,26 @@
+// Pass options and chip-dependent limits of convert-attn-to-gpu.
+
+// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_75" 2>&1 | FileCheck %s --check-prefix=CHIP
+// CHIP: error: convert-attn-to-gpu: unsupported chip 'sm_75' (supported: sm_80, sm_86, sm_89, sm_90, sm_90a, gfx940, gfx941, gfx942, gfx950)
+
+// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=gfx90a" 2>&1 | FileCheck %s --check-prefix=CHIP-AMD
+// CHIP-AMD: error: convert-attn-to-gpu: unsupported chip 'gfx90a'
+
+// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a num-waves=0" 2>&1 | FileCheck %s --check-prefix=WAVES0
+// WAVES0: error: convert-attn-to-gpu: num-waves must be in [1, 16], got 0
+
+// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=gfx942 num-waves=17" 2>&1 | FileCheck %s --check-prefix=WAVES17
+// WAVES17: error: convert-attn-to-gpu: num-waves must be in [1, 16], got 17
+
+// Head dim 48 fits mma.sync m16n8k16 and gfx942's 16x16x16 MFMA but not
+// gfx950's K of 32.
+// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a" | FileCheck %s --check-prefix=D48-OK
+// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=gfx942" | FileCheck %s --check-prefix=D48-OK
+// D48-OK: gpu.func @d48(%{{.*}}: memref<?x2x48xf16>
+// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=gfx950" 2>&1 | FileCheck %s --check-prefix=D48-GFX950
+// D48-GFX950: error: 'attn.attention' op convert-attn-to-gpu: head dim 48 must be a multiple of the matrix instruction's M, N and K (v_mfma_f32_16x16x32_f16)
+
+func.func @d48(%q: tensor<?x2x48xf16>, %k: tensor<?x2x48xf16>, %v: tensor<?x2x48xf16>, %o: tensor<?x2x48xf16>) -> tensor<?x2x48xf16> {
+  %r = attn.attention q(%q : tensor<?x2x48xf16>) k(%k : tensor<?x2x48xf16>) v(%v : tensor<?x2x48xf16>) outs(%o : tensor<?x2x48xf16>) -> tensor<?x2x48xf16>
+  return %r : tensor<?x2x48xf16>
+}

@@ -1,0 +1,198 @@
+// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a" -split-input-file -verify-diagnostics -allow-unregistered-dialect
+
+// One case per feature convert-attn-to-gpu rejects, in the order
+// lib/Conversion/AttnToGPU/AttnToGPU.cpp checks them. The pass options and
+// the chip-dependent checks are in invalid-options.mlir.
+
+func.func @ragged(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %qi: tensor<?xi32>, %ki: tensor<?xi32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: ragged batches (qo_indptr/kv_indptr) are not supported by the GPU lowering yet; compile one request per launch}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) qo_indptr(%qi : tensor<?xi32>) kv_indptr(%ki : tensor<?xi32>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @custom_mask(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %m: tensor<?xi8>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: custom_mask is not supported by the GPU lowering yet}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) custom_mask(%m : tensor<?xi8>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @alibi(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %s: tensor<2xf32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: positional encodings (alibi, rope_llama) are not supported by the GPU lowering yet}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) alibi_slopes(%s : tensor<2xf32>) outs(%o : tensor<?x2x64xf16>) attributes {pos_encoding = #attn.pos_encoding<alibi>} -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @rope_llama(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: positional encodings (alibi, rope_llama) are not supported by the GPU lowering yet}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) attributes {pos_encoding = #attn.pos_encoding<rope_llama>} -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @sinks(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %s: tensor<2xf32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: attention sinks are not supported by the GPU lowering yet}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) sinks(%s : tensor<2xf32>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @soft_cap(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: logits_soft_cap is not supported by the GPU lowering yet}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) attributes {logits_soft_cap = 30.0 : f32} -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+// The pass runs no raising itself: even a score_mod that only returns the
+// score is a region it cannot compile.
+func.func @score_mod(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: score_mod/mask_mod regions that do not spell a builtin are not supported by the GPU lowering yet}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %ki: index):
+    attn.yield %s : f32
+  } -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @mask_mod(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: score_mod/mask_mod regions that do not spell a builtin are not supported by the GPU lowering yet}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %ki: index):
+    %c3 = arith.constant 3 : index
+    %prefix = arith.cmpi slt, %ki, %c3 : index
+    attn.yield %prefix : i1
+  } -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @dynamic_heads(%q: tensor<?x?x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x?x64xf16>) -> tensor<?x?x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: head counts and head dims must be static for GPU code generation}}
+  %r = attn.attention q(%q : tensor<?x?x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x?x64xf16>) -> tensor<?x?x64xf16>
+  return %r : tensor<?x?x64xf16>
+}
+
+// -----
+
+func.func @dynamic_head_dim(%q: tensor<?x2x?xf16>, %k: tensor<?x2x?xf16>, %v: tensor<?x2x?xf16>, %o: tensor<?x2x?xf16>) -> tensor<?x2x?xf16> {
+  // expected-error @below {{convert-attn-to-gpu: head counts and head dims must be static for GPU code generation}}
+  %r = attn.attention q(%q : tensor<?x2x?xf16>) k(%k : tensor<?x2x?xf16>) v(%v : tensor<?x2x?xf16>) outs(%o : tensor<?x2x?xf16>) attributes {sm_scale = 0.125 : f32} -> tensor<?x2x?xf16>
+  return %r : tensor<?x2x?xf16>
+}
+
+// -----
+
+func.func @f32(%q: tensor<?x2x64xf32>, %k: tensor<?x2x64xf32>, %v: tensor<?x2x64xf32>, %o: tensor<?x2x64xf32>) -> tensor<?x2x64xf32> {
+  // expected-error @below {{convert-attn-to-gpu: only f16 and bf16 inputs have a matrix-instruction lowering}}
+  %r = attn.attention q(%q : tensor<?x2x64xf32>) k(%k : tensor<?x2x64xf32>) v(%v : tensor<?x2x64xf32>) outs(%o : tensor<?x2x64xf32>) -> tensor<?x2x64xf32>
+  return %r : tensor<?x2x64xf32>
+}
+
+// -----
+
+func.func @output_type(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf32>) -> tensor<?x2x64xf32> {
+  // expected-error @below {{convert-attn-to-gpu: the output element type must equal the input element type}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf32>) -> tensor<?x2x64xf32>
+  return %r : tensor<?x2x64xf32>
+}
+
+// -----
+
+// 72 is a multiple of mma.sync's N (8) but not of its M and K (16).
+func.func @head_dim_72(%q: tensor<?x2x72xf16>, %k: tensor<?x2x72xf16>, %v: tensor<?x2x72xf16>, %o: tensor<?x2x72xf16>) -> tensor<?x2x72xf16> {
+  // expected-error @below {{convert-attn-to-gpu: head dim 72 must be a multiple of the matrix instruction's M, N and K (mma.sync.m16n8k16.f32.f16)}}
+  %r = attn.attention q(%q : tensor<?x2x72xf16>) k(%k : tensor<?x2x72xf16>) v(%v : tensor<?x2x72xf16>) outs(%o : tensor<?x2x72xf16>) -> tensor<?x2x72xf16>
+  return %r : tensor<?x2x72xf16>
+}
+
+// -----
+
+// The value head dim is checked too.
+func.func @head_dim_v_40(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x40xf16>, %o: tensor<?x2x40xf16>) -> tensor<?x2x40xf16> {
+  // expected-error @below {{convert-attn-to-gpu: head dim 40 must be a multiple of the matrix instruction's M, N and K (mma.sync.m16n8k16.f32.f16)}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x40xf16>) outs(%o : tensor<?x2x40xf16>) -> tensor<?x2x40xf16>
+  return %r : tensor<?x2x40xf16>
+}
+
+// -----
+
+func.func @operand_not_argument(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %q, %c0 : tensor<?x2x64xf16>
+  %o = tensor.empty(%n) : tensor<?x2x64xf16>
+  // expected-error @below {{convert-attn-to-gpu: operands must be arguments of the enclosing function, which becomes the kernel}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @extra_op(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> (tensor<?x2x64xf16>, index) {
+  %c0 = arith.constant 0 : index
+  // expected-error @below {{convert-attn-to-gpu: the enclosing function must hold just the attention op and its return}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
+  return %r, %c0 : tensor<?x2x64xf16>, index
+}
+
+// -----
+
+// Even the smallest key tile (16) of head dim 1024 needs
+// (16 * 1032 + 1024 * 24) * 2 = 82176 bytes of K and V; NVIDIA allows 48 KiB.
+func.func @too_much_workgroup_memory(%q: tensor<?x2x1024xf16>, %k: tensor<?x2x1024xf16>, %v: tensor<?x2x1024xf16>, %o: tensor<?x2x1024xf16>) -> tensor<?x2x1024xf16> {
+  // expected-error @below {{convert-attn-to-gpu: head dims 1024/1024 need more workgroup memory than 49152 bytes}}
+  %r = attn.attention q(%q : tensor<?x2x1024xf16>) k(%k : tensor<?x2x1024xf16>) v(%v : tensor<?x2x1024xf16>) outs(%o : tensor<?x2x1024xf16>) -> tensor<?x2x1024xf16>
+  return %r : tensor<?x2x1024xf16>
+}
+
+// -----
+
+"test.wrapper"() ({
+^bb0(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>):
+  // expected-error @below {{convert-attn-to-gpu: expected inside a func.func}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
+  "test.terminator"() : () -> ()
+}) : () -> ()
+
+// -----
+
+func.func @paged(%q: tensor<?x2x64xf16>, %kc: tensor<?x16x2x64xf16>, %ip: tensor<?xi32>, %idx: tensor<?xi32>, %last: tensor<?xi32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: this op has no GPU lowering yet; lower it with convert-attn-to-linalg}}
+  %r = attn.paged_attention q(%q : tensor<?x2x64xf16>) k_cache(%kc : tensor<?x16x2x64xf16>) v_cache(%kc : tensor<?x16x2x64xf16>) kv_indptr(%ip : tensor<?xi32>) kv_indices(%idx : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @merge(%v0: tensor<?x2x64xf16>, %v1: tensor<?x2x64xf16>, %s0: tensor<?x2xf32>, %s1: tensor<?x2xf32>, %vo: tensor<?x2x64xf16>, %so: tensor<?x2xf32>) -> (tensor<?x2x64xf16>, tensor<?x2xf32>) {
+  // expected-error @below {{convert-attn-to-gpu: this op has no GPU lowering yet; lower it with convert-attn-to-linalg}}
+  %v, %s = attn.merge_states values(%v0, %v1 : tensor<?x2x64xf16>, tensor<?x2x64xf16>) lse(%s0, %s1 : tensor<?x2xf32>, tensor<?x2xf32>) outs(%vo, %so : tensor<?x2x64xf16>, tensor<?x2xf32>) -> tensor<?x2x64xf16>, tensor<?x2xf32>
+  return %v, %s : tensor<?x2x64xf16>, tensor<?x2xf32>
+}
+
+// -----
+
+func.func @rope(%x: tensor<?x2x64xf16>, %p: tensor<?xi32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: this op has no GPU lowering yet; lower it with convert-attn-to-linalg}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) outs(%o : tensor<?x2x64xf16>) : tensor<?x2x64xf16> -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @append(%k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %b: tensor<?xi32>, %p: tensor<?xi32>, %i: tensor<?xi32>, %ip: tensor<?xi32>, %kc: tensor<?x16x2x64xf16>, %vc: tensor<?x16x2x64xf16>) -> (tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) {
+  // expected-error @below {{convert-attn-to-gpu: this op has no GPU lowering yet; lower it with convert-attn-to-linalg}}
+  %kc2, %vc2 = attn.append_paged_kv k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) -> tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
+  return %kc2, %vc2 : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
+}

@@ -1,0 +1,25 @@
+// A mask_mod region that spells causal is compiled: attn-compile raises it to
+// the `causal` attribute before convert-attn-to-gpu, which rejects regions.
+
+// RUN: flashinfer-opt %s --attn-raise-builtin-variants --convert-attn-to-gpu="chip=sm_90a" | FileCheck %s --check-prefix=PASSES
+// PASSES: attn.manifests = {prefill_kernels = {kernels = [{{.*}}params = {{{.*}}causal = true,
+// PASSES: gpu.func @prefill(
+
+// RUN: rm -rf %t && flashinfer-opt %s --attn-compile="chip=sm_90a format=isa o-dir=%t" -o /dev/null
+// RUN: FileCheck %s --check-prefix=JSON < %t/prefill_kernels.json
+// RUN: FileCheck %s --check-prefix=PTX < %t/prefill_kernels.ptx
+// JSON: "causal": true,
+// PTX: .visible .entry prefill(
+
+// Without the raise the region is rejected.
+// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a" 2>&1 | FileCheck %s --check-prefix=NORAISE
+// NORAISE: error: 'attn.attention' op convert-attn-to-gpu: score_mod/mask_mod regions that do not spell a builtin
+
+func.func @prefill(%q: tensor<?x4x64xf16>, %k: tensor<?x4x64xf16>, %v: tensor<?x4x64xf16>, %o: tensor<?x4x64xf16>) -> tensor<?x4x64xf16> {
+  %r = attn.attention q(%q : tensor<?x4x64xf16>) k(%k : tensor<?x4x64xf16>) v(%v : tensor<?x4x64xf16>) outs(%o : tensor<?x4x64xf16>) mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %ki: index):
+    %visible = arith.cmpi sle, %ki, %qi : index
+    attn.yield %visible : i1
+  } -> tensor<?x4x64xf16>
+  return %r : tensor<?x4x64xf16>
+}

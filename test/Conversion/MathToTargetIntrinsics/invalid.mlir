@@ -1,0 +1,12 @@
+// RUN: flashinfer-opt %s --split-input-file -verify-diagnostics --pass-pipeline="builtin.module(gpu.module(convert-math-to-target-intrinsics))"
+
+// The instruction choice needs the vendor: a module without an NVVM or ROCDL
+// target is an error, not a silent no-op.
+
+// expected-error @below {{convert-math-to-target-intrinsics: the gpu.module has no NVVM or ROCDL target; run nvvm-attach-target or rocdl-attach-target first}}
+gpu.module @untargeted {
+  gpu.func @f(%x: f32) -> f32 {
+    %e = math.exp2 %x : f32
+    gpu.return %e : f32
+  }
+}

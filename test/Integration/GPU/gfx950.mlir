@@ -1,0 +1,43 @@
+// REQUIRES: lld
+// gfx950 code object: the products run on v_mfma_f32_16x16x32 (f16 and
+// bf16), the kernel is wave64 and keeps everything in registers (no private
+// segment, no spills), and its LDS size is what the manifest declares.
+
+// RUN: rm -rf %t && flashinfer-opt %s --attn-compile="chip=gfx950 o-dir=%t" -o /dev/null
+// RUN: llvm-objdump -d --mcpu=gfx950 %t/attn_f16_kernels.hsaco | FileCheck %s --check-prefix=F16
+// RUN: llvm-objdump -d --mcpu=gfx950 %t/attn_bf16_kernels.hsaco | FileCheck %s --check-prefix=BF16
+// RUN: cat %t/attn_f16_kernels.json > %t/f16.log
+// RUN: llvm-readelf -h --notes %t/attn_f16_kernels.hsaco >> %t/f16.log
+// RUN: FileCheck %s --check-prefix=NOTES < %t/f16.log
+
+// F16: <attn_f16>:
+// F16: v_mfma_f32_16x16x32_f16
+// F16-NOT: v_mfma_f32_16x16x32_bf16
+// F16: s_endpgm
+
+// BF16: <attn_bf16>:
+// BF16: v_mfma_f32_16x16x32_bf16
+// BF16: s_endpgm
+
+// NOTES: "static_shared_memory": [[#LDS:]]
+// NOTES: "target": "gfx950",
+// NOTES: Machine: EM_AMDGPU
+// NOTES: amdhsa.kernels:
+// NOTES: .group_segment_fixed_size: [[#LDS]]
+// NOTES: .name: attn_f16
+// NOTES: .private_segment_fixed_size: 0
+// NOTES: .sgpr_spill_count: 0
+// NOTES: .symbol: attn_f16.kd
+// NOTES: .vgpr_spill_count: 0
+// NOTES: .wavefront_size: 64
+// NOTES: amdhsa.target: amdgcn-amd-amdhsa--gfx950
+
+func.func @attn_f16(%q: tensor<?x8x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x8x64xf16>, %lse: tensor<?x8xf32>) -> (tensor<?x8x64xf16>, tensor<?x8xf32>) {
+  %r:2 = attn.attention q(%q : tensor<?x8x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o, %lse : tensor<?x8x64xf16>, tensor<?x8xf32>) attributes {causal} -> tensor<?x8x64xf16>, tensor<?x8xf32>
+  return %r#0, %r#1 : tensor<?x8x64xf16>, tensor<?x8xf32>
+}
+
+func.func @attn_bf16(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %o: tensor<?x8x128xbf16>) -> tensor<?x8x128xbf16> {
+  %r = attn.attention q(%q : tensor<?x8x128xbf16>) k(%k : tensor<?x8x128xbf16>) v(%v : tensor<?x8x128xbf16>) outs(%o : tensor<?x8x128xbf16>) -> tensor<?x8x128xbf16>
+  return %r : tensor<?x8x128xbf16>
+}
