@@ -63,6 +63,10 @@ struct MatrixInstr {
   int64_t m, n, k;
   int64_t waveSize;
   FragmentLayout a, b, c;
+  /// Tuning: the most query tiles per wave the generator may give a wave on
+  /// this target. Two were measured to pay on H100; AMD stays at one until
+  /// measured on hardware (on gfx950 two already spill SGPRs).
+  int64_t maxQueryTilesPerWave = 1;
 };
 
 /// The matrix instruction to use for `elemType` on `chip` (sm_90a, gfx942,

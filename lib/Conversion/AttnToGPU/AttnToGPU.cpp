@@ -94,9 +94,8 @@ int64_t tileBytes(const FlashAttentionConfig &cfg, int64_t blockN) {
 /// Picks how many query tiles each wave owns, the key tile, and whether Q
 /// stays in registers, from a per-lane budget of 32-bit registers for the
 /// long-lived values (accumulators, scores, Q). Two query tiles halve the
-/// workgroup-memory reads per matrix instruction, which is what bounds the
-/// kernel; a smaller key tile pays for them where accumulators are large.
-/// Options > 0 force the tile count or key tile.
+/// workgroup-memory reads per matrix instruction. Options > 0 force the tile
+/// count or key tile.
 void chooseRegisterTiling(FlashAttentionConfig &cfg, int64_t requestedTiles,
                           int64_t requestedBlockN) {
   const MatrixInstr &mi = cfg.instr;
@@ -110,28 +109,17 @@ void chooseRegisterTiling(FlashAttentionConfig &cfg, int64_t requestedTiles,
   int64_t qRegs = cfg.headDim / mi.k * (direct ? mi.a : mi.b).numElems / 2;
   const int64_t budget = 180;
   int64_t maxBlockN = cfg.blockN; // what fits in workgroup memory
-  int64_t tiles = 1, blockN = maxBlockN;
-  bool found = false;
-  for (int64_t t : {int64_t(2), int64_t(1)}) {
-    if (requestedTiles > 0 && t != requestedTiles)
-      continue;
-    for (int64_t bn = maxBlockN; bn >= 32 && !found; bn /= 2) {
-      if (requestedBlockN > 0 && bn != requestedBlockN)
-        continue;
-      if (t * (accRegs + scoreRegs(bn)) <= budget || t == 1) {
-        tiles = t;
-        blockN = bn;
-        found = true;
-      }
-    }
-    if (found)
-      break;
-  }
-  if (!found) {
-    tiles = requestedTiles > 0 ? requestedTiles : 1;
-    blockN = requestedBlockN > 0 ? std::min(requestedBlockN, maxBlockN)
-                                 : maxBlockN;
-  }
+  // Measured on H100 (docs/performance.md): a second query tile pays only
+  // when it does not force a smaller key tile; with the key tile halved the
+  // extra loop trips cost more than the reuse saves.
+  int64_t tiles =
+      requestedTiles > 0 ? requestedTiles
+      : mi.maxQueryTilesPerWave >= 2 &&
+              2 * (accRegs + scoreRegs(maxBlockN)) <= budget
+          ? 2
+          : 1;
+  int64_t blockN =
+      requestedBlockN > 0 ? std::min(requestedBlockN, maxBlockN) : maxBlockN;
   cfg.queryTilesPerWave = tiles;
   cfg.blockN = blockN;
   cfg.qInRegisters = tiles * (accRegs + scoreRegs(blockN) + qRegs) <= budget;

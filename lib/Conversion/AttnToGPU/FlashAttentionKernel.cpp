@@ -545,8 +545,11 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
   vIx.fastLane = laneTerms(cKey);
   vIx.fastElem = pv.vKeyElem;
 
-  auto loop = scf::ForOp::create(b, kvBegin, kvEnd, idx(cfg.blockN), init);
-  {
+  // One key loop; `masked` adds the per-element bounds/causal/window test,
+  // which only the tiles that straddle a mask edge need.
+  auto keyLoop = [&](Value begin, Value end, ValueRange loopInit,
+                     bool masked) -> ValueRange {
+    auto loop = scf::ForOp::create(b, begin, end, idx(cfg.blockN), loopInit);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value kvStart = loop.getInductionVar();
@@ -586,7 +589,11 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
 
     // Scale to log2 units and mask.
     Value scale = f32(scaleLog2);
-    for (int64_t mt = 0; mt < qTiles; ++mt) {
+    for (int64_t mt = 0; mt < qTiles && !masked; ++mt)
+      for (auto &tile : scores[mt])
+        for (Value &s : tile)
+          s = arith::MulFOp::create(b, s, scale);
+    for (int64_t mt = 0; mt < qTiles && masked; ++mt) {
       Value qPosLane = add(add(qTileStart[mt], qLaneC), posOffset);
       for (int64_t j = 0; j < numScoreTiles; ++j) {
         for (int64_t e = 0; e < numC; ++e) {
@@ -678,10 +685,30 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
     yielded.append(newMax);
     yielded.append(newSum);
     scf::YieldOp::create(b, yielded);
+    return loop.getResults();
+  };
+
+  // Tiles wholly inside the keys every row of the workgroup may see run
+  // without the mask test; the rest (the tail past kv_len, the causal
+  // diagonal, a sliding window's edges) run with it.
+  Value unmaskedEnd = kvBegin;
+  if (cfg.windowLeft < 0) {
+    Value blockN = idx(cfg.blockN);
+    unmaskedEnd = mul(arith::DivUIOp::create(b, kvLen, blockN), blockN);
+    if (cfg.causal) {
+      Value firstPos = add(add(qBlockStart, posOffset), idx(1));
+      Value diag = mul(
+          arith::DivUIOp::create(b, maxIdx(idx(0), firstPos), blockN), blockN);
+      unmaskedEnd = minIdx(unmaskedEnd, diag);
+    }
+    unmaskedEnd = maxIdx(kvBegin, minIdx(unmaskedEnd, kvEnd));
   }
+  ValueRange interior = keyLoop(kvBegin, unmaskedEnd, init, /*masked=*/false);
+  SmallVector<Value> interiorResults(interior.begin(), interior.end());
+  ValueRange results = keyLoop(unmaskedEnd, kvEnd, interiorResults,
+                               /*masked=*/true);
 
   // Epilogue: finish the row sums across lanes, normalize, store.
-  ValueRange results = loop.getResults();
   int64_t maxBase = qTiles * accPerTile, sumBase = maxBase + qTiles * numRows;
   SmallVector<Value> invSum(qTiles * numRows), lse(qTiles * numRows);
   for (int64_t row = 0; row < qTiles * numRows; ++row) {

@@ -20,7 +20,7 @@
 // One workgroup per block_m query rows and query head.
 // SM90-SAME: grid = [{ceil_div = ["q", 0, [[BM:[0-9]+]]]}, 8, 1]
 // SM90-SAME: name = "attn_f16_d128", op = "attn.attention"
-// SM90-SAME: params = {block_m = [[BM]] : i64, block_n = [[#BN:]] : i64, causal = true, head_dim = 128 : i64, head_dim_v = 128 : i64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.f16", num_kv_heads = 2 : i64, num_qo_heads = 8 : i64, sm_scale = 0.088388{{[0-9]*}} : f64, window_left = -1 : i64}
+// SM90-SAME: params = {block_m = [[BM]] : i64, block_n = [[#BN:]] : i64, causal = true, head_dim = 128 : i64, head_dim_v = 128 : i64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.f16", num_kv_heads = 2 : i64, num_qo_heads = 8 : i64, q_in_registers = {{true|false}}, query_tiles_per_wave = {{[0-9]+}} : i64, sm_scale = 0.088388{{[0-9]*}} : f64, window_left = -1 : i64}
 // K and V tiles, 2 bytes an element.
 // SM90-SAME: static_shared_memory = [[#mul(add(mul(BN,136),mul(128,BN+8)),2)]] : i64
 // SM90-SAME: target = "sm_90a"
@@ -87,7 +87,7 @@ func.func @attn_f16_d128(%q: tensor<?x8x128xf16>, %k: tensor<?x2x128xf16>, %v: t
 // SM90-SAME: args = [{dtype = "bf16", kind = "memref", name = "q", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "k", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "v", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "o", rank = 3 : i64}]
 // SM90-SAME: grid = [{ceil_div = ["q", 0, {{[0-9]+}}]}, 4, 1]
 // SM90-SAME: causal = false, head_dim = 128 : i64, head_dim_v = 64 : i64
-// SM90-SAME: matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 4 : i64, num_qo_heads = 4 : i64, sm_scale = 5.000000e-01 : f64, window_left = 32 : i64
+// SM90-SAME: matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 4 : i64, num_qo_heads = 4 : i64, q_in_registers = {{true|false}}, query_tiles_per_wave = {{[0-9]+}} : i64, sm_scale = 5.000000e-01 : f64, window_left = 32 : i64
 // SM90: gpu.module @attn_bf16_kernels
 // SM90-NEXT: gpu.func @attn_bf16(%{{.*}}: memref<?x4x128xbf16>, %{{.*}}: memref<?x4x128xbf16>, %{{.*}}: memref<?x4x64xbf16>, %{{.*}}: memref<?x4x64xbf16>) workgroup(
 // SM90: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
