@@ -58,7 +58,8 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
       "attn-raise-builtin-variants,convert-attn-to-gpu{chip=" + chip +
       " num-waves=" + std::to_string(options.numWaves) +
       " query-tiles-per-wave=" + std::to_string(options.queryTilesPerWave) +
-      " block-n=" + std::to_string(options.blockN) + "},canonicalize,cse,";
+      " block-n=" + std::to_string(options.blockN) +
+      " kv-chunk=" + std::to_string(options.kvChunk) + "},canonicalize,cse,";
   if (nvidia) {
     text += "nvvm-attach-target{chip=" + chip +
             " features=+ptx80 O=3},"

@@ -41,6 +41,14 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
     m16n8k16 on NVIDIA, 16x16 MFMA on CDNA3/4). Causal and sliding-window
     masks bound the key loop, so tiles wholly outside the mask are skipped.
     Unsupported features are reported as errors naming the feature.
+
+    Decode (the query's token dimension is statically 1) gets two kernels,
+    recorded in launch order: `<func>` packs the G query heads that share a
+    KV head into the rows of one wave's query tile (grid.y = KV heads) and
+    splits the keys into `kv-chunk` chunks over grid.z, writing f32 partial
+    outputs and lse to workspace buffers `o_part` and `lse_part`; then
+    `<func>_merge` combines the partials into `o` and `lse`. The manifest
+    describes the workspace in each kernel's `params.workspace`.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -52,6 +60,9 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
            "Query tiles each wave owns (0: chosen from a register budget)">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"0",
            "Keys staged per iteration (0: chosen from the workgroup memory and register budgets)">,
+    Option<"kvChunk", "kv-chunk", "int64_t", /*default=*/"0",
+           "Decode (query token dimension statically 1): keys per split-KV "
+           "workgroup, a multiple of the key tile (0: 512)">,
   ];
   let dependentDialects = [
     "::mlir::amdgpu::AMDGPUDialect", "::mlir::arith::ArithDialect",

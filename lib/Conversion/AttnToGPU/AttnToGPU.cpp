@@ -125,8 +125,12 @@ void chooseRegisterTiling(FlashAttentionConfig &cfg, int64_t requestedTiles,
   cfg.qInRegisters = tiles * (accRegs + scoreRegs(blockN) + qRegs) <= budget;
 }
 
-DictionaryAttr buildManifestEntry(Builder &b, AttentionOp op, StringRef name,
-                                  const FlashAttentionConfig &cfg) {
+/// The manifest entries of `op`'s kernels, in launch order: one prefill
+/// kernel, or for decode (packHeads) the split-KV kernel `name` and its merge
+/// kernel `mergeName`, both carrying the workspace they share in "params".
+SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
+                                            StringRef name, StringRef mergeName,
+                                            const FlashAttentionConfig &cfg) {
   auto str = [&](StringRef s) { return b.getStringAttr(s); };
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
   auto named = [&](StringRef k, Attribute v) {
@@ -141,38 +145,99 @@ DictionaryAttr buildManifestEntry(Builder &b, AttentionOp op, StringRef name,
                                 named("dtype", str(dtype)),
                                 named("rank", i64(rank))});
   };
-  SmallVector<Attribute> args = {
-      memrefArg("q", cfg.elementType, 3), memrefArg("k", cfg.elementType, 3),
-      memrefArg("v", cfg.elementType, 3), memrefArg("o", cfg.elementType, 3)};
+  auto ceilDiv = [&](StringRef arg, int64_t n) {
+    return b.getDictionaryAttr(
+        {named("ceil_div", b.getArrayAttr({str(arg), i64(0), i64(n)}))});
+  };
+  bool split = cfg.kvChunk > 0;
+  Type f32 = b.getF32Type();
+  SmallVector<Attribute> args = {memrefArg("q", cfg.elementType, 3),
+                                 memrefArg("k", cfg.elementType, 3),
+                                 memrefArg("v", cfg.elementType, 3)};
+  SmallVector<Attribute> outArgs = {memrefArg("o", cfg.elementType, 3)};
   if (cfg.withLse)
-    args.push_back(memrefArg("lse", b.getF32Type(), 2));
+    outArgs.push_back(memrefArg("lse", f32, 2));
+  SmallVector<Attribute> partArgs = {memrefArg("o_part", f32, 3),
+                                     memrefArg("lse_part", f32, 2)};
+  llvm::append_range(args, split ? partArgs : outArgs);
 
-  Attribute gridX = b.getDictionaryAttr({named(
-      "ceil_div", b.getArrayAttr({str("q"), i64(0), i64(cfg.blockM())}))});
-  SmallVector<Attribute> grid = {gridX, i64(cfg.numQoHeads), i64(1)};
+  int64_t group = cfg.numQoHeads / cfg.numKvHeads;
+  SmallVector<Attribute> grid;
+  if (cfg.packHeads)
+    grid = {i64((group + cfg.blockM() - 1) / cfg.blockM()), i64(cfg.numKvHeads),
+            split ? Attribute(ceilDiv("k", cfg.kvChunk)) : i64(1)};
+  else
+    grid = {ceilDiv("q", cfg.blockM()), i64(cfg.numQoHeads), i64(1)};
   SmallVector<Attribute> block = {
       i64(cfg.numWaves * cfg.instr.waveSize), i64(1), i64(1)};
-  DictionaryAttr params = b.getDictionaryAttr(
-      {named("num_qo_heads", i64(cfg.numQoHeads)),
-       named("num_kv_heads", i64(cfg.numKvHeads)),
-       named("head_dim", i64(cfg.headDim)),
-       named("head_dim_v", i64(cfg.headDimV)),
-       named("causal", b.getBoolAttr(cfg.causal)),
-       named("window_left", i64(cfg.windowLeft)),
-       named("sm_scale", b.getF64FloatAttr(cfg.smScale)),
-       named("lse_base", str("2")),
-       named("block_m", i64(cfg.blockM())),
-       named("block_n", i64(cfg.blockN)),
-       named("query_tiles_per_wave", i64(cfg.queryTilesPerWave)),
-       named("q_in_registers", b.getBoolAttr(cfg.qInRegisters)),
-       named("matrix_instruction", str(cfg.instr.name))});
-  return b.getDictionaryAttr(
-      {named("name", str(name)), named("op", str(op->getName().getStringRef())),
-       named("params", params), named("block", b.getArrayAttr(block)),
+
+  // Split-KV workspace, sized with the grid's expression forms over the
+  // attention operands (q, k, v): o_part [splits, Hq, Dv], lse_part
+  // [splits, Hq], both f32.
+  Attribute workspace;
+  if (split) {
+    auto buffer = [&](StringRef bufName, ArrayRef<Attribute> shape) {
+      return b.getDictionaryAttr({named("name", str(bufName)),
+                                  named("dtype", str("f32")),
+                                  named("shape", b.getArrayAttr(shape))});
+    };
+    Attribute splits = ceilDiv("k", cfg.kvChunk);
+    workspace = b.getArrayAttr(
+        {buffer("o_part", {splits, i64(cfg.numQoHeads), i64(cfg.headDimV)}),
+         buffer("lse_part", {splits, i64(cfg.numQoHeads)})});
+  }
+
+  SmallVector<NamedAttribute> paramList = {
+      named("num_qo_heads", i64(cfg.numQoHeads)),
+      named("num_kv_heads", i64(cfg.numKvHeads)),
+      named("head_dim", i64(cfg.headDim)),
+      named("head_dim_v", i64(cfg.headDimV)),
+      named("causal", b.getBoolAttr(cfg.causal)),
+      named("window_left", i64(cfg.windowLeft)),
+      named("sm_scale", b.getF64FloatAttr(cfg.smScale)),
+      named("lse_base", str("2")),
+      named("block_m", i64(cfg.blockM())),
+      named("block_n", i64(cfg.blockN)),
+      named("query_tiles_per_wave", i64(cfg.queryTilesPerWave)),
+      named("q_in_registers", b.getBoolAttr(cfg.qInRegisters)),
+      named("matrix_instruction", str(cfg.instr.name))};
+  if (cfg.packHeads) {
+    // Query row r of a workgroup is head kv_head * G + r.
+    paramList.push_back(named("rows", str("heads")));
+    paramList.push_back(named("group_size", i64(group)));
+  }
+  if (split) {
+    paramList.push_back(named("stage", str("split_kv")));
+    paramList.push_back(named("kv_chunk", i64(cfg.kvChunk)));
+    paramList.push_back(named("workspace", workspace));
+  }
+  StringRef opName = op->getName().getStringRef();
+  SmallVector<Attribute> entries = {b.getDictionaryAttr(
+      {named("name", str(name)), named("op", str(opName)),
+       named("params", b.getDictionaryAttr(paramList)),
+       named("block", b.getArrayAttr(block)),
        named("grid", b.getArrayAttr(grid)),
        named("dynamic_shared_memory", i64(0)),
        named("static_shared_memory", i64(tileBytes(cfg, cfg.blockN))),
-       named("args", b.getArrayAttr(args))});
+       named("args", b.getArrayAttr(args))})};
+  if (!split)
+    return entries;
+
+  SmallVector<Attribute> mergeArgs(partArgs);
+  llvm::append_range(mergeArgs, outArgs);
+  DictionaryAttr mergeParams = b.getDictionaryAttr(
+      {named("stage", str("merge")), named("num_qo_heads", i64(cfg.numQoHeads)),
+       named("head_dim_v", i64(cfg.headDimV)), named("lse_base", str("2")),
+       named("kv_chunk", i64(cfg.kvChunk)), named("workspace", workspace)});
+  entries.push_back(b.getDictionaryAttr(
+      {named("name", str(mergeName)), named("op", str(opName)),
+       named("params", mergeParams),
+       named("block", b.getArrayAttr({i64(cfg.headDimV), i64(1), i64(1)})),
+       named("grid", b.getArrayAttr({i64(cfg.numQoHeads), i64(1), i64(1)})),
+       named("dynamic_shared_memory", i64(0)),
+       named("static_shared_memory", i64(0)),
+       named("args", b.getArrayAttr(mergeArgs))}));
+  return entries;
 }
 
 struct ConvertAttnToGPUPass
@@ -186,6 +251,11 @@ struct ConvertAttnToGPUPass
       module.emitError() << "convert-attn-to-gpu: unsupported chip '" << chip
                          << "' (supported: sm_80, sm_86, sm_89, sm_90, "
                             "sm_90a, gfx940, gfx941, gfx942, gfx950)";
+      return signalPassFailure();
+    }
+    if (kvChunk < 0) {
+      module.emitError() << "convert-attn-to-gpu: kv-chunk must be >= 0, got "
+                         << static_cast<int64_t>(kvChunk);
       return signalPassFailure();
     }
     if (numWaves < 1 || numWaves > 16) {
@@ -225,6 +295,15 @@ struct ConvertAttnToGPUPass
       cfg.numWaves = numWaves;
       if (failed(configureAttention(op, func, cfg)))
         return signalPassFailure();
+      // Decode: a query token dimension of static size 1. One wave's query
+      // tile holds the G heads of a KV head and the keys are split over
+      // grid.z, so the KV cache is streamed once by many workgroups.
+      bool decode =
+          cast<RankedTensorType>(op.getQuery().getType()).getDimSize(0) == 1;
+      if (decode) {
+        cfg.packHeads = true;
+        cfg.numWaves = 1;
+      }
       if (failed(chooseFormulation(cfg.instr))) {
         op.emitOpError() << "convert-attn-to-gpu: the lane layouts of "
                          << cfg.instr.name
@@ -243,7 +322,16 @@ struct ConvertAttnToGPUPass
                          << " bytes";
         return signalPassFailure();
       }
-      chooseRegisterTiling(cfg, queryTilesPerWave, blockN);
+      chooseRegisterTiling(cfg, decode ? 1 : queryTilesPerWave, blockN);
+      if (decode) {
+        cfg.kvChunk = kvChunk > 0 ? kvChunk : 512;
+        if (cfg.kvChunk % cfg.blockN != 0) {
+          op.emitOpError() << "convert-attn-to-gpu: kv-chunk " << cfg.kvChunk
+                           << " must be a multiple of the key tile ("
+                           << cfg.blockN << ")";
+          return signalPassFailure();
+        }
+      }
 
       module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                       builder.getUnitAttr());
@@ -257,14 +345,22 @@ struct ConvertAttnToGPUPass
         op.emitOpError("convert-attn-to-gpu: kernel generation failed");
         return signalPassFailure();
       }
-      DictionaryAttr entry =
-          buildManifestEntry(builder, op, func.getSymName(), cfg);
+      std::string mergeName = (func.getSymName() + "_merge").str();
+      if (cfg.kvChunk > 0 &&
+          failed(buildSplitKVMergeKernel(builder, op.getLoc(), gpuModule,
+                                         mergeName, cfg))) {
+        op.emitOpError() << "convert-attn-to-gpu: head dim " << cfg.headDimV
+                         << " exceeds the merge kernel's 1024 threads";
+        return signalPassFailure();
+      }
+      SmallVector<Attribute> entries =
+          buildManifestEntries(builder, op, func.getSymName(), mergeName, cfg);
       manifests.push_back(builder.getNamedAttr(
           moduleName,
           builder.getDictionaryAttr(
               {builder.getNamedAttr("target", builder.getStringAttr(chip)),
                builder.getNamedAttr("kernels",
-                                    builder.getArrayAttr({entry}))})));
+                                    builder.getArrayAttr(entries))})));
       func.erase();
     }
     module->setAttr(kManifestsAttr, builder.getDictionaryAttr(manifests));

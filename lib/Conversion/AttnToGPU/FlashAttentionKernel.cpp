@@ -374,9 +374,30 @@ private:
   Roles roles;
   PvMapping pv;
 
+  /// The (token, head) of query row `row` (see FlashAttentionConfig::
+  /// packHeads); `row` counts from the first row of the grid's x axis.
+  std::pair<Value, Value> tokenAndHead(Value row) {
+    if (cfg.packHeads)
+      return {idx(0), add(headBase, row)};
+    return {row, qHead};
+  }
+  /// Position of row `row`'s token among the keys (for causal/window).
+  Value positionOf(Value row) {
+    return cfg.packHeads ? posOffset : add(row, posOffset);
+  }
+  /// Indices of row `row`'s output element (dv appended by the caller) in
+  /// oMem: the token, or the split with split-KV.
+  SmallVector<Value> outputIndices(Value row) {
+    auto [token, head] = tokenAndHead(row);
+    return {cfg.kvChunk > 0 ? split : token, head};
+  }
+
   // Values of the kernel prologue.
   Value lane, tid, qMem, kMem, vMem, oMem, lseMem, kTile, vTile;
   Value qHead, kvHead, qoLen, kvLen, qWaveStart, posOffset;
+  // Rows that exist (qo_len, or G with packHeads), the first packed head and
+  // the split-KV chunk of this workgroup.
+  Value numRowsTotal, headBase, split;
   // Lane bits (as masks) across which lanes share query rows.
   llvm::SmallDenseSet<int64_t> reductionBits;
   // Score-tile C element -> index of its query row within the lane.
@@ -454,7 +475,7 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
   kMem = func.getArgument(1);
   vMem = func.getArgument(2);
   oMem = func.getArgument(3);
-  lseMem = cfg.withLse ? func.getArgument(4) : Value();
+  lseMem = cfg.withLse || cfg.kvChunk > 0 ? func.getArgument(4) : Value();
   kTile = func.getWorkgroupAttributions()[0];
   vTile = func.getWorkgroupAttributions()[1];
   computeRowGroups();
@@ -465,10 +486,19 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
   lane = arith::RemUIOp::create(b, tid, idx(mi.waveSize));
   Value wave = arith::DivUIOp::create(b, tid, idx(mi.waveSize));
   Value qBlock = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  qHead = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  kvHead = arith::DivUIOp::create(b, qHead,
-                                  idx(cfg.numQoHeads / cfg.numKvHeads));
+  int64_t group = cfg.numQoHeads / cfg.numKvHeads;
   qoLen = memref::DimOp::create(b, qMem, 0);
+  if (cfg.packHeads) {
+    kvHead = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+    headBase = mul(kvHead, idx(group));
+    numRowsTotal = idx(group);
+  } else {
+    qHead = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+    kvHead = arith::DivUIOp::create(b, qHead, idx(group));
+    numRowsTotal = qoLen;
+  }
+  if (cfg.kvChunk > 0)
+    split = gpu::BlockIdOp::create(b, gpu::Dimension::z);
   kvLen = memref::DimOp::create(b, kMem, 0);
   int64_t qPerTile = roles.queriesPerWave(mi);
   Value qBlockStart = mul(qBlock, idx(cfg.blockM()));
@@ -484,12 +514,12 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
   // at each use.
   const FragmentLayout &qLayout = roles.direct() ? mi.a : mi.b;
   FragmentIndexing qIx = indexingOf(qLayout, /*rowIsFast=*/!roles.direct());
-  Value lastQ = arith::SubIOp::create(b, qoLen, idx(1));
+  Value lastQ = arith::SubIOp::create(b, numRowsTotal, idx(1));
   auto loadQ = [&](int64_t mt, int64_t kk) {
     return loadFragment(qIx, qTileStart[mt], idx(kk * mi.k),
                         [&](Value q, Value d, int64_t len) {
-                          return loadRun(qMem, {minIdx(q, lastQ), qHead, d},
-                                         len);
+                          auto [token, head] = tokenAndHead(minIdx(q, lastQ));
+                          return loadRun(qMem, {token, head, d}, len);
                         });
   };
   int64_t dSteps = cfg.headDim / mi.k;
@@ -501,20 +531,24 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
 
   // The key range this workgroup needs: causal and sliding-window masks
   // skip whole tiles outside it.
-  Value qBlockLastPos =
-      add(arith::SubIOp::create(
-              b, minIdx(add(qBlockStart, idx(cfg.blockM())), qoLen), idx(1)),
-          posOffset);
+  Value qBlockLastPos = positionOf(arith::SubIOp::create(
+      b, minIdx(add(qBlockStart, idx(cfg.blockM())), numRowsTotal), idx(1)));
   Value kvEnd = kvLen;
   if (cfg.causal)
     kvEnd = minIdx(kvLen, maxIdx(idx(0), add(qBlockLastPos, idx(1))));
   Value kvBegin = idx(0);
   if (cfg.windowLeft >= 0) {
-    Value first = arith::SubIOp::create(b, add(qBlockStart, posOffset),
-                                        idx(cfg.windowLeft));
+    Value first =
+        arith::SubIOp::create(b, positionOf(qBlockStart), idx(cfg.windowLeft));
     first = maxIdx(idx(0), first);
     kvBegin = mul(arith::DivUIOp::create(b, first, idx(cfg.blockN)),
                   idx(cfg.blockN));
+  }
+  // Split-KV: this workgroup's chunk, a whole number of key tiles.
+  if (cfg.kvChunk > 0) {
+    Value chunkBegin = mul(split, idx(cfg.kvChunk));
+    kvBegin = maxIdx(kvBegin, chunkBegin);
+    kvEnd = minIdx(kvEnd, add(chunkBegin, idx(cfg.kvChunk)));
   }
 
   int64_t tileKeys = roles.keysPerScoreTile(mi);
@@ -594,13 +628,15 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
         for (Value &s : tile)
           s = arith::MulFOp::create(b, s, scale);
     for (int64_t mt = 0; mt < qTiles && masked; ++mt) {
-      Value qPosLane = add(add(qTileStart[mt], qLaneC), posOffset);
+      Value qPosLane = positionOf(add(qTileStart[mt], qLaneC));
       for (int64_t j = 0; j < numScoreTiles; ++j) {
         for (int64_t e = 0; e < numC; ++e) {
           Value &s = scores[mt][j][e];
           Value key = add(add(kvStart, keyLane),
                           idx(j * tileKeys + elemPart(cKey, e)));
-          Value qPos = add(qPosLane, idx(elemPart(cQ, e)));
+          // Packed rows are heads of the one token: one position.
+          Value qPos =
+              cfg.packHeads ? qPosLane : add(qPosLane, idx(elemPart(cQ, e)));
           Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
                                               key, kvLen);
           if (cfg.causal)
@@ -696,7 +732,7 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
     Value blockN = idx(cfg.blockN);
     unmaskedEnd = mul(arith::DivUIOp::create(b, kvLen, blockN), blockN);
     if (cfg.causal) {
-      Value firstPos = add(add(qBlockStart, posOffset), idx(1));
+      Value firstPos = add(positionOf(qBlockStart), idx(1));
       Value diag = mul(
           arith::DivUIOp::create(b, maxIdx(idx(0), firstPos), blockN), blockN);
       unmaskedEnd = minIdx(unmaskedEnd, diag);
@@ -724,6 +760,8 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
 
   FragmentIndexing oIx = indexingOf(mi.c, /*rowIsFast=*/!roles.direct());
   Value dvLane = laneValue(oIx.fastLane);
+  // Split-KV partials stay f32.
+  Type outType = cast<MemRefType>(oMem.getType()).getElementType();
   for (int64_t mt = 0; mt < qTiles; ++mt) {
     Value qLane = add(qTileStart[mt], laneValue(oIx.slowLane));
     for (int64_t t = 0; t < numOutTiles; ++t) {
@@ -735,22 +773,24 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
           Value x = arith::MulFOp::create(
               b, results[mt * accPerTile + t * numC + start + i],
               invSum[mt * numRows + rowGroupOf[start + i]]);
-          vals.push_back(arith::TruncFOp::create(b, cfg.elementType, x));
+          if (outType != x.getType())
+            x = arith::TruncFOp::create(b, outType, x);
+          vals.push_back(x);
         }
-        Value inBounds =
-            arith::CmpIOp::create(b, arith::CmpIPredicate::slt, q, qoLen);
+        Value inBounds = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, q,
+                                               numRowsTotal);
         auto ifOp = scf::IfOp::create(b, inBounds, /*withElseRegion=*/false);
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(ifOp.thenBlock());
+        SmallVector<Value> at = outputIndices(q);
+        at.push_back(dv);
         if (len == 1) {
-          memref::StoreOp::create(b, vals[0], oMem, ValueRange{q, qHead, dv});
+          memref::StoreOp::create(b, vals[0], oMem, at);
         } else {
           Value vec = vector::FromElementsOp::create(
-              b, VectorType::get({len}, cfg.elementType), vals);
-          auto store =
-              vector::StoreOp::create(b, vec, oMem, ValueRange{q, qHead, dv});
-          store.setAlignment(len * cfg.elementType.getIntOrFloatBitWidth() /
-                             8);
+              b, VectorType::get({len}, outType), vals);
+          auto store = vector::StoreOp::create(b, vec, oMem, at);
+          store.setAlignment(len * outType.getIntOrFloatBitWidth() / 8);
         }
       }
     }
@@ -759,13 +799,13 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
     for (int64_t r = 0; r < numRows; ++r) {
       Value q = add(add(qTileStart[mt], qLaneC), idx(rowGroupQ[r]));
       Value inBounds =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, q, qoLen);
+          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, q, numRowsTotal);
       auto ifOp = scf::IfOp::create(b, inBounds, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       // Every lane of the row holds the same value; all may store it.
       memref::StoreOp::create(b, lse[mt * numRows + r], lseMem,
-                              ValueRange{q, qHead});
+                              outputIndices(q));
     }
   }
   gpu::ReturnOp::create(b);
@@ -794,14 +834,23 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildFlashAttentionKernel(
   MLIRContext *ctx = builder.getContext();
   Type elem = cfg.elementType;
   int64_t dyn = ShapedType::kDynamic;
+  // Decode (packed heads) has exactly one query token.
+  int64_t qTokens = cfg.packHeads ? 1 : dyn;
+  Type f32 = Float32Type::get(ctx);
   SmallVector<Type> args = {
-      MemRefType::get({dyn, cfg.numQoHeads, cfg.headDim}, elem),
+      MemRefType::get({qTokens, cfg.numQoHeads, cfg.headDim}, elem),
       MemRefType::get({dyn, cfg.numKvHeads, cfg.headDim}, elem),
-      MemRefType::get({dyn, cfg.numKvHeads, cfg.headDimV}, elem),
-      MemRefType::get({dyn, cfg.numQoHeads, cfg.headDimV}, elem)};
-  if (cfg.withLse)
+      MemRefType::get({dyn, cfg.numKvHeads, cfg.headDimV}, elem)};
+  if (cfg.kvChunk > 0) {
+    // o_part [splits, Hq, Dv] and lse_part [splits, Hq], f32.
+    args.push_back(MemRefType::get({dyn, cfg.numQoHeads, cfg.headDimV}, f32));
+    args.push_back(MemRefType::get({dyn, cfg.numQoHeads}, f32));
+  } else {
     args.push_back(
-        MemRefType::get({dyn, cfg.numQoHeads}, Float32Type::get(ctx)));
+        MemRefType::get({qTokens, cfg.numQoHeads, cfg.headDimV}, elem));
+    if (cfg.withLse)
+      args.push_back(MemRefType::get({qTokens, cfg.numQoHeads}, f32));
+  }
   // Rows padded by 16 bytes to spread fragment reads over the banks.
   const int64_t pad = 8;
   auto wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
@@ -822,5 +871,101 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildFlashAttentionKernel(
 
   ImplicitLocOpBuilder b(loc, builder);
   KernelEmitter(b, cfg, roles, std::move(pv)).emit(func);
+  return func;
+}
+
+FailureOr<gpu::GPUFuncOp>
+mlir::attn::buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
+                                    gpu::GPUModuleOp module, StringRef name,
+                                    const FlashAttentionConfig &cfg) {
+  if (cfg.headDimV > 1024)
+    return failure();
+  MLIRContext *ctx = builder.getContext();
+  int64_t dyn = ShapedType::kDynamic;
+  Type f32 = Float32Type::get(ctx);
+  SmallVector<Type> args = {
+      MemRefType::get({dyn, cfg.numQoHeads, cfg.headDimV}, f32),
+      MemRefType::get({dyn, cfg.numQoHeads}, f32),
+      MemRefType::get({1, cfg.numQoHeads, cfg.headDimV}, cfg.elementType)};
+  if (cfg.withLse)
+    args.push_back(MemRefType::get({1, cfg.numQoHeads}, f32));
+
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = gpu::GPUFuncOp::create(builder, loc, name,
+                                     builder.getFunctionType(args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(cfg.headDimV), 1, 1}));
+
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Value oPart = func.getArgument(0), lsePart = func.getArgument(1),
+        o = func.getArgument(2);
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+  auto cst = [&](float v) {
+    return arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(v));
+  };
+  Value negInf = cst(-std::numeric_limits<float>::infinity());
+  Value zero = cst(0.0f);
+  Value head = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value dv = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value splits = memref::DimOp::create(b, oPart, 0);
+  Value c0 = idx(0), c1 = idx(1);
+
+  // Pass 1: the largest partial lse (uniform across the workgroup).
+  auto maxLoop = scf::ForOp::create(b, c0, splits, c1, ValueRange{negInf});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(maxLoop.getBody());
+    Value l = memref::LoadOp::create(
+        b, lsePart, ValueRange{maxLoop.getInductionVar(), head});
+    scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
+                                b, maxLoop.getRegionIterArgs()[0], l)});
+  }
+  Value m = maxLoop.getResult(0);
+  // All splits empty: exponentiate against 0 so that no NaN appears.
+  Value mExp = arith::SelectOp::create(
+      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf), zero,
+      m);
+
+  // Pass 2: weights 2^(lse_z - max), their sum and the weighted outputs.
+  auto sumLoop = scf::ForOp::create(b, c0, splits, c1, ValueRange{zero, zero});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(sumLoop.getBody());
+    Value z = sumLoop.getInductionVar();
+    Value l = memref::LoadOp::create(b, lsePart, ValueRange{z, head});
+    Value w = math::Exp2Op::create(b, arith::SubFOp::create(b, l, mExp));
+    Value x = memref::LoadOp::create(b, oPart, ValueRange{z, head, dv});
+    // A split that saw no key (lse -inf) adds exactly nothing.
+    Value used = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, w, zero);
+    Value term =
+        arith::SelectOp::create(b, used, arith::MulFOp::create(b, w, x), zero);
+    ValueRange it = sumLoop.getRegionIterArgs();
+    scf::YieldOp::create(b, ValueRange{arith::AddFOp::create(b, it[0], w),
+                                       arith::AddFOp::create(b, it[1], term)});
+  }
+  Value sum = sumLoop.getResult(0), acc = sumLoop.getResult(1);
+  Value positive =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
+  Value out = arith::SelectOp::create(b, positive,
+                                      arith::DivFOp::create(b, acc, sum), zero);
+  if (out.getType() != cfg.elementType)
+    out = arith::TruncFOp::create(b, cfg.elementType, out);
+  memref::StoreOp::create(b, out, o, ValueRange{c0, head, dv});
+  if (cfg.withLse) {
+    Value lse = arith::SelectOp::create(
+        b, positive,
+        arith::AddFOp::create(b, mExp, math::Log2Op::create(b, sum)), negInf);
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, dv, c0);
+    auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    memref::StoreOp::create(b, lse, func.getArgument(3), ValueRange{c0, head});
+  }
+  b.setInsertionPointToEnd(&func.getBody().front());
+  gpu::ReturnOp::create(b);
   return func;
 }

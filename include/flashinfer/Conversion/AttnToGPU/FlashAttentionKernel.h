@@ -29,6 +29,17 @@ struct FlashAttentionConfig {
   /// Keep all Q fragments in registers for the whole kernel, or re-read them
   /// (they stay in L1) at each key tile.
   bool qInRegisters = true;
+  /// Which (token, head) a query row of a tile is. false: rows are tokens of
+  /// the workgroup's head (grid.y = query heads). true (decode, one query
+  /// token): rows are the query heads that share one KV head, row r being
+  /// head kvHead * G + r, so each K/V tile is read once for the G heads
+  /// (grid.y = KV heads); rows >= G are padding that is never stored.
+  bool packHeads = false;
+  /// > 0: split-KV. Workgroup z of grid.z = ceil(kv_len / kvChunk) handles
+  /// keys [z * kvChunk, (z + 1) * kvChunk) and writes its normalized output
+  /// and base-2 lse as f32 partials o_part[z, head, dv] and lse_part[z, head]
+  /// instead of o and lse; a merge kernel combines them. A multiple of blockN.
+  int64_t kvChunk = 0;
 
   /// Query rows per workgroup.
   int64_t blockM() const;
@@ -43,12 +54,26 @@ FailureOr<AttentionFormulation> chooseFormulation(const MatrixInstr &instr);
 
 /// Builds `gpu.func @name(q, k, v, o[, lse]) kernel` computing attention with
 /// FlashAttention-2's online softmax inside `module`. Grid: (ceil(qo_len /
-/// blockM), numQoHeads, 1); block: numWaves * waveSize threads.
+/// blockM), numQoHeads, 1); block: numWaves * waveSize threads. With
+/// packHeads: q is memref<1 x Hq x D>, grid (ceil(G / blockM), numKvHeads,
+/// 1). With kvChunk > 0 the outputs are (o_part, lse_part) and grid.z is the
+/// number of chunks.
 FailureOr<gpu::GPUFuncOp> buildFlashAttentionKernel(OpBuilder &builder,
                                                     Location loc,
                                                     gpu::GPUModuleOp module,
                                                     StringRef name,
                                                     const FlashAttentionConfig &config);
+
+/// Builds `gpu.func @name(o_part, lse_part, o[, lse]) kernel` merging the
+/// split-KV partials of a one-token (decode) problem: o = sum_z 2^(lse_z -
+/// lse) o_z with lse = log2(sum_z 2^lse_z); splits with lse -inf add nothing
+/// and a row without any key gets o = 0, lse = -inf. Grid (numQoHeads, 1, 1),
+/// block headDimV threads, one per output element; the number of splits is
+/// o_part's leading size.
+FailureOr<gpu::GPUFuncOp>
+buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
+                        gpu::GPUModuleOp module, StringRef name,
+                        const FlashAttentionConfig &config);
 
 } // namespace mlir::attn
 
