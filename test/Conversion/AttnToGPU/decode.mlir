@@ -1,0 +1,144 @@
+// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=SM90
+// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=gfx942" --split-input-file | FileCheck %s --check-prefix=GFX942
+// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=256" --split-input-file | FileCheck %s --check-prefix=CHUNK256
+// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=96" --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK96
+// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=-1" 2>&1 | FileCheck %s --check-prefix=CHUNKNEG
+
+// Decode: a query token dimension of static size 1 selects the split-KV
+// path. Two kernels in one gpu.module, listed in launch order: the split
+// kernel packs the G = Hq / Hkv query heads of a KV head into the rows of
+// one wave's query tile (grid.y = Hkv) and gives each chunk of keys its own
+// workgroup (grid.z); the merge kernel combines the f32 partials.
+
+// bf16, head dim 128, GQA 32:8, with lse.
+//
+// SM90-LABEL: module attributes
+// SM90-SAME: attn.manifests = {decode_kernels = {kernels = [{
+// The split kernel writes the f32 workspace, not o and lse.
+// SM90-SAME: args = [{dtype = "bf16", kind = "memref", name = "q", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "k", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "v", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}]
+// One wave.
+// SM90-SAME: block = [32, 1, 1]
+// One query tile holds the 4 heads; one workgroup per KV head and 512 keys.
+// SM90-SAME: grid = [1, 8, {ceil_div = ["k", 0, 512]}]
+// SM90-SAME: name = "decode", op = "attn.attention"
+// SM90-SAME: params = {block_m = 16 : i64, block_n = 64 : i64, causal = false, group_size = 4 : i64, head_dim = 128 : i64, head_dim_v = 128 : i64, kv_chunk = 512 : i64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 8 : i64, num_qo_heads = 32 : i64, q_in_registers = true, query_tiles_per_wave = 1 : i64, rows = "heads", sm_scale = {{.*}} : f64, stage = "split_kv", window_left = -1 : i64
+// SM90-SAME: workspace = [[WS:\[\{dtype = "f32", name = "o_part", shape = \[\{ceil_div = \["k", 0, 512\]\}, 32, 128\]\}, \{dtype = "f32", name = "lse_part", shape = \[\{ceil_div = \["k", 0, 512\]\}, 32\]\}\]]]}
+// SM90-SAME: static_shared_memory = 35840 : i64}
+// The merge kernel: one workgroup per query head, one thread per output
+// element, the same workspace.
+// SM90-SAME: {args = [{dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}, {dtype = "bf16", kind = "memref", name = "o", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse", rank = 2 : i64}]
+// SM90-SAME: block = [128, 1, 1], dynamic_shared_memory = 0 : i64, grid = [32, 1, 1], name = "decode_merge", op = "attn.attention"
+// SM90-SAME: params = {head_dim_v = 128 : i64, kv_chunk = 512 : i64, lse_base = "2", num_qo_heads = 32 : i64, stage = "merge", workspace = [[WS]]}
+// SM90-SAME: static_shared_memory = 0 : i64}]
+// SM90-SAME: target = "sm_90a"
+
+// SM90: gpu.module @decode_kernels {
+// SM90-NEXT: gpu.func @decode(%[[Q:.*]]: memref<1x32x128xbf16>, %[[K:.*]]: memref<?x8x128xbf16>, %[[V:.*]]: memref<?x8x128xbf16>, %[[OP:.*]]: memref<?x32x128xf32>, %[[LP:.*]]: memref<?x32xf32>)
+// SM90-SAME: known_block_size = array<i32: 32, 1, 1>
+// Head packing: the KV head is block y, the first query head 4 * block y;
+// Q rows past the 4 heads read the last head.
+// SM90-DAG: %[[KVH:.*]] = gpu.block_id y
+// SM90-DAG: %[[BASE:.*]] = arith.muli %[[KVH]], %c4 : index
+// SM90-DAG: %[[Z:.*]] = gpu.block_id z
+// SM90: %[[CLAMP:.*]] = arith.minsi %{{.*}}, %c3 : index
+// SM90-NEXT: %[[HEAD:.*]] = arith.addi %[[BASE]], %[[CLAMP]] : index
+// SM90-NEXT: vector.load %[[Q]][%c0, %[[HEAD]], %{{.*}}]
+// This workgroup's keys: [512 z, min(512 (z + 1), kv_len)).
+// SM90: %[[BEGIN:.*]] = arith.muli %[[Z]], %c512 : index
+// SM90: %[[END0:.*]] = arith.addi %[[BEGIN]], %c512 : index
+// SM90-NEXT: %[[END:.*]] = arith.minsi %{{.*}}, %[[END0]] : index
+// Interior tiles without a mask, then the tail with one.
+// SM90: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c64
+// SM90: vector.load %[[K]][%{{.*}}, %[[KVH]], %{{.*}}]
+// SM90: scf.for %{{.*}} = %{{.*}} to %[[END]] step %c64
+// SM90: arith.cmpi slt
+// Stores only for rows < 4, at [z, 4 * block y + row].
+// SM90: %[[VALID:.*]] = arith.cmpi slt, %{{.*}}, %c4 : index
+// SM90: scf.if %[[VALID]] {
+// SM90: vector.store %{{.*}}, %[[OP]][%[[Z]], %{{.*}}, %{{.*}}] {alignment = 8 : i64} : memref<?x32x128xf32>, vector<2xf32>
+// SM90: memref.store %{{.*}}, %[[LP]][%[[Z]], %{{.*}}] : memref<?x32xf32>
+// SM90: gpu.return
+//
+// SM90: gpu.func @decode_merge(%[[OPART:.*]]: memref<?x32x128xf32>, %[[LPART:.*]]: memref<?x32xf32>, %[[O:.*]]: memref<1x32x128xbf16>, %[[LSE:.*]]: memref<1x32xf32>)
+// SM90-SAME: known_block_size = array<i32: 128, 1, 1>
+// SM90-DAG: %[[H:.*]] = gpu.block_id x
+// SM90-DAG: %[[DV:.*]] = gpu.thread_id x
+// SM90-DAG: %[[SPLITS:.*]] = memref.dim %[[OPART]], %c0
+// Pass 1: max of the partial lse.
+// SM90: %[[MAX:.*]] = scf.for %[[Z1:.*]] = %c0 to %[[SPLITS]] step %c1 iter_args(%[[M:.*]] = %[[NEGINF:.*]]) -> (f32) {
+// SM90-NEXT: %[[L1:.*]] = memref.load %[[LPART]][%[[Z1]], %[[H]]]
+// SM90-NEXT: %[[M1:.*]] = arith.maximumf %[[M]], %[[L1]]
+// SM90-NEXT: scf.yield %[[M1]]
+// SM90: %[[ALLEMPTY:.*]] = arith.cmpf oeq, %[[MAX]], %[[NEGINF]]
+// SM90-NEXT: %[[MEXP:.*]] = arith.select %[[ALLEMPTY]], %[[ZERO:.*]], %[[MAX]]
+// Pass 2: weights 2^(lse_z - max), their sum, the weighted partials.
+// SM90: %[[ACC:.*]]:2 = scf.for %[[Z2:.*]] = %c0 to %[[SPLITS]] step %c1 iter_args(%[[S:.*]] = %[[ZERO]], %[[A:.*]] = %[[ZERO]]) -> (f32, f32) {
+// SM90-NEXT: %[[L2:.*]] = memref.load %[[LPART]][%[[Z2]], %[[H]]]
+// SM90-NEXT: %[[D:.*]] = arith.subf %[[L2]], %[[MEXP]]
+// SM90-NEXT: %[[W:.*]] = math.exp2 %[[D]]
+// SM90-NEXT: %[[X:.*]] = memref.load %[[OPART]][%[[Z2]], %[[H]], %[[DV]]]
+// SM90-NEXT: %[[USED:.*]] = arith.cmpf ogt, %[[W]], %[[ZERO]]
+// SM90-NEXT: %[[WX:.*]] = arith.mulf %[[W]], %[[X]]
+// SM90-NEXT: %[[T:.*]] = arith.select %[[USED]], %[[WX]], %[[ZERO]]
+// SM90-NEXT: %[[S1:.*]] = arith.addf %[[S]], %[[W]]
+// SM90-NEXT: %[[A1:.*]] = arith.addf %[[A]], %[[T]]
+// SM90-NEXT: scf.yield %[[S1]], %[[A1]]
+// SM90: %[[POS:.*]] = arith.cmpf ogt, %[[ACC]]#0, %[[ZERO]]
+// SM90-NEXT: %[[DIV:.*]] = arith.divf %[[ACC]]#1, %[[ACC]]#0
+// SM90-NEXT: %[[OUT:.*]] = arith.select %[[POS]], %[[DIV]], %[[ZERO]]
+// SM90-NEXT: %[[OUT16:.*]] = arith.truncf %[[OUT]] : f32 to bf16
+// SM90-NEXT: memref.store %[[OUT16]], %[[O]][%c0, %[[H]], %[[DV]]]
+// lse = max + log2(sum), or -inf when no split saw a key; one thread stores.
+// SM90-NEXT: %[[LOG:.*]] = math.log2 %[[ACC]]#0
+// SM90-NEXT: %[[LSEV:.*]] = arith.addf %[[MEXP]], %[[LOG]]
+// SM90-NEXT: %[[LSESEL:.*]] = arith.select %[[POS]], %[[LSEV]], %[[NEGINF]]
+// SM90-NEXT: %[[FIRST:.*]] = arith.cmpi eq, %[[DV]], %c0
+// SM90-NEXT: scf.if %[[FIRST]] {
+// SM90-NEXT: memref.store %[[LSESEL]], %[[LSE]][%c0, %[[H]]]
+// SM90: gpu.return
+
+// AMD: wave64, the query tile is the MFMA's N (transposed formulation).
+// GFX942-LABEL: module attributes
+// GFX942-SAME: block = [64, 1, 1]
+// GFX942-SAME: grid = [1, 8, {ceil_div = ["k", 0, 512]}]
+// GFX942-SAME: matrix_instruction = "v_mfma_f32_16x16x16_bf16"
+// GFX942-SAME: name = "decode_merge"
+// GFX942: gpu.func @decode(%{{.*}}: memref<1x32x128xbf16>, %{{.*}}: memref<?x8x128xbf16>, %{{.*}}: memref<?x8x128xbf16>, %{{.*}}: memref<?x32x128xf32>, %{{.*}}: memref<?x32xf32>)
+// GFX942-SAME: known_block_size = array<i32: 64, 1, 1>
+// GFX942: amdgpu.mfma 16x16x16
+// GFX942: gpu.func @decode_merge(
+
+// CHUNK256-LABEL: module attributes
+// CHUNK256-SAME: grid = [1, 8, {ceil_div = ["k", 0, 256]}]
+// CHUNK256-SAME: kv_chunk = 256 : i64
+
+// CHUNK96: error: 'attn.attention' op convert-attn-to-gpu: kv-chunk 96 must be a multiple of the key tile (64)
+// CHUNKNEG: error: convert-attn-to-gpu: kv-chunk must be >= 0, got -1
+
+func.func @decode(%q: tensor<1x32x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %o: tensor<1x32x128xbf16>, %lse: tensor<1x32xf32>) -> (tensor<1x32x128xbf16>, tensor<1x32xf32>) {
+  %r:2 = attn.attention q(%q : tensor<1x32x128xbf16>) k(%k : tensor<?x8x128xbf16>) v(%v : tensor<?x8x128xbf16>) outs(%o, %lse : tensor<1x32x128xbf16>, tensor<1x32xf32>) -> tensor<1x32x128xbf16>, tensor<1x32xf32>
+  return %r#0, %r#1 : tensor<1x32x128xbf16>, tensor<1x32xf32>
+}
+
+// -----
+
+// MQA 32:1 with more heads than a query tile's 16 rows: grid.x covers them.
+// Causal is trivially satisfied by the last token; no lse: the merge kernel
+// takes o only.
+// SM90-LABEL: module attributes
+// SM90-SAME: grid = [2, 1, {ceil_div = ["k", 0, 512]}]
+// SM90-SAME: group_size = 32 : i64
+// SM90-SAME: {args = [{dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}, {dtype = "f16", kind = "memref", name = "o", rank = 3 : i64}], block = [64, 1, 1]
+// SM90: gpu.func @mqa(%{{.*}}: memref<1x32x64xf16>, %{{.*}}: memref<?x1x64xf16>, %{{.*}}: memref<?x1x64xf16>, %{{.*}}: memref<?x32x64xf32>, %{{.*}}: memref<?x32xf32>)
+// Row = 16 block x + row in tile; stores for rows < 32.
+// SM90: arith.muli %{{.*}}, %c16 : index
+// SM90: arith.cmpi slt, %{{.*}}, %c32 : index
+// SM90: gpu.func @mqa_merge(%{{.*}}: memref<?x32x64xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: memref<1x32x64xf16>)
+// SM90-SAME: known_block_size = array<i32: 64, 1, 1>
+// SM90-NOT: memref<1x32xf32>
+// SM90: gpu.return
+
+func.func @mqa(%q: tensor<1x32x64xf16>, %k: tensor<?x1x64xf16>, %v: tensor<?x1x64xf16>, %o: tensor<1x32x64xf16>) -> tensor<1x32x64xf16> {
+  %r = attn.attention q(%q : tensor<1x32x64xf16>) k(%k : tensor<?x1x64xf16>) v(%v : tensor<?x1x64xf16>) outs(%o : tensor<1x32x64xf16>) attributes {causal} -> tensor<1x32x64xf16>
+  return %r : tensor<1x32x64xf16>
+}
