@@ -3,9 +3,11 @@
 
 Each kernel is one `func.func` holding one `attn.attention` (q, k, v -> o,
 lse); `flashinfer-opt --attn-compile` turns every function into a code object
-plus a JSON manifest named `<func>_kernels.*` in the output folder.
+plus a JSON manifest named `<func>_kernels.*` in the output folder. The
+`decode` set gives q a static token dimension of 1, which compiles to a
+split-KV kernel and its merge kernel (two kernels in one manifest).
 
-  gen_kernels.py --chip sm_90a --out build/kernels/sm_90a [--set matrix|bench|example]
+  gen_kernels.py --chip sm_90a --out build/kernels/sm_90a [--set matrix|bench|decode|example]
 """
 import argparse
 import itertools
@@ -20,22 +22,29 @@ SETS = {
     # The benchmark shapes: bf16, head dim 128, causal and not, GQA 1 and 4.
     "bench": dict(dtypes=["bf16"], head_dims=[128], causal=[False, True],
                   groups=[1, 4], qo_heads=32),
+    # Single-request decode (q token dimension statically 1): dtypes x head
+    # dims x GQA.
+    "decode": dict(dtypes=["f16", "bf16"], head_dims=[64, 128, 256],
+                   causal=[False], groups=[1, 4, 8], qo_heads=32, decode=True),
     "example": dict(dtypes=["f16"], head_dims=[64], causal=[False],
                     groups=[1], qo_heads=8),
 }
 
 
-def kernel_name(dtype, d, causal, group):
+def kernel_name(dtype, d, causal, group, decode=False):
+    if decode:
+        return f"decode_{dtype}_d{d}_g{group}{'_causal' if causal else ''}"
     return f"attn_{dtype}_d{d}_g{group}_{'causal' if causal else 'full'}"
 
 
-def kernel_ir(dtype, d, causal, group, qo_heads):
+def kernel_ir(dtype, d, causal, group, qo_heads, decode=False):
     kv_heads = qo_heads // group
-    q = f"tensor<?x{qo_heads}x{d}x{dtype}>"
+    tokens = "1" if decode else "?"
+    q = f"tensor<{tokens}x{qo_heads}x{d}x{dtype}>"
     kv = f"tensor<?x{kv_heads}x{d}x{dtype}>"
-    lse = f"tensor<?x{qo_heads}xf32>"
+    lse = f"tensor<{tokens}x{qo_heads}xf32>"
     attrs = " attributes {causal}" if causal else ""
-    name = kernel_name(dtype, d, causal, group)
+    name = kernel_name(dtype, d, causal, group, decode)
     return (
         f"func.func @{name}(%q: {q}, %k: {kv}, %v: {kv}, %o: {q}, %lse: {lse})"
         f" -> ({q}, {lse}) {{\n"
@@ -50,13 +59,15 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--set", default="matrix", choices=sorted(SETS))
     ap.add_argument("--options", default="",
-                    help="extra attn-compile options, e.g. 'block-n=32'")
+                    help="extra attn-compile options, e.g. 'block-n=32' or "
+                         "'kv-chunk=1024' (decode)")
     ap.add_argument("--opt", default=os.path.join(
         os.path.dirname(__file__), "..", "build", "bin", "flashinfer-opt"))
     args = ap.parse_args()
     cfg = SETS[args.set]
     os.makedirs(args.out, exist_ok=True)
-    funcs = [kernel_ir(t, d, c, g, cfg["qo_heads"]) for t, d, c, g in
+    funcs = [kernel_ir(t, d, c, g, cfg["qo_heads"], cfg.get("decode", False))
+             for t, d, c, g in
              itertools.product(cfg["dtypes"], cfg["head_dims"], cfg["causal"],
                                cfg["groups"])]
     src = os.path.join(args.out, f"{args.set}.mlir")

@@ -912,42 +912,64 @@ mlir::attn::buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
   Value head = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value dv = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value splits = memref::DimOp::create(b, oPart, 0);
-  Value c0 = idx(0), c1 = idx(1);
+  Value c0 = idx(0);
 
-  // Pass 1: the largest partial lse (uniform across the workgroup).
-  auto maxLoop = scf::ForOp::create(b, c0, splits, c1, ValueRange{negInf});
+  // One pass with online rescaling, `unroll` splits per trip so that their
+  // loads are in flight together (each thread's chain of dependent loads is
+  // what bounds this kernel). State: running max m of the partial lse, the
+  // sum of 2^(lse_z - m) and the weighted sum of the partial outputs.
+  const int64_t unroll = 8;
+  Value lastSplit = arith::SubIOp::create(b, splits, idx(1));
+  auto loop = scf::ForOp::create(b, c0, splits, idx(unroll),
+                                 ValueRange{negInf, zero, zero});
   {
     OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(maxLoop.getBody());
-    Value l = memref::LoadOp::create(
-        b, lsePart, ValueRange{maxLoop.getInductionVar(), head});
-    scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
-                                b, maxLoop.getRegionIterArgs()[0], l)});
+    b.setInsertionPointToStart(loop.getBody());
+    Value z0 = loop.getInductionVar();
+    ValueRange it = loop.getRegionIterArgs();
+    Value m = it[0], sum = it[1], acc = it[2];
+    SmallVector<Value> l(unroll), x(unroll);
+    for (int64_t i = 0; i < unroll; ++i) {
+      // Trips past the last split reread it and count as lse -inf.
+      Value z = arith::AddIOp::create(b, z0, idx(i));
+      Value zc = arith::MinSIOp::create(b, z, lastSplit);
+      Value inRange =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, z, splits);
+      l[i] = arith::SelectOp::create(
+          b, inRange, memref::LoadOp::create(b, lsePart, ValueRange{zc, head}),
+          negInf);
+      x[i] = memref::LoadOp::create(b, oPart, ValueRange{zc, head, dv});
+    }
+    Value newMax = m;
+    for (Value li : l)
+      newMax = arith::MaximumFOp::create(b, newMax, li);
+    // While no split has seen a key the max is -inf: exponentiate against 0
+    // so that no NaN appears, and drop the (empty) old state.
+    Value noneYet =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, negInf);
+    Value mExp = arith::SelectOp::create(b, noneYet, zero, newMax);
+    Value oldEmpty =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf);
+    Value rescale = arith::SelectOp::create(
+        b, oldEmpty, zero,
+        math::Exp2Op::create(b, arith::SubFOp::create(b, m, mExp)));
+    sum = arith::MulFOp::create(b, sum, rescale);
+    acc = arith::MulFOp::create(b, acc, rescale);
+    for (int64_t i = 0; i < unroll; ++i) {
+      Value w = math::Exp2Op::create(b, arith::SubFOp::create(b, l[i], mExp));
+      // A split that saw no key (lse -inf) adds exactly nothing.
+      Value used = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, w, zero);
+      Value term = arith::SelectOp::create(
+          b, used, arith::MulFOp::create(b, w, x[i]), zero);
+      sum = arith::AddFOp::create(b, sum, w);
+      acc = arith::AddFOp::create(b, acc, term);
+    }
+    scf::YieldOp::create(b, ValueRange{newMax, sum, acc});
   }
-  Value m = maxLoop.getResult(0);
-  // All splits empty: exponentiate against 0 so that no NaN appears.
+  Value m = loop.getResult(0), sum = loop.getResult(1), acc = loop.getResult(2);
   Value mExp = arith::SelectOp::create(
       b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf), zero,
       m);
-
-  // Pass 2: weights 2^(lse_z - max), their sum and the weighted outputs.
-  auto sumLoop = scf::ForOp::create(b, c0, splits, c1, ValueRange{zero, zero});
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(sumLoop.getBody());
-    Value z = sumLoop.getInductionVar();
-    Value l = memref::LoadOp::create(b, lsePart, ValueRange{z, head});
-    Value w = math::Exp2Op::create(b, arith::SubFOp::create(b, l, mExp));
-    Value x = memref::LoadOp::create(b, oPart, ValueRange{z, head, dv});
-    // A split that saw no key (lse -inf) adds exactly nothing.
-    Value used = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, w, zero);
-    Value term =
-        arith::SelectOp::create(b, used, arith::MulFOp::create(b, w, x), zero);
-    ValueRange it = sumLoop.getRegionIterArgs();
-    scf::YieldOp::create(b, ValueRange{arith::AddFOp::create(b, it[0], w),
-                                       arith::AddFOp::create(b, it[1], term)});
-  }
-  Value sum = sumLoop.getResult(0), acc = sumLoop.getResult(1);
   Value positive =
       arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
   Value out = arith::SelectOp::create(b, positive,
