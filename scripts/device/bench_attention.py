@@ -4,11 +4,17 @@
 Prefill (bf16, head dim 128, 32 heads, causal and not, 4096 and 16384 tokens):
 our kernel vs SDPA's flash and cuDNN backends and FlexAttention, as TFLOP/s
 and ratios. Decode (bf16, GQA 4, one request, kv length 4k..128k): achieved
-bandwidth vs a device-to-device copy measured in the same run. Timing: CUDA
-events, warm-up, median of repeats, inputs rotated among several copies so
-they exceed L2. Prints tables last.
+bandwidth of the decode kernel pair (split-KV + merge, from DECODE_DIR) and,
+for comparison, of the prefill kernel run with qo_len = 1, vs a
+device-to-device copy measured in the same run. Timing: CUDA events,
+warm-up, median of repeats, inputs rotated among several copies so they
+exceed L2; decode times batches of 10 calls so that host launch overhead
+overlaps GPU work. Prints tables last.
 
-  bench_attention.py KERNEL_DIR [--json out.json]
+  bench_attention.py KERNEL_DIR [--decode-dir DIR] [--json out.json]
+
+DECODE_DIR holds decode_bf16_d128_g4_kernels.json (gen_kernels.py --set
+decode); default: KERNEL_DIR/../decode when it exists.
 """
 import argparse
 import json
@@ -21,12 +27,14 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 from flashinfer_mlir.runtime import Module  # noqa: E402
+from check_attention import launch_all  # noqa: E402
 
 HEADS, DIM = 32, 128
 
 
-def time_ms(fn, sets, warmup=5, repeat=30):
-    """Median milliseconds of fn(*inputs) over CUDA events, rotating inputs."""
+def time_ms(fn, sets, warmup=5, repeat=30, batch=1):
+    """Median milliseconds of fn(*inputs) over CUDA events, rotating inputs;
+    each sample times `batch` calls back to back and divides."""
     for i in range(warmup):
         fn(*sets[i % len(sets)])
     torch.cuda.synchronize()
@@ -34,12 +42,12 @@ def time_ms(fn, sets, warmup=5, repeat=30):
     for i in range(repeat):
         start = torch.cuda.Event(enable_timing=True)
         end = torch.cuda.Event(enable_timing=True)
-        args = sets[i % len(sets)]
         start.record()
-        fn(*args)
+        for j in range(batch):
+            fn(*sets[(i * batch + j) % len(sets)])
         end.record()
         end.synchronize()
-        times.append(start.elapsed_time(end))
+        times.append(start.elapsed_time(end) / batch)
     return statistics.median(times)
 
 
@@ -60,6 +68,16 @@ def ours(kernel, hq):
         o = torch.empty(q.shape[0], hq, DIM, device="cuda", dtype=q.dtype)
         lse = torch.empty(q.shape[0], hq, device="cuda", dtype=torch.float32)
         kernel(q, k, v, o, lse)
+        return o
+    return run
+
+
+def ours_decode(kernels, hq):
+    """The decode pair: workspace from the manifest, kernels in order."""
+    def run(q, k, v):
+        o = torch.empty(q.shape[0], hq, DIM, device="cuda", dtype=q.dtype)
+        lse = torch.empty(q.shape[0], hq, device="cuda", dtype=torch.float32)
+        launch_all(kernels, dict(q=q, k=k, v=v, o=o, lse=lse), poison=False)
         return o
     return run
 
@@ -95,6 +113,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("kernel_dir")
     ap.add_argument("--json")
+    ap.add_argument("--decode-dir",
+                    help="folder of decode_bf16_d128_g4_kernels.json "
+                         "(default: KERNEL_DIR/../decode if it exists)")
     ap.add_argument("--alt", action="append", default=[],
                     help="LABEL=DIR: another build of the bench kernels, timed "
                          "beside ours in the prefill table")
@@ -106,6 +127,20 @@ def main():
             name = f"attn_bf16_d{DIM}_g{group}_{'causal' if causal else 'full'}"
             kernels[(causal, group)] = Module(
                 os.path.join(args.kernel_dir, name + "_kernels.json")).kernel(name)
+    decode_dir = args.decode_dir or os.path.join(
+        os.path.dirname(os.path.abspath(args.kernel_dir)), "decode")
+    decode_kernels = None
+    decode_manifest = os.path.join(decode_dir,
+                                   f"decode_bf16_d{DIM}_g4_kernels.json")
+    if os.path.exists(decode_manifest):
+        module = Module(decode_manifest)
+        names = [k["name"] for k in json.load(open(decode_manifest))["kernels"]]
+        decode_kernels = [module.kernel(n) for n in names]
+    elif args.decode_dir:
+        sys.exit(f"bench_attention: no {decode_manifest}")
+    else:
+        print(f"bench_attention: no {decode_manifest}; decode uses the "
+              "prefill kernel only", flush=True)
     results = {"prefill": [], "decode": []}
     from torch.nn.attention import SDPBackend
 
@@ -149,10 +184,13 @@ def main():
         sets = input_sets(1, kv_len, HEADS, hkv)
         bytes_moved = 2 * kv_len * hkv * DIM * 2 + 2 * HEADS * DIM * 2
         row = {"kv_len": kv_len}
-        for peer, fn in {"ours": ours(kernels[(False, 4)], HEADS),
-                         "sdpa-flash": sdpa(SDPBackend.FLASH_ATTENTION, False)}.items():
+        peers = {"ours-prefill-kernel": ours(kernels[(False, 4)], HEADS),
+                 "sdpa-flash": sdpa(SDPBackend.FLASH_ATTENTION, False)}
+        if decode_kernels:
+            peers = {"ours": ours_decode(decode_kernels, HEADS), **peers}
+        for peer, fn in peers.items():
             try:
-                ms = time_ms(fn, sets)
+                ms = time_ms(fn, sets, batch=10)
                 row[peer] = {"ms": ms, "gbps": bytes_moved / ms / 1e6}
             except Exception as e:
                 row[peer] = {"error": f"{type(e).__name__}: {e}"[:200]}
@@ -186,12 +224,17 @@ def main():
               f"{ratio('sdpa-cudnn')} | {ratio('flex')} |")
     print(f"\nDecode, bf16, GQA 4 (32/8 heads), one request; copy bandwidth "
           f"{copy_bw:.0f} GB/s (read+write):")
-    print("| kv_len | ours GB/s | ours / copy | sdpa-flash GB/s |")
-    print("|---|---|---|---|")
+    print("| kv_len | ours (decode pair) GB/s | ours / copy | "
+          "ours (prefill kernel) GB/s | prefill kernel / copy | "
+          "sdpa-flash GB/s |")
+    print("|---|---|---|---|---|---|")
     for row in decode_rows:
-        g = row["ours"].get("gbps")
+        def frac(peer):
+            g = row.get(peer, {}).get("gbps")
+            return f"{g / copy_bw:.2f}" if g else "n/a"
         print(f"| {row['kv_len']} | {cell(row, 'ours', 'gbps')} | "
-              f"{(g / copy_bw if g else float('nan')):.2f} | "
+              f"{frac('ours')} | {cell(row, 'ours-prefill-kernel', 'gbps')} | "
+              f"{frac('ours-prefill-kernel')} | "
               f"{cell(row, 'sdpa-flash', 'gbps')} |")
 
 

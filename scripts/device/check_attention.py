@@ -2,11 +2,18 @@
 """Correctness matrix of the compiled attention kernels on the GPU.
 
 Loads every `<kernel>_kernels.json` manifest in KERNEL_DIR through the
-project's launch runtime, runs single-request prefill (qo_len = kv_len = L)
-and decode (qo_len = 1, kv_len = L) for L in 1, 17, 1000, 4097 with fresh
-random inputs, poisons the outputs with NaN first, and compares o and lse
-with a float64 PyTorch reference. Prints one row per case and a summary;
-exits non-zero if any case fails.
+project's launch runtime and runs it with fresh random inputs for L in 1,
+17, 1000, 4097, poisoning outputs (and workspace) with NaN first, comparing
+o and lse with a float64 PyTorch reference. Two kinds of manifest:
+
+- one prefill kernel (q token dimension dynamic): single-request prefill
+  (qo_len = kv_len = L) and decode (qo_len = 1, kv_len = L);
+- a decode pair (q token dimension 1; kernels with params.stage "split_kv"
+  then "merge"): decode only. The workspace buffers are allocated from
+  params.workspace (shapes in the grid expression forms, over q/k/v) and
+  the kernels are launched in manifest order, arguments bound by name.
+
+Prints one row per case and a summary; exits non-zero if any case fails.
 
   check_attention.py KERNEL_DIR [--lengths 1,17,1000,4097] [--tol 1e-2]
 """
@@ -52,7 +59,36 @@ def reference(q, k, v, causal, sm_scale):
     return o, lse
 
 
-def run_case(kernel, params, dtype, qo_len, kv_len, gen):
+def eval_expr(expr, tensors):
+    """A manifest grid/shape expression over named tensors (docs/runtime.md)."""
+    if isinstance(expr, int):
+        return expr
+    (op, a), = expr.items()
+    if op == "dim":
+        return tensors[a[0]].shape[a[1]]
+    if op == "ceil_div":
+        return -(-tensors[a[0]].shape[a[1]] // a[2])
+    if op == "mul":
+        return eval_expr(a[0], tensors) * eval_expr(a[1], tensors)
+    raise ValueError(f"unknown expression {expr!r}")
+
+
+def launch_all(kernels, tensors, poison=True):
+    """Allocates the workspace the kernels' params describe (NaN-poisoned
+    unless `poison` is false), then launches the kernels in order with their
+    arguments bound by name."""
+    for buf in kernels[0].params.get("workspace", []):
+        shape = [eval_expr(e, tensors) for e in buf["shape"]]
+        assert buf["dtype"] == "f32", buf
+        tensors[buf["name"]] = (
+            torch.full(shape, float("nan"), device="cuda", dtype=torch.float32)
+            if poison else
+            torch.empty(shape, device="cuda", dtype=torch.float32))
+    for kernel in kernels:
+        kernel(*[tensors[n] for n in kernel.arg_names])
+
+
+def run_case(kernels, params, dtype, qo_len, kv_len, gen):
     hq, hkv = params["num_qo_heads"], params["num_kv_heads"]
     d, dv = params["head_dim"], params["head_dim_v"]
     dev = "cuda"
@@ -61,7 +97,7 @@ def run_case(kernel, params, dtype, qo_len, kv_len, gen):
     v = torch.randn(kv_len, hkv, dv, generator=gen, device=dev).to(dtype)
     o = torch.full((qo_len, hq, dv), float("nan"), device=dev, dtype=dtype)
     lse = torch.full((qo_len, hq), float("nan"), device=dev, dtype=torch.float32)
-    kernel(q, k, v, o, lse)
+    launch_all(kernels, dict(q=q, k=k, v=v, o=o, lse=lse))
     torch.cuda.synchronize()
     ref_o, ref_lse = reference(q, k, v, params["causal"], params["sm_scale"])
     finite = bool(torch.isfinite(o).all()) and not bool(torch.isnan(lse).any())
@@ -87,14 +123,24 @@ def main():
         sys.exit(f"check_attention: no manifests in {args.kernel_dir}")
     for path in manifests:
         module = Module(path)
-        for name in module.kernel_names:
-            kernel = module.kernel(name)
-            p = kernel.params
-            dtype = DTYPES[json.load(open(path))["kernels"][0]["args"][0]["dtype"]]
-            for mode in ("prefill", "decode"):
+        manifest = json.load(open(path))
+        dtype = DTYPES[manifest["kernels"][0]["args"][0]["dtype"]]
+        stages = [k.get("params", {}).get("stage") for k in manifest["kernels"]]
+        if stages == ["split_kv", "merge"]:
+            # Decode pair: one problem, two launches.
+            groups = [(manifest["kernels"][0]["name"], ("decode",),
+                       [module.kernel(k["name"]) for k in manifest["kernels"]])]
+        elif all(s is None for s in stages):
+            groups = [(name, ("prefill", "decode"), [module.kernel(name)])
+                      for name in module.kernel_names]
+        else:
+            sys.exit(f"check_attention: {path}: unknown kernel stages {stages}")
+        for name, modes, kernels in groups:
+            p = kernels[0].params
+            for mode in modes:
                 for length in lengths:
                     qo_len = length if mode == "prefill" else 1
-                    finite, rel, lse_err = run_case(kernel, p, dtype, qo_len,
+                    finite, rel, lse_err = run_case(kernels, p, dtype, qo_len,
                                                     length, gen)
                     ok = finite and rel <= args.tol and lse_err <= args.lse_tol
                     failures += not ok

@@ -21,7 +21,8 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv
 status=0
 if [[ $what == check || $what == all ]]; then
   echo "== SASS of the carried cubins (HMMA = tensor-core MMA, LDL/STL = local memory)"
-  for f in "$KERNELS"/sm_90a/*.cubin; do
+  for f in "$KERNELS"/sm_90a/*.cubin "$KERNELS"/decode/*.cubin; do
+    [[ -f $f ]] || continue
     sass=$(cuobjdump -sass "$f")
     printf '%-45s HMMA=%-5s LDL=%-3s STL=%-3s\n' "$(basename "$f")" \
       "$(grep -c HMMA <<<"$sass")" "$(grep -c 'LDL' <<<"$sass")" \
@@ -30,6 +31,13 @@ if [[ $what == check || $what == all ]]; then
   python3 scripts/device/check_attention.py "$KERNELS/sm_90a" \
     --json "$OUT/check.json" 2>&1 | tee "$OUT/check.log" | tail -n 45
   status=${PIPESTATUS[0]}
+  # The decode pairs (gen_kernels.py --set decode), when carried.
+  if [[ -d $KERNELS/decode ]]; then
+    python3 scripts/device/check_attention.py "$KERNELS/decode" \
+      --json "$OUT/check-decode.json" 2>&1 | tee "$OUT/check-decode.log" |
+      tail -n 25
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  fi
 fi
 if [[ $what == bench || $what == all ]]; then
   alts=()
