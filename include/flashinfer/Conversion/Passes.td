@@ -45,8 +45,8 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target chip: sm_80, sm_90, sm_90a, gfx942, gfx950, ...">,
-    Option<"numWaves", "num-waves", "int64_t", /*default=*/"4",
-           "Waves (warps) per workgroup">,
+    Option<"numWaves", "num-waves", "int64_t", /*default=*/"0",
+           "Waves (warps) per workgroup (0: the target's tuned default)">,
     Option<"queryTilesPerWave", "query-tiles-per-wave", "int64_t",
            /*default=*/"0",
            "Query tiles each wave owns (0: chosen from a register budget)">,

@@ -67,6 +67,10 @@ struct MatrixInstr {
   /// this target. Two were measured to pay on H100; AMD stays at one until
   /// measured on hardware (on gfx950 two already spill SGPRs).
   int64_t maxQueryTilesPerWave = 1;
+  /// Tuning: waves per workgroup. Eight measured best on H100 (each staged
+  /// K/V tile serves twice the query rows of four); AMD keeps four (256
+  /// lanes) until measured on hardware.
+  int64_t wavesPerWorkgroup = 4;
 };
 
 /// The matrix instruction to use for `elemType` on `chip` (sm_90a, gfx942,

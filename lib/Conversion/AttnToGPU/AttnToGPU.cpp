@@ -188,9 +188,9 @@ struct ConvertAttnToGPUPass
                             "sm_90a, gfx940, gfx941, gfx942, gfx950)";
       return signalPassFailure();
     }
-    if (numWaves < 1 || numWaves > 16) {
+    if (numWaves < 0 || numWaves > 16) {
       module.emitError() << "convert-attn-to-gpu: num-waves must be in "
-                            "[1, 16], got "
+                            "[1, 16] (or 0 for the target default), got "
                          << static_cast<int64_t>(numWaves);
       return signalPassFailure();
     }
@@ -222,7 +222,8 @@ struct ConvertAttnToGPUPass
       FlashAttentionConfig cfg;
       cfg.instr = *getMatrixInstr(
           chip, elemType.isBF16() ? MatrixElemType::BF16 : MatrixElemType::F16);
-      cfg.numWaves = numWaves;
+      cfg.numWaves = numWaves > 0 ? int64_t(numWaves)
+                                  : cfg.instr.wavesPerWorkgroup;
       if (failed(configureAttention(op, func, cfg)))
         return signalPassFailure();
       if (failed(chooseFormulation(cfg.instr))) {
