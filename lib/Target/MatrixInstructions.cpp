@@ -39,10 +39,14 @@ MatrixInstr nvMmaM16N8K16(MatrixElemType type) {
           {lane(1, 4, 2), elem(1, 2, 1), elem(4, 2, 8)},
           {4, 2}};
   // B: b0..b3 as 2x2; k = 2t + e%2 + 8*(e/2), n = g.
-  mi.b = {4, {lane(1, 4, 2), elem(1, 2, 1), elem(2, 2, 8)}, {lane(4, 8, 1)},
+  mi.b = {4,
+          {lane(1, 4, 2), elem(1, 2, 1), elem(2, 2, 8)},
+          {lane(4, 8, 1)},
           {2, 2}};
   // C/D: c0..c3 as 2x2; row = g + 8*(e/2), col = 2t + e%2.
-  mi.c = {4, {lane(4, 8, 1), elem(2, 2, 8)}, {lane(1, 4, 2), elem(1, 2, 1)},
+  mi.c = {4,
+          {lane(4, 8, 1), elem(2, 2, 8)},
+          {lane(1, 4, 2), elem(1, 2, 1)},
           {2, 2}};
   return mi;
 }
@@ -92,7 +96,7 @@ bool mlir::attn::isAmdChip(llvm::StringRef chip) {
 }
 
 std::optional<MatrixInstr> mlir::attn::getMatrixInstr(llvm::StringRef chip,
-                                                       MatrixElemType type) {
+                                                      MatrixElemType type) {
   if (isNvidiaChip(chip))
     return nvMmaM16N8K16(type);
   // gfx950 doubles the K depth of the 16x16 f16/bf16 MFMA.
