@@ -68,7 +68,8 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
   } else {
     text += "rocdl-attach-target{chip=" + chip +
             " O=3},"
-            "gpu.module(convert-math-to-target-intrinsics),"
+            "gpu.module(convert-math-to-target-intrinsics,"
+            "gpu-kernel-args-to-amdgpu-buffers),"
             "convert-scf-to-cf,convert-amdgpu-to-rocdl{chipset=" +
             chip + "},gpu.module(convert-gpu-to-rocdl{chipset=" + chip + "}),";
   }

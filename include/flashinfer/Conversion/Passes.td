@@ -79,4 +79,20 @@ def ConvertMathToTargetIntrinsics
   ];
 }
 
+def GPUKernelArgsToAMDGPUBuffers
+    : Pass<"gpu-kernel-args-to-amdgpu-buffers", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Access kernel memref arguments through AMD buffer descriptors";
+  let description = [{
+    At the entry of every `gpu.func` kernel, casts each memref argument in
+    the global (default) address space to the
+    `#amdgpu.address_space<fat_raw_buffer>` memory space with
+    `amdgpu.fat_raw_buffer_cast` and redirects all its uses, so the AMDGPU
+    backend emits `buffer_load`/`buffer_store` with a bounds-checked
+    descriptor instead of flat or global accesses: scalar base and offset
+    registers, and out-of-range reads that return zero. Arguments with a
+    non-identity layout or another address space are left alone.
+  }];
+  let dependentDialects = ["::mlir::amdgpu::AMDGPUDialect"];
+}
+
 #endif // FLASHINFER_CONVERSION_PASSES_TD
