@@ -69,9 +69,10 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
   } else {
     text += "rocdl-attach-target{chip=" + chip +
             " O=3},"
-            "gpu.module(convert-math-to-target-intrinsics),"
-            "convert-scf-to-cf,convert-amdgpu-to-rocdl{chipset=" + chip +
-            "},gpu.module(convert-gpu-to-rocdl{chipset=" + chip + "}),";
+            "gpu.module(convert-math-to-target-intrinsics,"
+            "gpu-kernel-args-to-amdgpu-buffers),"
+            "convert-scf-to-cf,convert-amdgpu-to-rocdl{chipset=" +
+            chip + "},gpu.module(convert-gpu-to-rocdl{chipset=" + chip + "}),";
   }
   text += "convert-vector-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
           "convert-cf-to-llvm,reconcile-unrealized-casts,"

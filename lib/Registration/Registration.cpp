@@ -19,11 +19,10 @@
 #include "mlir/IR/DialectRegistry.h"
 
 void mlir::attn::registerFlashInferDialects(DialectRegistry &registry) {
-  registry.insert<AttnDialect, arith::ArithDialect,
-                  bufferization::BufferizationDialect, func::FuncDialect,
-                  linalg::LinalgDialect, math::MathDialect,
-                  memref::MemRefDialect, scf::SCFDialect,
-                  tensor::TensorDialect>();
+  registry.insert<
+      AttnDialect, arith::ArithDialect, bufferization::BufferizationDialect,
+      func::FuncDialect, linalg::LinalgDialect, math::MathDialect,
+      memref::MemRefDialect, scf::SCFDialect, tensor::TensorDialect>();
 }
 
 void mlir::attn::registerFlashInferPasses() {

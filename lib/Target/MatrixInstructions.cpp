@@ -32,16 +32,21 @@ MatrixInstr nvMmaM16N8K16(MatrixElemType type) {
   mi.k = 16;
   mi.waveSize = 32;
   mi.maxQueryTilesPerWave = 2;
+  mi.wavesPerWorkgroup = 8;
   // A: a0..a7 as a 4x2 vector; row = g + 8*((e/2)%2), k = 2t + e%2 + 8*(e/4).
   mi.a = {8,
           {lane(4, 8, 1), elem(2, 2, 8)},
           {lane(1, 4, 2), elem(1, 2, 1), elem(4, 2, 8)},
           {4, 2}};
   // B: b0..b3 as 2x2; k = 2t + e%2 + 8*(e/2), n = g.
-  mi.b = {4, {lane(1, 4, 2), elem(1, 2, 1), elem(2, 2, 8)}, {lane(4, 8, 1)},
+  mi.b = {4,
+          {lane(1, 4, 2), elem(1, 2, 1), elem(2, 2, 8)},
+          {lane(4, 8, 1)},
           {2, 2}};
   // C/D: c0..c3 as 2x2; row = g + 8*(e/2), col = 2t + e%2.
-  mi.c = {4, {lane(4, 8, 1), elem(2, 2, 8)}, {lane(1, 4, 2), elem(1, 2, 1)},
+  mi.c = {4,
+          {lane(4, 8, 1), elem(2, 2, 8)},
+          {lane(1, 4, 2), elem(1, 2, 1)},
           {2, 2}};
   return mi;
 }
@@ -91,7 +96,7 @@ bool mlir::attn::isAmdChip(llvm::StringRef chip) {
 }
 
 std::optional<MatrixInstr> mlir::attn::getMatrixInstr(llvm::StringRef chip,
-                                                       MatrixElemType type) {
+                                                      MatrixElemType type) {
   if (isNvidiaChip(chip))
     return nvMmaM16N8K16(type);
   // gfx950 doubles the K depth of the 16x16 f16/bf16 MFMA.

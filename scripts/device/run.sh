@@ -4,7 +4,7 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|bench|all]
+#   bash scripts/device/run.sh [check|bench|profile|all]
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 what=${1:-all}
@@ -46,5 +46,15 @@ if [[ $what == bench || $what == all ]]; then
   done
   python3 scripts/device/bench_attention.py "$KERNELS/bench" "${alts[@]}" \
     --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" | tail -n 30
+fi
+if [[ $what == profile || $what == all ]]; then
+  echo "== Nsight Compute: prefill bf16 d128, 4096 tokens, not causal"
+  ncu --clock-control none --kernel-name regex:attn_ --launch-count 1 \
+    --section SpeedOfLight --section Occupancy --section WarpStateStats \
+    --section ComputeWorkloadAnalysis \
+    python3 scripts/device/profile_prefill.py "$KERNELS/bench" full \
+    > "$OUT/ncu.txt" 2>&1
+  grep -E "Duration|Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Block Limit|Stall|Warp Cycles Per Issued|Issued Ipc|Pipe" \
+    "$OUT/ncu.txt" | head -40
 fi
 exit $status

@@ -53,8 +53,8 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target chip: sm_80, sm_90, sm_90a, gfx942, gfx950, ...">,
-    Option<"numWaves", "num-waves", "int64_t", /*default=*/"4",
-           "Waves (warps) per workgroup">,
+    Option<"numWaves", "num-waves", "int64_t", /*default=*/"0",
+           "Waves (warps) per workgroup (0: the target's tuned default)">,
     Option<"queryTilesPerWave", "query-tiles-per-wave", "int64_t",
            /*default=*/"0",
            "Query tiles each wave owns (0: chosen from a register budget)">,
@@ -88,6 +88,22 @@ def ConvertMathToTargetIntrinsics
   let dependentDialects = [
     "::mlir::NVVM::NVVMDialect", "::mlir::ROCDL::ROCDLDialect"
   ];
+}
+
+def GPUKernelArgsToAMDGPUBuffers
+    : Pass<"gpu-kernel-args-to-amdgpu-buffers", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Access kernel memref arguments through AMD buffer descriptors";
+  let description = [{
+    At the entry of every `gpu.func` kernel, casts each memref argument in
+    the global (default) address space to the
+    `#amdgpu.address_space<fat_raw_buffer>` memory space with
+    `amdgpu.fat_raw_buffer_cast` and redirects all its uses, so the AMDGPU
+    backend emits `buffer_load`/`buffer_store` with a bounds-checked
+    descriptor instead of flat or global accesses: scalar base and offset
+    registers, and out-of-range reads that return zero. Arguments with a
+    non-identity layout or another address space are left alone.
+  }];
+  let dependentDialects = ["::mlir::amdgpu::AMDGPUDialect"];
 }
 
 #endif // FLASHINFER_CONVERSION_PASSES_TD

@@ -32,8 +32,9 @@ struct AttnCompileOptions : public PassPipelineOptions<AttnCompileOptions> {
                      "(AMD targets); defaults to the one set up at build time"),
       llvm::cl::init("")};
   PassOptions::Option<int64_t> numWaves{
-      *this, "num-waves", llvm::cl::desc("Waves (warps) per workgroup"),
-      llvm::cl::init(4)};
+      *this, "num-waves",
+      llvm::cl::desc("Waves (warps) per workgroup (0: the target's default)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> queryTilesPerWave{
       *this, "query-tiles-per-wave",
       llvm::cl::desc("Query tiles per wave (0: from the register budget)"),

@@ -1,4 +1,5 @@
-//===- MatrixInstructions.h - matrix instruction shapes and layouts -*- C++ -*-===//
+//===- MatrixInstructions.h - matrix instruction shapes and layouts -*- C++
+//-*-===//
 //
 // The one place that knows the target matrix instructions: their shapes,
 // operand types and which lane holds which element of each operand. Kernel
@@ -38,8 +39,12 @@ struct FragmentLayout {
   /// nvgpu.mma.sync's A operand); elements are in row-major order of it.
   llvm::SmallVector<int64_t, 2> vectorShape;
 
-  int64_t rowOf(int64_t lane, int64_t elem) const { return sum(row, lane, elem); }
-  int64_t colOf(int64_t lane, int64_t elem) const { return sum(col, lane, elem); }
+  int64_t rowOf(int64_t lane, int64_t elem) const {
+    return sum(row, lane, elem);
+  }
+  int64_t colOf(int64_t lane, int64_t elem) const {
+    return sum(col, lane, elem);
+  }
   /// The lane-only and element-only parts of row/col: layouts here are
   /// separable, which lets generated code compute `lanePart(lane_id) + c`.
   static int64_t sum(llvm::ArrayRef<LayoutTerm> terms, int64_t lane,
@@ -67,6 +72,10 @@ struct MatrixInstr {
   /// this target. Two were measured to pay on H100; AMD stays at one until
   /// measured on hardware (on gfx950 two already spill SGPRs).
   int64_t maxQueryTilesPerWave = 1;
+  /// Tuning: waves per workgroup. Eight measured best on H100 (each staged
+  /// K/V tile serves twice the query rows of four); AMD keeps four (256
+  /// lanes) until measured on hardware.
+  int64_t wavesPerWorkgroup = 4;
 };
 
 /// The matrix instruction to use for `elemType` on `chip` (sm_90a, gfx942,

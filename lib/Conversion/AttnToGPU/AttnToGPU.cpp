@@ -258,9 +258,9 @@ struct ConvertAttnToGPUPass
                          << static_cast<int64_t>(kvChunk);
       return signalPassFailure();
     }
-    if (numWaves < 1 || numWaves > 16) {
+    if (numWaves < 0 || numWaves > 16) {
       module.emitError() << "convert-attn-to-gpu: num-waves must be in "
-                            "[1, 16], got "
+                            "[1, 16] (or 0 for the target default), got "
                          << static_cast<int64_t>(numWaves);
       return signalPassFailure();
     }
@@ -292,7 +292,8 @@ struct ConvertAttnToGPUPass
       FlashAttentionConfig cfg;
       cfg.instr = *getMatrixInstr(
           chip, elemType.isBF16() ? MatrixElemType::BF16 : MatrixElemType::F16);
-      cfg.numWaves = numWaves;
+      cfg.numWaves = numWaves > 0 ? int64_t(numWaves)
+                                  : cfg.instr.wavesPerWorkgroup;
       if (failed(configureAttention(op, func, cfg)))
         return signalPassFailure();
       // Decode: a query token dimension of static size 1. One wave's query

@@ -438,8 +438,19 @@ void KernelEmitter::copyTilesToWorkgroupMemory(Value tileStart) {
   Value lastKey = arith::SubIOp::create(b, kvLen, idx(1));
 
   int64_t kChunks = cfg.blockN * cfg.headDim / vec;
+  // A last, partial round of chunks leaves some threads idle.
+  auto guardPartialRound = [&](int64_t it, int64_t chunks, Value linear) {
+    if ((it + 1) * threads <= chunks)
+      return;
+    Value inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                          linear, idx(chunks));
+    auto ifOp = scf::IfOp::create(b, inRange, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+  };
   for (int64_t it = 0; it * threads < kChunks; ++it) {
+    OpBuilder::InsertionGuard guard(b);
     Value linear = add(tid, idx(it * threads));
+    guardPartialRound(it, kChunks, linear);
     Value row = arith::DivUIOp::create(b, linear, idx(cfg.headDim / vec));
     Value col = mul(arith::RemUIOp::create(b, linear, idx(cfg.headDim / vec)),
                     idx(vec));
@@ -453,7 +464,9 @@ void KernelEmitter::copyTilesToWorkgroupMemory(Value tileStart) {
   }
   int64_t vChunks = cfg.blockN * cfg.headDimV / vec;
   for (int64_t it = 0; it * threads < vChunks; ++it) {
+    OpBuilder::InsertionGuard guard(b);
     Value linear = add(tid, idx(it * threads));
+    guardPartialRound(it, vChunks, linear);
     Value row = arith::RemUIOp::create(b, linear, idx(cfg.blockN));
     Value col = mul(arith::DivUIOp::create(b, linear, idx(cfg.blockN)),
                     idx(vec));

@@ -14,8 +14,8 @@
 // SM90-LABEL: module attributes
 // SM90-SAME: attn.manifests = {attn_f16_d128_kernels = {kernels = [{
 // SM90-SAME: args = [{dtype = "f16", kind = "memref", name = "q", rank = 3 : i64}, {dtype = "f16", kind = "memref", name = "k", rank = 3 : i64}, {dtype = "f16", kind = "memref", name = "v", rank = 3 : i64}, {dtype = "f16", kind = "memref", name = "o", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse", rank = 2 : i64}]
-// 4 waves of 32 lanes.
-// SM90-SAME: block = [128, 1, 1]
+// 8 waves of 32 lanes (the sm_90a default, see MatrixInstructions.h).
+// SM90-SAME: block = [256, 1, 1]
 // SM90-SAME: dynamic_shared_memory = 0 : i64
 // One workgroup per block_m query rows and query head.
 // SM90-SAME: grid = [{ceil_div = ["q", 0, [[BM:[0-9]+]]]}, 8, 1]
@@ -30,7 +30,7 @@
 // SM90-NEXT: gpu.func @attn_f16_d128(%[[Q:.*]]: memref<?x8x128xf16>, %[[K:.*]]: memref<?x2x128xf16>, %[[V:.*]]: memref<?x2x128xf16>, %[[O:.*]]: memref<?x8x128xf16>, %[[LSE:.*]]: memref<?x8xf32>)
 // K is staged as [block_n, D + pad], V transposed as [Dv, block_n + pad].
 // SM90-SAME: workgroup(%{{.*}} : memref<[[#BN]]x136xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<128x[[#BN+8]]xf16, #gpu.address_space<workgroup>>)
-// SM90-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// SM90-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // The token counts come from the memrefs at run time.
 // SM90-DAG: memref.dim %[[Q]], %{{.*}} : memref<?x8x128xf16>
 // SM90-DAG: memref.dim %[[K]], %{{.*}} : memref<?x2x128xf16>

@@ -6,11 +6,11 @@
 // RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=gfx90a" 2>&1 | FileCheck %s --check-prefix=CHIP-AMD
 // CHIP-AMD: error: convert-attn-to-gpu: unsupported chip 'gfx90a'
 
-// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a num-waves=0" 2>&1 | FileCheck %s --check-prefix=WAVES0
-// WAVES0: error: convert-attn-to-gpu: num-waves must be in [1, 16], got 0
+// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a num-waves=-1" 2>&1 | FileCheck %s --check-prefix=WAVES0
+// WAVES0: error: convert-attn-to-gpu: num-waves must be in [1, 16] (or 0 for the target default), got -1
 
 // RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=gfx942 num-waves=17" 2>&1 | FileCheck %s --check-prefix=WAVES17
-// WAVES17: error: convert-attn-to-gpu: num-waves must be in [1, 16], got 17
+// WAVES17: error: convert-attn-to-gpu: num-waves must be in [1, 16] (or 0 for the target default), got 17
 
 // Head dim 48 fits mma.sync m16n8k16 and gfx942's 16x16x16 MFMA but not
 // gfx950's K of 32.

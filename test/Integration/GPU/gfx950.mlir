@@ -1,7 +1,8 @@
 // REQUIRES: lld
 // gfx950 code object: the products run on v_mfma_f32_16x16x32 (f16 and
-// bf16), the kernel is wave64 and keeps everything in registers (no private
-// segment, no spills), and its LDS size is what the manifest declares.
+// bf16), K/V tiles come in through 16-byte buffer loads (global memory is
+// read through buffer descriptors), the kernel is wave64 and keeps
+// everything in registers (no private segment, no spills), and its LDS size is what the manifest declares.
 
 // RUN: rm -rf %t && flashinfer-opt %s --attn-compile="chip=gfx950 o-dir=%t" -o /dev/null
 // RUN: llvm-objdump -d --mcpu=gfx950 %t/attn_f16_kernels.hsaco | FileCheck %s --check-prefix=F16
@@ -11,6 +12,8 @@
 // RUN: FileCheck %s --check-prefix=NOTES < %t/f16.log
 
 // F16: <attn_f16>:
+// F16-NOT: {{global|flat}}_load
+// F16: buffer_load_dwordx4
 // F16: v_mfma_f32_16x16x32_f16
 // F16-NOT: v_mfma_f32_16x16x32_bf16
 // F16: s_endpgm

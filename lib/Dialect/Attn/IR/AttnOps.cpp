@@ -54,9 +54,9 @@ public:
     if (ShapedType::isDynamic(x) || ShapedType::isDynamic(expected) ||
         x == expected)
       return success();
-    return op->emitOpError() << "'" << a.name << "' dim " << ai << " ("
-                             << meaning << ") must be " << expected << ", got "
-                             << x;
+    return op->emitOpError()
+           << "'" << a.name << "' dim " << ai << " (" << meaning << ") must be "
+           << expected << ", got " << x;
   }
 
   LogicalResult elementType(const NamedTensor &t, Type expected) {
@@ -86,12 +86,10 @@ NamedTensor named(StringRef name, Value v) {
 
 /// Checks the outputs/results of an attention-like op: `o [tokens, Hq, Dv]`
 /// and optional `lse [tokens, Hq]` in f32.
-static LogicalResult verifyAttentionOutputs(Operation *op, ShapeChecker &check,
-                                            const NamedTensor &q,
-                                            const NamedTensor &v,
-                                            unsigned vHeadDimIdx,
-                                            ValueRange outputs,
-                                            TypeRange results) {
+static LogicalResult
+verifyAttentionOutputs(Operation *op, ShapeChecker &check, const NamedTensor &q,
+                       const NamedTensor &v, unsigned vHeadDimIdx,
+                       ValueRange outputs, TypeRange results) {
   if (outputs.empty() || outputs.size() > 2)
     return op->emitOpError() << "expects 1 or 2 outputs (o and optionally "
                                 "lse), got "
@@ -119,11 +117,10 @@ static LogicalResult verifyAttentionOutputs(Operation *op, ShapeChecker &check,
 /// head dims, variant attributes and the optional per-head operands. The
 /// caller has checked the ranks of q, k and v.
 template <typename OpTy>
-static LogicalResult verifyAttentionCommon(OpTy op, ShapeChecker &check,
-                                           const NamedTensor &q,
-                                           const NamedTensor &k,
-                                           const NamedTensor &v,
-                                           unsigned headIdx, unsigned dimIdx) {
+static LogicalResult
+verifyAttentionCommon(OpTy op, ShapeChecker &check, const NamedTensor &q,
+                      const NamedTensor &k, const NamedTensor &v,
+                      unsigned headIdx, unsigned dimIdx) {
   if (failed(check.sameElementType(q, k)) ||
       failed(check.sameElementType(q, v)) ||
       failed(check.sameDim(k, dimIdx, q, 2, "head dim")) ||
@@ -193,8 +190,7 @@ static LogicalResult verifyVariantRegion(Operation *op, Region &region,
     expected.push_back(Float32Type::get(ctx));
   expected.append(4, IndexType::get(ctx));
   if (block.getArgumentTypes() != TypeRange(expected)) {
-    auto diag = op->emitOpError()
-                << "'" << name << "' region must take (";
+    auto diag = op->emitOpError() << "'" << name << "' region must take (";
     llvm::interleaveComma(expected, diag);
     diag << ") as (" << (withScore ? "score, " : "")
          << "batch, q_head, q_idx, kv_idx), got (";
@@ -203,17 +199,16 @@ static LogicalResult verifyVariantRegion(Operation *op, Region &region,
   }
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (!yield)
-    return op->emitOpError() << "'" << name
-                             << "' region must end with attn.yield";
+    return op->emitOpError()
+           << "'" << name << "' region must end with attn.yield";
   if (yield.getValue().getType() != yieldType)
-    return op->emitOpError() << "'" << name << "' region must yield "
-                             << yieldType << ", got "
-                             << yield.getValue().getType();
+    return op->emitOpError()
+           << "'" << name << "' region must yield " << yieldType << ", got "
+           << yield.getValue().getType();
   return success();
 }
 
-template <typename OpTy>
-static LogicalResult verifyVariantRegions(OpTy op) {
+template <typename OpTy> static LogicalResult verifyVariantRegions(OpTy op) {
   MLIRContext *ctx = op.getContext();
   if (failed(verifyVariantRegion(op, op.getScoreMod(), "score_mod",
                                  /*withScore=*/true, Float32Type::get(ctx))))
@@ -222,8 +217,7 @@ static LogicalResult verifyVariantRegions(OpTy op) {
                              /*withScore=*/false, IntegerType::get(ctx, 1));
 }
 
-template <typename OpTy>
-static float effectiveSmScale(OpTy op) {
+template <typename OpTy> static float effectiveSmScale(OpTy op) {
   if (auto scale = op.getSmScale())
     return scale->convertToFloat();
   int64_t d = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(2);
@@ -233,8 +227,7 @@ static float effectiveSmScale(OpTy op) {
 }
 
 /// A dynamic head dim leaves the default scale unknown at compile time.
-template <typename OpTy>
-static LogicalResult verifyScaleIsKnown(OpTy op) {
+template <typename OpTy> static LogicalResult verifyScaleIsKnown(OpTy op) {
   if (op.getSmScale())
     return success();
   if (ShapedType::isDynamic(
@@ -295,8 +288,8 @@ LogicalResult PagedAttentionOp::verify() {
   if (failed(check.rank(q, 3, "[tokens, Hq, D]")) ||
       failed(check.rank(k, 4, layout)) || failed(check.rank(v, 4, layout)) ||
       failed(check.sameDim(v, 0, k, 0, "page count")) ||
-      failed(check.sameDim(v, getPageSlotDim(), k, getPageSlotDim(),
-                           "page size")))
+      failed(
+          check.sameDim(v, getPageSlotDim(), k, getPageSlotDim(), "page size")))
     return failure();
   NamedTensor indptr = named("kv_indptr", getKvIndptr());
   NamedTensor last = named("kv_last_page_len", getKvLastPageLen());
@@ -396,8 +389,8 @@ LogicalResult RopeOp::verify() {
       return emitOpError() << "rotary_dim must be positive and even, got "
                            << rd;
     if (!ShapedType::isDynamic(d) && rd > d)
-      return emitOpError() << "rotary_dim (" << rd
-                           << ") exceeds the head dim (" << d << ")";
+      return emitOpError() << "rotary_dim (" << rd << ") exceeds the head dim ("
+                           << d << ")";
   } else if (ShapedType::isDynamic(d)) {
     return emitOpError("needs rotary_dim when the head dim is dynamic");
   } else if (d % 2 != 0) {

@@ -83,8 +83,7 @@ std::optional<BuiltinMask> matchMaskMod(Region &region) {
                       std::pair(andOp.getRhs(), andOp.getLhs())}) {
     if (!isCausalCompare(a, q, kv))
       continue;
-    if (std::optional<int64_t> w = matchWindowCompare(b, q, kv);
-        w && *w >= 0)
+    if (std::optional<int64_t> w = matchWindowCompare(b, q, kv); w && *w >= 0)
       return BuiltinMask{true, *w};
   }
   return std::nullopt;
@@ -135,8 +134,7 @@ std::optional<double> matchSoftCap(Region &region) {
   return std::nullopt;
 }
 
-template <typename OpTy>
-void raise(OpTy op) {
+template <typename OpTy> void raise(OpTy op) {
   Builder b(op.getContext());
   if (std::optional<BuiltinMask> mask = matchMaskMod(op.getMaskMod())) {
     op.setCausal(true);
@@ -159,7 +157,8 @@ void raise(OpTy op) {
 }
 
 struct AttnRaiseBuiltinVariantsPass
-    : public attn::impl::AttnRaiseBuiltinVariantsBase<AttnRaiseBuiltinVariantsPass> {
+    : public attn::impl::AttnRaiseBuiltinVariantsBase<
+          AttnRaiseBuiltinVariantsPass> {
   void runOnOperation() override {
     getOperation()->walk([](Operation *op) {
       if (auto attention = dyn_cast<AttentionOp>(op))

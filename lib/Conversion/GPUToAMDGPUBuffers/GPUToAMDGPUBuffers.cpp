@@ -1,0 +1,56 @@
+//===- GPUToAMDGPUBuffers.cpp - kernel memrefs through buffer descriptors -===//
+
+#include "flashinfer/Conversion/Passes.h"
+
+#include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_GPUKERNELARGSTOAMDGPUBUFFERS
+#include "flashinfer/Conversion/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+/// Global memory: no memory space, or the GPU dialect's global one.
+bool isGlobal(MemRefType type) {
+  Attribute space = type.getMemorySpace();
+  if (!space)
+    return true;
+  if (auto gpuSpace = dyn_cast<gpu::AddressSpaceAttr>(space))
+    return gpuSpace.getValue() == gpu::AddressSpace::Global;
+  if (auto intSpace = dyn_cast<IntegerAttr>(space))
+    return intSpace.getInt() == 0 || intSpace.getInt() == 1;
+  return false;
+}
+
+struct GPUKernelArgsToAMDGPUBuffersPass
+    : public attn::impl::GPUKernelArgsToAMDGPUBuffersBase<
+          GPUKernelArgsToAMDGPUBuffersPass> {
+  void runOnOperation() override {
+    OpBuilder builder(&getContext());
+    getOperation().walk([&](gpu::GPUFuncOp func) {
+      if (!func.isKernel())
+        return;
+      Block &entry = func.getBody().front();
+      builder.setInsertionPointToStart(&entry);
+      for (BlockArgument arg : func.getArguments()) {
+        auto type = dyn_cast<MemRefType>(arg.getType());
+        if (!type || !type.getLayout().isIdentity() || !isGlobal(type) ||
+            arg.use_empty())
+          continue;
+        // resetOffset folds the memref's offset into the descriptor base,
+        // so indices stay relative to the view.
+        auto cast = amdgpu::FatRawBufferCastOp::create(
+            builder, func.getLoc(), arg, /*validBytes=*/Value(),
+            /*cacheSwizzleStride=*/Value(), builder.getBoolAttr(true),
+            builder.getUnitAttr());
+        arg.replaceAllUsesExcept(cast.getResult(), cast);
+      }
+    });
+  }
+};
+} // namespace

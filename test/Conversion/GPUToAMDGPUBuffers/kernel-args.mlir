@@ -1,0 +1,36 @@
+// RUN: flashinfer-opt %s --pass-pipeline='builtin.module(gpu.module(gpu-kernel-args-to-amdgpu-buffers))' | FileCheck %s
+
+// Global memref arguments of kernels are read and written through buffer
+// descriptors; workgroup memory, strided views, non-kernel functions and
+// unused arguments are left alone.
+
+// CHECK-LABEL: gpu.func @kernel
+// CHECK-SAME: (%[[A:.*]]: memref<?x8x64xf16>, %[[B:.*]]: memref<4xf32, #gpu.address_space<global>>, %[[S:.*]]: memref<4xf32, strided<[2]>>, %[[U:.*]]: memref<4xf32>)
+// CHECK-NEXT: %[[FA:.*]] = amdgpu.fat_raw_buffer_cast %[[A]] resetOffset : memref<?x8x64xf16> to memref<?x8x64xf16, #amdgpu.address_space<fat_raw_buffer>>
+// CHECK-NEXT: %[[FB:.*]] = amdgpu.fat_raw_buffer_cast %[[B]] resetOffset : memref<4xf32, #gpu.address_space<global>> to memref<4xf32, #amdgpu.address_space<fat_raw_buffer>>
+// CHECK-NOT: amdgpu.fat_raw_buffer_cast
+// CHECK: vector.load %[[FA]]
+// CHECK: memref.load %[[FB]]
+// CHECK: memref.load %[[S]]
+// CHECK: memref.store %{{.*}}, %[[FB]]
+// CHECK-LABEL: gpu.func @helper
+// CHECK-NOT: amdgpu.fat_raw_buffer_cast
+gpu.module @m {
+  gpu.func @kernel(%a: memref<?x8x64xf16>, %b: memref<4xf32, #gpu.address_space<global>>,
+                   %s: memref<4xf32, strided<[2]>>, %unused: memref<4xf32>)
+      workgroup(%w: memref<16xf32, #gpu.address_space<workgroup>>) kernel {
+    %c0 = arith.constant 0 : index
+    %v = vector.load %a[%c0, %c0, %c0] : memref<?x8x64xf16>, vector<8xf16>
+    %x = memref.load %b[%c0] : memref<4xf32, #gpu.address_space<global>>
+    %y = memref.load %s[%c0] : memref<4xf32, strided<[2]>>
+    %z = arith.addf %x, %y : f32
+    memref.store %z, %b[%c0] : memref<4xf32, #gpu.address_space<global>>
+    memref.store %z, %w[%c0] : memref<16xf32, #gpu.address_space<workgroup>>
+    gpu.return
+  }
+  gpu.func @helper(%a: memref<4xf32>) {
+    %c0 = arith.constant 0 : index
+    %x = memref.load %a[%c0] : memref<4xf32>
+    gpu.return
+  }
+}
