@@ -7,7 +7,7 @@ plus a JSON manifest named `<func>_kernels.*` in the output folder. The
 `decode` set gives q a static token dimension of 1, which compiles to a
 split-KV kernel and its merge kernel (two kernels in one manifest).
 
-  gen_kernels.py --chip sm_90a --out build/kernels/sm_90a [--set matrix|bench|decode|example]
+  gen_kernels.py --chip sm_90a --out build/kernels/sm_90a [--set matrix|bench|decode|decode-bench|example]
 """
 import argparse
 import itertools
@@ -27,6 +27,10 @@ SETS = {
     # dims x GQA.
     "decode": dict(dtypes=["f16", "bf16"], head_dims=[64, 128, 256],
                    causal=[False], groups=[1, 4, 8], qo_heads=32, decode=True),
+    # The decode benchmark shape alone (bf16, head dim 128, GQA 4), e.g. to
+    # compare kv-chunk values with bench_attention.py --decode-alt.
+    "decode-bench": dict(dtypes=["bf16"], head_dims=[128], causal=[False],
+                         groups=[4], qo_heads=32, decode=True),
     "example": dict(dtypes=["f16"], head_dims=[64], causal=[False],
                     groups=[1], qo_heads=8),
 }

@@ -14,7 +14,9 @@ overlaps GPU work. Prints tables last.
   bench_attention.py KERNEL_DIR [--decode-dir DIR] [--json out.json]
 
 DECODE_DIR holds decode_bf16_d128_g4_kernels.json (gen_kernels.py --set
-decode); default: KERNEL_DIR/../decode when it exists.
+decode or decode-bench); default: KERNEL_DIR/../decode when it exists.
+--decode-alt LABEL=DIR times further builds of it (e.g. other kv-chunk
+values) in the decode table.
 """
 import argparse
 import json
@@ -113,6 +115,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("kernel_dir")
     ap.add_argument("--json")
+    ap.add_argument("--decode-alt", action="append", default=[],
+                    help="LABEL=DIR: another build of the decode pair, timed "
+                         "beside ours in the decode table")
     ap.add_argument("--decode-dir",
                     help="folder of decode_bf16_d128_g4_kernels.json "
                          "(default: KERNEL_DIR/../decode if it exists)")
@@ -129,16 +134,23 @@ def main():
                 os.path.join(args.kernel_dir, name + "_kernels.json")).kernel(name)
     decode_dir = args.decode_dir or os.path.join(
         os.path.dirname(os.path.abspath(args.kernel_dir)), "decode")
-    decode_kernels = None
-    decode_manifest = os.path.join(decode_dir,
-                                   f"decode_bf16_d{DIM}_g4_kernels.json")
-    if os.path.exists(decode_manifest):
-        module = Module(decode_manifest)
-        names = [k["name"] for k in json.load(open(decode_manifest))["kernels"]]
-        decode_kernels = [module.kernel(n) for n in names]
-    elif args.decode_dir:
+    def load_decode(folder):
+        path = os.path.join(folder, f"decode_bf16_d{DIM}_g4_kernels.json")
+        if not os.path.exists(path):
+            return None, path
+        module = Module(path)
+        names = [k["name"] for k in json.load(open(path))["kernels"]]
+        return [module.kernel(n) for n in names], path
+
+    decode_kernels, decode_manifest = load_decode(decode_dir)
+    decode_alts = {}
+    for label, folder in (a.split("=", 1) for a in args.decode_alt):
+        decode_alts[label], path = load_decode(folder)
+        if decode_alts[label] is None:
+            sys.exit(f"bench_attention: no {path}")
+    if decode_kernels is None and args.decode_dir:
         sys.exit(f"bench_attention: no {decode_manifest}")
-    else:
+    elif decode_kernels is None:
         print(f"bench_attention: no {decode_manifest}; decode uses the "
               "prefill kernel only", flush=True)
     results = {"prefill": [], "decode": []}
@@ -187,7 +199,10 @@ def main():
         peers = {"ours-prefill-kernel": ours(kernels[(False, 4)], HEADS),
                  "sdpa-flash": sdpa(SDPBackend.FLASH_ATTENTION, False)}
         if decode_kernels:
-            peers = {"ours": ours_decode(decode_kernels, HEADS), **peers}
+            peers = {"ours": ours_decode(decode_kernels, HEADS),
+                     **{label: ours_decode(ks, HEADS)
+                        for label, ks in decode_alts.items()},
+                     **peers}
         for peer, fn in peers.items():
             try:
                 ms = time_ms(fn, sets, batch=10)
@@ -229,6 +244,11 @@ def main():
           "sdpa-flash GB/s |")
     print("|---|---|---|---|---|---|")
     for row in decode_rows:
+        for label in decode_alts:
+            g = row.get(label, {}).get("gbps")
+            print(f"  ({label}: {cell(row, label, 'gbps')} GB/s, "
+                  f"{(g / copy_bw if g else float('nan')):.2f} of copy)")
+
         def frac(peer):
             g = row.get(peer, {}).get("gbps")
             return f"{g / copy_bw:.2f}" if g else "n/a"

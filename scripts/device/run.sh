@@ -44,8 +44,12 @@ if [[ $what == bench || $what == all ]]; then
   for d in "$KERNELS"/bench_*; do
     [[ -d $d ]] && alts+=(--alt "$(basename "$d")=$d")
   done
+  # Further decode builds (e.g. decode_c256 from --options kv-chunk=256).
+  for d in "$KERNELS"/decode_*; do
+    [[ -d $d ]] && alts+=(--decode-alt "$(basename "$d")=$d")
+  done
   python3 scripts/device/bench_attention.py "$KERNELS/bench" "${alts[@]}" \
-    --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" | tail -n 30
+    --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" | tail -n 40
 fi
 if [[ $what == profile || $what == all ]]; then
   echo "== Nsight Compute: prefill bf16 d128, 4096 tokens, not causal"
