@@ -8,8 +8,11 @@ bandwidth of the decode kernel pair (split-KV + merge, from DECODE_DIR) and,
 for comparison, of the prefill kernel run with qo_len = 1, vs a
 device-to-device copy measured in the same run. Timing: CUDA events,
 warm-up, median of repeats, inputs rotated among several copies so they
-exceed L2; decode times batches of 10 calls so that host launch overhead
-overlaps GPU work. Prints tables last.
+exceed L2. Decode calls are short next to their host overhead (the decode
+pair is two ctypes launches plus workspace allocation): each input set's
+call is captured in a CUDA graph (--no-graphs: called directly; a peer that
+cannot be captured falls back to that, noted in its row) and batches of 10
+replays are timed. Prints tables last.
 
   bench_attention.py KERNEL_DIR [--decode-dir DIR] [--json out.json]
 
@@ -74,6 +77,30 @@ def ours(kernel, hq):
     return run
 
 
+def graphed(fn, sets):
+    """One CUDA graph per input set capturing fn(*set); returns replay sets
+    for time_ms(replay, ...). The capture stream is torch's current stream,
+    which the runtime launches on."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for args in sets:
+            fn(*args)
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+    graphs = []
+    for args in sets:
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            fn(*args)
+        graphs.append((g,))
+    return graphs
+
+
+def replay(g):
+    g.replay()
+
+
 def ours_decode(kernels, hq):
     """The decode pair: workspace from the manifest, kernels in order."""
     def run(q, k, v):
@@ -115,6 +142,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("kernel_dir")
     ap.add_argument("--json")
+    ap.add_argument("--no-graphs", action="store_true",
+                    help="time decode calls directly, not as CUDA graphs")
     ap.add_argument("--decode-alt", action="append", default=[],
                     help="LABEL=DIR: another build of the decode pair, timed "
                          "beside ours in the decode table")
@@ -204,9 +233,21 @@ def main():
                         for label, ks in decode_alts.items()},
                      **peers}
         for peer, fn in peers.items():
+            mode = "eager"
             try:
-                ms = time_ms(fn, sets, batch=10)
-                row[peer] = {"ms": ms, "gbps": bytes_moved / ms / 1e6}
+                if not args.no_graphs:
+                    try:
+                        ms = time_ms(replay, graphed(fn, sets), batch=10)
+                        mode = "graph"
+                    except Exception as e:  # not capturable: time it eagerly
+                        print(f"decode {peer}: graph capture failed "
+                              f"({type(e).__name__}: {e}); timing eagerly",
+                              flush=True)
+                        torch.cuda.synchronize()
+                if mode == "eager":
+                    ms = time_ms(fn, sets, batch=10)
+                row[peer] = {"ms": ms, "gbps": bytes_moved / ms / 1e6,
+                             "mode": mode}
             except Exception as e:
                 row[peer] = {"error": f"{type(e).__name__}: {e}"[:200]}
         decode_rows.append(row)
