@@ -323,7 +323,13 @@ struct ConvertAttnToGPUPass
                          << " bytes";
         return signalPassFailure();
       }
-      chooseRegisterTiling(cfg, decode ? 1 : queryTilesPerWave, blockN);
+      // Decode streams the cache: a 32-key tile halves the score registers
+      // (168 instead of 255 on sm_90a at head dim 128), so more one-wave
+      // workgroups stay resident per SM; measured 0.60-0.70 of copy
+      // bandwidth at 32k-128k keys on H100 against 0.49-0.61 with 64.
+      int64_t decodeBlockN = blockN > 0 ? int64_t(blockN) : int64_t(32);
+      chooseRegisterTiling(cfg, decode ? 1 : queryTilesPerWave,
+                           decode ? decodeBlockN : int64_t(blockN));
       if (decode) {
         cfg.kvChunk = kvChunk > 0 ? kvChunk : 512;
         if (cfg.kvChunk % cfg.blockN != 0) {

@@ -1,7 +1,7 @@
 // RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=SM90
 // RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=gfx942" --split-input-file | FileCheck %s --check-prefix=GFX942
 // RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=256" --split-input-file | FileCheck %s --check-prefix=CHUNK256
-// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=96" --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK96
+// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=80" --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK80
 // RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=-1" 2>&1 | FileCheck %s --check-prefix=CHUNKNEG
 
 // Decode: a query token dimension of static size 1 selects the split-KV
@@ -21,9 +21,9 @@
 // One query tile holds the 4 heads; one workgroup per KV head and 512 keys.
 // SM90-SAME: grid = [1, 8, {ceil_div = ["k", 0, 512]}]
 // SM90-SAME: name = "decode", op = "attn.attention"
-// SM90-SAME: params = {block_m = 16 : i64, block_n = 64 : i64, causal = false, group_size = 4 : i64, head_dim = 128 : i64, head_dim_v = 128 : i64, kv_chunk = 512 : i64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 8 : i64, num_qo_heads = 32 : i64, q_in_registers = true, query_tiles_per_wave = 1 : i64, rows = "heads", sm_scale = {{.*}} : f64, stage = "split_kv", window_left = -1 : i64
+// SM90-SAME: params = {block_m = 16 : i64, block_n = 32 : i64, causal = false, group_size = 4 : i64, head_dim = 128 : i64, head_dim_v = 128 : i64, kv_chunk = 512 : i64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 8 : i64, num_qo_heads = 32 : i64, q_in_registers = true, query_tiles_per_wave = 1 : i64, rows = "heads", sm_scale = {{.*}} : f64, stage = "split_kv", window_left = -1 : i64
 // SM90-SAME: workspace = [[WS:\[\{dtype = "f32", name = "o_part", shape = \[\{ceil_div = \["k", 0, 512\]\}, 32, 128\]\}, \{dtype = "f32", name = "lse_part", shape = \[\{ceil_div = \["k", 0, 512\]\}, 32\]\}\]]]}
-// SM90-SAME: static_shared_memory = 35840 : i64}
+// SM90-SAME: static_shared_memory = 18944 : i64}
 // The merge kernel: one workgroup per query head, one thread per output
 // element, the same workspace.
 // SM90-SAME: {args = [{dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}, {dtype = "bf16", kind = "memref", name = "o", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse", rank = 2 : i64}]
@@ -48,9 +48,9 @@
 // SM90: %[[END0:.*]] = arith.addi %[[BEGIN]], %c512 : index
 // SM90-NEXT: %[[END:.*]] = arith.minsi %{{.*}}, %[[END0]] : index
 // Interior tiles without a mask, then the tail with one.
-// SM90: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c64
+// SM90: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
 // SM90: vector.load %[[K]][%{{.*}}, %[[KVH]], %{{.*}}]
-// SM90: scf.for %{{.*}} = %{{.*}} to %[[END]] step %c64
+// SM90: scf.for %{{.*}} = %{{.*}} to %[[END]] step %c32
 // SM90: arith.cmpi slt
 // Stores only for rows < 4, at [z, 4 * block y + row].
 // SM90: %[[VALID:.*]] = arith.cmpi slt, %{{.*}}, %c4 : index
@@ -127,7 +127,7 @@
 // CHUNK256-SAME: grid = [1, 8, {ceil_div = ["k", 0, 256]}]
 // CHUNK256-SAME: kv_chunk = 256 : i64
 
-// CHUNK96: error: 'attn.attention' op convert-attn-to-gpu: kv-chunk 96 must be a multiple of the key tile (64)
+// CHUNK80: error: 'attn.attention' op convert-attn-to-gpu: kv-chunk 80 must be a multiple of the key tile (32)
 // CHUNKNEG: error: convert-attn-to-gpu: kv-chunk must be >= 0, got -1
 
 func.func @decode(%q: tensor<1x32x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %o: tensor<1x32x128xbf16>, %lse: tensor<1x32xf32>) -> (tensor<1x32x128xbf16>, tensor<1x32xf32>) {
