@@ -72,8 +72,8 @@ struct AttnWriteCodeObjectsPass
     }
     WalkResult result = module.walk([&](gpu::BinaryOp binary) {
       StringRef name = binary.getSymName();
-      auto entry = manifests ? manifests.getAs<DictionaryAttr>(name)
-                             : DictionaryAttr();
+      auto entry =
+          manifests ? manifests.getAs<DictionaryAttr>(name) : DictionaryAttr();
       if (!entry) {
         binary.emitError() << "attn-write-code-objects: no kernels were "
                               "recorded for '"
@@ -100,8 +100,8 @@ struct AttnWriteCodeObjectsPass
                            "format=isa from gpu-module-to-binary");
           return WalkResult::interrupt();
         }
-        StringRef ext = nvidia ? (isBinary ? "cubin" : "ptx")
-                               : (isBinary ? "hsaco" : "s");
+        StringRef ext =
+            nvidia ? (isBinary ? "cubin" : "ptx") : (isBinary ? "hsaco" : "s");
         std::string file = (name + "." + ext).str();
         SmallString<256> path(outputDir);
         llvm::sys::path::append(path, file);

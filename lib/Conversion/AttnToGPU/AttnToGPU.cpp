@@ -71,7 +71,8 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
     if (d % cfg.instr.k != 0 || d % cfg.instr.m != 0 || d % cfg.instr.n != 0)
       return fail(Twine("head dim ") + Twine(d) +
                   " must be a multiple of the matrix instruction's M, N and "
-                  "K (" + cfg.instr.name + ")");
+                  "K (" +
+                  cfg.instr.name + ")");
 
   // Every operand must be a function argument, the results returned as is.
   Block &body = func.getBody().front();
@@ -112,12 +113,11 @@ void chooseRegisterTiling(FlashAttentionConfig &cfg, int64_t requestedTiles,
   // Measured on H100 (docs/performance.md): a second query tile pays only
   // when it does not force a smaller key tile; with the key tile halved the
   // extra loop trips cost more than the reuse saves.
-  int64_t tiles =
-      requestedTiles > 0 ? requestedTiles
-      : mi.maxQueryTilesPerWave >= 2 &&
-              2 * (accRegs + scoreRegs(maxBlockN)) <= budget
-          ? 2
-          : 1;
+  int64_t tiles = requestedTiles > 0 ? requestedTiles
+                  : mi.maxQueryTilesPerWave >= 2 &&
+                          2 * (accRegs + scoreRegs(maxBlockN)) <= budget
+                      ? 2
+                      : 1;
   int64_t blockN =
       requestedBlockN > 0 ? std::min(requestedBlockN, maxBlockN) : maxBlockN;
   cfg.queryTilesPerWave = tiles;
@@ -133,17 +133,14 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
                                             const FlashAttentionConfig &cfg) {
   auto str = [&](StringRef s) { return b.getStringAttr(s); };
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
-  auto named = [&](StringRef k, Attribute v) {
-    return b.getNamedAttr(k, v);
-  };
+  auto named = [&](StringRef k, Attribute v) { return b.getNamedAttr(k, v); };
   auto memrefArg = [&](StringRef argName, Type elem, int64_t rank) {
     std::string dtype;
     llvm::raw_string_ostream os(dtype);
     os << elem;
-    return b.getDictionaryAttr({named("name", str(argName)),
-                                named("kind", str("memref")),
-                                named("dtype", str(dtype)),
-                                named("rank", i64(rank))});
+    return b.getDictionaryAttr(
+        {named("name", str(argName)), named("kind", str("memref")),
+         named("dtype", str(dtype)), named("rank", i64(rank))});
   };
   auto ceilDiv = [&](StringRef arg, int64_t n) {
     return b.getDictionaryAttr(
@@ -168,8 +165,8 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
             split ? Attribute(ceilDiv("k", cfg.kvChunk)) : i64(1)};
   else
     grid = {ceilDiv("q", cfg.blockM()), i64(cfg.numQoHeads), i64(1)};
-  SmallVector<Attribute> block = {
-      i64(cfg.numWaves * cfg.instr.waveSize), i64(1), i64(1)};
+  SmallVector<Attribute> block = {i64(cfg.numWaves * cfg.instr.waveSize),
+                                  i64(1), i64(1)};
 
   // Split-KV workspace, sized with the grid's expression forms over the
   // attention operands (q, k, v): o_part [splits, Hq, Dv], lse_part
@@ -292,8 +289,8 @@ struct ConvertAttnToGPUPass
       FlashAttentionConfig cfg;
       cfg.instr = *getMatrixInstr(
           chip, elemType.isBF16() ? MatrixElemType::BF16 : MatrixElemType::F16);
-      cfg.numWaves = numWaves > 0 ? int64_t(numWaves)
-                                  : cfg.instr.wavesPerWorkgroup;
+      cfg.numWaves =
+          numWaves > 0 ? int64_t(numWaves) : cfg.instr.wavesPerWorkgroup;
       if (failed(configureAttention(op, func, cfg)))
         return signalPassFailure();
       // Decode: a query token dimension of static size 1. One wave's query
@@ -307,8 +304,7 @@ struct ConvertAttnToGPUPass
       }
       if (failed(chooseFormulation(cfg.instr))) {
         op.emitOpError() << "convert-attn-to-gpu: the lane layouts of "
-                         << cfg.instr.name
-                         << " cannot keep P in registers";
+                         << cfg.instr.name << " cannot keep P in registers";
         return signalPassFailure();
       }
       // Largest key tile whose staged K and V fit in workgroup memory.

@@ -30,9 +30,9 @@ using namespace mlir;
 using namespace mlir::attn;
 
 int64_t FlashAttentionConfig::blockM() const {
-  bool direct = chooseFormulation(instr).value_or(
-                    AttentionFormulation::Direct) ==
-                AttentionFormulation::Direct;
+  bool direct =
+      chooseFormulation(instr).value_or(AttentionFormulation::Direct) ==
+      AttentionFormulation::Direct;
   return numWaves * queryTilesPerWave * (direct ? instr.m : instr.n);
 }
 
@@ -232,9 +232,9 @@ private:
   }
 
   /// Loads a fragment through `loadRun(slow, fast, len)`.
-  SmallVector<Value>
-  loadFragment(const FragmentIndexing &ix, Value slowBase, Value fastBase,
-               function_ref<SmallVector<Value>(Value, Value, int64_t)> loadRun) {
+  SmallVector<Value> loadFragment(
+      const FragmentIndexing &ix, Value slowBase, Value fastBase,
+      function_ref<SmallVector<Value>(Value, Value, int64_t)> loadRun) {
     Value slowLane = add(slowBase, laneValue(ix.slowLane));
     Value fastLane = add(fastBase, laneValue(ix.fastLane));
     SmallVector<Value> elems(ix.fastElem.size());
@@ -309,9 +309,8 @@ private:
                                    ArrayRef<int64_t>{mi.m, mi.n, mi.k});
     } else {
       d = amdgpu::MFMAOp::create(
-          b, vc.getType(), b.getI32IntegerAttr(mi.m),
-          b.getI32IntegerAttr(mi.n), b.getI32IntegerAttr(mi.k),
-          b.getI32IntegerAttr(1), va, vb, vc);
+          b, vc.getType(), b.getI32IntegerAttr(mi.m), b.getI32IntegerAttr(mi.n),
+          b.getI32IntegerAttr(mi.k), b.getI32IntegerAttr(1), va, vb, vc);
     }
     return unpack(d);
   }
@@ -347,9 +346,9 @@ private:
   }
 
   Value shuffleXor(Value v, int64_t mask) {
-    auto shuffle = gpu::ShuffleOp::create(
-        b, v, static_cast<int32_t>(mask), static_cast<int32_t>(mi.waveSize),
-        gpu::ShuffleMode::XOR);
+    auto shuffle = gpu::ShuffleOp::create(b, v, static_cast<int32_t>(mask),
+                                          static_cast<int32_t>(mi.waveSize),
+                                          gpu::ShuffleMode::XOR);
     return shuffle.getShuffleResult();
   }
 
@@ -442,8 +441,8 @@ void KernelEmitter::copyTilesToWorkgroupMemory(Value tileStart) {
   auto guardPartialRound = [&](int64_t it, int64_t chunks, Value linear) {
     if ((it + 1) * threads <= chunks)
       return;
-    Value inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                          linear, idx(chunks));
+    Value inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, linear,
+                                          idx(chunks));
     auto ifOp = scf::IfOp::create(b, inRange, /*withElseRegion=*/false);
     b.setInsertionPointToStart(ifOp.thenBlock());
   };
@@ -456,8 +455,8 @@ void KernelEmitter::copyTilesToWorkgroupMemory(Value tileStart) {
                     idx(vec));
     // Rows past the end read the last key; the score mask discards them.
     Value key = minIdx(add(tileStart, row), lastKey);
-    auto load = vector::LoadOp::create(b, vecType, kMem,
-                                       ValueRange{key, kvHead, col});
+    auto load =
+        vector::LoadOp::create(b, vecType, kMem, ValueRange{key, kvHead, col});
     load.setAlignment(16);
     auto store = vector::StoreOp::create(b, load, kTile, ValueRange{row, col});
     store.setAlignment(16);
@@ -468,11 +467,11 @@ void KernelEmitter::copyTilesToWorkgroupMemory(Value tileStart) {
     Value linear = add(tid, idx(it * threads));
     guardPartialRound(it, vChunks, linear);
     Value row = arith::RemUIOp::create(b, linear, idx(cfg.blockN));
-    Value col = mul(arith::DivUIOp::create(b, linear, idx(cfg.blockN)),
-                    idx(vec));
+    Value col =
+        mul(arith::DivUIOp::create(b, linear, idx(cfg.blockN)), idx(vec));
     Value key = minIdx(add(tileStart, row), lastKey);
-    auto load = vector::LoadOp::create(b, vecType, vMem,
-                                       ValueRange{key, kvHead, col});
+    auto load =
+        vector::LoadOp::create(b, vecType, vMem, ValueRange{key, kvHead, col});
     load.setAlignment(16);
     for (int64_t j = 0; j < vec; ++j) {
       Value x = vector::ExtractOp::create(b, load, j);
@@ -554,8 +553,8 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
     Value first =
         arith::SubIOp::create(b, positionOf(qBlockStart), idx(cfg.windowLeft));
     first = maxIdx(idx(0), first);
-    kvBegin = mul(arith::DivUIOp::create(b, first, idx(cfg.blockN)),
-                  idx(cfg.blockN));
+    kvBegin =
+        mul(arith::DivUIOp::create(b, first, idx(cfg.blockN)), idx(cfg.blockN));
   }
   // Split-KV: this workgroup's chunk, a whole number of key tiles.
   if (cfg.kvChunk > 0) {
@@ -622,11 +621,11 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
       for (int64_t mt = 0; mt < qTiles; ++mt)
         q[mt] = cfg.qInRegisters ? qFrags[mt][kk] : loadQ(mt, kk);
       for (int64_t j = 0; j < numScoreTiles; ++j) {
-        SmallVector<Value> kFrag = loadFragment(
-            kIx, idx(j * tileKeys), idx(kk * mi.k),
-            [&](Value key, Value d, int64_t len) {
-              return loadRun(kTile, {key, d}, len);
-            });
+        SmallVector<Value> kFrag =
+            loadFragment(kIx, idx(j * tileKeys), idx(kk * mi.k),
+                         [&](Value key, Value d, int64_t len) {
+                           return loadRun(kTile, {key, d}, len);
+                         });
         for (int64_t mt = 0; mt < qTiles; ++mt) {
           SmallVector<Value> &s = scores[mt][j];
           s = roles.direct() ? mma(q[mt], kFrag, s) : mma(kFrag, q[mt], s);
@@ -645,18 +644,17 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
       for (int64_t j = 0; j < numScoreTiles; ++j) {
         for (int64_t e = 0; e < numC; ++e) {
           Value &s = scores[mt][j][e];
-          Value key = add(add(kvStart, keyLane),
-                          idx(j * tileKeys + elemPart(cKey, e)));
+          Value key =
+              add(add(kvStart, keyLane), idx(j * tileKeys + elemPart(cKey, e)));
           // Packed rows are heads of the one token: one position.
           Value qPos =
               cfg.packHeads ? qPosLane : add(qPosLane, idx(elemPart(cQ, e)));
-          Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
-                                              key, kvLen);
+          Value valid =
+              arith::CmpIOp::create(b, arith::CmpIPredicate::slt, key, kvLen);
           if (cfg.causal)
             valid = arith::AndIOp::create(
                 b, valid,
-                arith::CmpIOp::create(b, arith::CmpIPredicate::sle, key,
-                                      qPos));
+                arith::CmpIOp::create(b, arith::CmpIPredicate::sle, key, qPos));
           if (cfg.windowLeft >= 0) {
             Value lo = arith::SubIOp::create(b, qPos, idx(cfg.windowLeft));
             valid = arith::AndIOp::create(
@@ -715,16 +713,16 @@ void KernelEmitter::emit(gpu::GPUFuncOp func) {
           for (Value x : scores[mt][c * chunkTiles + t])
             p[mt].push_back(arith::TruncFOp::create(b, cfg.elementType, x));
       for (int64_t t = 0; t < numOutTiles; ++t) {
-        SmallVector<Value> vFrag = loadFragment(
-            vIx, idx(t * dvPerTile), idx(c * mi.k),
-            [&](Value dv, Value key, int64_t len) {
-              return loadRun(vTile, {dv, key}, len);
-            });
+        SmallVector<Value> vFrag =
+            loadFragment(vIx, idx(t * dvPerTile), idx(c * mi.k),
+                         [&](Value dv, Value key, int64_t len) {
+                           return loadRun(vTile, {dv, key}, len);
+                         });
         for (int64_t mt = 0; mt < qTiles; ++mt) {
           auto slot = acc.begin() + mt * accPerTile + t * numC;
           SmallVector<Value> cIn(slot, slot + numC);
-          SmallVector<Value> d = roles.direct() ? mma(p[mt], vFrag, cIn)
-                                                : mma(vFrag, p[mt], cIn);
+          SmallVector<Value> d =
+              roles.direct() ? mma(p[mt], vFrag, cIn) : mma(vFrag, p[mt], cIn);
           llvm::copy(d, slot);
         }
       }
@@ -835,9 +833,10 @@ mlir::attn::chooseFormulation(const MatrixInstr &instr) {
   return failure();
 }
 
-FailureOr<gpu::GPUFuncOp> mlir::attn::buildFlashAttentionKernel(
-    OpBuilder &builder, Location loc, gpu::GPUModuleOp module, StringRef name,
-    const FlashAttentionConfig &cfg) {
+FailureOr<gpu::GPUFuncOp>
+mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
+                                      gpu::GPUModuleOp module, StringRef name,
+                                      const FlashAttentionConfig &cfg) {
   FailureOr<AttentionFormulation> form = chooseFormulation(cfg.instr);
   if (failed(form))
     return failure();
@@ -875,10 +874,10 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildFlashAttentionKernel(
 
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(builder, loc, name,
-                                     builder.getFunctionType(args, {}),
-                                     workgroup);
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
+  auto func = gpu::GPUFuncOp::create(
+      builder, loc, name, builder.getFunctionType(args, {}), workgroup);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
   int32_t threads = static_cast<int32_t>(cfg.numWaves * cfg.instr.waveSize);
   func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({threads, 1, 1}));
 

@@ -1,4 +1,5 @@
-//===- FlashAttentionKernel.h - tiled attention kernel generator -*- C++ -*-===//
+//===- FlashAttentionKernel.h - tiled attention kernel generator -*- C++
+//-*-===//
 
 #ifndef FLASHINFER_CONVERSION_ATTNTOGPU_FLASHATTENTIONKERNEL_H
 #define FLASHINFER_CONVERSION_ATTNTOGPU_FLASHATTENTIONKERNEL_H
@@ -13,15 +14,15 @@ namespace mlir::attn {
 /// the chosen tiling. Shapes other than the token counts are static.
 struct FlashAttentionConfig {
   MatrixInstr instr;
-  Type elementType;       // f16 or bf16: q, k, v and o
+  Type elementType; // f16 or bf16: q, k, v and o
   int64_t numQoHeads = 0, numKvHeads = 0;
   int64_t headDim = 0, headDimV = 0;
   bool causal = false;
   int64_t windowLeft = -1;
   float smScale = 1.0f;
   bool withLse = false;
-  int64_t numWaves = 4;   // waves (warps) per workgroup
-  int64_t blockN = 64;    // keys staged per loop iteration
+  int64_t numWaves = 4; // waves (warps) per workgroup
+  int64_t blockN = 64;  // keys staged per loop iteration
   /// Query tiles (of the instruction's M, or N when transposed) per wave.
   /// More tiles reuse each K and V fragment read from workgroup memory for
   /// more matrix instructions, at the cost of accumulator registers.
@@ -58,11 +59,10 @@ FailureOr<AttentionFormulation> chooseFormulation(const MatrixInstr &instr);
 /// packHeads: q is memref<1 x Hq x D>, grid (ceil(G / blockM), numKvHeads,
 /// 1). With kvChunk > 0 the outputs are (o_part, lse_part) and grid.z is the
 /// number of chunks.
-FailureOr<gpu::GPUFuncOp> buildFlashAttentionKernel(OpBuilder &builder,
-                                                    Location loc,
-                                                    gpu::GPUModuleOp module,
-                                                    StringRef name,
-                                                    const FlashAttentionConfig &config);
+FailureOr<gpu::GPUFuncOp>
+buildFlashAttentionKernel(OpBuilder &builder, Location loc,
+                          gpu::GPUModuleOp module, StringRef name,
+                          const FlashAttentionConfig &config);
 
 /// Builds `gpu.func @name(o_part, lse_part, o[, lse]) kernel` merging the
 /// split-KV partials of a one-token (decode) problem: o = sum_z 2^(lse_z -
