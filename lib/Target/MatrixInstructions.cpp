@@ -33,6 +33,7 @@ MatrixInstr nvMmaM16N8K16(MatrixElemType type) {
   mi.waveSize = 32;
   mi.maxQueryTilesPerWave = 2;
   mi.wavesPerWorkgroup = 8;
+  mi.maxStaticWorkgroupMemory = 48 * 1024;
   // A: a0..a7 as a 4x2 vector; row = g + 8*((e/2)%2), k = 2t + e%2 + 8*(e/4).
   mi.a = {8,
           {lane(4, 8, 1), elem(2, 2, 8)},

@@ -76,6 +76,10 @@ struct MatrixInstr {
   /// K/V tile serves twice the query rows of four); AMD keeps four (256
   /// lanes) until measured on hardware.
   int64_t wavesPerWorkgroup = 4;
+  /// Workgroup memory a kernel may declare statically: 48 KiB on NVIDIA
+  /// (more needs dynamic shared memory and an opt-in), the 64 KiB LDS of a
+  /// CDNA3 workgroup.
+  int64_t maxStaticWorkgroupMemory = 64 * 1024;
 };
 
 /// The matrix instruction to use for `elemType` on `chip` (sm_90a, gfx942,

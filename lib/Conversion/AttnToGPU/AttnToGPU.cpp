@@ -308,7 +308,7 @@ struct ConvertAttnToGPUPass
         return signalPassFailure();
       }
       // Largest key tile whose staged K and V fit in workgroup memory.
-      int64_t limit = isNvidiaChip(chip) ? 48 * 1024 : 64 * 1024;
+      int64_t limit = cfg.instr.maxStaticWorkgroupMemory;
       cfg.blockN = 64;
       while (cfg.blockN > 16 && tileBytes(cfg, cfg.blockN) > limit)
         cfg.blockN /= 2;
