@@ -85,13 +85,22 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
 }
 
 void mlir::attn::registerFlashInferPipelines() {
-  PassPipelineRegistration<AttnCompileOptions>(
+  // Registered by hand rather than through PassPipelineRegistration so that
+  // bad options (an unknown chip, say) fail the pipeline with the message
+  // instead of aborting the tool.
+  registerPassPipeline(
       "attn-compile",
       "Compile attn ops to GPU code objects (.cubin for NVIDIA, .hsaco for "
       "AMD) plus JSON manifests for the launch runtime",
-      [](OpPassManager &pm, const AttnCompileOptions &options) {
-        if (failed(buildAttnCompilePipeline(pm, options)))
-          llvm::report_fatal_error("attn-compile: invalid options");
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        AttnCompileOptions options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        return buildAttnCompilePipeline(pm, options);
+      },
+      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+        optHandler(AttnCompileOptions());
       });
   PassPipelineRegistration<>(
       "attn-cpu-pipeline",
