@@ -52,14 +52,18 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
   std::string toolkit = options.toolkit.empty()
                             ? std::string(FLASHINFER_DEFAULT_TOOLKIT)
                             : std::string(options.toolkit);
-  // The target-independent front half, then the vendor's conversions; each
-  // stage is an ordinary pass that can be run on its own.
+  // The stages of the GPU lowering (tiling, online softmax, staging in
+  // workgroup memory, distribution onto the matrix instruction), then the
+  // vendor's conversions; each is an ordinary pass that can be run alone.
   std::string text =
       "attn-raise-builtin-variants,convert-attn-to-gpu{chip=" + chip +
       " num-waves=" + std::to_string(options.numWaves) +
       " query-tiles-per-wave=" + std::to_string(options.queryTilesPerWave) +
       " block-n=" + std::to_string(options.blockN) +
-      " kv-chunk=" + std::to_string(options.kvChunk) + "},canonicalize,cse,";
+      " kv-chunk=" + std::to_string(options.kvChunk) +
+      "},attn-decompose-online-attention,"
+      "gpu.module(attn-promote-to-workgroup-memory,"
+      "attn-distribute-to-matrix-instructions),canonicalize,cse,";
   if (nvidia) {
     text += "nvvm-attach-target{chip=" + chip +
             " features=+ptx80 O=3},"

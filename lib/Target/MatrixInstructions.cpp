@@ -107,3 +107,13 @@ std::optional<MatrixInstr> mlir::attn::getMatrixInstr(llvm::StringRef chip,
     return amdMfma16x16(type, 16);
   return std::nullopt;
 }
+
+std::optional<MatrixInstr>
+mlir::attn::getMatrixInstrByName(llvm::StringRef name) {
+  for (MatrixElemType type : {MatrixElemType::F16, MatrixElemType::BF16})
+    for (MatrixInstr mi :
+         {nvMmaM16N8K16(type), amdMfma16x16(type, 16), amdMfma16x16(type, 32)})
+      if (mi.name == name)
+        return mi;
+  return std::nullopt;
+}

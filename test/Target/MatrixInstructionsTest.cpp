@@ -3,7 +3,7 @@
 // For every table entry, each operand layout (A: MxK, B: KxN, C: MxN) must
 // place the (lane, element) pairs of one wave on the operand's tile as a
 // bijection, its element count must match the vector shape the dialect op
-// takes, and chooseFormulation must pick the formulation the kernel relies
+// takes, and getAttentionLayout must pick the formulation the kernel relies
 // on. A deliberately broken copy of a layout must be caught by the same
 // checks. Prints one line per entry for FileCheck (matrix-instructions.test)
 // and exits non-zero on any failure.
@@ -11,7 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "flashinfer/Target/MatrixInstructions.h"
-#include "flashinfer/Conversion/AttnToGPU/FlashAttentionKernel.h"
+#include "flashinfer/Target/AttentionLayout.h"
 
 #include <cstdio>
 #include <string>
@@ -112,15 +112,18 @@ void checkEntry(const char *chip, MatrixElemType type) {
   ok &= checkOperand(entry, "B", mi->b, mi->k, mi->n, mi->waveSize);
   ok &= checkOperand(entry, "C", mi->c, mi->m, mi->n, mi->waveSize);
 
-  auto form = chooseFormulation(*mi);
-  const char *formName = mlir::failed(form)                      ? "none"
+  std::optional<AttentionLayout> layout = getAttentionLayout(*mi);
+  std::optional<AttentionFormulation> form;
+  if (layout)
+    form = layout->form;
+  const char *formName = !form                                   ? "none"
                          : *form == AttentionFormulation::Direct ? "direct"
                                                                  : "transposed";
   AttentionFormulation expected = mi->kind == MatrixInstrKind::NvMmaSync
                                       ? AttentionFormulation::Direct
                                       : AttentionFormulation::Transposed;
-  if (mlir::failed(form) || *form != expected) {
-    fail(entry + ": chooseFormulation gave " + formName);
+  if (!form || *form != expected) {
+    fail(entry + ": getAttentionLayout gave " + formName);
     ok = false;
   }
   std::printf(" %s %s\n", formName, ok ? "ok" : "BROKEN");

@@ -3,6 +3,7 @@
 #ifndef FLASHINFER_CONVERSION_PASSES_H
 #define FLASHINFER_CONVERSION_PASSES_H
 
+#include "flashinfer/Dialect/Attn/IR/AttnOps.h"
 #include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"

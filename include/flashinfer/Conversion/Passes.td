@@ -33,14 +33,19 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
     recorded on the module as `attn.manifests` for
     `attn-write-code-objects`.
 
-    The kernel is FlashAttention-2: each workgroup takes a tile of query rows
-    of one head, walks the key range in tiles staged in workgroup memory,
-    keeps the running max and sum of the online softmax in f32 registers,
-    rescales the output accumulator, and runs both products on the matrix
-    instruction that `MatrixInstructions.h` lists for `chip` (mma.sync
-    m16n8k16 on NVIDIA, 16x16 MFMA on CDNA3/4). Causal and sliding-window
-    masks bound the key loop, so tiles wholly outside the mask are skipped.
-    Unsupported features are reported as errors naming the feature.
+    This is stage 1 of the GPU lowering, the work decomposition. The
+    kernel is FlashAttention-2: each workgroup takes a tile of query rows of
+    one head, sized for the matrix instruction that `MatrixInstructions.h`
+    lists for `chip` (mma.sync m16n8k16 on NVIDIA, 16x16 MFMA on CDNA3/4),
+    and walks the keys it can see in tiles of `block-n` with
+    `attn.online_attention_step`, carrying the running output, max and sum as
+    workgroup-level vectors, then normalizes and writes the output with
+    `vector.transfer_write`. Causal and sliding-window masks bound the key
+    range, so tiles wholly outside the mask are skipped, and the tiles that
+    every row sees in full run in a first loop without the mask test. The
+    kernel records its instruction as `attn.matrix_instruction` for
+    `attn-distribute-to-matrix-instructions`. Unsupported features are
+    reported as errors naming the feature.
 
     Decode (the query's token dimension is statically 1) gets two kernels,
     recorded in launch order: `<func>` packs the G query heads that share a
@@ -48,7 +53,8 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
     splits the keys into `kv-chunk` chunks over grid.z, writing f32 partial
     outputs and lse to workspace buffers `o_part` and `lse_part`; then
     `<func>_merge` combines the partials into `o` and `lse`. The manifest
-    describes the workspace in each kernel's `params.workspace`.
+    describes the workspace in each kernel's `params.workspace`. The merge
+    kernel is built directly at the thread level.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -65,11 +71,51 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
            "workgroup, a multiple of the key tile (0: 512)">,
   ];
   let dependentDialects = [
+    "::mlir::attn::AttnDialect", "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def AttnDistributeToMatrixInstructions
+    : Pass<"attn-distribute-to-matrix-instructions", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Distribute a kernel's workgroup tiles over lanes and matrix instructions";
+  let description = [{
+    Stage 4 of the GPU lowering. In each `gpu.func` that carries
+    `attn.matrix_instruction` (set by `convert-attn-to-gpu`), the vector
+    program on whole workgroup tiles is rewritten into per-lane scalar code
+    around the named instruction (`nvgpu.mma.sync`, `nvvm.mma.sync` for
+    bf16, or `amdgpu.mfma`). All lane placement comes from the instruction's
+    entry in `MatrixInstructions.h` through `AttentionLayout.h`: the same
+    code serves every target.
+
+    Values take one of three layouts derived from the accumulator layout:
+    a *tile* `[rows x cols]` (rows split over the waves, each wave owning
+    consecutive query tiles of the instruction; columns in instruction-wide
+    column tiles), a *row* vector `[rows]` or `[rows x 1]`, and a *column*
+    vector `[cols]`. Supported ops: splat constants, `vector.broadcast` of
+    scalars, rows and columns, `vector.shape_cast` between `[rows]` and
+    `[rows x 1]`, `vector.step`, elementwise `arith`/`math` ops,
+    `vector.multi_reduction` along the columns (lane-local combination, then
+    shuffles across the lanes that share a row), `vector.contract`
+    `C[m, n] += A[m, k] B[n, k]` (or `B[k, n]`) whose right-hand side is a
+    `vector.transfer_read` (loaded into operand fragments at the
+    contraction) and whose left-hand side is either a read (loaded once where
+    the read is, so a read hoisted out of a loop stays in registers) or a
+    tile in registers (the P of `P V`, whose keys then fix the order in which
+    the shared operand is read), `vector.transfer_write` (with a
+    `vector.create_mask` mask or out-of-bounds rows), and `scf.for` loops
+    carrying tiles and row vectors. Memory accesses are grouped into the
+    longest aligned runs of up to 16 bytes along the memref's innermost dim.
+    Anything else is reported as an error on the op.
+  }];
+  let dependentDialects = [
     "::mlir::amdgpu::AMDGPUDialect", "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect",
-    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::NVVM::NVVMDialect", "::mlir::nvgpu::NVGPUDialect",
-    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+    "::mlir::memref::MemRefDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 

@@ -87,6 +87,10 @@ struct MatrixInstr {
 std::optional<MatrixInstr> getMatrixInstr(llvm::StringRef chip,
                                           MatrixElemType elemType);
 
+/// The instruction of the table called `name` (MatrixInstr::name), which is
+/// how kernels record the instruction they were tiled for.
+std::optional<MatrixInstr> getMatrixInstrByName(llvm::StringRef name);
+
 /// True for the chips the code generator knows: NVIDIA sm_80+ names and
 /// AMD CDNA3/4 names.
 bool isNvidiaChip(llvm::StringRef chip);

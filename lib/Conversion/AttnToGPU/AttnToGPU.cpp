@@ -3,6 +3,7 @@
 #include "flashinfer/Conversion/AttnToGPU/FlashAttentionKernel.h"
 #include "flashinfer/Conversion/Passes.h"
 #include "flashinfer/Dialect/Attn/IR/AttnOps.h"
+#include "flashinfer/Target/AttentionLayout.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -100,14 +101,14 @@ int64_t tileBytes(const FlashAttentionConfig &cfg, int64_t blockN) {
 void chooseRegisterTiling(FlashAttentionConfig &cfg, int64_t requestedTiles,
                           int64_t requestedBlockN) {
   const MatrixInstr &mi = cfg.instr;
-  bool direct = *chooseFormulation(mi) == AttentionFormulation::Direct;
-  int64_t tileKeys = direct ? mi.n : mi.m, dvPerTile = direct ? mi.n : mi.m;
+  AttentionLayout layout = *getAttentionLayout(mi);
+  int64_t tileKeys = layout.colsPerTile(), dvPerTile = layout.colsPerTile();
   int64_t accRegs = cfg.headDimV / dvPerTile * mi.c.numElems;
   auto scoreRegs = [&](int64_t blockN) {
     return blockN / tileKeys * mi.c.numElems;
   };
   // Two 16-bit elements per register.
-  int64_t qRegs = cfg.headDim / mi.k * (direct ? mi.a : mi.b).numElems / 2;
+  int64_t qRegs = cfg.headDim / mi.k * layout.queryOperand().numElems / 2;
   const int64_t budget = 180;
   int64_t maxBlockN = cfg.blockN; // what fits in workgroup memory
   // Measured on H100 (docs/performance.md): a second query tile pays only
@@ -302,7 +303,7 @@ struct ConvertAttnToGPUPass
         cfg.packHeads = true;
         cfg.numWaves = 1;
       }
-      if (failed(chooseFormulation(cfg.instr))) {
+      if (!getAttentionLayout(cfg.instr)) {
         op.emitOpError() << "convert-attn-to-gpu: the lane layouts of "
                          << cfg.instr.name << " cannot keep P in registers";
         return signalPassFailure();

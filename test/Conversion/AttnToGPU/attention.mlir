@@ -1,7 +1,8 @@
-// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a" --split-input-file | FileCheck %s --check-prefix=SM90
-// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a num-waves=2" --split-input-file | FileCheck %s --check-prefix=WAVES2
-// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=gfx942" --split-input-file | FileCheck %s --check-prefix=GFX942
-// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=gfx950" --split-input-file | FileCheck %s --check-prefix=GFX950
+// RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=sm_90a},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions))" --split-input-file | FileCheck %s --check-prefix=SM90
+// RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=sm_90a num-waves=2},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions))" --split-input-file | FileCheck %s --check-prefix=WAVES2
+// RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=gfx942},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions))" --split-input-file | FileCheck %s --check-prefix=GFX942
+// RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=gfx950},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions))" --split-input-file | FileCheck %s --check-prefix=GFX950
+// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a" --split-input-file | FileCheck %s --check-prefix=TILED
 
 // The kernel interface and the manifest: the host function becomes a
 // gpu.func in `<func>_kernels` with the tensors as memrefs whose token
@@ -49,6 +50,21 @@
 // WAVES2-LABEL: module attributes
 // WAVES2-SAME: block = [64, 1, 1]
 // WAVES2: known_block_size = array<i32: 64, 1, 1>
+
+// Stage 1 alone (the RUN line with TILED): the kernel on whole workgroup
+// tiles. Q is read once, the unmasked key tiles come first, then the ones
+// that straddle the causal diagonal or kv_len.
+// TILED-LABEL: gpu.func @attn_f16_d128(
+// TILED-SAME: attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"
+// TILED: %[[QT:.*]] = vector.transfer_read %{{.*}} {in_bounds = [false, true], permutation_map = #{{.*}}} : memref<?x8x128xf16>, vector<[[BM:[0-9]+]]x128xf16>
+// TILED: %[[POS:.*]] = arith.addi %{{.*}}, %{{.*}} : vector<[[BM]]xindex>
+// TILED: %[[R1:.*]]:3 = scf.for {{.*}} -> (vector<[[BM]]x128xf32>, vector<[[BM]]xf32>, vector<[[BM]]xf32>)
+// TILED-NEXT: attn.online_attention_step %[[QT]], %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %{{.*}}, %[[POS]], {{.*}} {block_n = {{[0-9]+}} : i64, causal, scale_log2 = {{.*}} : f32}
+// TILED: scf.for {{.*}} iter_args(%{{.*}} = %[[R1]]#0, %{{.*}} = %[[R1]]#1, %{{.*}} = %[[R1]]#2)
+// TILED-NEXT: attn.online_attention_step {{.*}} {block_n = {{[0-9]+}} : i64, causal, masked, scale_log2
+// TILED: vector.transfer_write %{{.*}} : vector<[[BM]]x128xf16>, memref<?x8x128xf16>
+// TILED: vector.transfer_write %{{.*}} : vector<[[BM]]xf32>, memref<?x8xf32>
+// TILED: gpu.return
 
 // Wave64 MFMA, 16x16x16 on CDNA3 (gfx942) and 16x16x32 on CDNA4 (gfx950).
 // GFX942-LABEL: module attributes

@@ -1,6 +1,6 @@
-// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a" --canonicalize --cse --split-input-file | FileCheck %s --check-prefix=SM90
-// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=gfx942" --split-input-file | FileCheck %s --check-prefix=GFX942
-// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=256" --split-input-file | FileCheck %s --check-prefix=CHUNK256
+// RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=sm_90a},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions),canonicalize,cse)" --split-input-file | FileCheck %s --check-prefix=SM90
+// RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=gfx942},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions))" --split-input-file | FileCheck %s --check-prefix=GFX942
+// RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=sm_90a kv-chunk=256},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions))" --split-input-file | FileCheck %s --check-prefix=CHUNK256
 // RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=80" --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK80
 // RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=-1" 2>&1 | FileCheck %s --check-prefix=CHUNKNEG
 
@@ -36,26 +36,34 @@
 // SM90-NEXT: gpu.func @decode(%[[Q:.*]]: memref<1x32x128xbf16>, %[[K:.*]]: memref<?x8x128xbf16>, %[[V:.*]]: memref<?x8x128xbf16>, %[[OP:.*]]: memref<?x32x128xf32>, %[[LP:.*]]: memref<?x32xf32>)
 // SM90-SAME: known_block_size = array<i32: 32, 1, 1>
 // Head packing: the KV head is block y, the first query head 4 * block y;
-// Q rows past the 4 heads read the last head.
+// Q rows are the heads 4 * block y + row (rows past the 4 heads read
+// heads that are never stored; past the last head, the zero padding).
 // SM90-DAG: %[[KVH:.*]] = gpu.block_id y
 // SM90-DAG: %[[BASE:.*]] = arith.muli %[[KVH]], %c4 : index
 // SM90-DAG: %[[Z:.*]] = gpu.block_id z
-// SM90: %[[CLAMP:.*]] = arith.minsi %{{.*}}, %c3 : index
-// SM90-NEXT: %[[HEAD:.*]] = arith.addi %[[BASE]], %[[CLAMP]] : index
-// SM90-NEXT: vector.load %[[Q]][%c0, %[[HEAD]], %{{.*}}]
 // This workgroup's keys: [512 z, min(512 (z + 1), kv_len)).
 // SM90: %[[BEGIN:.*]] = arith.muli %[[Z]], %c512 : index
 // SM90: %[[END0:.*]] = arith.addi %[[BEGIN]], %c512 : index
 // SM90-NEXT: %[[END:.*]] = arith.minsi %{{.*}}, %[[END0]] : index
+// SM90: %[[HEAD:.*]] = arith.addi %[[BASE]], %[[ROW:.*]] : index
+// SM90-NEXT: %[[INQ:.*]] = arith.cmpi slt, %[[HEAD]], %c32 : index
+// SM90-NEXT: %[[CLAMP:.*]] = arith.minsi %[[HEAD]], %c31 : index
+// SM90-NEXT: %[[QV:.*]] = vector.load %[[Q]][%c0, %[[CLAMP]], %{{.*}}]
+// SM90-NEXT: %[[Q0:.*]] = vector.extract %[[QV]][0]
+// SM90-NEXT: vector.extract %[[QV]][1]
+// SM90-NEXT: arith.select %[[INQ]], %[[Q0]], %cst
 // Interior tiles without a mask, then the tail with one.
 // SM90: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
 // SM90: vector.load %[[K]][%{{.*}}, %[[KVH]], %{{.*}}]
 // SM90: scf.for %{{.*}} = %{{.*}} to %[[END]] step %c32
 // SM90: arith.cmpi slt
-// Stores only for rows < 4, at [z, 4 * block y + row].
-// SM90: %[[VALID:.*]] = arith.cmpi slt, %{{.*}}, %c4 : index
-// SM90: scf.if %[[VALID]] {
-// SM90: vector.store %{{.*}}, %[[OP]][%[[Z]], %{{.*}}, %{{.*}}] {alignment = 8 : i64} : memref<?x32x128xf32>, vector<2xf32>
+// Stores only for rows < 4 - 16 * block x (the mask), at [z, 4 * block y +
+// row].
+// SM90: %[[LEFT:.*]] = arith.subi %c4, %{{.*}} : index
+// SM90-NEXT: %[[VALID:.*]] = arith.cmpi slt, %[[ROW]], %[[LEFT]] : index
+// SM90-NEXT: %[[BOTH:.*]] = arith.andi %[[INQ]], %[[VALID]] : i1
+// SM90-NEXT: scf.if %[[BOTH]] {
+// SM90: vector.store %{{.*}}, %[[OP]][%[[Z]], %[[HEAD]], %{{.*}}] {alignment = 8 : i64} : memref<?x32x128xf32>, vector<2xf32>
 // SM90: memref.store %{{.*}}, %[[LP]][%[[Z]], %{{.*}}] : memref<?x32xf32>
 // SM90: gpu.return
 //

@@ -1,7 +1,7 @@
 // With head dim 16 a K or V tile has fewer 16-byte chunks (64 keys x 2) than
 // the workgroup has threads (8 waves x 32), so the staging copy must guard
 // its only round; the usual shapes divide evenly and carry no guard.
-// RUN: flashinfer-opt %s --convert-attn-to-gpu=chip=sm_90a | FileCheck %s
+// RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=sm_90a},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions))" | FileCheck %s
 
 // CHECK-LABEL: gpu.func @attn_h16
 // CHECK: gpu.barrier

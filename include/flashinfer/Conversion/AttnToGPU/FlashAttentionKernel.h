@@ -27,8 +27,8 @@ struct FlashAttentionConfig {
   /// More tiles reuse each K and V fragment read from workgroup memory for
   /// more matrix instructions, at the cost of accumulator registers.
   int64_t queryTilesPerWave = 1;
-  /// Keep all Q fragments in registers for the whole kernel, or re-read them
-  /// (they stay in L1) at each key tile.
+  /// Read the query tile once before the key loops (it stays in registers),
+  /// or at each key tile (from L1).
   bool qInRegisters = true;
   /// Which (token, head) a query row of a tile is. false: rows are tokens of
   /// the workgroup's head (grid.y = query heads). true (decode, one query
@@ -46,15 +46,15 @@ struct FlashAttentionConfig {
   int64_t blockM() const;
 };
 
-/// Which way the two products are laid onto the matrix instruction, decided
-/// from the instruction's lane layouts: `Direct` computes S = Q K^T and feeds
-/// P as the A operand of P V; `Transposed` computes S^T = K Q^T and feeds P^T
-/// as the B operand of V^T P^T. Fails if neither keeps P in registers.
-enum class AttentionFormulation { Direct, Transposed };
-FailureOr<AttentionFormulation> chooseFormulation(const MatrixInstr &instr);
+/// The kernel attribute naming the matrix instruction (MatrixInstr::name) a
+/// kernel's tiles were sized for; the distribution stage lays them onto it.
+inline constexpr llvm::StringLiteral kMatrixInstructionAttr =
+    "attn.matrix_instruction";
 
 /// Builds `gpu.func @name(q, k, v, o[, lse]) kernel` computing attention with
-/// FlashAttention-2's online softmax inside `module`. Grid: (ceil(qo_len /
+/// FlashAttention-2's online softmax inside `module`, on whole workgroup
+/// tiles: a loop of `attn.online_attention_step` over the key tiles without
+/// the mask test, then one over the tiles that need it. Grid: (ceil(qo_len /
 /// blockM), numQoHeads, 1); block: numWaves * waveSize threads. With
 /// packHeads: q is memref<1 x Hq x D>, grid (ceil(G / blockM), numKvHeads,
 /// 1). With kvChunk > 0 the outputs are (o_part, lse_part) and grid.z is the

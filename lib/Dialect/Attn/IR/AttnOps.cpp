@@ -439,5 +439,40 @@ LogicalResult AppendPagedKVOp::verify() {
   return success();
 }
 
+LogicalResult OnlineAttentionStepOp::verify() {
+  VectorType q = getQuery().getType(), acc = getAcc().getType();
+  MemRefType k = getKey().getType(), v = getValue().getType();
+  int64_t rows = q.getDimSize(0);
+  auto mismatch = [&](StringRef what, int64_t got, StringRef want,
+                      int64_t expected) {
+    return emitOpError() << what << " (" << got << ") must equal " << want
+                         << " (" << expected << ")";
+  };
+  if (k.getElementType() != q.getElementType() ||
+      v.getElementType() != q.getElementType())
+    return emitOpError("key and value must have the query's element type");
+  if (!k.isDynamicDim(2) && k.getDimSize(2) != q.getDimSize(1))
+    return mismatch("key head dim", k.getDimSize(2), "the query's",
+                    q.getDimSize(1));
+  if (!k.isDynamicDim(1) && !v.isDynamicDim(1) &&
+      k.getDimSize(1) != v.getDimSize(1))
+    return mismatch("value head count", v.getDimSize(1), "the key's",
+                    k.getDimSize(1));
+  if (acc.getDimSize(0) != rows)
+    return mismatch("acc rows", acc.getDimSize(0), "query rows", rows);
+  if (!v.isDynamicDim(2) && v.getDimSize(2) != acc.getDimSize(1))
+    return mismatch("value head dim", v.getDimSize(2), "acc columns",
+                    acc.getDimSize(1));
+  for (auto [name, vec] :
+       {std::pair<StringRef, VectorType>{"max", getMax().getType()},
+        {"sum", getSum().getType()},
+        {"query_positions", getQueryPositions().getType()}})
+    if (vec.getDimSize(0) != rows)
+      return mismatch(name, vec.getDimSize(0), "query rows", rows);
+  if (static_cast<int64_t>(getWindowLeft()) < -1)
+    return emitOpError("window_left must be -1 (none) or >= 0");
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "flashinfer/Dialect/Attn/IR/AttnOps.cpp.inc"

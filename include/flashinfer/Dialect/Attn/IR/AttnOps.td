@@ -343,4 +343,75 @@ def Attn_AppendPagedKVOp : Attn_Op<"append_paged_kv", [
   let hasVerifier = 1;
 }
 
+
+//===----------------------------------------------------------------------===//
+// Tile-level ops: the GPU lowering's intermediate form
+//===----------------------------------------------------------------------===//
+
+def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
+    AllTypesMatch<["acc", "new_acc"]>,
+    AllTypesMatch<["max", "new_max", "sum", "new_sum"]>]> {
+  let summary = "one key tile of FlashAttention's online softmax";
+  let description = [{
+    The unit of work that `convert-attn-to-gpu` tiles attention into: a
+    workgroup's `M` query rows (`query`, `M x D`) attend to the `block_n`
+    keys `[key_start, key_start + block_n)` of KV head `kv_head` in `key`
+    and `value` (`[kv_len, H_kv, D]` and `[kv_len, H_kv, Dv]`), and the
+    running state of the online softmax is updated:
+
+    - `s = (q . k) * scale_log2`, the score in log2 units (`scale_log2` is
+      `sm_scale * log2(e)`), computed in f32;
+    - with `masked`, keys `>= kv_len`, and under `causal` keys after the
+      row's position (`query_positions`), and under `window_left = W >= 0`
+      keys before `position - W`, get `s = -inf`; without it the caller
+      guarantees that every key of the tile is visible;
+    - `new_max = max(max, rowmax(s))`; `alpha = 2^(max - new_max)`;
+    - `p = 2^(s - new_max)`, rounded to the element type of `query`;
+    - `new_sum = sum * alpha + rowsum(p)`;
+    - `new_acc = acc * alpha + p V`.
+
+    A row whose max is still `-inf` exponentiates against 0 instead, so that
+    no NaN appears. The final output is `acc / sum` and the base-2 lse is
+    `max + log2(sum)`. `attn-decompose-online-attention` expands the op into
+    vector contractions, reductions and elementwise math.
+
+    ```mlir
+    %acc1, %m1, %l1 = attn.online_attention_step
+        %q, %k[%kv_head, %start], %v, %kv_len, %pos, %acc, %m, %l
+        {block_n = 64 : i64, scale_log2 = 0.1275 : f32, causal, masked}
+        : vector<128x128xbf16>, memref<?x8x128xbf16>, memref<?x8x128xbf16>,
+          vector<128xindex>, vector<128x128xf32>, vector<128xf32>
+    ```
+  }];
+  let arguments = (ins
+    VectorOfRankAndType<[2], [F16, BF16]>:$query,
+    Arg<MemRefRankOf<[F16, BF16], [3]>, "keys [kv_len, H_kv, D]",
+        [MemRead]>:$key,
+    Index:$kv_head,
+    Index:$key_start,
+    Arg<MemRefRankOf<[F16, BF16], [3]>, "values [kv_len, H_kv, Dv]",
+        [MemRead]>:$value,
+    Index:$kv_len,
+    VectorOfRankAndType<[1], [Index]>:$query_positions,
+    VectorOfRankAndType<[2], [F32]>:$acc,
+    VectorOfRankAndType<[1], [F32]>:$max,
+    VectorOfRankAndType<[1], [F32]>:$sum,
+    ConfinedAttr<I64Attr, [IntPositive]>:$block_n,
+    F32Attr:$scale_log2,
+    UnitAttr:$causal,
+    DefaultValuedAttr<I64Attr, "-1">:$window_left,
+    UnitAttr:$masked);
+  let results = (outs
+    VectorOfRankAndType<[2], [F32]>:$new_acc,
+    VectorOfRankAndType<[1], [F32]>:$new_max,
+    VectorOfRankAndType<[1], [F32]>:$new_sum);
+  let assemblyFormat = [{
+    $query `,` $key `[` $kv_head `,` $key_start `]` `,` $value `,` $kv_len `,`
+    $query_positions `,` $acc `,` $max `,` $sum attr-dict `:`
+    type($query) `,` type($key) `,` type($value) `,`
+    type($query_positions) `,` type($acc) `,` type($max)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // FLASHINFER_DIALECT_ATTN_IR_ATTNOPS_TD

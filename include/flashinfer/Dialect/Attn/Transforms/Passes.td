@@ -20,4 +20,54 @@ def AttnRaiseBuiltinVariants : Pass<"attn-raise-builtin-variants"> {
   let dependentDialects = ["::mlir::attn::AttnDialect"];
 }
 
+def AttnDecomposeOnlineAttention : Pass<"attn-decompose-online-attention"> {
+  let summary = "Expand attn.online_attention_step into the online softmax on vector tiles";
+  let description = [{
+    Stage 2 of the GPU lowering. Each `attn.online_attention_step` becomes
+    FlashAttention-2's recurrence on whole workgroup tiles: the key and value
+    tiles are read with `vector.transfer_read` (padded with zeros past
+    `kv_len` in masked tiles), `S = Q K^T` and `O += P V` are
+    `vector.contract`s accumulating in f32, the score is scaled to log2
+    units, masked tiles select `-inf` where `vector.step` key indices fail
+    the bounds, causal or window test, the running max and sum are
+    `vector.multi_reduction`s along the keys, and `math.exp2` computes the
+    probabilities and the rescale factor of the previous state. The result
+    is target-independent; `attn-distribute-to-matrix-instructions` later
+    maps it onto lanes.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def AttnPromoteToWorkgroupMemory
+    : Pass<"attn-promote-to-workgroup-memory", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Stage the tiles a whole workgroup reads in workgroup memory";
+  let description = [{
+    Stage 3 of the GPU lowering. In each loop of a `gpu.func` kernel, a
+    `vector.transfer_read` of a kernel argument in global memory whose only
+    use is the right-hand side of a `vector.contract` (the K and V tiles:
+    every query row of the workgroup reads them, while the left-hand side's
+    rows belong to one wave) is staged: all threads of the workgroup copy the
+    tile into a buffer in workgroup memory with 16-byte loads along the
+    memref's innermost dim, between two `gpu.barrier`s placed before the
+    loop's first staged read, and the contraction reads the buffer instead.
+
+    The buffer stores the tile with the contraction's reduction dim
+    innermost, so that matrix-instruction operands (which hold runs of
+    consecutive k in every lane on all supported targets) read contiguous
+    elements: K keeps its `[key][d]` order and V is stored transposed as
+    `[dv][key]`. Rows are padded by 16 bytes to spread fragment reads over
+    the banks. Rows past the end of the memref (a read that is not in bounds
+    along its first dim) are filled with the read's padding value. Loops of
+    one kernel share buffers of the same source and shape.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // FLASHINFER_DIALECT_ATTN_TRANSFORMS_PASSES_TD

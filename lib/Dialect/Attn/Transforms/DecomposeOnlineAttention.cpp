@@ -1,0 +1,173 @@
+//===- DecomposeOnlineAttention.cpp - expand the online softmax step ------===//
+//
+// Stage 2 of the GPU lowering: each attn.online_attention_step becomes the
+// FlashAttention-2 recurrence on workgroup tiles: two vector.contract
+// products, row reductions and exp2, still independent of any target.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flashinfer/Dialect/Attn/IR/AttnOps.h"
+#include "flashinfer/Dialect/Attn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <limits>
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_ATTNDECOMPOSEONLINEATTENTION
+#include "flashinfer/Dialect/Attn/Transforms/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+Value splat(ImplicitLocOpBuilder &b, VectorType type, Attribute value) {
+  return arith::ConstantOp::create(b, DenseElementsAttr::get(type, value));
+}
+
+/// Broadcasts the per-row vector `rows` ([M]) along the columns of `type`
+/// ([M x N]).
+Value broadcastRows(ImplicitLocOpBuilder &b, Value rows, VectorType type) {
+  auto rowType = cast<VectorType>(rows.getType());
+  auto column =
+      VectorType::get({type.getDimSize(0), 1}, rowType.getElementType());
+  Value shaped = vector::ShapeCastOp::create(b, column, rows);
+  return vector::BroadcastOp::create(b, type.clone(rowType.getElementType()),
+                                     shaped);
+}
+
+/// `[N x dim]` tile of keys [start, start + N) of one head of a
+/// [kv_len, heads, dim] memref; reads past kv_len give zeros.
+Value readKeyTile(ImplicitLocOpBuilder &b, Value mem, Value head, Value start,
+                  int64_t rows, bool inBounds) {
+  auto memType = cast<MemRefType>(mem.getType());
+  MLIRContext *ctx = b.getContext();
+  auto type =
+      VectorType::get({rows, memType.getDimSize(2)}, memType.getElementType());
+  auto map = AffineMap::get(
+      3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(2, ctx)}, ctx);
+  Value pad =
+      arith::ConstantOp::create(b, b.getZeroAttr(type.getElementType()));
+  Value zero = arith::ConstantIndexOp::create(b, 0);
+  return vector::TransferReadOp::create(
+      b, type, mem, ValueRange{start, head, zero}, AffineMapAttr::get(map), pad,
+      /*mask=*/Value(), b.getBoolArrayAttr({inBounds, true}));
+}
+
+/// `C[m, n] += sum_k lhs[m, k] * rhs(...)`: rhs is [n, k] (`rhsTransposed`,
+/// S = Q K^T) or [k, n] (O = P V).
+Value contract(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc,
+               bool rhsTransposed) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  auto map = [&](ArrayRef<AffineExpr> exprs) {
+    return AffineMap::get(3, 0, exprs, ctx);
+  };
+  SmallVector<AffineMap> maps = {
+      map({m, k}), rhsTransposed ? map({n, k}) : map({k, n}), map({m, n})};
+  auto parallel =
+      vector::IteratorTypeAttr::get(ctx, vector::IteratorType::parallel);
+  auto reduction =
+      vector::IteratorTypeAttr::get(ctx, vector::IteratorType::reduction);
+  return vector::ContractionOp::create(
+      b, lhs, rhs, acc, b.getAffineMapArrayAttr(maps),
+      b.getArrayAttr({parallel, parallel, reduction}));
+}
+
+void decompose(OnlineAttentionStepOp op) {
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  auto qType = cast<VectorType>(op.getQuery().getType());
+  int64_t rows = qType.getDimSize(0), keys = op.getBlockN();
+  bool masked = op.getMasked();
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  auto scoreType = VectorType::get({rows, keys}, f32);
+  auto rowType = VectorType::get({rows}, f32);
+  float inf = std::numeric_limits<float>::infinity();
+
+  // Both tiles are read up front: the reads only depend on the tile start.
+  Value kTile = readKeyTile(b, op.getKey(), op.getKvHead(), op.getKeyStart(),
+                            keys, !masked);
+  Value vTile = readKeyTile(b, op.getValue(), op.getKvHead(), op.getKeyStart(),
+                            keys, !masked);
+
+  // S = Q K^T in log2 units.
+  Value s = contract(b, op.getQuery(), kTile,
+                     splat(b, scoreType, b.getF32FloatAttr(0.0f)),
+                     /*rhsTransposed=*/true);
+  s = arith::MulFOp::create(b, s, splat(b, scoreType, op.getScaleLog2Attr()));
+
+  if (masked) {
+    auto keyType = VectorType::get({keys}, index);
+    auto tileType = VectorType::get({rows, keys}, index);
+    Value keyIds = arith::AddIOp::create(
+        b, vector::StepOp::create(b, keyType),
+        vector::BroadcastOp::create(b, keyType, op.getKeyStart()));
+    Value key = vector::BroadcastOp::create(b, tileType, keyIds);
+    Value visible = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::slt, key,
+        vector::BroadcastOp::create(b, tileType, op.getKvLen()));
+    Value pos = broadcastRows(b, op.getQueryPositions(), scoreType);
+    if (op.getCausal())
+      visible = arith::AndIOp::create(
+          b, visible,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::sle, key, pos));
+    int64_t windowLeft = static_cast<int64_t>(op.getWindowLeft());
+    if (windowLeft >= 0) {
+      Value window = vector::BroadcastOp::create(
+          b, tileType, arith::ConstantIndexOp::create(b, windowLeft));
+      Value lo = arith::SubIOp::create(b, pos, window);
+      visible = arith::AndIOp::create(
+          b, visible,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::sge, key, lo));
+    }
+    s = arith::SelectOp::create(b, visible, s,
+                                splat(b, scoreType, b.getF32FloatAttr(-inf)));
+  }
+
+  // Online softmax. A row that has seen no key keeps max -inf and
+  // exponentiates against 0, so that 2^(-inf - -inf) never makes a NaN.
+  Value newMax = vector::MultiDimReductionOp::create(
+      b, s, op.getMax(), ArrayRef<bool>{false, true},
+      vector::CombiningKind::MAXIMUMF);
+  Value none =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax,
+                            splat(b, rowType, b.getF32FloatAttr(-inf)));
+  Value base = arith::SelectOp::create(
+      b, none, splat(b, rowType, b.getF32FloatAttr(0.0f)), newMax);
+  Value alpha =
+      math::Exp2Op::create(b, arith::SubFOp::create(b, op.getMax(), base));
+  Value p = math::Exp2Op::create(
+      b, arith::SubFOp::create(b, s, broadcastRows(b, base, scoreType)));
+  Value newSum = vector::MultiDimReductionOp::create(
+      b, p, arith::MulFOp::create(b, op.getSum(), alpha),
+      ArrayRef<bool>{false, true}, vector::CombiningKind::ADD);
+
+  // O = O * alpha + P V, P rounded to the input type.
+  auto accType = cast<VectorType>(op.getAcc().getType());
+  Value acc =
+      arith::MulFOp::create(b, op.getAcc(), broadcastRows(b, alpha, accType));
+  Value pIn =
+      arith::TruncFOp::create(b, scoreType.clone(qType.getElementType()), p);
+  Value newAcc = contract(b, pIn, vTile, acc, /*rhsTransposed=*/false);
+  op.replaceAllUsesWith(ValueRange{newAcc, newMax, newSum});
+  op.erase();
+}
+
+struct AttnDecomposeOnlineAttentionPass
+    : public attn::impl::AttnDecomposeOnlineAttentionBase<
+          AttnDecomposeOnlineAttentionPass> {
+  void runOnOperation() override {
+    SmallVector<OnlineAttentionStepOp> steps;
+    getOperation()->walk(
+        [&](OnlineAttentionStepOp op) { steps.push_back(op); });
+    for (OnlineAttentionStepOp op : steps)
+      decompose(op);
+  }
+};
+} // namespace

@@ -1,0 +1,266 @@
+//===- PromoteToWorkgroupMemory.cpp - stage shared tiles in LDS -----------===//
+//
+// Stage 3 of the GPU lowering: inside a kernel's loops, the tiles that every
+// row of the workgroup reads (the right-hand side of a contraction: K and V)
+// are copied once per iteration from global memory into workgroup memory by
+// all threads together, with 16-byte loads, and the contraction then reads
+// them from there.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flashinfer/Dialect/Attn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_ATTNPROMOTETOWORKGROUPMEMORY
+#include "flashinfer/Dialect/Attn/Transforms/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+/// Elements of padding after each row of a staged tile: 16 bytes spread the
+/// rows over the banks for the fragment reads.
+constexpr int64_t kRowPadBytes = 16;
+constexpr int64_t kCopyBytes = 16;
+
+/// A read to stage and how: the buffer holds the tile with the
+/// contraction's reduction dim innermost, so matrix-instruction operands
+/// read runs of consecutive k; `transposed` when that is the tile's dim 0.
+struct Candidate {
+  vector::TransferReadOp read;
+  bool transposed;
+};
+
+/// The read feeds only a contraction, as its right-hand side, and reads a
+/// kernel argument in global memory along the memref's innermost dim.
+std::optional<Candidate> asCandidate(vector::TransferReadOp read,
+                                     gpu::GPUFuncOp func) {
+  auto arg = dyn_cast<BlockArgument>(read.getBase());
+  auto memType = dyn_cast<MemRefType>(read.getBase().getType());
+  VectorType type = read.getVectorType();
+  if (!arg || arg.getOwner() != &func.getBody().front() || !memType ||
+      memType.getMemorySpace() || type.getRank() != 2 || read.getMask() ||
+      !read->hasOneUse())
+    return std::nullopt;
+  auto contract = dyn_cast<vector::ContractionOp>(*read->user_begin());
+  if (!contract || contract.getRhs() != read.getResult())
+    return std::nullopt;
+  AffineMap map = read.getPermutationMap();
+  if (!map.isProjectedPermutation() || map.getNumResults() != 2 ||
+      map.getDimPosition(1) != memType.getRank() - 1 || !read.isDimInBounds(1))
+    return std::nullopt;
+  int64_t elemBytes = type.getElementTypeBitWidth() / 8;
+  int64_t perCopy = kCopyBytes / std::max<int64_t>(elemBytes, 1);
+  if (type.getDimSize(1) % perCopy != 0)
+    return std::nullopt;
+  // Which tile dim the contraction reduces over.
+  AffineMap rhsMap = contract.getIndexingMapsArray()[1];
+  auto iterators = contract.getIteratorTypesArray();
+  unsigned reducedDim = 0;
+  for (unsigned d = 0; d < 2; ++d)
+    if (iterators[rhsMap.getDimPosition(d)] == vector::IteratorType::reduction)
+      reducedDim = d;
+  return Candidate{read, reducedDim == 0};
+}
+
+class Promoter {
+public:
+  Promoter(gpu::GPUFuncOp func, int64_t threads)
+      : func(func), threads(threads), dominance(func) {}
+
+  LogicalResult promoteLoop(scf::ForOp loop);
+
+private:
+  Value bufferFor(Candidate c);
+  void copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer);
+
+  gpu::GPUFuncOp func;
+  int64_t threads;
+  DominanceInfo dominance;
+  /// Buffers by (source, type): the loops of one kernel run one after the
+  /// other and share them.
+  DenseMap<std::pair<Value, Type>, Value> buffers;
+};
+
+Value Promoter::bufferFor(Candidate c) {
+  VectorType type = c.read.getVectorType();
+  int64_t rows = type.getDimSize(c.transposed ? 1 : 0);
+  int64_t cols = type.getDimSize(c.transposed ? 0 : 1);
+  int64_t pad = kRowPadBytes / (type.getElementTypeBitWidth() / 8);
+  auto space = gpu::AddressSpaceAttr::get(func.getContext(),
+                                          gpu::AddressSpace::Workgroup);
+  auto bufferType = MemRefType::get({rows, cols + pad}, type.getElementType(),
+                                    MemRefLayoutAttrInterface(), space);
+  auto key = std::make_pair(c.read.getBase(), Type(bufferType));
+  auto it = buffers.find(key);
+  if (it != buffers.end())
+    return it->second;
+  Value buffer = func.addWorkgroupAttribution(bufferType, c.read.getLoc());
+  buffers[key] = buffer;
+  return buffer;
+}
+
+/// All threads copy the tile, 16 bytes each per round. The global reads run
+/// along the memref's innermost dim (coalesced). A transposing copy puts
+/// consecutive threads on consecutive tile rows, so that its scalar stores
+/// fall in different banks.
+void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+  VectorType type = c.read.getVectorType();
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  int64_t perCopy = kCopyBytes / (type.getElementTypeBitWidth() / 8);
+  auto copyType = VectorType::get({perCopy}, type.getElementType());
+  AffineMap map = c.read.getPermutationMap();
+  unsigned rowDim = map.getDimPosition(0), colDim = map.getDimPosition(1);
+  Value mem = c.read.getBase();
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  bool rowsInBounds = c.read.isDimInBounds(0);
+  Value memRows, lastRow;
+  if (!rowsInBounds) {
+    memRows = memref::DimOp::create(b, mem, rowDim);
+    lastRow = arith::SubIOp::create(b, memRows, idx(1));
+  }
+  Value padding = vector::BroadcastOp::create(b, copyType, c.read.getPadding());
+
+  int64_t chunks = rows * cols / perCopy, chunksPerRow = cols / perCopy;
+  for (int64_t round = 0; round * threads < chunks; ++round) {
+    OpBuilder::InsertionGuard guard(b);
+    Value linear = arith::AddIOp::create(b, tid, idx(round * threads));
+    // A last, partial round leaves some threads idle.
+    if ((round + 1) * threads > chunks) {
+      Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, linear,
+                                           idx(chunks));
+      auto ifOp = scf::IfOp::create(b, active, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+    }
+    Value row, col;
+    if (c.transposed) {
+      row = arith::RemUIOp::create(b, linear, idx(rows));
+      col = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, linear, idx(rows)), idx(perCopy));
+    } else {
+      row = arith::DivUIOp::create(b, linear, idx(chunksPerRow));
+      col = arith::MulIOp::create(
+          b, arith::RemUIOp::create(b, linear, idx(chunksPerRow)),
+          idx(perCopy));
+    }
+    SmallVector<Value> at(c.read.getIndices());
+    at[rowDim] = arith::AddIOp::create(b, at[rowDim], row);
+    at[colDim] = arith::AddIOp::create(b, at[colDim], col);
+    Value inRange;
+    if (!rowsInBounds) {
+      // Rows past the end read the last row and keep the padding instead.
+      inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, at[rowDim],
+                                      memRows);
+      at[rowDim] = arith::MinSIOp::create(b, at[rowDim], lastRow);
+    }
+    auto load = vector::LoadOp::create(b, copyType, mem, at);
+    load.setAlignment(kCopyBytes);
+    Value chunk = load;
+    if (inRange)
+      chunk = arith::SelectOp::create(b, inRange, chunk, padding);
+    if (!c.transposed) {
+      auto store =
+          vector::StoreOp::create(b, chunk, buffer, ValueRange{row, col});
+      store.setAlignment(kCopyBytes);
+      continue;
+    }
+    for (int64_t j = 0; j < perCopy; ++j) {
+      Value x = vector::ExtractOp::create(b, chunk, j);
+      memref::StoreOp::create(
+          b, x, buffer, ValueRange{arith::AddIOp::create(b, col, idx(j)), row});
+    }
+  }
+}
+
+LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
+  SmallVector<Candidate> candidates;
+  for (Operation &op : *loop.getBody())
+    if (auto read = dyn_cast<vector::TransferReadOp>(op))
+      if (std::optional<Candidate> c = asCandidate(read, func))
+        candidates.push_back(*c);
+  if (candidates.empty())
+    return success();
+  // The copies go before the first staged read; constants the later reads
+  // use move up with them.
+  Operation *first = candidates.front().read;
+  for (Candidate c : candidates) {
+    for (Value v : c.read->getOperands()) {
+      if (dominance.properlyDominates(v, first))
+        continue;
+      Operation *def = v.getDefiningOp();
+      if (!def || !def->hasTrait<OpTrait::ConstantLike>())
+        return c.read.emitOpError(
+            "attn-promote-to-workgroup-memory: the tile's indices must be "
+            "known before the first read staged in this loop");
+      def->moveBefore(first);
+    }
+  }
+
+  // The barrier before the copy keeps the previous iteration's readers from
+  // seeing the next tile; the one after publishes the copy.
+  ImplicitLocOpBuilder b(first->getLoc(), first);
+  gpu::BarrierOp::create(b);
+  SmallVector<Value> staged;
+  for (Candidate c : candidates) {
+    Value buffer = bufferFor(c);
+    copy(b, c, buffer);
+    staged.push_back(buffer);
+  }
+  gpu::BarrierOp::create(b);
+
+  MLIRContext *ctx = func.getContext();
+  for (auto [c, buffer] : llvm::zip(candidates, staged)) {
+    b.setInsertionPoint(c.read);
+    AffineMap map =
+        c.transposed
+            ? AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx)
+            : AffineMap::getMultiDimIdentityMap(2, ctx);
+    Value zero = arith::ConstantIndexOp::create(b, 0);
+    auto read = vector::TransferReadOp::create(
+        b, c.read.getVectorType(), buffer, ValueRange{zero, zero},
+        AffineMapAttr::get(map), c.read.getPadding(), /*mask=*/Value(),
+        b.getBoolArrayAttr({true, true}));
+    c.read.replaceAllUsesWith(read.getResult());
+    c.read.erase();
+  }
+  return success();
+}
+
+struct AttnPromoteToWorkgroupMemoryPass
+    : public attn::impl::AttnPromoteToWorkgroupMemoryBase<
+          AttnPromoteToWorkgroupMemoryPass> {
+  void runOnOperation() override {
+    WalkResult result = getOperation()->walk([&](gpu::GPUFuncOp func) {
+      if (!func.isKernel())
+        return WalkResult::advance();
+      std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize();
+      if (!block || (*block)[1] != 1 || (*block)[2] != 1) {
+        func.emitOpError("attn-promote-to-workgroup-memory: the kernel needs "
+                         "a one-dimensional known_block_size to share the "
+                         "copies among its threads");
+        return WalkResult::interrupt();
+      }
+      Promoter promoter(func, (*block)[0]);
+      SmallVector<scf::ForOp> loops;
+      func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
+      for (scf::ForOp loop : loops)
+        if (failed(promoter.promoteLoop(loop)))
+          return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,85 @@
+// RUN: flashinfer-opt %s --attn-decompose-online-attention | FileCheck %s
+
+// The step becomes FlashAttention-2's recurrence on workgroup tiles: both
+// tiles read at the tile start, S = Q K^T on the matrix-friendly contraction,
+// scale to log2 units, (masked tiles only) the bounds/causal/window test,
+// running max, probabilities against the new max, rescaled sum and
+// accumulator, and O += P V with P rounded to bf16.
+
+// CHECK-DAG: #[[TILE:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[NK:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[MN:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[KN:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+
+// CHECK-LABEL: func.func @unmasked(
+// CHECK-SAME: %[[Q:[^:]*]]: vector<32x64xbf16>, %[[K:[^:]*]]: memref<?x2x64xbf16>, %[[V:[^:]*]]: memref<?x2x32xbf16>, %[[H:[^:]*]]: index, %[[S:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: vector<32xindex>, %[[ACC:[^:]*]]: vector<32x32xf32>, %[[M:[^:]*]]: vector<32xf32>, %[[L:[^:]*]]: vector<32xf32>)
+// CHECK: %[[KT:.*]] = vector.transfer_read %[[K]][%[[S]], %[[H]], %{{.*}}], %{{.*}} {in_bounds = [true, true], permutation_map = #[[TILE]]} : memref<?x2x64xbf16>, vector<16x64xbf16>
+// CHECK: %[[VT:.*]] = vector.transfer_read %[[V]][%[[S]], %[[H]], %{{.*}}], %{{.*}} {in_bounds = [true, true], permutation_map = #[[TILE]]} : memref<?x2x32xbf16>, vector<16x32xbf16>
+// CHECK: %[[QK:.*]] = vector.contract {indexing_maps = [#[[TILE]], #[[NK]], #[[MN]]], {{.*}}} %[[Q]], %[[KT]], %{{.*}} : vector<32x64xbf16>, vector<16x64xbf16> into vector<32x16xf32>
+// CHECK: %[[SCALE:.*]] = arith.constant dense<5.000000e-01> : vector<32x16xf32>
+// CHECK: %[[SC:.*]] = arith.mulf %[[QK]], %[[SCALE]]
+// CHECK-NOT: arith.cmpi
+// CHECK: %[[MAX:.*]] = vector.multi_reduction <maximumf>, %[[SC]], %[[M]] [1] : vector<32x16xf32> to vector<32xf32>
+// CHECK: %[[NONE:.*]] = arith.cmpf oeq, %[[MAX]], %{{.*}} : vector<32xf32>
+// CHECK: %[[BASE:.*]] = arith.select %[[NONE]], %{{.*}}, %[[MAX]]
+// CHECK: %[[DM:.*]] = arith.subf %[[M]], %[[BASE]]
+// CHECK: %[[ALPHA:.*]] = math.exp2 %[[DM]] : vector<32xf32>
+// CHECK: %[[BCOL:.*]] = vector.shape_cast %[[BASE]] : vector<32xf32> to vector<32x1xf32>
+// CHECK: %[[BB:.*]] = vector.broadcast %[[BCOL]] : vector<32x1xf32> to vector<32x16xf32>
+// CHECK: %[[D:.*]] = arith.subf %[[SC]], %[[BB]]
+// CHECK: %[[P:.*]] = math.exp2 %[[D]] : vector<32x16xf32>
+// CHECK: %[[LA:.*]] = arith.mulf %[[L]], %[[ALPHA]]
+// CHECK: %[[SUM:.*]] = vector.multi_reduction <add>, %[[P]], %[[LA]] [1]
+// CHECK: %[[ACOL:.*]] = vector.shape_cast %[[ALPHA]] : vector<32xf32> to vector<32x1xf32>
+// CHECK: %[[AB:.*]] = vector.broadcast %[[ACOL]] : vector<32x1xf32> to vector<32x32xf32>
+// CHECK: %[[RESC:.*]] = arith.mulf %[[ACC]], %[[AB]]
+// CHECK: %[[PB:.*]] = arith.truncf %[[P]] : vector<32x16xf32> to vector<32x16xbf16>
+// CHECK: %[[O:.*]] = vector.contract {indexing_maps = [#[[TILE]], #[[KN]], #[[MN]]], {{.*}}} %[[PB]], %[[VT]], %[[RESC]] : vector<32x16xbf16>, vector<16x32xbf16> into vector<32x32xf32>
+// CHECK: return %[[O]], %[[MAX]], %[[SUM]]
+
+// Masked: reads past kv_len are padded; key k = start + step is visible
+// iff k < kv_len, k <= position (causal) and k >= position - 8 (window).
+// CHECK-LABEL: func.func @masked(
+// CHECK-SAME: %{{[^:]*}}: index, %[[S:[^:]*]]: index, %[[LEN:[^:]*]]: index, %[[POS:[^:]*]]: vector<32xindex>,
+// CHECK: vector.transfer_read {{.*}} {in_bounds = [false, true], permutation_map = #[[TILE]]} : memref<?x2x64xbf16>, vector<16x64xbf16>
+// CHECK: vector.transfer_read {{.*}} {in_bounds = [false, true], permutation_map = #[[TILE]]} : memref<?x2x32xbf16>, vector<16x32xbf16>
+// CHECK: %[[SC:.*]] = arith.mulf
+// CHECK-DAG: %[[STEP:.*]] = vector.step : vector<16xindex>
+// CHECK-DAG: %[[SB:.*]] = vector.broadcast %[[S]] : index to vector<16xindex>
+// CHECK: %[[KEYS:.*]] = arith.addi %[[STEP]], %[[SB]] : vector<16xindex>
+// CHECK: %[[KEY:.*]] = vector.broadcast %[[KEYS]] : vector<16xindex> to vector<32x16xindex>
+// CHECK: %[[LENB:.*]] = vector.broadcast %[[LEN]] : index to vector<32x16xindex>
+// CHECK: %[[INB:.*]] = arith.cmpi slt, %[[KEY]], %[[LENB]]
+// CHECK: %[[PCOL:.*]] = vector.shape_cast %[[POS]] : vector<32xindex> to vector<32x1xindex>
+// CHECK: %[[P:.*]] = vector.broadcast %[[PCOL]] : vector<32x1xindex> to vector<32x16xindex>
+// CHECK: %[[CAUSAL:.*]] = arith.cmpi sle, %[[KEY]], %[[P]]
+// CHECK: %[[V1:.*]] = arith.andi %[[INB]], %[[CAUSAL]]
+// CHECK: %[[W:.*]] = arith.constant 8 : index
+// CHECK: %[[WB:.*]] = vector.broadcast %[[W]] : index to vector<32x16xindex>
+// CHECK: %[[LO:.*]] = arith.subi %[[P]], %[[WB]]
+// CHECK: %[[INW:.*]] = arith.cmpi sge, %[[KEY]], %[[LO]]
+// CHECK: %[[VIS:.*]] = arith.andi %[[V1]], %[[INW]]
+// CHECK: %[[NEGINF:.*]] = arith.constant dense<0xFF800000> : vector<32x16xf32>
+// CHECK: %[[MASKED:.*]] = arith.select %[[VIS]], %[[SC]], %[[NEGINF]]
+// CHECK: vector.multi_reduction <maximumf>, %[[MASKED]]
+// CHECK-NOT: attn.online_attention_step
+
+func.func @unmasked(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>,
+                    %h: index, %start: index, %len: index, %pos: vector<32xindex>,
+                    %acc: vector<32x32xf32>, %m: vector<32xf32>, %l: vector<32xf32>)
+    -> (vector<32x32xf32>, vector<32xf32>, vector<32xf32>) {
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %start], %v, %len, %pos, %acc, %m, %l
+      {block_n = 16 : i64, scale_log2 = 0.5 : f32}
+      : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %a, %b, %c : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
+}
+
+func.func @masked(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>,
+                  %h: index, %start: index, %len: index, %pos: vector<32xindex>,
+                  %acc: vector<32x32xf32>, %m: vector<32xf32>, %l: vector<32xf32>)
+    -> (vector<32x32xf32>, vector<32xf32>, vector<32xf32>) {
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %start], %v, %len, %pos, %acc, %m, %l
+      {block_n = 16 : i64, scale_log2 = 0.5 : f32, causal, window_left = 8 : i64, masked}
+      : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %a, %b, %c : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
+}
