@@ -518,38 +518,50 @@ Distributor::distributeContract(vector::ContractionOp op) {
   SmallVector<int64_t> sharedKElem;
   Value sharedKLane;
   int64_t sharedKAlign;
-  SmallVector<SmallVector<Value>> lhsFrags; // [mt * kSteps + kk]
-  if (lhsRead) {
-    bool sameBlock = lhsRead->getBlock() == op->getBlock();
-    OpBuilder::InsertionGuard guard(b);
-    // Reads outside the contraction's block (Q before the key loop) are
-    // loaded where they are and stay in registers.
-    if (!sameBlock)
-      b.setInsertionPointAfter(lhsRead);
+  SmallVector<SmallVector<Value>> lhsFrags(qTiles * kSteps); // [mt][kk]
+  // Loads the query-operand fragments of k steps [kkBegin, kkEnd) of every
+  // query tile into lhsFrags.
+  auto loadLhs = [&](int64_t kkBegin, int64_t kkEnd) -> LogicalResult {
     Access a;
     a.base = {
         arith::AddIOp::create(b, waveRowBase, laneValue(al.queryOperandRow())),
         laneValue(al.queryOperandK())};
     a.align = {laneAlign(al.queryOperandRow()), laneAlign(al.queryOperandK())};
     for (int64_t mt = 0; mt < qTiles; ++mt)
-      for (int64_t kk = 0; kk < kSteps; ++kk)
+      for (int64_t kk = kkBegin; kk < kkEnd; ++kk)
         for (int64_t e = 0; e < qOp.numElems; ++e)
           a.elem.push_back({mt * rpt + elemPart(al.queryOperandRow(), e),
                             kk * mi.k + elemPart(al.queryOperandK(), e)});
     // Hoisted fragments are loaded once for every contraction using them.
     auto key = std::make_pair(lhsRead.getResult(), kQueryOperandKey);
+    bool whole = kkBegin == 0 && kkEnd == kSteps;
     auto cached = memo.find(key);
     FailureOr<SmallVector<Value>> vals =
-        sameBlock || cached == memo.end()
-            ? load(lhsRead, a)
-            : FailureOr<SmallVector<Value>>(cached->second);
+        whole && cached != memo.end()
+            ? FailureOr<SmallVector<Value>>(cached->second)
+            : load(lhsRead, a);
     if (failed(vals))
       return failure();
-    if (!sameBlock)
+    if (whole)
       memo[key] = *vals;
-    for (int64_t f = 0; f < qTiles * kSteps; ++f)
-      lhsFrags.emplace_back(vals->begin() + f * qOp.numElems,
-                            vals->begin() + (f + 1) * qOp.numElems);
+    int64_t f = 0, n = qOp.numElems;
+    for (int64_t mt = 0; mt < qTiles; ++mt)
+      for (int64_t kk = kkBegin; kk < kkEnd; ++kk, ++f)
+        lhsFrags[mt * kSteps + kk].assign(vals->begin() + f * n,
+                                          vals->begin() + (f + 1) * n);
+    return success();
+  };
+  // A read in the contraction's block is re-read each time, one k step at a
+  // time so that only that step's fragments are live; a read outside it (Q
+  // before the key loop) is loaded where it is and stays in registers.
+  bool lhsPerStep = lhsRead && lhsRead->getBlock() == op->getBlock();
+  if (lhsRead) {
+    if (!lhsPerStep) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointAfter(lhsRead);
+      if (failed(loadLhs(0, kSteps)))
+        return failure();
+    }
     for (int64_t e = 0; e < sOp.numElems; ++e)
       sharedKElem.push_back(elemPart(al.sharedOperandK(), e));
     sharedKLane = laneValue(al.sharedOperandK());
@@ -567,7 +579,7 @@ Distributor::distributeContract(vector::ContractionOp op) {
         for (int64_t t = kk * chunk; t < (kk + 1) * chunk; ++t)
           llvm::append_range(frag, ArrayRef<Value>(*p).slice(
                                        (mt * tilesK + t) * numC(), numC()));
-        lhsFrags.push_back(frag);
+        lhsFrags[mt * kSteps + kk] = std::move(frag);
       }
     sharedKElem = al.vKeyElem;
     sharedKLane = laneCol;
@@ -602,6 +614,8 @@ Distributor::distributeContract(vector::ContractionOp op) {
   };
 
   for (int64_t kk = 0; kk < kSteps; ++kk) {
+    if (lhsPerStep && failed(loadLhs(kk, kk + 1)))
+      return failure();
     for (int64_t t = 0; t < nt; ++t) {
       FailureOr<SmallVector<Value>> shared = loadShared(t, kk);
       if (failed(shared))
