@@ -74,7 +74,8 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
     text += "rocdl-attach-target{chip=" + chip +
             " O=3},"
             "gpu.module(convert-math-to-target-intrinsics,"
-            "gpu-kernel-args-to-amdgpu-buffers),"
+            "gpu-kernel-args-to-amdgpu-buffers,"
+            "gpu-barriers-to-amdgpu-lds-barriers),"
             "convert-scf-to-cf,convert-amdgpu-to-rocdl{chipset=" +
             chip + "},gpu.module(convert-gpu-to-rocdl{chipset=" + chip + "}),";
   }

@@ -152,4 +152,51 @@ def GPUKernelArgsToAMDGPUBuffers
   let dependentDialects = ["::mlir::amdgpu::AMDGPUDialect"];
 }
 
+def GPUBarriersToAMDGPULDSBarriers
+    : Pass<"gpu-barriers-to-amdgpu-lds-barriers", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Turn kernel barriers that only order LDS into amdgpu.lds_barrier";
+  let description = [{
+    Rewrites a `gpu.barrier` in a `gpu.func` kernel to `amdgpu.lds_barrier`
+    when no work item can rely on it to order accesses to memory outside
+    the workgroup (LDS). `gpu.barrier` lowers to `rocdl.barrier`, whose
+    workgroup-scope fences cover every address space; `amdgpu.lds_barrier`
+    lowers to fences tagged with the local address space only, so the
+    backend never has to wait for outstanding global loads and stores
+    (`vmcnt`) at it. On gfx942 and gfx950 that wait is emitted in
+    threadgroup-split mode (`+tgsplit`), where the waves of a workgroup may
+    run on different CUs; otherwise both barriers become the same
+    `s_waitcnt lgkmcnt(0)` + `s_barrier`.
+
+    The criterion: a barrier is rewritten when no operation that may write
+    non-workgroup memory can run between it and a neighbouring barrier, on
+    any control-flow path from the previous `gpu.barrier` (or the kernel
+    entry) to it, and from it to the next `gpu.barrier` (or a `gpu.return`).
+    Reads never prevent it. Why this is enough: take two accesses of
+    different work items to the same global location, at least one a
+    write, with barriers between them. If the first is the write, the first
+    barrier after it is reachable from it without crossing another barrier,
+    so that barrier is kept; if the second is the write, the same holds for
+    the last barrier before it. Either way a `gpu.barrier` stands between
+    them. The accesses of one work item are ordered by program order.
+
+    May write non-workgroup memory: a write or free effect on a memref
+    outside the workgroup and private address spaces, on an LLVM pointer
+    outside address spaces 3 and 5, or on no value at all, and any operation
+    whose effects are unknown (calls, inline assembly, operations without a
+    memory effect interface). Control flow is followed through blocks and
+    through operations implementing `RegionBranchOpInterface` (`scf.for`,
+    `scf.if`, `scf.while`, ...). Every `gpu.barrier` of the kernel bounds
+    the search, including the ones rewritten; an `amdgpu.lds_barrier`
+    already in the input does not.
+
+    Left alone: barriers in non-kernel functions, barriers nested in
+    operations whose control flow no interface describes, all barriers of a
+    kernel with a terminator whose successors are unknown, and barriers that
+    carry an attribute. MLIR 22's `gpu.barrier` has no memory-fence list
+    (newer MLIR adds `memfence [...]`), so an attribute is information the
+    pass cannot interpret.
+  }];
+  let dependentDialects = ["::mlir::amdgpu::AMDGPUDialect"];
+}
+
 #endif // FLASHINFER_CONVERSION_PASSES_TD
