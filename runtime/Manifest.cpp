@@ -315,6 +315,15 @@ bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
     if (const JsonValue *rank = v.get("rank"))
       if (!rank->isInt() || rank->integer != 0)
         return fail(*rank, what + ": a scalar has no rank");
+    if (const JsonValue *multiple = v.get("multiple_of")) {
+      if (!isIntegerDtype(arg.dtype))
+        return fail(*multiple, what + ": \"multiple_of\" needs an integer "
+                                      "scalar");
+      if (!multiple->isInt() || multiple->integer < 1)
+        return fail(*multiple,
+                    what + ".multiple_of must be a positive integer");
+      arg.multipleOf = multiple->integer;
+    }
     return true;
   }
 
@@ -371,9 +380,22 @@ bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
   expr.dim = static_cast<int>(dim.integer);
   if (arity == 3) {
     const JsonValue &divisor = v.array[2];
+    if (divisor.kind == JsonValue::Kind::String) {
+      // A scalar argument; "multiple_of" makes checkArgs reject values < 1.
+      for (size_t i = 0; i < kernel.args.size(); ++i)
+        if (kernel.args[i].name == divisor.string)
+          expr.divisorArg = static_cast<int>(i);
+      if (expr.divisorArg < 0 ||
+          kernel.args[expr.divisorArg].kind != ArgKind::Scalar ||
+          kernel.args[expr.divisorArg].multipleOf < 1)
+        return fail(divisor, "grid: \"ceil_div\" divisor '" + divisor.string +
+                                 "' must name an integer scalar argument "
+                                 "with \"multiple_of\"");
+      return true;
+    }
     if (!divisor.isInt() || divisor.integer < 1)
       return fail(divisor, "grid: \"ceil_div\" divisor must be a positive "
-                           "integer");
+                           "integer or the name of a scalar argument");
     expr.divisor = divisor.integer;
   }
   return true;
@@ -475,6 +497,13 @@ static bool checkScalar(const KernelSpec &kernel, int index,
          s.value.i > std::numeric_limits<int32_t>::max())) {
       error = argPrefix(kernel, index) + "value " + std::to_string(s.value.i) +
               " does not fit in i32";
+      return false;
+    }
+    if (spec.multipleOf > 0 &&
+        (s.value.i < 1 || s.value.i % spec.multipleOf != 0)) {
+      error = argPrefix(kernel, index) + "value " + std::to_string(s.value.i) +
+              " must be a positive multiple of " +
+              std::to_string(spec.multipleOf);
       return false;
     }
     return true;
@@ -579,7 +608,11 @@ static bool evalGrid(const GridExpr &e, const fimlir_arg *args, int64_t &out) {
     return true;
   case GridExpr::Op::CeilDiv: {
     int64_t size = args[e.arg].u.tensor.sizes[e.dim];
-    out = size / e.divisor + (size % e.divisor != 0);
+    int64_t divisor =
+        e.divisorArg >= 0 ? args[e.divisorArg].u.scalar.value.i : e.divisor;
+    if (divisor < 1)
+      return false;
+    out = size / divisor + (size % divisor != 0);
     return true;
   }
   case GridExpr::Op::Mul: {

@@ -30,17 +30,22 @@ struct ArgSpec {
   // Optional static shape: one entry per dimension, -1 for dynamic. Empty
   // when the manifest gives none.
   std::vector<int64_t> shape;
+  // Integer scalars: > 0 if the value must be a positive multiple of it
+  // ("multiple_of", e.g. a split size the kernel tiles by).
+  int64_t multipleOf = 0;
 };
 
 // Grid entry: integer | {"dim":[arg,d]} | {"ceil_div":[arg,d,n]} |
-// {"mul":[expr,expr]}.
+// {"mul":[expr,expr]}. The divisor n of "ceil_div" is a positive integer or
+// the name of an integer scalar argument with a "multiple_of" constraint.
 struct GridExpr {
   enum class Op { Constant, Dim, CeilDiv, Mul };
   Op op = Op::Constant;
   int64_t value = 1;              // Constant
   int arg = -1;                   // Dim, CeilDiv: index into KernelSpec::args
   int dim = 0;                    // Dim, CeilDiv
-  int64_t divisor = 1;            // CeilDiv
+  int64_t divisor = 1;            // CeilDiv: a constant divisor, or
+  int divisorArg = -1;            //   the scalar argument that is one
   std::vector<GridExpr> operands; // Mul
 };
 

@@ -28,7 +28,7 @@ SETS = {
     "decode": dict(dtypes=["f16", "bf16"], head_dims=[64, 128, 256],
                    causal=[False], groups=[1, 4, 8], qo_heads=32, decode=True),
     # The decode benchmark shape alone (bf16, head dim 128, GQA 4), e.g. to
-    # compare kv-chunk values with bench_attention.py --decode-alt.
+    # compare builds (e.g. block-n values) with bench_attention.py --decode-alt.
     "decode-bench": dict(dtypes=["bf16"], head_dims=[128], causal=[False],
                          groups=[4], qo_heads=32, decode=True),
     "example": dict(dtypes=["f16"], head_dims=[64], causal=[False],
@@ -65,7 +65,7 @@ def main():
     ap.add_argument("--set", default="matrix", choices=sorted(SETS))
     ap.add_argument("--options", default="",
                     help="extra attn-compile options, e.g. 'block-n=32' or "
-                         "'kv-chunk=1024' (decode)")
+                         "'block-n=64' (decode)")
     ap.add_argument("--opt", default=os.path.join(
         os.path.dirname(__file__), "..", "build", "bin", "flashinfer-opt"))
     args = ap.parse_args()

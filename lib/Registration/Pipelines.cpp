@@ -60,7 +60,6 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
       " num-waves=" + std::to_string(options.numWaves) +
       " query-tiles-per-wave=" + std::to_string(options.queryTilesPerWave) +
       " block-n=" + std::to_string(options.blockN) +
-      " kv-chunk=" + std::to_string(options.kvChunk) +
       "},attn-decompose-online-attention,"
       "gpu.module(attn-promote-to-workgroup-memory,"
       "attn-distribute-to-matrix-instructions),canonicalize,cse,";

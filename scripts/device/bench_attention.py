@@ -18,7 +18,7 @@ replays are timed. Prints tables last.
 
 DECODE_DIR holds decode_bf16_d128_g4_kernels.json (gen_kernels.py --set
 decode or decode-bench); default: KERNEL_DIR/../decode when it exists.
---decode-alt LABEL=DIR times further builds of it (e.g. other kv-chunk
+--decode-alt LABEL=DIR times further builds of it (e.g. other block-n
 values) in the decode table.
 """
 import argparse
@@ -32,7 +32,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 from flashinfer_mlir.runtime import Module  # noqa: E402
-from check_attention import launch_all  # noqa: E402
+from check_attention import NUM_SMS, launch_all  # noqa: E402
+from flashinfer_mlir.planner import plan_decode  # noqa: E402
 
 HEADS, DIM = 32, 128
 
@@ -101,12 +102,16 @@ def replay(g):
     g.replay()
 
 
-def ours_decode(kernels, hq):
-    """The decode pair: workspace from the manifest, kernels in order."""
+def ours_decode(kernels, hq, kv_chunk=None, workgroups_per_sm=8):
+    """The decode pair: the split size from the planner (or `kv_chunk`),
+    workspace from the manifest, kernels in order."""
     def run(q, k, v):
         o = torch.empty(q.shape[0], hq, DIM, device="cuda", dtype=q.dtype)
         lse = torch.empty(q.shape[0], hq, device="cuda", dtype=torch.float32)
-        launch_all(kernels, dict(q=q, k=k, v=v, o=o, lse=lse), poison=False)
+        chunk = kv_chunk or plan_decode(kernels[0].params, k.shape[0], NUM_SMS,
+                                        workgroups_per_sm=workgroups_per_sm)
+        launch_all(kernels, dict(q=q, k=k, v=v, o=o, lse=lse), poison=False,
+                   kv_chunk=chunk)
         return o
     return run
 
@@ -221,6 +226,14 @@ def main():
     del src, dst
     decode_rows = []
     hkv = HEADS // 4
+    split_policies = {}
+    if decode_kernels:
+        split_policies = {
+            "ours-c512": ours_decode(decode_kernels, HEADS, kv_chunk=512),
+            "ours-plan4": ours_decode(decode_kernels, HEADS,
+                                      workgroups_per_sm=4),
+            "ours-plan16": ours_decode(decode_kernels, HEADS,
+                                       workgroups_per_sm=16)}
     for kv_len in (4096, 16384, 32768, 65536, 131072):
         sets = input_sets(1, kv_len, HEADS, hkv)
         bytes_moved = 2 * kv_len * hkv * DIM * 2 + 2 * HEADS * DIM * 2
@@ -228,7 +241,9 @@ def main():
         peers = {"ours-prefill-kernel": ours(kernels[(False, 4)], HEADS),
                  "sdpa-flash": sdpa(SDPBackend.FLASH_ATTENTION, False)}
         if decode_kernels:
+            # The planner's choice, and other split policies beside it.
             peers = {"ours": ours_decode(decode_kernels, HEADS),
+                     **{label: fn for label, fn in split_policies.items()},
                      **{label: ours_decode(ks, HEADS)
                         for label, ks in decode_alts.items()},
                      **peers}
@@ -285,7 +300,7 @@ def main():
           "sdpa-flash GB/s |")
     print("|---|---|---|---|---|---|")
     for row in decode_rows:
-        for label in decode_alts:
+        for label in [*split_policies, *decode_alts]:
             g = row.get(label, {}).get("gbps")
             print(f"  ({label}: {cell(row, label, 'gbps')} GB/s, "
                   f"{(g / copy_bw if g else float('nan')):.2f} of copy)")

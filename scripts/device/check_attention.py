@@ -9,9 +9,12 @@ o and lse with a float64 PyTorch reference. Two kinds of manifest:
 - one prefill kernel (q token dimension dynamic): single-request prefill
   (qo_len = kv_len = L) and decode (qo_len = 1, kv_len = L);
 - a decode pair (q token dimension 1; kernels with params.stage "split_kv"
-  then "merge"): decode only. The workspace buffers are allocated from
-  params.workspace (shapes in the grid expression forms, over q/k/v) and
-  the kernels are launched in manifest order, arguments bound by name.
+  then "merge"): decode only. The split size kv_chunk comes from the
+  planner (flashinfer_mlir.planner) and, to exercise other split counts,
+  also from --decode-chunks; the workspace buffers are allocated from
+  params.workspace (shapes in the grid expression forms, over q/k/v and
+  kv_chunk) and the kernels are launched in manifest order, arguments bound
+  by name.
 
 Prints one row per case and a summary; exits non-zero if any case fails.
 
@@ -27,9 +30,11 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+from flashinfer_mlir.planner import plan_decode  # noqa: E402
 from flashinfer_mlir.runtime import Module  # noqa: E402
 
 DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16}
+NUM_SMS = torch.cuda.get_device_properties(0).multi_processor_count
 
 
 def reference(q, k, v, causal, sm_scale):
@@ -67,16 +72,22 @@ def eval_expr(expr, tensors):
     if op == "dim":
         return tensors[a[0]].shape[a[1]]
     if op == "ceil_div":
-        return -(-tensors[a[0]].shape[a[1]] // a[2])
+        # The divisor: a constant, or a scalar argument such as kv_chunk.
+        divisor = tensors[a[2]] if isinstance(a[2], str) else a[2]
+        return -(-tensors[a[0]].shape[a[1]] // divisor)
     if op == "mul":
         return eval_expr(a[0], tensors) * eval_expr(a[1], tensors)
     raise ValueError(f"unknown expression {expr!r}")
 
 
-def launch_all(kernels, tensors, poison=True):
-    """Allocates the workspace the kernels' params describe (NaN-poisoned
-    unless `poison` is false), then launches the kernels in order with their
-    arguments bound by name."""
+def launch_all(kernels, tensors, poison=True, kv_chunk=None):
+    """Plans the split size of a split-KV kernel (unless `kv_chunk` is
+    given), allocates the workspace the kernels' params describe
+    (NaN-poisoned unless `poison` is false), then launches the kernels in
+    order with their arguments bound by name."""
+    if "kv_chunk" in kernels[0].arg_names:
+        tensors["kv_chunk"] = kv_chunk or plan_decode(
+            kernels[0].params, tensors["k"].shape[0], NUM_SMS)
     for buf in kernels[0].params.get("workspace", []):
         shape = [eval_expr(e, tensors) for e in buf["shape"]]
         assert buf["dtype"] == "f32", buf
@@ -88,7 +99,7 @@ def launch_all(kernels, tensors, poison=True):
         kernel(*[tensors[n] for n in kernel.arg_names])
 
 
-def run_case(kernels, params, dtype, qo_len, kv_len, gen):
+def run_case(kernels, params, dtype, qo_len, kv_len, gen, kv_chunk=None):
     hq, hkv = params["num_qo_heads"], params["num_kv_heads"]
     d, dv = params["head_dim"], params["head_dim_v"]
     dev = "cuda"
@@ -97,7 +108,7 @@ def run_case(kernels, params, dtype, qo_len, kv_len, gen):
     v = torch.randn(kv_len, hkv, dv, generator=gen, device=dev).to(dtype)
     o = torch.full((qo_len, hq, dv), float("nan"), device=dev, dtype=dtype)
     lse = torch.full((qo_len, hq), float("nan"), device=dev, dtype=torch.float32)
-    launch_all(kernels, dict(q=q, k=k, v=v, o=o, lse=lse))
+    launch_all(kernels, dict(q=q, k=k, v=v, o=o, lse=lse), kv_chunk=kv_chunk)
     torch.cuda.synchronize()
     ref_o, ref_lse = reference(q, k, v, params["causal"], params["sm_scale"])
     finite = bool(torch.isfinite(o).all()) and not bool(torch.isnan(lse).any())
@@ -113,6 +124,9 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-2)
     ap.add_argument("--lse-tol", type=float, default=1e-2)
     ap.add_argument("--json", help="write all results here")
+    ap.add_argument("--decode-chunks", default="plan,512",
+                    help="split sizes to check decode pairs with: 'plan' "
+                         "(the planner's choice) or a number of keys")
     args = ap.parse_args()
     lengths = [int(x) for x in args.lengths.split(",")]
     gen = torch.Generator(device="cuda")
@@ -137,20 +151,27 @@ def main():
             sys.exit(f"check_attention: {path}: unknown kernel stages {stages}")
         for name, modes, kernels in groups:
             p = kernels[0].params
+            split = "kv_chunk" in kernels[0].arg_names
+            chunks = ([None if c == "plan" else int(c)
+                       for c in args.decode_chunks.split(",")]
+                      if split else [None])
             for mode in modes:
-                for length in lengths:
-                    qo_len = length if mode == "prefill" else 1
-                    finite, rel, lse_err = run_case(kernels, p, dtype, qo_len,
-                                                    length, gen)
-                    ok = finite and rel <= args.tol and lse_err <= args.lse_tol
-                    failures += not ok
-                    rows.append(dict(kernel=name, mode=mode, kv_len=length,
-                                     qo_len=qo_len, rel_err=rel,
-                                     lse_max_abs_err=lse_err, finite=finite,
-                                     ok=ok))
-                    print(f"{name:28s} {mode:7s} L={length:5d} rel={rel:.2e} "
-                          f"lse={lse_err:.2e} {'ok' if ok else 'FAIL'}",
-                          flush=True)
+                for chunk in chunks:
+                    label = mode if chunk is None else f"{mode}/c{chunk}"
+                    for length in lengths:
+                        qo_len = length if mode == "prefill" else 1
+                        finite, rel, lse_err = run_case(
+                            kernels, p, dtype, qo_len, length, gen, chunk)
+                        ok = (finite and rel <= args.tol and
+                              lse_err <= args.lse_tol)
+                        failures += not ok
+                        rows.append(dict(kernel=name, mode=label,
+                                         kv_len=length, qo_len=qo_len,
+                                         rel_err=rel, lse_max_abs_err=lse_err,
+                                         finite=finite, ok=ok))
+                        print(f"{name:28s} {label:12s} L={length:5d} "
+                              f"rel={rel:.2e} lse={lse_err:.2e} "
+                              f"{'ok' if ok else 'FAIL'}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -44,7 +44,7 @@ if [[ $what == bench || $what == all ]]; then
   for d in "$KERNELS"/bench_*; do
     [[ -d $d ]] && alts+=(--alt "$(basename "$d")=$d")
   done
-  # Further decode builds (e.g. decode_c256 from --options kv-chunk=256).
+  # Further decode builds (e.g. decode_bn64 from --options block-n=64).
   for d in "$KERNELS"/decode_*; do
     [[ -d $d ]] && alts+=(--decode-alt "$(basename "$d")=$d")
   done

@@ -189,7 +189,7 @@ static void testMalformedManifests() {
                  "\"dtype\": \"bf16\", \"rank\": 2}],\n"
                  "\"grid\": [{\"ceil_div\": [\"q\", 1, 0]}]}"),
       "m.json:4:32: kernels[0] ('f'): grid: \"ceil_div\" divisor must be a "
-      "positive integer");
+      "positive integer or the name of a scalar argument");
   checkManifestError(
       "grid-scalar-dim",
       withKernel("{\"name\": \"f\", \"block\": [64],\n"
@@ -638,6 +638,75 @@ static void testApi(const std::string &scratch) {
               fimlir_dtype_name(FIMLIR_DTYPE_F8E4M3FN));
 }
 
+//===----------------------------------------------------------------------===//
+// Split sizes chosen at run time: a scalar as a grid divisor
+//===----------------------------------------------------------------------===//
+
+static void testScalarDivisor() {
+  const std::string kernel =
+      "{\"name\": \"split\", \"block\": [32],\n"
+      "\"args\": [{\"name\": \"k\", \"kind\": \"memref\", \"dtype\": \"bf16\", "
+      "\"rank\": 3}, {\"name\": \"kv_chunk\", \"kind\": \"scalar\", \"dtype\": "
+      "\"i64\", \"multiple_of\": 32}],\n"
+      "\"grid\": [1, 8, {\"ceil_div\": [\"k\", 0, \"kv_chunk\"]}]}";
+  Manifest m;
+  std::string error;
+  expect(parseManifest(withKernel(kernel), "m.json", m, error),
+         "scalar divisor manifest parses: " + error);
+  if (m.kernels.empty())
+    return;
+  const KernelSpec &split = m.kernels[0];
+  void *k = reinterpret_cast<void *>(0x20000);
+  for (int64_t chunk : {32, 64, 4096}) {
+    std::vector<fimlir_arg> args = {
+        tensor(k, FIMLIR_DTYPE_BF16, {4097, 8, 128}), intScalar(chunk)};
+    LaunchDims dims;
+    bool ok = checkArgs(split, args.data(), 2, error) &&
+              computeLaunch(split, args.data(), dims, error);
+    expect(ok, "kv_chunk " + std::to_string(chunk) + ": " + error);
+    std::printf("split kv_chunk=%lld: %s\n", static_cast<long long>(chunk),
+                describeLaunch(dims).c_str());
+  }
+  for (int64_t chunk : {48, 0, -32}) {
+    std::vector<fimlir_arg> args = {
+        tensor(k, FIMLIR_DTYPE_BF16, {4097, 8, 128}), intScalar(chunk)};
+    expect(!checkArgs(split, args.data(), 2, error),
+           "kv_chunk " + std::to_string(chunk) + " was accepted");
+    std::printf("bad kv_chunk=%lld: %s\n", static_cast<long long>(chunk),
+                error.c_str());
+  }
+  auto withArgs = [](const std::string &chunkArg) {
+    return withKernel(
+        "{\"name\": \"f\", \"block\": [32],\n\"args\": [{\"name\": "
+        "\"k\", \"kind\": \"memref\", \"dtype\": \"bf16\", "
+        "\"rank\": 3}, " +
+        chunkArg + "],\n\"grid\": [{\"ceil_div\": [\"k\", 0, \"c\"]}]}");
+  };
+  checkManifestError(
+      "divisor-unconstrained",
+      withArgs("{\"name\": \"c\", \"kind\": \"scalar\", \"dtype\": \"i64\"}"),
+      "m.json:4:32: kernels[0] ('f'): grid: \"ceil_div\" divisor 'c' must "
+      "name an integer scalar argument with \"multiple_of\"");
+  checkManifestError(
+      "divisor-memref",
+      withArgs("{\"name\": \"c\", \"kind\": \"memref\", \"dtype\": \"i64\", "
+               "\"rank\": 1}"),
+      "m.json:4:32: kernels[0] ('f'): grid: \"ceil_div\" divisor 'c' must "
+      "name an integer scalar argument with \"multiple_of\"");
+  checkManifestError(
+      "multiple-of-float",
+      withArgs("{\"name\": \"c\", \"kind\": \"scalar\", \"dtype\": \"f32\", "
+               "\"multiple_of\": 32}"),
+      "m.json:3:134: kernels[0] ('f'): args[1] ('c'): \"multiple_of\" needs "
+      "an integer scalar");
+  checkManifestError(
+      "multiple-of-zero",
+      withArgs("{\"name\": \"c\", \"kind\": \"scalar\", \"dtype\": \"i64\", "
+               "\"multiple_of\": 0}"),
+      "m.json:3:134: kernels[0] ('f'): args[1] ('c').multiple_of must be a "
+      "positive integer");
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -649,6 +718,7 @@ int main(int argc, char **argv) {
   testArguments(manifest);
   testCodeObjects();
   testApi(argv[1]);
+  testScalarDivisor();
   std::printf("failures: %d\n", failures);
   return failures ? 1 : 0;
 }

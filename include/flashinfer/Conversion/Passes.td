@@ -50,10 +50,13 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
     Decode (the query's token dimension is statically 1) gets two kernels,
     recorded in launch order: `<func>` packs the G query heads that share a
     KV head into the rows of one wave's query tile (grid.y = KV heads) and
-    splits the keys into `kv-chunk` chunks over grid.z, writing f32 partial
-    outputs and lse to workspace buffers `o_part` and `lse_part`; then
-    `<func>_merge` combines the partials into `o` and `lse`. The manifest
-    describes the workspace in each kernel's `params.workspace`. The merge
+    splits the keys into chunks over grid.z, writing f32 partial outputs and
+    lse to workspace buffers `o_part` and `lse_part`; then `<func>_merge`
+    combines the partials into `o` and `lse`. The chunk is the split
+    kernel's last argument, `kv_chunk` (i64, a multiple of the key tile that
+    the manifest records as `multiple_of`), so a planner picks it at run time
+    from the cache length and the GPU's size; grid.z and the workspace
+    (`params.workspace`) are expressions of it. The merge
     kernel is built directly at the thread level.
   }];
   let options = [
@@ -66,9 +69,6 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
            "Query tiles each wave owns (0: chosen from a register budget)">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"0",
            "Keys staged per iteration (0: chosen from the workgroup memory and register budgets)">,
-    Option<"kvChunk", "kv-chunk", "int64_t", /*default=*/"0",
-           "Decode (query token dimension statically 1): keys per split-KV "
-           "workgroup, a multiple of the key tile (0: 512)">,
   ];
   let dependentDialects = [
     "::mlir::attn::AttnDialect", "::mlir::arith::ArithDialect",

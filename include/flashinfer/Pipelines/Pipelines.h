@@ -43,10 +43,6 @@ struct AttnCompileOptions : public PassPipelineOptions<AttnCompileOptions> {
       *this, "block-n",
       llvm::cl::desc("Keys staged per iteration (0: from the budgets)"),
       llvm::cl::init(0)};
-  PassOptions::Option<int64_t> kvChunk{
-      *this, "kv-chunk",
-      llvm::cl::desc("Decode: keys per split-KV workgroup (0: 512)"),
-      llvm::cl::init(0)};
 };
 
 /// attn ops -> tiled GPU kernels -> NVVM or ROCDL -> code objects and

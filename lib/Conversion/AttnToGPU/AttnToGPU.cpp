@@ -143,11 +143,11 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
         {named("name", str(argName)), named("kind", str("memref")),
          named("dtype", str(dtype)), named("rank", i64(rank))});
   };
-  auto ceilDiv = [&](StringRef arg, int64_t n) {
+  auto ceilDiv = [&](StringRef arg, Attribute divisor) {
     return b.getDictionaryAttr(
-        {named("ceil_div", b.getArrayAttr({str(arg), i64(0), i64(n)}))});
+        {named("ceil_div", b.getArrayAttr({str(arg), i64(0), divisor}))});
   };
-  bool split = cfg.kvChunk > 0;
+  bool split = cfg.splitKV;
   Type f32 = b.getF32Type();
   SmallVector<Attribute> args = {memrefArg("q", cfg.elementType, 3),
                                  memrefArg("k", cfg.elementType, 3),
@@ -158,14 +158,19 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
   SmallVector<Attribute> partArgs = {memrefArg("o_part", f32, 3),
                                      memrefArg("lse_part", f32, 2)};
   llvm::append_range(args, split ? partArgs : outArgs);
+  // The split size, chosen at run time (docs/runtime.md: planning decode).
+  if (split)
+    args.push_back(b.getDictionaryAttr(
+        {named("name", str("kv_chunk")), named("kind", str("scalar")),
+         named("dtype", str("i64")), named("multiple_of", i64(cfg.blockN))}));
 
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
   SmallVector<Attribute> grid;
   if (cfg.packHeads)
     grid = {i64((group + cfg.blockM() - 1) / cfg.blockM()), i64(cfg.numKvHeads),
-            split ? Attribute(ceilDiv("k", cfg.kvChunk)) : i64(1)};
+            split ? Attribute(ceilDiv("k", str("kv_chunk"))) : i64(1)};
   else
-    grid = {ceilDiv("q", cfg.blockM()), i64(cfg.numQoHeads), i64(1)};
+    grid = {ceilDiv("q", i64(cfg.blockM())), i64(cfg.numQoHeads), i64(1)};
   SmallVector<Attribute> block = {i64(cfg.numWaves * cfg.instr.waveSize),
                                   i64(1), i64(1)};
 
@@ -179,7 +184,7 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
                                   named("dtype", str("f32")),
                                   named("shape", b.getArrayAttr(shape))});
     };
-    Attribute splits = ceilDiv("k", cfg.kvChunk);
+    Attribute splits = ceilDiv("k", str("kv_chunk"));
     workspace = b.getArrayAttr(
         {buffer("o_part", {splits, i64(cfg.numQoHeads), i64(cfg.headDimV)}),
          buffer("lse_part", {splits, i64(cfg.numQoHeads)})});
@@ -206,7 +211,7 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
   }
   if (split) {
     paramList.push_back(named("stage", str("split_kv")));
-    paramList.push_back(named("kv_chunk", i64(cfg.kvChunk)));
+    paramList.push_back(named("kv_chunk_multiple", i64(cfg.blockN)));
     paramList.push_back(named("workspace", workspace));
   }
   StringRef opName = op->getName().getStringRef();
@@ -226,7 +231,7 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
   DictionaryAttr mergeParams = b.getDictionaryAttr(
       {named("stage", str("merge")), named("num_qo_heads", i64(cfg.numQoHeads)),
        named("head_dim_v", i64(cfg.headDimV)), named("lse_base", str("2")),
-       named("kv_chunk", i64(cfg.kvChunk)), named("workspace", workspace)});
+       named("workspace", workspace)});
   entries.push_back(b.getDictionaryAttr(
       {named("name", str(mergeName)), named("op", str(opName)),
        named("params", mergeParams),
@@ -249,11 +254,6 @@ struct ConvertAttnToGPUPass
       module.emitError() << "convert-attn-to-gpu: unsupported chip '" << chip
                          << "' (supported: sm_80, sm_86, sm_89, sm_90, "
                             "sm_90a, gfx940, gfx941, gfx942, gfx950)";
-      return signalPassFailure();
-    }
-    if (kvChunk < 0) {
-      module.emitError() << "convert-attn-to-gpu: kv-chunk must be >= 0, got "
-                         << static_cast<int64_t>(kvChunk);
       return signalPassFailure();
     }
     if (numWaves < 0 || numWaves > 16) {
@@ -327,15 +327,7 @@ struct ConvertAttnToGPUPass
       int64_t decodeBlockN = blockN > 0 ? int64_t(blockN) : int64_t(32);
       chooseRegisterTiling(cfg, decode ? 1 : queryTilesPerWave,
                            decode ? decodeBlockN : int64_t(blockN));
-      if (decode) {
-        cfg.kvChunk = kvChunk > 0 ? kvChunk : 512;
-        if (cfg.kvChunk % cfg.blockN != 0) {
-          op.emitOpError() << "convert-attn-to-gpu: kv-chunk " << cfg.kvChunk
-                           << " must be a multiple of the key tile ("
-                           << cfg.blockN << ")";
-          return signalPassFailure();
-        }
-      }
+      cfg.splitKV = decode;
 
       module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                       builder.getUnitAttr());
@@ -350,7 +342,7 @@ struct ConvertAttnToGPUPass
         return signalPassFailure();
       }
       std::string mergeName = (func.getSymName() + "_merge").str();
-      if (cfg.kvChunk > 0 &&
+      if (cfg.splitKV &&
           failed(buildSplitKVMergeKernel(builder, op.getLoc(), gpuModule,
                                          mergeName, cfg))) {
         op.emitOpError() << "convert-attn-to-gpu: head dim " << cfg.headDimV

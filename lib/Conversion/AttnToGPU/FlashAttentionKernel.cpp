@@ -75,7 +75,7 @@ private:
   Value qMem, kMem, vMem, oMem, lseMem;
   // The workgroup's first row, its query head (prefill) or first packed
   // head (decode), its KV head, its split-KV chunk; the rows that exist.
-  Value rowBase, qHead, headBase, kvHead, split, numRowsTotal;
+  Value rowBase, qHead, headBase, kvHead, split, kvChunk, numRowsTotal;
   Value qoLen, kvLen, posOffset;
 };
 
@@ -128,7 +128,7 @@ void TiledKernelBuilder::writeOutputs(Value acc, Value max, Value sum) {
     o = arith::TruncFOp::create(b, accType.clone(oElem), o);
 
   // Split-KV partials go to [split, head, dv]; packed rows are heads.
-  Value first = cfg.kvChunk > 0 ? split : idx(0);
+  Value first = cfg.splitKV ? split : idx(0);
   SmallVector<Value> oAt = cfg.packHeads
                                ? SmallVector<Value>{first, headBase, idx(0)}
                                : SmallVector<Value>{rowBase, qHead, idx(0)};
@@ -164,7 +164,7 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   kMem = func.getArgument(1);
   vMem = func.getArgument(2);
   oMem = func.getArgument(3);
-  lseMem = cfg.withLse || cfg.kvChunk > 0 ? func.getArgument(4) : Value();
+  lseMem = cfg.withLse || cfg.splitKV ? func.getArgument(4) : Value();
 
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
   qoLen = memref::DimOp::create(b, qMem, 0);
@@ -178,8 +178,11 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     kvHead = arith::DivUIOp::create(b, qHead, idx(group));
     numRowsTotal = qoLen;
   }
-  if (cfg.kvChunk > 0)
+  if (cfg.splitKV) {
     split = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+    kvChunk =
+        arith::IndexCastOp::create(b, b.getIndexType(), func.getArgument(5));
+  }
   int64_t blockM = cfg.blockM(), blockN = cfg.blockN;
   rowBase = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), idx(blockM));
   posOffset = sub(kvLen, qoLen);
@@ -198,10 +201,10 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   if (cfg.windowLeft >= 0)
     kvBegin = roundDown(
         maxIdx(idx(0), sub(positionOf(rowBase), idx(cfg.windowLeft))), blockN);
-  if (cfg.kvChunk > 0) {
-    Value chunkBegin = mul(split, idx(cfg.kvChunk));
+  if (cfg.splitKV) {
+    Value chunkBegin = mul(split, kvChunk);
     kvBegin = maxIdx(kvBegin, chunkBegin);
-    kvEnd = minIdx(kvEnd, add(chunkBegin, idx(cfg.kvChunk)));
+    kvEnd = minIdx(kvEnd, add(chunkBegin, kvChunk));
   }
   // Tiles wholly inside the keys every row may see need no mask test: all
   // but the tail past kv_len, the causal diagonal and a window's edges.
@@ -268,10 +271,12 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
       MemRefType::get({qTokens, cfg.numQoHeads, cfg.headDim}, elem),
       MemRefType::get({dyn, cfg.numKvHeads, cfg.headDim}, elem),
       MemRefType::get({dyn, cfg.numKvHeads, cfg.headDimV}, elem)};
-  if (cfg.kvChunk > 0) {
-    // o_part [splits, Hq, Dv] and lse_part [splits, Hq], f32.
+  if (cfg.splitKV) {
+    // o_part [splits, Hq, Dv] and lse_part [splits, Hq], f32, then the split
+    // size.
     args.push_back(MemRefType::get({dyn, cfg.numQoHeads, cfg.headDimV}, f32));
     args.push_back(MemRefType::get({dyn, cfg.numQoHeads}, f32));
+    args.push_back(IntegerType::get(ctx, 64));
   } else {
     args.push_back(
         MemRefType::get({qTokens, cfg.numQoHeads, cfg.headDimV}, elem));

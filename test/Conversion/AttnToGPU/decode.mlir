@@ -1,8 +1,5 @@
 // RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=sm_90a},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions),canonicalize,cse)" --split-input-file | FileCheck %s --check-prefix=SM90
 // RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=gfx942},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions))" --split-input-file | FileCheck %s --check-prefix=GFX942
-// RUN: flashinfer-opt %s --pass-pipeline="builtin.module(convert-attn-to-gpu{chip=sm_90a kv-chunk=256},attn-decompose-online-attention,gpu.module(attn-promote-to-workgroup-memory,attn-distribute-to-matrix-instructions))" --split-input-file | FileCheck %s --check-prefix=CHUNK256
-// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=80" --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK80
-// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a kv-chunk=-1" 2>&1 | FileCheck %s --check-prefix=CHUNKNEG
 
 // Decode: a query token dimension of static size 1 selects the split-KV
 // path. Two kernels in one gpu.module, listed in launch order: the split
@@ -15,25 +12,26 @@
 // SM90-LABEL: module attributes
 // SM90-SAME: attn.manifests = {decode_kernels = {kernels = [{
 // The split kernel writes the f32 workspace, not o and lse.
-// SM90-SAME: args = [{dtype = "bf16", kind = "memref", name = "q", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "k", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "v", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}]
+// SM90-SAME: args = [{dtype = "bf16", kind = "memref", name = "q", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "k", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "v", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}, {dtype = "i64", kind = "scalar", multiple_of = 32 : i64, name = "kv_chunk"}]
 // One wave.
 // SM90-SAME: block = [32, 1, 1]
-// One query tile holds the 4 heads; one workgroup per KV head and 512 keys.
-// SM90-SAME: grid = [1, 8, {ceil_div = ["k", 0, 512]}]
+// One query tile holds the 4 heads; one workgroup per KV head and kv_chunk
+// keys, the split size passed at run time.
+// SM90-SAME: grid = [1, 8, {ceil_div = ["k", 0, "kv_chunk"]}]
 // SM90-SAME: name = "decode", op = "attn.attention"
-// SM90-SAME: params = {block_m = 16 : i64, block_n = 32 : i64, causal = false, group_size = 4 : i64, head_dim = 128 : i64, head_dim_v = 128 : i64, kv_chunk = 512 : i64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 8 : i64, num_qo_heads = 32 : i64, q_in_registers = true, query_tiles_per_wave = 1 : i64, rows = "heads", sm_scale = {{.*}} : f64, stage = "split_kv", window_left = -1 : i64
-// SM90-SAME: workspace = [[WS:\[\{dtype = "f32", name = "o_part", shape = \[\{ceil_div = \["k", 0, 512\]\}, 32, 128\]\}, \{dtype = "f32", name = "lse_part", shape = \[\{ceil_div = \["k", 0, 512\]\}, 32\]\}\]]]}
+// SM90-SAME: params = {block_m = 16 : i64, block_n = 32 : i64, causal = false, group_size = 4 : i64, head_dim = 128 : i64, head_dim_v = 128 : i64, kv_chunk_multiple = 32 : i64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 8 : i64, num_qo_heads = 32 : i64, q_in_registers = true, query_tiles_per_wave = 1 : i64, rows = "heads", sm_scale = {{.*}} : f64, stage = "split_kv", window_left = -1 : i64
+// SM90-SAME: workspace = [[WS:\[\{dtype = "f32", name = "o_part", shape = \[\{ceil_div = \["k", 0, "kv_chunk"\]\}, 32, 128\]\}, \{dtype = "f32", name = "lse_part", shape = \[\{ceil_div = \["k", 0, "kv_chunk"\]\}, 32\]\}\]]]}
 // SM90-SAME: static_shared_memory = 18944 : i64}
 // The merge kernel: one workgroup per query head, one thread per output
 // element, the same workspace.
 // SM90-SAME: {args = [{dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}, {dtype = "bf16", kind = "memref", name = "o", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse", rank = 2 : i64}]
 // SM90-SAME: block = [128, 1, 1], dynamic_shared_memory = 0 : i64, grid = [32, 1, 1], name = "decode_merge", op = "attn.attention"
-// SM90-SAME: params = {head_dim_v = 128 : i64, kv_chunk = 512 : i64, lse_base = "2", num_qo_heads = 32 : i64, stage = "merge", workspace = [[WS]]}
+// SM90-SAME: params = {head_dim_v = 128 : i64, lse_base = "2", num_qo_heads = 32 : i64, stage = "merge", workspace = [[WS]]}
 // SM90-SAME: static_shared_memory = 0 : i64}]
 // SM90-SAME: target = "sm_90a"
 
 // SM90: gpu.module @decode_kernels {
-// SM90-NEXT: gpu.func @decode(%[[Q:.*]]: memref<1x32x128xbf16>, %[[K:.*]]: memref<?x8x128xbf16>, %[[V:.*]]: memref<?x8x128xbf16>, %[[OP:.*]]: memref<?x32x128xf32>, %[[LP:.*]]: memref<?x32xf32>)
+// SM90-NEXT: gpu.func @decode(%[[Q:.*]]: memref<1x32x128xbf16>, %[[K:.*]]: memref<?x8x128xbf16>, %[[V:.*]]: memref<?x8x128xbf16>, %[[OP:.*]]: memref<?x32x128xf32>, %[[LP:.*]]: memref<?x32xf32>, %[[CHUNK:.*]]: i64)
 // SM90-SAME: known_block_size = array<i32: 32, 1, 1>
 // Head packing: the KV head is block y, the first query head 4 * block y;
 // Q rows are the heads 4 * block y + row (rows past the 4 heads read
@@ -41,9 +39,10 @@
 // SM90-DAG: %[[KVH:.*]] = gpu.block_id y
 // SM90-DAG: %[[BASE:.*]] = arith.muli %[[KVH]], %c4 : index
 // SM90-DAG: %[[Z:.*]] = gpu.block_id z
-// This workgroup's keys: [512 z, min(512 (z + 1), kv_len)).
-// SM90: %[[BEGIN:.*]] = arith.muli %[[Z]], %c512 : index
-// SM90: %[[END0:.*]] = arith.addi %[[BEGIN]], %c512 : index
+// This workgroup's keys: [c z, min(c (z + 1), kv_len)) for c = kv_chunk.
+// SM90: %[[C:.*]] = arith.index_cast %[[CHUNK]] : i64 to index
+// SM90: %[[BEGIN:.*]] = arith.muli %[[Z]], %[[C]] : index
+// SM90: %[[END0:.*]] = arith.addi %[[BEGIN]], %[[C]] : index
 // SM90-NEXT: %[[END:.*]] = arith.minsi %{{.*}}, %[[END0]] : index
 // SM90: %[[HEAD:.*]] = arith.addi %[[BASE]], %[[ROW:.*]] : index
 // SM90-NEXT: %[[INQ:.*]] = arith.cmpi slt, %[[HEAD]], %c32 : index
@@ -123,20 +122,15 @@
 // AMD: wave64, the query tile is the MFMA's N (transposed formulation).
 // GFX942-LABEL: module attributes
 // GFX942-SAME: block = [64, 1, 1]
-// GFX942-SAME: grid = [1, 8, {ceil_div = ["k", 0, 512]}]
+// GFX942-SAME: grid = [1, 8, {ceil_div = ["k", 0, "kv_chunk"]}]
 // GFX942-SAME: matrix_instruction = "v_mfma_f32_16x16x16_bf16"
 // GFX942-SAME: name = "decode_merge"
-// GFX942: gpu.func @decode(%{{.*}}: memref<1x32x128xbf16>, %{{.*}}: memref<?x8x128xbf16>, %{{.*}}: memref<?x8x128xbf16>, %{{.*}}: memref<?x32x128xf32>, %{{.*}}: memref<?x32xf32>)
+// GFX942: gpu.func @decode(%{{.*}}: memref<1x32x128xbf16>, %{{.*}}: memref<?x8x128xbf16>, %{{.*}}: memref<?x8x128xbf16>, %{{.*}}: memref<?x32x128xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: i64)
 // GFX942-SAME: known_block_size = array<i32: 64, 1, 1>
 // GFX942: amdgpu.mfma 16x16x16
 // GFX942: gpu.func @decode_merge(
 
-// CHUNK256-LABEL: module attributes
-// CHUNK256-SAME: grid = [1, 8, {ceil_div = ["k", 0, 256]}]
-// CHUNK256-SAME: kv_chunk = 256 : i64
 
-// CHUNK80: error: 'attn.attention' op convert-attn-to-gpu: kv-chunk 80 must be a multiple of the key tile (32)
-// CHUNKNEG: error: convert-attn-to-gpu: kv-chunk must be >= 0, got -1
 
 func.func @decode(%q: tensor<1x32x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %o: tensor<1x32x128xbf16>, %lse: tensor<1x32xf32>) -> (tensor<1x32x128xbf16>, tensor<1x32xf32>) {
   %r:2 = attn.attention q(%q : tensor<1x32x128xbf16>) k(%k : tensor<?x8x128xbf16>) v(%v : tensor<?x8x128xbf16>) outs(%o, %lse : tensor<1x32x128xbf16>, tensor<1x32xf32>) -> tensor<1x32x128xbf16>, tensor<1x32xf32>
@@ -149,10 +143,10 @@ func.func @decode(%q: tensor<1x32x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tenso
 // Causal is trivially satisfied by the last token; no lse: the merge kernel
 // takes o only.
 // SM90-LABEL: module attributes
-// SM90-SAME: grid = [2, 1, {ceil_div = ["k", 0, 512]}]
+// SM90-SAME: grid = [2, 1, {ceil_div = ["k", 0, "kv_chunk"]}]
 // SM90-SAME: group_size = 32 : i64
 // SM90-SAME: {args = [{dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}, {dtype = "f16", kind = "memref", name = "o", rank = 3 : i64}], block = [64, 1, 1]
-// SM90: gpu.func @mqa(%{{.*}}: memref<1x32x64xf16>, %{{.*}}: memref<?x1x64xf16>, %{{.*}}: memref<?x1x64xf16>, %{{.*}}: memref<?x32x64xf32>, %{{.*}}: memref<?x32xf32>)
+// SM90: gpu.func @mqa(%{{.*}}: memref<1x32x64xf16>, %{{.*}}: memref<?x1x64xf16>, %{{.*}}: memref<?x1x64xf16>, %{{.*}}: memref<?x32x64xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: i64)
 // Row = 16 block x + row in tile; stores for rows < 32.
 // SM90: arith.muli %{{.*}}, %c16 : index
 // SM90: arith.cmpi slt, %{{.*}}, %c32 : index

@@ -36,11 +36,13 @@ struct FlashAttentionConfig {
   /// head kvHead * G + r, so each K/V tile is read once for the G heads
   /// (grid.y = KV heads); rows >= G are padding that is never stored.
   bool packHeads = false;
-  /// > 0: split-KV. Workgroup z of grid.z = ceil(kv_len / kvChunk) handles
-  /// keys [z * kvChunk, (z + 1) * kvChunk) and writes its normalized output
-  /// and base-2 lse as f32 partials o_part[z, head, dv] and lse_part[z, head]
-  /// instead of o and lse; a merge kernel combines them. A multiple of blockN.
-  int64_t kvChunk = 0;
+  /// Split-KV: the kernel takes the split size `kv_chunk` (a multiple of
+  /// blockN, chosen at run time by a planner) as a trailing i64 argument;
+  /// workgroup z of grid.z = ceil(kv_len / kv_chunk) handles keys
+  /// [z * kv_chunk, (z + 1) * kv_chunk) and writes its normalized output and
+  /// base-2 lse as f32 partials o_part[z, head, dv] and lse_part[z, head]
+  /// instead of o and lse; a merge kernel combines them.
+  bool splitKV = false;
 
   /// Query rows per workgroup.
   int64_t blockM() const;
@@ -57,8 +59,8 @@ inline constexpr llvm::StringLiteral kMatrixInstructionAttr =
 /// the mask test, then one over the tiles that need it. Grid: (ceil(qo_len /
 /// blockM), numQoHeads, 1); block: numWaves * waveSize threads. With
 /// packHeads: q is memref<1 x Hq x D>, grid (ceil(G / blockM), numKvHeads,
-/// 1). With kvChunk > 0 the outputs are (o_part, lse_part) and grid.z is the
-/// number of chunks.
+/// 1). With splitKV the outputs are (o_part, lse_part, kv_chunk) and grid.z is
+/// the number of chunks.
 FailureOr<gpu::GPUFuncOp>
 buildFlashAttentionKernel(OpBuilder &builder, Location loc,
                           gpu::GPUModuleOp module, StringRef name,
