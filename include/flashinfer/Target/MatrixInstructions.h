@@ -56,6 +56,16 @@ struct FragmentLayout {
   }
 };
 
+/// A collective load of `tileRows x tileCols` tiles of 16-bit elements from
+/// memory whose tile rows are contiguous (NVIDIA's ldmatrix): lane l gives
+/// the address of row `l % tileRows` of tile `(l / tileRows) % numTiles`,
+/// and every lane receives `tile.numElems` elements of each tile, at
+/// (tile.row, tile.col) within it.
+struct TileLoad {
+  int64_t tileRows = 0, tileCols = 0, maxTiles = 0;
+  FragmentLayout tile;
+};
+
 enum class MatrixInstrKind { NvMmaSync, AmdMfma };
 enum class MatrixElemType { F16, BF16 };
 
@@ -80,6 +90,9 @@ struct MatrixInstr {
   /// (more needs dynamic shared memory and an opt-in), the 64 KiB LDS of a
   /// CDNA3 workgroup.
   int64_t maxStaticWorkgroupMemory = 64 * 1024;
+  /// A load that fills operand fragments from workgroup memory several
+  /// registers at a time, where the target has one.
+  std::optional<TileLoad> tileLoad;
 };
 
 /// The matrix instruction to use for `elemType` on `chip` (sm_90a, gfx942,

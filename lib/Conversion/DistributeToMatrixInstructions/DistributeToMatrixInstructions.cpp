@@ -88,6 +88,15 @@ private:
   FailureOr<SmallVector<Value>> distributeOp(Operation *op, Value v,
                                              Layout layout);
   FailureOr<SmallVector<Value>> distributeContract(vector::ContractionOp op);
+  struct TileLoadPlan;
+  std::optional<TileLoadPlan> planTileLoads(vector::TransferReadOp read,
+                                            AffineMap rhsMap,
+                                            ArrayRef<int64_t> kElem,
+                                            ArrayRef<LayoutTerm> kLaneTerms);
+  SmallVector<SmallVector<Value>> tileLoad(vector::TransferReadOp read,
+                                           const TileLoadPlan &plan,
+                                           int64_t kk, int64_t t0,
+                                           int64_t count);
   FailureOr<SmallVector<Value>>
   distributeReduction(vector::MultiDimReductionOp op);
   LogicalResult rebuildLoop(scf::ForOp loop);
@@ -132,6 +141,21 @@ private:
 
   DenseMap<std::pair<Value, int>, SmallVector<Value>> memo;
   SetVector<Operation *> replaced;
+  /// Where lane-only values that several loops share are computed.
+  Operation *laneValuesPoint = nullptr;
+};
+
+/// How the shared operand's fragments map onto the target's tile load: for
+/// each register (group of `tile.numElems` elements) of a fragment, the
+/// tile's first row (along the operand's columns) and column (along k), at
+/// column tile 0 and k step 0; each column tile adds `colsPerTile` rows and
+/// each k step `k` columns. Lane offsets within a load are `rowOffset` and
+/// `colOffset`.
+struct Distributor::TileLoadPlan {
+  SmallVector<int64_t> tileRow, tileCol; // per register of one fragment
+  int64_t fragmentsPerLoad = 1;
+  unsigned rowDim = 0, colDim = 1; // memref dims of rows and columns
+  Value rowOffset, colOffset;
 };
 
 //===----------------------------------------------------------------------===//
@@ -613,21 +637,36 @@ Distributor::distributeContract(vector::ContractionOp op) {
     return load(rhsRead, a);
   };
 
+  // With a tile load (ldmatrix) the fragments of several column tiles come
+  // from one instruction; otherwise each fragment is read on its own.
+  std::optional<TileLoadPlan> plan =
+      planTileLoads(rhsRead, rhsMap, sharedKElem,
+                    lhsRead ? al.sharedOperandK() : al.accCol());
+  int64_t perLoad = plan ? plan->fragmentsPerLoad : 1;
   for (int64_t kk = 0; kk < kSteps; ++kk) {
     if (lhsPerStep && failed(loadLhs(kk, kk + 1)))
       return failure();
-    for (int64_t t = 0; t < nt; ++t) {
-      FailureOr<SmallVector<Value>> shared = loadShared(t, kk);
-      if (failed(shared))
-        return failure();
-      // Each shared fragment serves every query tile of the wave.
-      for (int64_t mt = 0; mt < qTiles; ++mt) {
-        auto slot = acc.begin() + (mt * nt + t) * numC();
-        SmallVector<Value> c(slot, slot + numC());
-        const SmallVector<Value> &q = lhsFrags[mt * kSteps + kk];
-        SmallVector<Value> d =
-            al.direct() ? mma(q, *shared, c) : mma(*shared, q, c);
-        llvm::copy(d, slot);
+    for (int64_t t0 = 0; t0 < nt; t0 += perLoad) {
+      int64_t count = std::min(perLoad, nt - t0);
+      SmallVector<SmallVector<Value>> shared;
+      if (plan) {
+        shared = tileLoad(rhsRead, *plan, kk, t0, count);
+      } else {
+        FailureOr<SmallVector<Value>> one = loadShared(t0, kk);
+        if (failed(one))
+          return failure();
+        shared.push_back(*one);
+      }
+      for (int64_t t = t0; t < t0 + count; ++t) {
+        // Each shared fragment serves every query tile of the wave.
+        for (int64_t mt = 0; mt < qTiles; ++mt) {
+          auto slot = acc.begin() + (mt * nt + t) * numC();
+          SmallVector<Value> c(slot, slot + numC());
+          const SmallVector<Value> &q = lhsFrags[mt * kSteps + kk];
+          const SmallVector<Value> &f = shared[t - t0];
+          SmallVector<Value> d = al.direct() ? mma(q, f, c) : mma(f, q, c);
+          llvm::copy(d, slot);
+        }
       }
     }
   }
@@ -635,6 +674,119 @@ Distributor::distributeContract(vector::ContractionOp op) {
   if (lhsRead)
     replaced.insert(lhsRead);
   return acc;
+}
+
+std::optional<Distributor::TileLoadPlan>
+Distributor::planTileLoads(vector::TransferReadOp read, AffineMap rhsMap,
+                           ArrayRef<int64_t> kElem,
+                           ArrayRef<LayoutTerm> kLaneTerms) {
+  if (!mi.tileLoad)
+    return std::nullopt;
+  const TileLoad &tl = *mi.tileLoad;
+  auto memType = cast<MemRefType>(read.getBase().getType());
+  auto space = dyn_cast_or_null<gpu::AddressSpaceAttr>(memType.getMemorySpace());
+  Type elemType = memType.getElementType();
+  if (!space || space.getValue() != gpu::AddressSpace::Workgroup ||
+      memType.getRank() != 2 || !memType.hasStaticShape() ||
+      elemType.getIntOrFloatBitWidth() != 16 || read.getMask() ||
+      !read.isDimInBounds(0) || !read.isDimInBounds(1))
+    return std::nullopt;
+  // Tile rows follow the operand's columns, tile columns (contiguous) k.
+  AffineMap perm = read.getPermutationMap();
+  TileLoadPlan plan;
+  for (unsigned d = 0; d < 2; ++d) {
+    bool isK = rhsMap.getDimPosition(d) == 2;
+    (isK ? plan.colDim : plan.rowDim) = perm.getDimPosition(d);
+  }
+  int64_t rowBytes = memType.getDimSize(1) * 2;
+  std::optional<int64_t> colStart =
+      getConstantIntValue(read.getIndices()[plan.colDim]);
+  if (plan.colDim != 1 || rowBytes % 16 != 0 || !colStart ||
+      *colStart % tl.tileCols != 0)
+    return std::nullopt;
+
+  // Every register of a fragment must be one tile's share of a lane.
+  const FragmentLayout &sOp = al.sharedOperand();
+  int64_t m = tl.tile.numElems;
+  if (sOp.numElems % m != 0)
+    return std::nullopt;
+  for (int64_t r = 0; r < sOp.numElems / m; ++r) {
+    auto row = [&](int64_t l, int64_t j) {
+      return FragmentLayout::sum(al.sharedOperandCol(), l, r * m + j);
+    };
+    auto col = [&](int64_t l, int64_t j) {
+      return lanePart(kLaneTerms, l) + kElem[r * m + j];
+    };
+    int64_t row0 = row(0, 0) - tl.tile.rowOf(0, 0);
+    int64_t col0 = col(0, 0) - tl.tile.colOf(0, 0);
+    for (int64_t l = 0; l < mi.waveSize; ++l)
+      for (int64_t j = 0; j < m; ++j)
+        if (row(l, j) != row0 + tl.tile.rowOf(l, j) ||
+            col(l, j) != col0 + tl.tile.colOf(l, j))
+          return std::nullopt;
+    if (col0 % tl.tileCols != 0)
+      return std::nullopt;
+    plan.tileRow.push_back(row0);
+    plan.tileCol.push_back(col0);
+  }
+  int64_t tilesPerFragment = plan.tileRow.size();
+  plan.fragmentsPerLoad = std::max<int64_t>(1, tl.maxTiles / tilesPerFragment);
+
+  // Lane l addresses row l % tileRows of tile (l / tileRows) % numTiles; the
+  // tiles of one load are the registers of consecutive column tiles.
+  int64_t numTiles = tilesPerFragment * plan.fragmentsPerLoad;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointAfter(laneValuesPoint);
+  Value tile = arith::RemUIOp::create(
+      b, arith::DivUIOp::create(b, lane, idx(tl.tileRows)), idx(numTiles));
+  Value rowOffset = arith::RemUIOp::create(b, lane, idx(tl.tileRows));
+  Value colOffset = idx(0);
+  for (int64_t i = numTiles - 1; i >= 1; --i) {
+    int64_t f = i / tilesPerFragment, r = i % tilesPerFragment;
+    int64_t dRow = f * al.colsPerTile() + plan.tileRow[r] - plan.tileRow[0];
+    int64_t dCol = plan.tileCol[r] - plan.tileCol[0];
+    Value isTile =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tile, idx(i));
+    rowOffset = arith::SelectOp::create(
+        b, isTile,
+        arith::AddIOp::create(
+            b, arith::RemUIOp::create(b, lane, idx(tl.tileRows)), idx(dRow)),
+        rowOffset);
+    colOffset = arith::SelectOp::create(b, isTile, idx(dCol), colOffset);
+  }
+  plan.rowOffset = rowOffset;
+  plan.colOffset = colOffset;
+  return plan;
+}
+
+SmallVector<SmallVector<Value>>
+Distributor::tileLoad(vector::TransferReadOp read, const TileLoadPlan &plan,
+                      int64_t kk, int64_t t0, int64_t count) {
+  const TileLoad &tl = *mi.tileLoad;
+  int64_t tilesPerFragment = plan.tileRow.size();
+  int64_t numTiles = tilesPerFragment * count;
+  SmallVector<Value> at(read.getIndices());
+  at[plan.rowDim] = arith::AddIOp::create(
+      b, at[plan.rowDim],
+      arith::AddIOp::create(
+          b, plan.rowOffset,
+          idx(t0 * al.colsPerTile() + plan.tileRow[0])));
+  at[plan.colDim] = arith::AddIOp::create(
+      b, at[plan.colDim],
+      arith::AddIOp::create(b, plan.colOffset,
+                            idx(kk * mi.k + plan.tileCol[0])));
+  Type elemType = read.getVectorType().getElementType();
+  auto type = VectorType::get({numTiles, tl.tile.numElems}, elemType);
+  // With fewer tiles than planned, the lanes of the missing ones give
+  // addresses that are ignored.
+  Value loaded = nvgpu::LdMatrixOp::create(b, type, read.getBase(), at,
+                                           /*transpose=*/false, numTiles);
+  SmallVector<SmallVector<Value>> frags(count);
+  for (int64_t i = 0; i < numTiles; ++i)
+    for (int64_t j = 0; j < tl.tile.numElems; ++j)
+      frags[i / tilesPerFragment].push_back(
+          vector::ExtractOp::create(b, loaded, ArrayRef<int64_t>{i, j}));
+  return frags;
 }
 
 FailureOr<SmallVector<Value>>
@@ -904,6 +1056,7 @@ LogicalResult Distributor::run() {
            << "-row tiles";
   qTiles = rows / (numWaves * rpt);
   waveRowBase = arith::MulIOp::create(b, wave, idx(qTiles * rpt));
+  laneValuesPoint = waveRowBase.getDefiningOp();
   laneRow = laneValue(al.accRow());
   laneCol = laneValue(al.accCol());
   laneRowAlign = laneAlign(al.accRow());

@@ -8,10 +8,11 @@
 // mma.sync m16n8k16 (direct formulation): lane l holds rows l / 4 and
 // l / 4 + 8 of each accumulator, columns 2 (l % 4) + {0, 1}.
 // CHECK-LABEL: gpu.func @attend(
-// CHECK-SAME: %[[Q:[^:]*]]: memref<?x16xf16>, %[[K:[^:]*]]: memref<16x24xf16, #gpu.address_space<workgroup>>, %[[V:[^:]*]]: memref<8x24xf16, #gpu.address_space<workgroup>>, %[[O:[^:]*]]: memref<?x8xf16>, %[[LSE:[^:]*]]: memref<?xf32>)
+// CHECK-SAME: %[[Q:[^:]*]]: memref<?x16xf16>, %{{[^:]*}}: memref<16x24xf16, #gpu.address_space<workgroup>>, %[[V:[^:]*]]: memref<8x24xf16, #gpu.address_space<workgroup>>, %[[O:[^:]*]]: memref<?x8xf16>, %[[LSE:[^:]*]]: memref<?xf32>)
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 32, 1, 1>} {
 // CHECK-DAG: %[[TID:.*]] = gpu.thread_id x
 // CHECK-DAG: %[[LANE:.*]] = arith.remui %[[TID]], %c32
+// CHECK-DAG: %[[ROW8:.*]] = arith.remui %[[LANE]], %c8
 // CHECK-DAG: %[[G:.*]] = arith.divui %[[LANE]], %c4
 // CHECK-DAG: %[[T4:.*]] = arith.remui %[[LANE]], %c4
 // CHECK-DAG: %[[COL:.*]] = arith.muli %[[T4]], %c2
@@ -19,8 +20,10 @@
 // CHECK: %[[QIN:.*]] = arith.cmpi slt, %[[ROW:.*]], %{{.*}} : index
 // CHECK: vector.load %[[Q]][%{{.*}}, %[[COL]]] {alignment = 4 : i64} : memref<?x16xf16>, vector<2xf16>
 // CHECK: arith.select %[[QIN]]
-// K (B operand) from workgroup memory, row n = l / 4, k pairs 2 (l % 4).
-// CHECK: vector.load %[[K]][%[[G]], %[[COL]]] {alignment = 4 : i64}
+// K (B operand) from workgroup memory with ldmatrix (the table's tile load):
+// lane l addresses row l % 8 of 8x8 tile l / 8; the four tiles are the two
+// registers (k 0-7, 8-15) of the fragments of both 8-key column tiles.
+// CHECK: nvgpu.ldmatrix %{{.*}}[%{{.*}}, %{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<16x24xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK: nvgpu.mma.sync
 // The row max: lane-local, then across the 4 lanes of a row.
@@ -29,8 +32,9 @@
 // CHECK-NOT: gpu.shuffle xor %{{.*}}, %c4_i32
 // CHECK: math.exp2 %{{.*}} : f32
 // P stays in registers: the two score tiles are the A operand of P V; V is
-// read from its transposed buffer at dv = l / 4, keys 2 (l % 4) + {0, 1}.
-// CHECK: vector.load %[[V]][%[[G]], %[[COL]]] {alignment = 4 : i64} : memref<8x24xf16, #gpu.address_space<workgroup>>, vector<2xf16>
+// read from its transposed buffer (rows dv, keys contiguous): one column
+// tile of 8 dv, so two 8x8 tiles.
+// CHECK: nvgpu.ldmatrix %[[V]][%{{.*}}, %{{.*}}] {numTiles = 2 : i32, transpose = false} : memref<8x24xf16, #gpu.address_space<workgroup>> -> vector<2x2xf16>
 // CHECK: nvgpu.mma.sync
 // O in pairs, guarded by the row bound; the max once per row.
 // CHECK: scf.if
