@@ -50,9 +50,16 @@ MatrixInstr nvMmaM16N8K16(MatrixElemType type) {
           {lane(1, 4, 2), elem(1, 2, 1)},
           {2, 2}};
   // ldmatrix.x{1,2,4}.b16: 8x8 tiles; lane l holds row l / 4, columns
-  // 2 (l % 4) + {0, 1} of each.
+  // 2 (l % 4) + {0, 1} of each (.trans: rows 2 (l % 4) + {0, 1}, column
+  // l / 4).
   mi.tileLoad = TileLoad{
-      8, 8, 4, {2, {lane(4, 8, 1)}, {lane(1, 4, 2), elem(1, 2, 1)}, {2}}};
+      8,
+      8,
+      4,
+      {2, {lane(4, 8, 1)}, {lane(1, 4, 2), elem(1, 2, 1)}, {2}},
+      FragmentLayout{2, {lane(1, 4, 2), elem(1, 2, 1)}, {lane(4, 8, 1)}, {2}}};
+  // cp.async.cg: 16 bytes per thread.
+  mi.asyncCopyBytes = 16;
   return mi;
 }
 

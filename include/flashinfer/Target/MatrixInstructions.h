@@ -64,6 +64,9 @@ struct FragmentLayout {
 struct TileLoad {
   int64_t tileRows = 0, tileCols = 0, maxTiles = 0;
   FragmentLayout tile;
+  /// The transposing form, if any: the same addresses, each lane receiving
+  /// elements of the transposed tile (rows and columns of memory).
+  std::optional<FragmentLayout> transposedTile;
 };
 
 enum class MatrixInstrKind { NvMmaSync, AmdMfma };
@@ -93,6 +96,10 @@ struct MatrixInstr {
   /// A load that fills operand fragments from workgroup memory several
   /// registers at a time, where the target has one.
   std::optional<TileLoad> tileLoad;
+  /// Bytes one thread can copy from global to workgroup memory
+  /// asynchronously (cp.async on NVIDIA), 0 if the target cannot. With a
+  /// transposing tile load, staged tiles then keep their memory layout.
+  int64_t asyncCopyBytes = 0;
 };
 
 /// The matrix instruction to use for `elemType` on `chip` (sm_90a, gfx942,

@@ -153,9 +153,20 @@ private:
 /// `colOffset`.
 struct Distributor::TileLoadPlan {
   SmallVector<int64_t> tileRow, tileCol; // per register of one fragment
-  int64_t fragmentsPerLoad = 1;
-  unsigned rowDim = 0, colDim = 1; // memref dims of rows and columns
+  int64_t elemsPerTile = 0, fragmentsPerLoad = 1;
+  bool transpose = false;
+  /// The operand's columns run along the memref's rows (K as [key][d]) or
+  /// its columns (V as [key][dv]).
+  bool colsAlongRows = true;
   Value rowOffset, colOffset;
+  std::pair<int64_t, int64_t> columnTileOffset(int64_t cols) const {
+    return colsAlongRows ? std::make_pair(cols, int64_t(0))
+                         : std::make_pair(int64_t(0), cols);
+  }
+  std::pair<int64_t, int64_t> kStepOffset(int64_t k) const {
+    return colsAlongRows ? std::make_pair(int64_t(0), k)
+                         : std::make_pair(k, int64_t(0));
+  }
 };
 
 //===----------------------------------------------------------------------===//
@@ -684,51 +695,66 @@ Distributor::planTileLoads(vector::TransferReadOp read, AffineMap rhsMap,
     return std::nullopt;
   const TileLoad &tl = *mi.tileLoad;
   auto memType = cast<MemRefType>(read.getBase().getType());
-  auto space = dyn_cast_or_null<gpu::AddressSpaceAttr>(memType.getMemorySpace());
+  auto space =
+      dyn_cast_or_null<gpu::AddressSpaceAttr>(memType.getMemorySpace());
   Type elemType = memType.getElementType();
   if (!space || space.getValue() != gpu::AddressSpace::Workgroup ||
       memType.getRank() != 2 || !memType.hasStaticShape() ||
       elemType.getIntOrFloatBitWidth() != 16 || read.getMask() ||
       !read.isDimInBounds(0) || !read.isDimInBounds(1))
     return std::nullopt;
-  // Tile rows follow the operand's columns, tile columns (contiguous) k.
+  // Tile rows are the memref's rows; their contiguous elements its columns.
+  int64_t rowBytes = memType.getDimSize(1) * 2;
+  std::optional<int64_t> colStart = getConstantIntValue(read.getIndices()[1]);
+  if (rowBytes % 16 != 0 || !colStart || *colStart % tl.tileCols != 0)
+    return std::nullopt;
   AffineMap perm = read.getPermutationMap();
   TileLoadPlan plan;
-  for (unsigned d = 0; d < 2; ++d) {
-    bool isK = rhsMap.getDimPosition(d) == 2;
-    (isK ? plan.colDim : plan.rowDim) = perm.getDimPosition(d);
-  }
-  int64_t rowBytes = memType.getDimSize(1) * 2;
-  std::optional<int64_t> colStart =
-      getConstantIntValue(read.getIndices()[plan.colDim]);
-  if (plan.colDim != 1 || rowBytes % 16 != 0 || !colStart ||
-      *colStart % tl.tileCols != 0)
-    return std::nullopt;
+  for (unsigned d = 0; d < 2; ++d)
+    if (rhsMap.getDimPosition(d) != 2) // the operand's column (n) dim
+      plan.colsAlongRows = perm.getDimPosition(d) == 0;
 
-  // Every register of a fragment must be one tile's share of a lane.
+  // Memref (row, col) of element e of lane l of the fragment of column tile
+  // 0 and k step 0.
   const FragmentLayout &sOp = al.sharedOperand();
-  int64_t m = tl.tile.numElems;
-  if (sOp.numElems % m != 0)
-    return std::nullopt;
-  for (int64_t r = 0; r < sOp.numElems / m; ++r) {
-    auto row = [&](int64_t l, int64_t j) {
-      return FragmentLayout::sum(al.sharedOperandCol(), l, r * m + j);
-    };
-    auto col = [&](int64_t l, int64_t j) {
-      return lanePart(kLaneTerms, l) + kElem[r * m + j];
-    };
-    int64_t row0 = row(0, 0) - tl.tile.rowOf(0, 0);
-    int64_t col0 = col(0, 0) - tl.tile.colOf(0, 0);
-    for (int64_t l = 0; l < mi.waveSize; ++l)
-      for (int64_t j = 0; j < m; ++j)
-        if (row(l, j) != row0 + tl.tile.rowOf(l, j) ||
-            col(l, j) != col0 + tl.tile.colOf(l, j))
-          return std::nullopt;
-    if (col0 % tl.tileCols != 0)
-      return std::nullopt;
-    plan.tileRow.push_back(row0);
-    plan.tileCol.push_back(col0);
+  auto at = [&](int64_t l, int64_t e) -> std::pair<int64_t, int64_t> {
+    int64_t x = FragmentLayout::sum(al.sharedOperandCol(), l, e);
+    int64_t k = lanePart(kLaneTerms, l) + kElem[e];
+    return plan.colsAlongRows ? std::make_pair(x, k) : std::make_pair(k, x);
+  };
+  // Every register of a fragment must be one tile's share of a lane, in
+  // the plain or (where the target has one) the transposing form.
+  SmallVector<std::pair<const FragmentLayout *, bool>, 2> forms = {
+      {&tl.tile, false}};
+  if (tl.transposedTile)
+    forms.push_back({&*tl.transposedTile, true});
+  for (auto [layout, transpose] : forms) {
+    int64_t m = layout->numElems;
+    if (sOp.numElems % m != 0)
+      continue;
+    plan.tileRow.clear();
+    plan.tileCol.clear();
+    bool fits = true;
+    for (int64_t r = 0; r < sOp.numElems / m && fits; ++r) {
+      auto [row0, col0] = at(0, r * m);
+      row0 -= layout->rowOf(0, 0);
+      col0 -= layout->colOf(0, 0);
+      for (int64_t l = 0; l < mi.waveSize && fits; ++l)
+        for (int64_t j = 0; j < m && fits; ++j)
+          fits = at(l, r * m + j) == std::make_pair(row0 + layout->rowOf(l, j),
+                                                    col0 + layout->colOf(l, j));
+      fits &= col0 % tl.tileCols == 0;
+      plan.tileRow.push_back(row0);
+      plan.tileCol.push_back(col0);
+    }
+    if (!fits)
+      continue;
+    plan.transpose = transpose;
+    plan.elemsPerTile = m;
+    break;
   }
+  if (plan.elemsPerTile == 0)
+    return std::nullopt;
   int64_t tilesPerFragment = plan.tileRow.size();
   plan.fragmentsPerLoad = std::max<int64_t>(1, tl.maxTiles / tilesPerFragment);
 
@@ -739,19 +765,17 @@ Distributor::planTileLoads(vector::TransferReadOp read, AffineMap rhsMap,
   b.setInsertionPointAfter(laneValuesPoint);
   Value tile = arith::RemUIOp::create(
       b, arith::DivUIOp::create(b, lane, idx(tl.tileRows)), idx(numTiles));
-  Value rowOffset = arith::RemUIOp::create(b, lane, idx(tl.tileRows));
-  Value colOffset = idx(0);
+  Value rowInTile = arith::RemUIOp::create(b, lane, idx(tl.tileRows));
+  Value rowOffset = rowInTile, colOffset = idx(0);
   for (int64_t i = numTiles - 1; i >= 1; --i) {
     int64_t f = i / tilesPerFragment, r = i % tilesPerFragment;
-    int64_t dRow = f * al.colsPerTile() + plan.tileRow[r] - plan.tileRow[0];
-    int64_t dCol = plan.tileCol[r] - plan.tileCol[0];
+    auto [fRow, fCol] = plan.columnTileOffset(f * al.colsPerTile());
+    int64_t dRow = fRow + plan.tileRow[r] - plan.tileRow[0];
+    int64_t dCol = fCol + plan.tileCol[r] - plan.tileCol[0];
     Value isTile =
         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tile, idx(i));
     rowOffset = arith::SelectOp::create(
-        b, isTile,
-        arith::AddIOp::create(
-            b, arith::RemUIOp::create(b, lane, idx(tl.tileRows)), idx(dRow)),
-        rowOffset);
+        b, isTile, arith::AddIOp::create(b, rowInTile, idx(dRow)), rowOffset);
     colOffset = arith::SelectOp::create(b, isTile, idx(dCol), colOffset);
   }
   plan.rowOffset = rowOffset;
@@ -762,28 +786,28 @@ Distributor::planTileLoads(vector::TransferReadOp read, AffineMap rhsMap,
 SmallVector<SmallVector<Value>>
 Distributor::tileLoad(vector::TransferReadOp read, const TileLoadPlan &plan,
                       int64_t kk, int64_t t0, int64_t count) {
-  const TileLoad &tl = *mi.tileLoad;
   int64_t tilesPerFragment = plan.tileRow.size();
   int64_t numTiles = tilesPerFragment * count;
+  auto [tRow, tCol] = plan.columnTileOffset(t0 * al.colsPerTile());
+  auto [kRow, kCol] = plan.kStepOffset(kk * mi.k);
   SmallVector<Value> at(read.getIndices());
-  at[plan.rowDim] = arith::AddIOp::create(
-      b, at[plan.rowDim],
-      arith::AddIOp::create(
-          b, plan.rowOffset,
-          idx(t0 * al.colsPerTile() + plan.tileRow[0])));
-  at[plan.colDim] = arith::AddIOp::create(
-      b, at[plan.colDim],
+  at[0] = arith::AddIOp::create(
+      b, at[0],
+      arith::AddIOp::create(b, plan.rowOffset,
+                            idx(plan.tileRow[0] + tRow + kRow)));
+  at[1] = arith::AddIOp::create(
+      b, at[1],
       arith::AddIOp::create(b, plan.colOffset,
-                            idx(kk * mi.k + plan.tileCol[0])));
+                            idx(plan.tileCol[0] + tCol + kCol)));
   Type elemType = read.getVectorType().getElementType();
-  auto type = VectorType::get({numTiles, tl.tile.numElems}, elemType);
+  auto type = VectorType::get({numTiles, plan.elemsPerTile}, elemType);
   // With fewer tiles than planned, the lanes of the missing ones give
   // addresses that are ignored.
   Value loaded = nvgpu::LdMatrixOp::create(b, type, read.getBase(), at,
-                                           /*transpose=*/false, numTiles);
+                                           plan.transpose, numTiles);
   SmallVector<SmallVector<Value>> frags(count);
   for (int64_t i = 0; i < numTiles; ++i)
-    for (int64_t j = 0; j < tl.tile.numElems; ++j)
+    for (int64_t j = 0; j < plan.elemsPerTile; ++j)
       frags[i / tilesPerFragment].push_back(
           vector::ExtractOp::create(b, loaded, ArrayRef<int64_t>{i, j}));
   return frags;
