@@ -87,10 +87,15 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
   return success();
 }
 
-/// Workgroup memory bytes of the K and V tiles for `blockN`.
+/// Workgroup memory bytes of the K and V tiles for `blockN`, as
+/// attn-promote-to-workgroup-memory lays them out: rows padded by 16 bytes;
+/// V as [key][dv] when staged with asynchronous copies, else transposed.
 int64_t tileBytes(const FlashAttentionConfig &cfg, int64_t blockN) {
   int64_t bytes = cfg.elementType.getIntOrFloatBitWidth() / 8;
-  return (blockN * (cfg.headDim + 8) + cfg.headDimV * (blockN + 8)) * bytes;
+  int64_t pad = 16 / bytes;
+  int64_t v = stagesWithAsyncCopies(cfg.instr) ? blockN * (cfg.headDimV + pad)
+                                               : cfg.headDimV * (blockN + pad);
+  return (blockN * (cfg.headDim + pad) + v) * bytes;
 }
 
 /// Picks how many query tiles each wave owns, the key tile, and whether Q

@@ -94,9 +94,8 @@ private:
                                             ArrayRef<int64_t> kElem,
                                             ArrayRef<LayoutTerm> kLaneTerms);
   SmallVector<SmallVector<Value>> tileLoad(vector::TransferReadOp read,
-                                           const TileLoadPlan &plan,
-                                           int64_t kk, int64_t t0,
-                                           int64_t count);
+                                           const TileLoadPlan &plan, int64_t kk,
+                                           int64_t t0, int64_t count);
   FailureOr<SmallVector<Value>>
   distributeReduction(vector::MultiDimReductionOp op);
   LogicalResult rebuildLoop(scf::ForOp loop);

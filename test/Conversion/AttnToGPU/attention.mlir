@@ -23,14 +23,14 @@
 // SM90-SAME: name = "attn_f16_d128", op = "attn.attention"
 // SM90-SAME: params = {block_m = [[BM]] : i64, block_n = [[#BN:]] : i64, causal = true, head_dim = 128 : i64, head_dim_v = 128 : i64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.f16", num_kv_heads = 2 : i64, num_qo_heads = 8 : i64, q_in_registers = {{true|false}}, query_tiles_per_wave = {{[0-9]+}} : i64, sm_scale = 0.088388{{[0-9]*}} : f64, window_left = -1 : i64}
 // K and V tiles, 2 bytes an element.
-// SM90-SAME: static_shared_memory = [[#mul(add(mul(BN,136),mul(128,BN+8)),2)]] : i64
+// SM90-SAME: static_shared_memory = [[#mul(mul(BN,136),4)]] : i64
 // SM90-SAME: target = "sm_90a"
 // SM90-SAME: gpu.container_module
 // SM90-NOT: func.func
 // SM90: gpu.module @attn_f16_d128_kernels {
 // SM90-NEXT: gpu.func @attn_f16_d128(%[[Q:.*]]: memref<?x8x128xf16>, %[[K:.*]]: memref<?x2x128xf16>, %[[V:.*]]: memref<?x2x128xf16>, %[[O:.*]]: memref<?x8x128xf16>, %[[LSE:.*]]: memref<?x8xf32>)
-// K is staged as [block_n, D + pad], V transposed as [Dv, block_n + pad].
-// SM90-SAME: workgroup(%{{.*}} : memref<[[#BN]]x136xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<128x[[#BN+8]]xf16, #gpu.address_space<workgroup>>)
+// K and V are staged (asynchronously) as [block_n, D + pad].
+// SM90-SAME: workgroup(%{{.*}} : memref<[[#BN]]x136xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<[[#BN]]x136xf16, #gpu.address_space<workgroup>>)
 // SM90-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // The token counts come from the memrefs at run time.
 // SM90-DAG: memref.dim %[[Q]], %{{.*}} : memref<?x8x128xf16>

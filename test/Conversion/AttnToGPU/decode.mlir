@@ -21,7 +21,7 @@
 // SM90-SAME: name = "decode", op = "attn.attention"
 // SM90-SAME: params = {block_m = 16 : i64, block_n = 32 : i64, causal = false, group_size = 4 : i64, head_dim = 128 : i64, head_dim_v = 128 : i64, kv_chunk_multiple = 32 : i64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 8 : i64, num_qo_heads = 32 : i64, q_in_registers = true, query_tiles_per_wave = 1 : i64, rows = "heads", sm_scale = {{.*}} : f64, stage = "split_kv", window_left = -1 : i64
 // SM90-SAME: workspace = [[WS:\[\{dtype = "f32", name = "o_part", shape = \[\{ceil_div = \["k", 0, "kv_chunk"\]\}, 32, 128\]\}, \{dtype = "f32", name = "lse_part", shape = \[\{ceil_div = \["k", 0, "kv_chunk"\]\}, 32\]\}\]]]}
-// SM90-SAME: static_shared_memory = 18944 : i64}
+// SM90-SAME: static_shared_memory = 17408 : i64}
 // The merge kernel: one workgroup per query head, one thread per output
 // element, the same workspace.
 // SM90-SAME: {args = [{dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}, {dtype = "bf16", kind = "memref", name = "o", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse", rank = 2 : i64}]
@@ -51,9 +51,23 @@
 // SM90-NEXT: %[[Q0:.*]] = vector.extract %[[QV]][0]
 // SM90-NEXT: vector.extract %[[QV]][1]
 // SM90-NEXT: arith.select %[[INQ]], %[[Q0]], %cst
-// Interior tiles without a mask, then the tail with one.
+// Interior tiles without a mask, then the tail with one. Staging is
+// asynchronous: K of a loop's first tile is copied before it; in the loop,
+// after the wait and barrier before S = Q K^T the copy of V starts, and
+// after the ones before O += P V the copy of the next K tile.
+// SM90: nvgpu.device_async_copy %[[K]][%{{.*}}, %[[KVH]], %{{.*}}], %{{.*}}, 8 {bypassL1}
 // SM90: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
-// SM90: vector.load %[[K]][%{{.*}}, %[[KVH]], %{{.*}}]
+// SM90: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// SM90-NEXT: gpu.barrier
+// SM90: nvgpu.device_async_copy %[[V]]
+// SM90: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false}
+// SM90: nvvm.mma.sync
+// SM90: nvgpu.device_async_wait
+// SM90-NEXT: gpu.barrier
+// SM90: scf.if
+// SM90: nvgpu.device_async_copy %[[K]]
+// V is [key][dv] in workgroup memory: the transposing tile load.
+// SM90: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true}
 // SM90: scf.for %{{.*}} = %{{.*}} to %[[END]] step %c32
 // SM90: arith.cmpi slt
 // Stores only for rows < 4 - 16 * block x (the mask), at [z, 4 * block y +

@@ -85,6 +85,83 @@ gpu.module @kernels {
 
 // -----
 
+// With a target that has 16-byte asynchronous copies and a transposing tile
+// load (the kernel names mma.sync), tiles keep their memory layout (V as
+// [key][dv]) and each copy starts as soon as its buffer is free: K of the
+// first tile before the loop; in the loop, after the wait and barrier before
+// the use of K, the copy of V, and after the ones before the use of V, the
+// copy of the next iteration's K. The second loop stages one tile only and
+// keeps the synchronous copy.
+
+// CHECK-LABEL: gpu.func @stage(
+// CHECK-SAME: %[[Q:[^:]*]]: memref<?x2x32xbf16>, %[[K:[^:]*]]: memref<?x2x32xbf16>, %[[V:[^:]*]]: memref<?x2x16xbf16>, %{{[^:]*}}: memref<16x16xf32>, %[[END:[^:]*]]: index)
+// CHECK-SAME: workgroup(%[[KBUF:.*]] : memref<16x40xbf16, #gpu.address_space<workgroup>>, %[[VBUF:.*]] : memref<16x24xbf16, #gpu.address_space<workgroup>>)
+// CHECK: %[[ANY:.*]] = arith.cmpi slt, %{{.*}}, %[[END]] : index
+// CHECK-NEXT: scf.if %[[ANY]] {
+// CHECK: nvgpu.device_async_copy %[[K]][%{{.*}}], %[[KBUF]][%{{.*}}], 8 {bypassL1} : memref<?x2x32xbf16> to memref<16x40xbf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_create_group
+// CHECK: scf.for %[[I:[^ ]*]] =
+// CHECK: %[[G1:.*]] = nvgpu.device_async_create_group
+// CHECK-NEXT: nvgpu.device_async_wait %[[G1]] {numGroups = 0 : i32}
+// CHECK-NEXT: gpu.barrier
+// V may run past its end: rows past it copy 0 of 8 elements (zero fill).
+// CHECK: %[[VLEN:.*]] = memref.dim %[[V]]
+// CHECK: %[[IN:.*]] = arith.cmpi slt, %{{.*}}, %[[VLEN]]
+// CHECK: %[[N:.*]] = arith.select %[[IN]], %{{.*}}, %{{.*}} : index
+// CHECK: nvgpu.device_async_copy %[[V]][%{{.*}}], %[[VBUF]][%{{.*}}], 8, %[[N]] {bypassL1}
+// CHECK: %[[KT:.*]] = vector.transfer_read %[[KBUF]]
+// CHECK: vector.contract {{.*}} %[[KT]]
+// CHECK: %[[G2:.*]] = nvgpu.device_async_create_group
+// CHECK-NEXT: nvgpu.device_async_wait %[[G2]] {numGroups = 0 : i32}
+// CHECK-NEXT: gpu.barrier
+// CHECK: %[[NEXT:.*]] = arith.addi %[[I]], %{{.*}}
+// CHECK: %[[MORE:.*]] = arith.cmpi slt, %[[NEXT]], %[[END]]
+// CHECK-NEXT: scf.if %[[MORE]] {
+// CHECK: nvgpu.device_async_copy %[[K]]
+// CHECK: %[[VT:.*]] = vector.transfer_read %[[VBUF]][%{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true, true]} : memref<16x24xbf16, #gpu.address_space<workgroup>>, vector<16x16xbf16>
+// CHECK: vector.contract {{.*}} %[[VT]]
+// CHECK: scf.for
+// CHECK: gpu.barrier
+// CHECK: vector.store %{{.*}}, %[[KBUF]]
+// CHECK: gpu.barrier
+
+#tile = affine_map<(d0, d1, d2) -> (d0, d2)>
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @stage(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.bf16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : bf16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
+      // Rows of one wave: the left-hand side stays a global read.
+      %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %kt = vector.transfer_read %k[%i, %c0, %c0], %pad {in_bounds = [true, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %c0_v = arith.constant 0 : index
+      %vt = vector.transfer_read %v[%i, %c0_v, %c0_v], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x16xbf16>, vector<16x16xbf16>
+      %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
+      %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
+      %a = vector.contract {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x16xbf16> into vector<16x16xf32>
+      scf.yield %a : vector<16x16xf32>
+    }
+    // A second loop reuses the K buffer.
+    %r2 = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %r) -> (vector<16x16xf32>) {
+      %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %kt = vector.transfer_read %k[%i, %c0, %c0], %pad {in_bounds = [true, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %acc : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
+      scf.yield %s : vector<16x16xf32>
+    }
+    vector.transfer_write %r2, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
 gpu.module @kernels {
   // expected-error @+1 {{attn-promote-to-workgroup-memory: the kernel needs a one-dimensional known_block_size to share the copies among its threads}}
   gpu.func @no_block_size(%k: memref<?x32xf16>) kernel {

@@ -48,10 +48,6 @@ struct FlashAttentionConfig {
   int64_t blockM() const;
 };
 
-/// The kernel attribute naming the matrix instruction (MatrixInstr::name) a
-/// kernel's tiles were sized for; the distribution stage lays them onto it.
-inline constexpr llvm::StringLiteral kMatrixInstructionAttr =
-    "attn.matrix_instruction";
 
 /// Builds `gpu.func @name(q, k, v, o[, lse]) kernel` computing attention with
 /// FlashAttention-2's online softmax inside `module`, on whole workgroup

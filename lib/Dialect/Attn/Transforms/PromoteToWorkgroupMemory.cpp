@@ -9,11 +9,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "flashinfer/Dialect/Attn/Transforms/Passes.h"
+#include "flashinfer/Target/MatrixInstructions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -45,6 +48,8 @@ struct Candidate {
 /// kernel argument in global memory along the memref's innermost dim.
 std::optional<Candidate> asCandidate(vector::TransferReadOp read,
                                      gpu::GPUFuncOp func) {
+  // (`transposed` is what a synchronous copy does; asynchronous copies keep
+  // the memory layout, see Promoter::promoteLoopAsync.)
   auto arg = dyn_cast<BlockArgument>(read.getBase());
   auto memType = dyn_cast<MemRefType>(read.getBase().getType());
   VectorType type = read.getVectorType();
@@ -75,17 +80,29 @@ std::optional<Candidate> asCandidate(vector::TransferReadOp read,
 
 class Promoter {
 public:
-  Promoter(gpu::GPUFuncOp func, int64_t threads)
-      : func(func), threads(threads), dominance(func) {}
+  Promoter(gpu::GPUFuncOp func, int64_t threads, bool asyncCopies)
+      : func(func), threads(threads), asyncCopies(asyncCopies),
+        dominance(func) {}
 
   LogicalResult promoteLoop(scf::ForOp loop);
 
 private:
   Value bufferFor(Candidate c);
   void copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer);
+  /// Issues asynchronous copies of `c`'s tile into `buffer`, reading at
+  /// `indices` instead of the read's own.
+  void copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
+                 ValueRange indices);
+  bool promoteLoopAsync(scf::ForOp loop, MutableArrayRef<Candidate> cands);
+  /// The read's indices with the loop's induction variable replaced by
+  /// `iv`, or failure if they depend on other values of the loop body.
+  FailureOr<SmallVector<Value>> indicesAt(ImplicitLocOpBuilder &b,
+                                          vector::TransferReadOp read,
+                                          scf::ForOp loop, Value iv);
 
   gpu::GPUFuncOp func;
   int64_t threads;
+  bool asyncCopies;
   DominanceInfo dominance;
   /// Buffers by (source, type): the loops of one kernel run one after the
   /// other and share them.
@@ -183,6 +200,166 @@ void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
   }
 }
 
+void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
+                         ValueRange indices) {
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+  VectorType type = c.read.getVectorType();
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  int64_t perCopy = kCopyBytes / (type.getElementTypeBitWidth() / 8);
+  AffineMap map = c.read.getPermutationMap();
+  unsigned rowDim = map.getDimPosition(0), colDim = map.getDimPosition(1);
+  Value mem = c.read.getBase();
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  bool rowsInBounds = c.read.isDimInBounds(0);
+  Value memRows, lastRow;
+  if (!rowsInBounds) {
+    memRows = memref::DimOp::create(b, mem, rowDim);
+    lastRow = arith::SubIOp::create(b, memRows, idx(1));
+  }
+  int64_t chunks = rows * cols / perCopy, chunksPerRow = cols / perCopy;
+  for (int64_t round = 0; round * threads < chunks; ++round) {
+    OpBuilder::InsertionGuard guard(b);
+    Value linear = arith::AddIOp::create(b, tid, idx(round * threads));
+    if ((round + 1) * threads > chunks) {
+      Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, linear,
+                                           idx(chunks));
+      auto ifOp = scf::IfOp::create(b, active, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+    }
+    Value row = arith::DivUIOp::create(b, linear, idx(chunksPerRow));
+    Value col = arith::MulIOp::create(
+        b, arith::RemUIOp::create(b, linear, idx(chunksPerRow)), idx(perCopy));
+    SmallVector<Value> at(indices);
+    at[rowDim] = arith::AddIOp::create(b, at[rowDim], row);
+    at[colDim] = arith::AddIOp::create(b, at[colDim], col);
+    // Rows past the end copy nothing and zero-fill (the padding, zero).
+    Value srcElements;
+    if (!rowsInBounds) {
+      Value inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                                            at[rowDim], memRows);
+      at[rowDim] = arith::MinSIOp::create(b, at[rowDim], lastRow);
+      srcElements = arith::SelectOp::create(b, inRange, idx(perCopy), idx(0));
+    }
+    auto cp = nvgpu::DeviceAsyncCopyOp::create(
+        b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), buffer,
+        ValueRange{row, col}, mem, at, b.getIndexAttr(perCopy), srcElements,
+        b.getUnitAttr());
+    (void)cp;
+  }
+}
+
+FailureOr<SmallVector<Value>> Promoter::indicesAt(ImplicitLocOpBuilder &b,
+                                                  vector::TransferReadOp read,
+                                                  scf::ForOp loop, Value iv) {
+  SmallVector<Value> out;
+  for (Value v : read.getIndices()) {
+    if (v == loop.getInductionVar()) {
+      out.push_back(iv);
+    } else if (std::optional<int64_t> cst = getConstantIntValue(v)) {
+      out.push_back(arith::ConstantIndexOp::create(b, *cst));
+    } else if (dominance.properlyDominates(v, loop)) {
+      out.push_back(v);
+    } else {
+      return failure();
+    }
+  }
+  return out;
+}
+
+/// Asynchronous staging (targets with 16-byte async copies and a
+/// transposing tile load): the tiles keep their memory layout, and each
+/// tile's copy is issued as early as its buffer is free, so that it runs
+/// behind the products of the previous tile:
+///
+///   before the loop:  copy tile 1 of the first iteration
+///   before the use of tile j:  wait for the copies, barrier, then copy
+///     tile j + 1 (or tile 1 of the next iteration after the last one)
+///
+/// The barrier before a use also orders every earlier use of the buffer
+/// the copy after it overwrites. Needs at least two staged tiles (with one
+/// there is nothing to overlap); returns false to fall back.
+bool Promoter::promoteLoopAsync(scf::ForOp loop,
+                                MutableArrayRef<Candidate> cands) {
+  if (cands.size() < 2)
+    return false;
+  // Each tile's only use, in program order, and zero padding (the fill).
+  SmallVector<Operation *> uses;
+  for (Candidate &c : cands) {
+    std::optional<APFloat> pad;
+    if (auto cst = c.read.getPadding().getDefiningOp<arith::ConstantOp>())
+      if (auto f = dyn_cast<FloatAttr>(cst.getValue()))
+        pad = f.getValue();
+    if (!pad || !pad->isZero())
+      return false;
+    Operation *use = *c.read->user_begin();
+    if (use->getBlock() != loop.getBody() ||
+        (!uses.empty() && !uses.back()->isBeforeInBlock(use)))
+      return false;
+    uses.push_back(use);
+    c.transposed = false;
+  }
+  ImplicitLocOpBuilder b(loop.getLoc(), loop);
+  // The next iteration's first tile is read at iv + step.
+  SmallVector<SmallVector<Value>> firstIndices(1);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop);
+    FailureOr<SmallVector<Value>> at =
+        indicesAt(b, cands.front().read, loop, loop.getLowerBound());
+    if (failed(at))
+      return false;
+    firstIndices[0] = *at;
+    for (Candidate &c : cands)
+      for (Value v : c.read.getIndices())
+        if (v != loop.getInductionVar() && !getConstantIntValue(v) &&
+            !dominance.properlyDominates(v, loop))
+          return false;
+    Value any =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                              loop.getLowerBound(), loop.getUpperBound());
+    auto ifOp = scf::IfOp::create(b, any, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    copyAsync(b, cands.front(), bufferFor(cands.front()), firstIndices[0]);
+    nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+  }
+  MLIRContext *ctx = func.getContext();
+  for (auto [j, c] : llvm::enumerate(cands)) {
+    Value buffer = bufferFor(c);
+    b.setInsertionPoint(uses[j]);
+    b.setLoc(uses[j]->getLoc());
+    Value group = nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, nvgpu::DeviceAsyncTokenType::get(ctx), ValueRange{});
+    nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(0));
+    gpu::BarrierOp::create(b);
+    if (j + 1 < cands.size()) {
+      copyAsync(b, cands[j + 1], bufferFor(cands[j + 1]),
+                cands[j + 1].read.getIndices());
+    } else {
+      Value next =
+          arith::AddIOp::create(b, loop.getInductionVar(), loop.getStep());
+      Value more = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, next,
+                                         loop.getUpperBound());
+      auto ifOp = scf::IfOp::create(b, more, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      FailureOr<SmallVector<Value>> at =
+          indicesAt(b, cands.front().read, loop, next);
+      copyAsync(b, cands.front(), bufferFor(cands.front()), *at);
+    }
+    Value zero = arith::ConstantIndexOp::create(b, 0);
+    auto read = vector::TransferReadOp::create(
+        b, c.read.getVectorType(), buffer, ValueRange{zero, zero},
+        AffineMapAttr::get(AffineMap::getMultiDimIdentityMap(2, ctx)),
+        c.read.getPadding(), /*mask=*/Value(),
+        b.getBoolArrayAttr({true, true}));
+    c.read.replaceAllUsesWith(read.getResult());
+  }
+  for (Candidate &c : cands)
+    c.read.erase();
+  return true;
+}
+
 LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
   SmallVector<Candidate> candidates;
   for (Operation &op : *loop.getBody())
@@ -190,6 +367,8 @@ LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
       if (std::optional<Candidate> c = asCandidate(read, func))
         candidates.push_back(*c);
   if (candidates.empty())
+    return success();
+  if (asyncCopies && promoteLoopAsync(loop, candidates))
     return success();
   // The copies go before the first staged read; constants the later reads
   // use move up with them.
@@ -251,7 +430,13 @@ struct AttnPromoteToWorkgroupMemoryPass
                          "copies among its threads");
         return WalkResult::interrupt();
       }
-      Promoter promoter(func, (*block)[0]);
+      // Asynchronous copies where the kernel's target has them and can read
+      // the tiles in their memory layout (a transposing tile load).
+      bool asyncCopies = false;
+      if (auto name = func->getAttrOfType<StringAttr>(kMatrixInstructionAttr))
+        if (std::optional<MatrixInstr> mi = getMatrixInstrByName(name))
+          asyncCopies = stagesWithAsyncCopies(*mi);
+      Promoter promoter(func, (*block)[0], asyncCopies);
       SmallVector<scf::ForOp> loops;
       func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
       for (scf::ForOp loop : loops)

@@ -62,11 +62,24 @@ def AttnPromoteToWorkgroupMemory
     the banks. Rows past the end of the memref (a read that is not in bounds
     along its first dim) are filled with the read's padding value. Loops of
     one kernel share buffers of the same source and shape.
+
+    On targets with 16-byte asynchronous copies and a transposing tile load
+    (the kernel's `attn.matrix_instruction` names one; on NVIDIA `cp.async`
+    and `ldmatrix.trans`), a loop with two or more staged tiles and zero
+    padding stages them with `nvgpu.device_async_copy` instead, keeping
+    their memory layout (V as `[key][dv]`), and overlaps each copy with the
+    work before the tile's use: the loop's first tile is copied before the
+    loop; before each use a wait for the thread's copies and a barrier
+    publish the tile, and right after them the copy of the next tile starts
+    (after the last use's barrier, the first tile of the next iteration,
+    guarded by the loop bound). Rows past the end copy nothing and are zero
+    filled. A barrier before a use also orders all earlier uses of the
+    buffer that the copy after it overwrites.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"
+    "::mlir::memref::MemRefDialect", "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
   ];
 }
 
