@@ -8,12 +8,14 @@ the partial results the merge kernel reads stay small next to the cache.
 
 
 def plan_kv_chunk(kv_len: int, num_kv_heads: int, multiple: int,
-                  num_sms: int, workgroups_per_sm: int = 8) -> int:
+                  num_sms: int, workgroups_per_sm: int = 4) -> int:
     """The split size that gives about `workgroups_per_sm` split workgroups
     per SM (one per KV head and split), rounded up to `multiple`.
 
-    Eight one-wave workgroups per SM keep the memory system busy on H100
-    (docs/performance.md); more splits only add merge work."""
+    Four one-wave workgroups per SM, each streaming its split with
+    asynchronous copies, measured best on H100 from 4k to 128k keys (eight
+    and sixteen lose 5-25%, docs/performance.md); more splits only add
+    merge work."""
     if kv_len < 0 or num_kv_heads < 1 or multiple < 1 or num_sms < 1:
         raise ValueError(
             f"plan_kv_chunk: bad problem (kv_len={kv_len}, "

@@ -102,7 +102,7 @@ def replay(g):
     g.replay()
 
 
-def ours_decode(kernels, hq, kv_chunk=None, workgroups_per_sm=8):
+def ours_decode(kernels, hq, kv_chunk=None, workgroups_per_sm=4):
     """The decode pair: the split size from the planner (or `kv_chunk`),
     workspace from the manifest, kernels in order."""
     def run(q, k, v):
@@ -230,10 +230,10 @@ def main():
     if decode_kernels:
         split_policies = {
             "ours-c512": ours_decode(decode_kernels, HEADS, kv_chunk=512),
-            "ours-plan4": ours_decode(decode_kernels, HEADS,
-                                      workgroups_per_sm=4),
-            "ours-plan16": ours_decode(decode_kernels, HEADS,
-                                       workgroups_per_sm=16)}
+            "ours-plan2": ours_decode(decode_kernels, HEADS,
+                                      workgroups_per_sm=2),
+            "ours-plan8": ours_decode(decode_kernels, HEADS,
+                                      workgroups_per_sm=8)}
     for kv_len in (4096, 16384, 32768, 65536, 131072):
         sets = input_sets(1, kv_len, HEADS, hkv)
         bytes_moved = 2 * kv_len * hkv * DIM * 2 + 2 * HEADS * DIM * 2
