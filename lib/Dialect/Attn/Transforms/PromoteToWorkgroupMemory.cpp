@@ -88,6 +88,10 @@ public:
 
 private:
   Value bufferFor(Candidate c);
+  void
+  forEachChunk(ImplicitLocOpBuilder &b, Candidate c, ValueRange indices,
+               bool rowsFastest,
+               function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit);
   void copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer);
   /// Issues asynchronous copies of `c`'s tile into `buffer`, reading at
   /// `indices` instead of the read's own.
@@ -127,28 +131,28 @@ Value Promoter::bufferFor(Candidate c) {
   return buffer;
 }
 
-/// All threads copy the tile, 16 bytes each per round. The global reads run
-/// along the memref's innermost dim (coalesced). A transposing copy puts
-/// consecutive threads on consecutive tile rows, so that its scalar stores
-/// fall in different banks.
-void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
+/// All threads copy the tile, 16 bytes each per round: calls `emit` with
+/// the chunk's place in the tile (row, col), its memref indices (reading at
+/// `indices`; rows past the end clamped to the last row) and, for reads not
+/// in bounds along their rows, whether the row exists. The global reads run
+/// along the memref's innermost dim (coalesced); with `rowsFastest`
+/// consecutive threads take consecutive tile rows instead, so that the
+/// scalar stores of a transposing copy fall in different banks.
+void Promoter::forEachChunk(
+    ImplicitLocOpBuilder &b, Candidate c, ValueRange indices, bool rowsFastest,
+    function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit) {
   auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
   VectorType type = c.read.getVectorType();
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   int64_t perCopy = kCopyBytes / (type.getElementTypeBitWidth() / 8);
-  auto copyType = VectorType::get({perCopy}, type.getElementType());
   AffineMap map = c.read.getPermutationMap();
   unsigned rowDim = map.getDimPosition(0), colDim = map.getDimPosition(1);
-  Value mem = c.read.getBase();
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  bool rowsInBounds = c.read.isDimInBounds(0);
   Value memRows, lastRow;
-  if (!rowsInBounds) {
-    memRows = memref::DimOp::create(b, mem, rowDim);
+  if (!c.read.isDimInBounds(0)) {
+    memRows = memref::DimOp::create(b, c.read.getBase(), rowDim);
     lastRow = arith::SubIOp::create(b, memRows, idx(1));
   }
-  Value padding = vector::BroadcastOp::create(b, copyType, c.read.getPadding());
-
   int64_t chunks = rows * cols / perCopy, chunksPerRow = cols / perCopy;
   for (int64_t round = 0; round * threads < chunks; ++round) {
     OpBuilder::InsertionGuard guard(b);
@@ -161,7 +165,7 @@ void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
       b.setInsertionPointToStart(ifOp.thenBlock());
     }
     Value row, col;
-    if (c.transposed) {
+    if (rowsFastest) {
       row = arith::RemUIOp::create(b, linear, idx(rows));
       col = arith::MulIOp::create(
           b, arith::DivUIOp::create(b, linear, idx(rows)), idx(perCopy));
@@ -171,81 +175,66 @@ void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
           b, arith::RemUIOp::create(b, linear, idx(chunksPerRow)),
           idx(perCopy));
     }
-    SmallVector<Value> at(c.read.getIndices());
+    SmallVector<Value> at(indices);
     at[rowDim] = arith::AddIOp::create(b, at[rowDim], row);
     at[colDim] = arith::AddIOp::create(b, at[colDim], col);
     Value inRange;
-    if (!rowsInBounds) {
-      // Rows past the end read the last row and keep the padding instead.
+    if (memRows) {
       inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, at[rowDim],
                                       memRows);
       at[rowDim] = arith::MinSIOp::create(b, at[rowDim], lastRow);
     }
-    auto load = vector::LoadOp::create(b, copyType, mem, at);
-    load.setAlignment(kCopyBytes);
-    Value chunk = load;
-    if (inRange)
-      chunk = arith::SelectOp::create(b, inRange, chunk, padding);
-    if (!c.transposed) {
-      auto store =
-          vector::StoreOp::create(b, chunk, buffer, ValueRange{row, col});
-      store.setAlignment(kCopyBytes);
-      continue;
-    }
-    for (int64_t j = 0; j < perCopy; ++j) {
-      Value x = vector::ExtractOp::create(b, chunk, j);
-      memref::StoreOp::create(
-          b, x, buffer, ValueRange{arith::AddIOp::create(b, col, idx(j)), row});
-    }
+    emit(row, col, at, inRange);
   }
+}
+
+void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
+  VectorType type = c.read.getVectorType();
+  int64_t perCopy = kCopyBytes / (type.getElementTypeBitWidth() / 8);
+  auto copyType = VectorType::get({perCopy}, type.getElementType());
+  Value padding = vector::BroadcastOp::create(b, copyType, c.read.getPadding());
+  forEachChunk(b, c, c.read.getIndices(), /*rowsFastest=*/c.transposed,
+               [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
+                 auto load =
+                     vector::LoadOp::create(b, copyType, c.read.getBase(), at);
+                 load.setAlignment(kCopyBytes);
+                 // Rows past the end keep the padding.
+                 Value chunk = load;
+                 if (inRange)
+                   chunk = arith::SelectOp::create(b, inRange, chunk, padding);
+                 if (!c.transposed) {
+                   auto store = vector::StoreOp::create(b, chunk, buffer,
+                                                        ValueRange{row, col});
+                   store.setAlignment(kCopyBytes);
+                   return;
+                 }
+                 for (int64_t j = 0; j < perCopy; ++j) {
+                   Value x = vector::ExtractOp::create(b, chunk, j);
+                   Value at = arith::AddIOp::create(
+                       b, col, arith::ConstantIndexOp::create(b, j));
+                   memref::StoreOp::create(b, x, buffer, ValueRange{at, row});
+                 }
+               });
 }
 
 void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
                          ValueRange indices) {
-  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
-  VectorType type = c.read.getVectorType();
-  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-  int64_t perCopy = kCopyBytes / (type.getElementTypeBitWidth() / 8);
-  AffineMap map = c.read.getPermutationMap();
-  unsigned rowDim = map.getDimPosition(0), colDim = map.getDimPosition(1);
-  Value mem = c.read.getBase();
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  bool rowsInBounds = c.read.isDimInBounds(0);
-  Value memRows, lastRow;
-  if (!rowsInBounds) {
-    memRows = memref::DimOp::create(b, mem, rowDim);
-    lastRow = arith::SubIOp::create(b, memRows, idx(1));
-  }
-  int64_t chunks = rows * cols / perCopy, chunksPerRow = cols / perCopy;
-  for (int64_t round = 0; round * threads < chunks; ++round) {
-    OpBuilder::InsertionGuard guard(b);
-    Value linear = arith::AddIOp::create(b, tid, idx(round * threads));
-    if ((round + 1) * threads > chunks) {
-      Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, linear,
-                                           idx(chunks));
-      auto ifOp = scf::IfOp::create(b, active, /*withElseRegion=*/false);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-    }
-    Value row = arith::DivUIOp::create(b, linear, idx(chunksPerRow));
-    Value col = arith::MulIOp::create(
-        b, arith::RemUIOp::create(b, linear, idx(chunksPerRow)), idx(perCopy));
-    SmallVector<Value> at(indices);
-    at[rowDim] = arith::AddIOp::create(b, at[rowDim], row);
-    at[colDim] = arith::AddIOp::create(b, at[colDim], col);
-    // Rows past the end copy nothing and zero-fill (the padding, zero).
-    Value srcElements;
-    if (!rowsInBounds) {
-      Value inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
-                                            at[rowDim], memRows);
-      at[rowDim] = arith::MinSIOp::create(b, at[rowDim], lastRow);
-      srcElements = arith::SelectOp::create(b, inRange, idx(perCopy), idx(0));
-    }
-    auto cp = nvgpu::DeviceAsyncCopyOp::create(
-        b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), buffer,
-        ValueRange{row, col}, mem, at, b.getIndexAttr(perCopy), srcElements,
-        b.getUnitAttr());
-    (void)cp;
-  }
+  int64_t perCopy =
+      kCopyBytes / (c.read.getVectorType().getElementTypeBitWidth() / 8);
+  forEachChunk(b, c, indices, /*rowsFastest=*/false,
+               [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
+                 // Rows past the end copy nothing and zero-fill (the padding,
+                 // zero).
+                 Value srcElements;
+                 if (inRange)
+                   srcElements = arith::SelectOp::create(
+                       b, inRange, arith::ConstantIndexOp::create(b, perCopy),
+                       arith::ConstantIndexOp::create(b, 0));
+                 nvgpu::DeviceAsyncCopyOp::create(
+                     b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
+                     buffer, ValueRange{row, col}, c.read.getBase(), at,
+                     b.getIndexAttr(perCopy), srcElements, b.getUnitAttr());
+               });
 }
 
 FailureOr<SmallVector<Value>> Promoter::indicesAt(ImplicitLocOpBuilder &b,
