@@ -19,14 +19,18 @@ SETS = {
     # The correctness matrix run on the GPU: dtypes x head dims x causal x GQA
     # (head dim 16 also exercises the guarded partial staging round).
     "matrix": dict(dtypes=["f16", "bf16"], head_dims=[16, 64, 128, 256],
-                   causal=[False, True], groups=[1, 4, 8], qo_heads=32),
+                   causal=[False, True], groups=[1, 4, 8], qo_heads=32,
+                   # Plus logits soft-cap at head dim 128, GQA 4: a cap of 1
+                   # bends unit-variance scores far more than the tolerance.
+                   soft_cap=dict(cap=1, head_dims=[128], groups=[4])),
     # The benchmark shapes: bf16, head dim 128, causal and not, GQA 1 and 4.
     "bench": dict(dtypes=["bf16"], head_dims=[128], causal=[False, True],
                   groups=[1, 4], qo_heads=32),
     # Single-request decode (q token dimension statically 1): dtypes x head
     # dims x GQA.
     "decode": dict(dtypes=["f16", "bf16"], head_dims=[64, 128, 256],
-                   causal=[False], groups=[1, 4, 8], qo_heads=32, decode=True),
+                   causal=[False], groups=[1, 4, 8], qo_heads=32, decode=True,
+                   soft_cap=dict(cap=1, head_dims=[128], groups=[4])),
     # The decode benchmark shape alone (bf16, head dim 128, GQA 4), e.g. to
     # compare builds (e.g. block-n values) with bench_attention.py --decode-alt.
     "decode-bench": dict(dtypes=["bf16"], head_dims=[128], causal=[False],
@@ -36,20 +40,23 @@ SETS = {
 }
 
 
-def kernel_name(dtype, d, causal, group, decode=False):
+def kernel_name(dtype, d, causal, group, decode=False, soft_cap=0):
+    cap = f"_cap{soft_cap:g}" if soft_cap else ""
     if decode:
-        return f"decode_{dtype}_d{d}_g{group}{'_causal' if causal else ''}"
-    return f"attn_{dtype}_d{d}_g{group}_{'causal' if causal else 'full'}"
+        return f"decode_{dtype}_d{d}_g{group}{'_causal' if causal else ''}{cap}"
+    return f"attn_{dtype}_d{d}_g{group}_{'causal' if causal else 'full'}{cap}"
 
 
-def kernel_ir(dtype, d, causal, group, qo_heads, decode=False):
+def kernel_ir(dtype, d, causal, group, qo_heads, decode=False, soft_cap=0):
     kv_heads = qo_heads // group
     tokens = "1" if decode else "?"
     q = f"tensor<{tokens}x{qo_heads}x{d}x{dtype}>"
     kv = f"tensor<?x{kv_heads}x{d}x{dtype}>"
     lse = f"tensor<{tokens}x{qo_heads}xf32>"
-    attrs = " attributes {causal}" if causal else ""
-    name = kernel_name(dtype, d, causal, group, decode)
+    attr_list = (["causal"] if causal else []) + (
+        [f"logits_soft_cap = {soft_cap:g}.0 : f32"] if soft_cap else [])
+    attrs = f" attributes {{{', '.join(attr_list)}}}" if attr_list else ""
+    name = kernel_name(dtype, d, causal, group, decode, soft_cap)
     return (
         f"func.func @{name}(%q: {q}, %k: {kv}, %v: {kv}, %o: {q}, %lse: {lse})"
         f" -> ({q}, {lse}) {{\n"
@@ -71,10 +78,17 @@ def main():
     args = ap.parse_args()
     cfg = SETS[args.set]
     os.makedirs(args.out, exist_ok=True)
-    funcs = [kernel_ir(t, d, c, g, cfg["qo_heads"], cfg.get("decode", False))
+    decode = cfg.get("decode", False)
+    funcs = [kernel_ir(t, d, c, g, cfg["qo_heads"], decode)
              for t, d, c, g in
              itertools.product(cfg["dtypes"], cfg["head_dims"], cfg["causal"],
                                cfg["groups"])]
+    if "soft_cap" in cfg:
+        sc = cfg["soft_cap"]
+        funcs += [kernel_ir(t, d, c, g, cfg["qo_heads"], decode, sc["cap"])
+                  for t, d, c, g in
+                  itertools.product(cfg["dtypes"], sc["head_dims"],
+                                    cfg["causal"], sc["groups"])]
     src = os.path.join(args.out, f"{args.set}.mlir")
     with open(src, "w") as f:
         f.write("\n".join(funcs))

@@ -37,7 +37,7 @@ DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16}
 NUM_SMS = torch.cuda.get_device_properties(0).multi_processor_count
 
 
-def reference(q, k, v, causal, sm_scale):
+def reference(q, k, v, causal, sm_scale, soft_cap=0.0):
     """float64 attention; returns o [T, Hq, Dv] and base-2 lse [T, Hq]."""
     qo_len, hq, _ = q.shape
     kv_len, hkv, _ = k.shape
@@ -50,6 +50,8 @@ def reference(q, k, v, causal, sm_scale):
     for h0 in range(0, hq, 8):  # bound the score matrix's memory
         hs = slice(h0, min(hq, h0 + 8))
         s = torch.einsum("qhd,khd->hqk", qd[:, hs], kd[:, hs]) * sm_scale
+        if soft_cap > 0:
+            s = soft_cap * torch.tanh(s / soft_cap)
         if causal:
             qpos = torch.arange(qo_len, device=q.device) + (kv_len - qo_len)
             kpos = torch.arange(kv_len, device=q.device)
@@ -110,11 +112,20 @@ def run_case(kernels, params, dtype, qo_len, kv_len, gen, kv_chunk=None):
     lse = torch.full((qo_len, hq), float("nan"), device=dev, dtype=torch.float32)
     launch_all(kernels, dict(q=q, k=k, v=v, o=o, lse=lse), kv_chunk=kv_chunk)
     torch.cuda.synchronize()
-    ref_o, ref_lse = reference(q, k, v, params["causal"], params["sm_scale"])
+    ref_o, ref_lse = reference(q, k, v, params["causal"], params["sm_scale"],
+                               params.get("logits_soft_cap", 0.0))
     finite = bool(torch.isfinite(o).all()) and not bool(torch.isnan(lse).any())
     rel = ((o.double() - ref_o).norm() / ref_o.norm().clamp_min(1e-30)).item()
     lse_err = (lse.double() - ref_lse).abs().max().item()
-    return finite, rel, lse_err
+    # A soft-capped case must tell the cap apart: the output has to be far
+    # from the uncapped one (with one key both are that key's value row).
+    sensitive = True
+    cap = params.get("logits_soft_cap", 0.0)
+    if cap > 0 and kv_len > 1:
+        plain_o, _ = reference(q, k, v, params["causal"], params["sm_scale"])
+        apart = ((o.double() - plain_o).norm() / plain_o.norm()).item()
+        sensitive = apart > 0.05
+    return finite and sensitive, rel, lse_err
 
 
 def main():

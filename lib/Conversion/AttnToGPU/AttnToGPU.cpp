@@ -38,8 +38,6 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
                 "by the GPU lowering yet");
   if (op.getSinks())
     return fail("attention sinks are not supported by the GPU lowering yet");
-  if (!op.getLogitsSoftCap().isZero())
-    return fail("logits_soft_cap is not supported by the GPU lowering yet");
   if (!op.getScoreMod().empty() || !op.getMaskMod().empty())
     return fail("score_mod/mask_mod regions that do not spell a builtin are "
                 "not supported by the GPU lowering yet");
@@ -67,6 +65,7 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
   cfg.causal = op.getCausal();
   cfg.windowLeft = static_cast<int64_t>(op.getWindowLeft());
   cfg.smScale = op.getEffectiveSmScale();
+  cfg.logitsSoftCap = op.getLogitsSoftCap().convertToFloat();
   cfg.withLse = static_cast<bool>(op.getLseOutput());
   for (int64_t d : {cfg.headDim, cfg.headDimV})
     if (d % cfg.instr.k != 0 || d % cfg.instr.m != 0 || d % cfg.instr.n != 0)
@@ -203,6 +202,7 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
       named("causal", b.getBoolAttr(cfg.causal)),
       named("window_left", i64(cfg.windowLeft)),
       named("sm_scale", b.getF64FloatAttr(cfg.smScale)),
+      named("logits_soft_cap", b.getF64FloatAttr(cfg.logitsSoftCap)),
       named("lse_base", str("2")),
       named("block_m", i64(cfg.blockM())),
       named("block_n", i64(cfg.blockN)),

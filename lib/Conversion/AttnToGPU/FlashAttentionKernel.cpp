@@ -241,6 +241,7 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
         b, accType, rowType, rowType, q, kMem, kvHead, loop.getInductionVar(),
         vMem, kvLen, positions, it[0], it[1], it[2],
         b.getI64IntegerAttr(blockN), b.getF32FloatAttr(scaleLog2),
+        b.getF32FloatAttr(cfg.logitsSoftCap),
         cfg.causal ? b.getUnitAttr() : UnitAttr(),
         b.getI64IntegerAttr(cfg.windowLeft),
         masked ? b.getUnitAttr() : UnitAttr());

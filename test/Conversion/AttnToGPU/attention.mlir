@@ -21,7 +21,7 @@
 // One workgroup per block_m query rows and query head.
 // SM90-SAME: grid = [{ceil_div = ["q", 0, [[BM:[0-9]+]]]}, 8, 1]
 // SM90-SAME: name = "attn_f16_d128", op = "attn.attention"
-// SM90-SAME: params = {block_m = [[BM]] : i64, block_n = [[#BN:]] : i64, causal = true, head_dim = 128 : i64, head_dim_v = 128 : i64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.f16", num_kv_heads = 2 : i64, num_qo_heads = 8 : i64, q_in_registers = {{true|false}}, query_tiles_per_wave = {{[0-9]+}} : i64, sm_scale = 0.088388{{[0-9]*}} : f64, window_left = -1 : i64}
+// SM90-SAME: params = {block_m = [[BM]] : i64, block_n = [[#BN:]] : i64, causal = true, head_dim = 128 : i64, head_dim_v = 128 : i64, logits_soft_cap = 0.000000e+00 : f64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.f16", num_kv_heads = 2 : i64, num_qo_heads = 8 : i64, q_in_registers = {{true|false}}, query_tiles_per_wave = {{[0-9]+}} : i64, sm_scale = 0.088388{{[0-9]*}} : f64, window_left = -1 : i64}
 // K and V tiles, 2 bytes an element.
 // SM90-SAME: static_shared_memory = [[#mul(mul(BN,136),4)]] : i64
 // SM90-SAME: target = "sm_90a"

@@ -44,14 +44,6 @@ func.func @sinks(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x
 
 // -----
 
-func.func @soft_cap(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: logits_soft_cap is not supported by the GPU lowering yet}}
-  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) attributes {logits_soft_cap = 30.0 : f32} -> tensor<?x2x64xf16>
-  return %r : tensor<?x2x64xf16>
-}
-
-// -----
-
 // The pass runs no raising itself: even a score_mod that only returns the
 // score is a region it cannot compile.
 func.func @score_mod(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {

@@ -62,6 +62,24 @@
 // CHECK: %[[NEGINF:.*]] = arith.constant dense<0xFF800000> : vector<32x16xf32>
 // CHECK: %[[MASKED:.*]] = arith.select %[[VIS]], %[[SC]], %[[NEGINF]]
 // CHECK: vector.multi_reduction <maximumf>, %[[MASKED]]
+
+// Soft cap c = 2, sm_scale = 0.5 / log2(e): s = log2(e) c tanh(x) with
+// x = sm_scale (q . k) / c and tanh(x) = 1 - 2 / (2^(2 log2(e) x) + 1), so
+// the contraction is scaled by 2 log2(e) sm_scale / c = 0.5 before exp2 and
+// the result by log2(e) c = 2.885.
+// CHECK-LABEL: func.func @soft_capped(
+// CHECK: %[[QK:.*]] = vector.contract
+// CHECK: %[[K2:.*]] = arith.constant dense<5.000000e-01> : vector<32x16xf32>
+// CHECK: %[[X:.*]] = arith.mulf %[[QK]], %[[K2]]
+// CHECK: %[[E:.*]] = math.exp2 %[[X]] : vector<32x16xf32>
+// CHECK: %[[EP1:.*]] = arith.addf %[[E]], %{{.*}}
+// CHECK: %[[TWO:.*]] = arith.constant dense<2.000000e+00> : vector<32x16xf32>
+// CHECK: %[[Q:.*]] = arith.divf %[[TWO]], %[[EP1]]
+// CHECK: %[[ONE:.*]] = arith.constant dense<1.000000e+00> : vector<32x16xf32>
+// CHECK: %[[T:.*]] = arith.subf %[[ONE]], %[[Q]]
+// CHECK: %[[C:.*]] = arith.constant dense<2.885{{[0-9]*}}e+00> : vector<32x16xf32>
+// CHECK: %[[S:.*]] = arith.mulf %[[T]], %[[C]]
+// CHECK: vector.multi_reduction <maximumf>, %[[S]]
 // CHECK-NOT: attn.online_attention_step
 
 func.func @unmasked(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>,
@@ -80,6 +98,16 @@ func.func @masked(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x
     -> (vector<32x32xf32>, vector<32xf32>, vector<32xf32>) {
   %a, %b, %c = attn.online_attention_step %q, %k[%h, %start], %v, %len, %pos, %acc, %m, %l
       {block_n = 16 : i64, scale_log2 = 0.5 : f32, causal, window_left = 8 : i64, masked}
+      : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %a, %b, %c : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
+}
+
+func.func @soft_capped(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>,
+                       %h: index, %start: index, %len: index, %pos: vector<32xindex>,
+                       %acc: vector<32x32xf32>, %m: vector<32xf32>, %l: vector<32xf32>)
+    -> (vector<32x32xf32>, vector<32xf32>, vector<32xf32>) {
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %start], %v, %len, %pos, %acc, %m, %l
+      {block_n = 16 : i64, scale_log2 = 0.5 : f32, logits_soft_cap = 2.0 : f32}
       : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
   return %a, %b, %c : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
 }

@@ -5,7 +5,7 @@
 
 // CHECK-LABEL: func.func @step(
 // CHECK: attn.online_attention_step %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {block_n = 64 : i64, causal, masked, scale_log2 = 1.250000e-01 : f32, window_left = 16 : i64} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
-// CHECK: attn.online_attention_step %{{.*}} {block_n = 32 : i64, scale_log2 = 1.000000e+00 : f32} :
+// CHECK: attn.online_attention_step %{{.*}} {block_n = 32 : i64, logits_soft_cap = 3.000000e+01 : f32, scale_log2 = 1.000000e+00 : f32} :
 func.func @step(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>,
                 %h: index, %start: index, %len: index, %pos: vector<32xindex>,
                 %acc: vector<32x32xf32>, %m: vector<32xf32>, %l: vector<32xf32>)
@@ -14,7 +14,7 @@ func.func @step(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x
       {block_n = 64 : i64, scale_log2 = 0.125 : f32, causal, window_left = 16 : i64, masked}
       : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
   %d, %e, %f = attn.online_attention_step %q, %k[%h, %start], %v, %len, %pos, %a, %b, %c
-      {block_n = 32 : i64, scale_log2 = 1.0 : f32}
+      {block_n = 32 : i64, scale_log2 = 1.0 : f32, logits_soft_cap = 30.0 : f32}
       : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
   return %d, %e, %f : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
 }
@@ -88,5 +88,13 @@ func.func @window(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x
 func.func @block_n(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %i: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>) {
   // expected-error @+1 {{attribute 'block_n' failed to satisfy constraint}}
   %a, %b, %c = attn.online_attention_step %q, %k[%i, %i], %v, %i, %pos, %acc, %m, %m {block_n = 0 : i64, scale_log2 = 1.0 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return
+}
+
+// -----
+
+func.func @soft_cap(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %i: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>) {
+  // expected-error @+1 {{logits_soft_cap must be >= 0 (0: none)}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%i, %i], %v, %i, %pos, %acc, %m, %m {block_n = 64 : i64, scale_log2 = 1.0 : f32, logits_soft_cap = -1.0 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
   return
 }

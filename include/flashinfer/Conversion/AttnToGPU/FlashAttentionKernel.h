@@ -20,6 +20,7 @@ struct FlashAttentionConfig {
   bool causal = false;
   int64_t windowLeft = -1;
   float smScale = 1.0f;
+  float logitsSoftCap = 0.0f; // 0: none
   bool withLse = false;
   int64_t numWaves = 4; // waves (warps) per workgroup
   int64_t blockN = 64;  // keys staged per loop iteration

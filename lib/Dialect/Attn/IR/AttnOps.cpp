@@ -471,6 +471,8 @@ LogicalResult OnlineAttentionStepOp::verify() {
       return mismatch(name, vec.getDimSize(0), "query rows", rows);
   if (static_cast<int64_t>(getWindowLeft()) < -1)
     return emitOpError("window_left must be -1 (none) or >= 0");
+  if (!(getLogitsSoftCap().convertToFloat() >= 0.0f))
+    return emitOpError("logits_soft_cap must be >= 0 (0: none)");
   return success();
 }
 

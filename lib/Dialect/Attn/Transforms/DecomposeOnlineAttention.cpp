@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <cmath>
 #include <limits>
 
 namespace mlir::attn {
@@ -100,7 +101,27 @@ void decompose(OnlineAttentionStepOp op) {
   Value s = contract(b, op.getQuery(), kTile,
                      splat(b, scoreType, b.getF32FloatAttr(0.0f)),
                      /*rhsTransposed=*/true);
-  s = arith::MulFOp::create(b, s, splat(b, scoreType, op.getScaleLog2Attr()));
+  float cap = op.getLogitsSoftCap().convertToFloat();
+  if (cap > 0.0f) {
+    // s = log2(e) c tanh(x), x = sm_scale (q . k) / c, with tanh(x) =
+    // 1 - 2 / (2^(2 log2(e) x) + 1): exp2 is native on every target (no
+    // libm on the GPU), and the form saturates to +-1 for large |x|.
+    auto cst = [&](float v) {
+      return splat(b, scoreType, b.getF32FloatAttr(v));
+    };
+    float log2e = static_cast<float>(M_LOG2E);
+    float smScale = op.getScaleLog2().convertToFloat() / log2e;
+    Value e = math::Exp2Op::create(
+        b, arith::MulFOp::create(b, s, cst(2.0f * log2e * smScale / cap)));
+    Value tanh = arith::SubFOp::create(
+        b, cst(1.0f),
+        arith::DivFOp::create(b, cst(2.0f),
+                              arith::AddFOp::create(b, e, cst(1.0f))));
+    s = arith::MulFOp::create(b, tanh, cst(log2e * cap));
+  } else {
+    s = arith::MulFOp::create(b, s,
+                              splat(b, scoreType, op.getScaleLog2Attr()));
+  }
 
   if (masked) {
     auto keyType = VectorType::get({keys}, index);

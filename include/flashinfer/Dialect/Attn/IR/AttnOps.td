@@ -360,7 +360,8 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     running state of the online softmax is updated:
 
     - `s = (q . k) * scale_log2`, the score in log2 units (`scale_log2` is
-      `sm_scale * log2(e)`), computed in f32;
+      `sm_scale * log2(e)`), computed in f32; with `logits_soft_cap = c > 0`
+      the score is capped first: `s = log2(e) * c * tanh(sm_scale (q . k) / c)`;
     - with `masked`, keys `>= kv_len`, and under `causal` keys after the
       row's position (`query_positions`), and under `window_left = W >= 0`
       keys before `position - W`, get `s = -inf`; without it the caller
@@ -398,6 +399,7 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     VectorOfRankAndType<[1], [F32]>:$sum,
     ConfinedAttr<I64Attr, [IntPositive]>:$block_n,
     F32Attr:$scale_log2,
+    DefaultValuedAttr<F32Attr, "0.0f">:$logits_soft_cap,
     UnitAttr:$causal,
     DefaultValuedAttr<I64Attr, "-1">:$window_left,
     UnitAttr:$masked);
