@@ -256,6 +256,21 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
 
 } // namespace
 
+/// An empty `gpu.func @name(args) kernel` at the end of `module` with a
+/// one-dimensional known block size of `threads`.
+static gpu::GPUFuncOp createKernel(OpBuilder &builder, Location loc,
+                                   gpu::GPUModuleOp module, StringRef name,
+                                   TypeRange args, int64_t threads) {
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = gpu::GPUFuncOp::create(builder, loc, name,
+                                     builder.getFunctionType(args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
+  return func;
+}
+
 FailureOr<gpu::GPUFuncOp>
 mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
                                       gpu::GPUModuleOp module, StringRef name,
@@ -286,13 +301,8 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
   }
 
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(builder, loc, name,
-                                     builder.getFunctionType(args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-  int32_t threads = static_cast<int32_t>(cfg.numWaves * cfg.instr.waveSize);
-  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr({threads, 1, 1}));
+  auto func = createKernel(builder, loc, module, name, args,
+                           cfg.numWaves * cfg.instr.waveSize);
   // What the distribution stage lays the tiles onto.
   func->setAttr(kMatrixInstructionAttr, builder.getStringAttr(cfg.instr.name));
 
@@ -318,13 +328,7 @@ mlir::attn::buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
     args.push_back(MemRefType::get({1, cfg.numQoHeads}, f32));
 
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(builder, loc, name,
-                                     builder.getFunctionType(args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-  func.setKnownBlockSizeAttr(
-      builder.getDenseI32ArrayAttr({static_cast<int32_t>(cfg.headDimV), 1, 1}));
+  auto func = createKernel(builder, loc, module, name, args, cfg.headDimV);
 
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
