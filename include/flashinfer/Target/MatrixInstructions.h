@@ -107,14 +107,6 @@ struct MatrixInstr {
 std::optional<MatrixInstr> getMatrixInstr(llvm::StringRef chip,
                                           MatrixElemType elemType);
 
-/// Whether attn-promote-to-workgroup-memory stages tiles for `mi`'s target
-/// with 16-byte asynchronous copies, which keep the tiles' memory layout
-/// (read back with a transposing tile load where needed), rather than
-/// copying through registers with the reduction dim made innermost.
-inline bool stagesWithAsyncCopies(const MatrixInstr &mi) {
-  return mi.asyncCopyBytes == 16 && mi.tileLoad && mi.tileLoad->transposedTile;
-}
-
 /// The kernel attribute naming the matrix instruction (MatrixInstr::name) a
 /// kernel's tiles were sized for; the later GPU stages read it.
 inline constexpr llvm::StringLiteral kMatrixInstructionAttr =

@@ -3,6 +3,7 @@
 #include "flashinfer/Conversion/AttnToGPU/FlashAttentionKernel.h"
 #include "flashinfer/Conversion/Passes.h"
 #include "flashinfer/Dialect/Attn/IR/AttnOps.h"
+#include "flashinfer/Dialect/Attn/Transforms/Staging.h"
 #include "flashinfer/Target/AttentionLayout.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -87,14 +88,15 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
 }
 
 /// Workgroup memory bytes of the K and V tiles for `blockN`, as
-/// attn-promote-to-workgroup-memory lays them out: rows padded by 16 bytes;
-/// V as [key][dv] when staged with asynchronous copies, else transposed.
+/// attn-promote-to-workgroup-memory lays them out (Staging.h): K as
+/// [key][d]; V as [key][dv] when staged with asynchronous copies, else
+/// transposed (its reduction dim, the keys, innermost).
 int64_t tileBytes(const FlashAttentionConfig &cfg, int64_t blockN) {
   int64_t bytes = cfg.elementType.getIntOrFloatBitWidth() / 8;
-  int64_t pad = 16 / bytes;
-  int64_t v = stagesWithAsyncCopies(cfg.instr) ? blockN * (cfg.headDimV + pad)
-                                               : cfg.headDimV * (blockN + pad);
-  return (blockN * (cfg.headDim + pad) + v) * bytes;
+  auto k = stagedBufferShape(blockN, cfg.headDim, /*transposed=*/false, bytes);
+  auto v = stagedBufferShape(blockN, cfg.headDimV,
+                             !stagesWithAsyncCopies(cfg.instr), bytes);
+  return (k[0] * k[1] + v[0] * v[1]) * bytes;
 }
 
 /// Picks how many query tiles each wave owns, the key tile, and whether Q

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "flashinfer/Dialect/Attn/Transforms/Passes.h"
+#include "flashinfer/Dialect/Attn/Transforms/Staging.h"
 #include "flashinfer/Target/MatrixInstructions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -30,11 +31,6 @@ using namespace mlir;
 using namespace mlir::attn;
 
 namespace {
-
-/// Elements of padding after each row of a staged tile: 16 bytes spread the
-/// rows over the banks for the fragment reads.
-constexpr int64_t kRowPadBytes = 16;
-constexpr int64_t kCopyBytes = 16;
 
 /// A read to stage and how: the buffer holds the tile with the
 /// contraction's reduction dim innermost, so matrix-instruction operands
@@ -65,7 +61,7 @@ std::optional<Candidate> asCandidate(vector::TransferReadOp read,
       map.getDimPosition(1) != memType.getRank() - 1 || !read.isDimInBounds(1))
     return std::nullopt;
   int64_t elemBytes = type.getElementTypeBitWidth() / 8;
-  int64_t perCopy = kCopyBytes / std::max<int64_t>(elemBytes, 1);
+  int64_t perCopy = kStagingCopyBytes / std::max<int64_t>(elemBytes, 1);
   if (type.getDimSize(1) % perCopy != 0)
     return std::nullopt;
   // Which tile dim the contraction reduces over.
@@ -115,12 +111,12 @@ private:
 
 Value Promoter::bufferFor(Candidate c) {
   VectorType type = c.read.getVectorType();
-  int64_t rows = type.getDimSize(c.transposed ? 1 : 0);
-  int64_t cols = type.getDimSize(c.transposed ? 0 : 1);
-  int64_t pad = kRowPadBytes / (type.getElementTypeBitWidth() / 8);
+  auto shape =
+      stagedBufferShape(type.getDimSize(0), type.getDimSize(1), c.transposed,
+                        type.getElementTypeBitWidth() / 8);
   auto space = gpu::AddressSpaceAttr::get(func.getContext(),
                                           gpu::AddressSpace::Workgroup);
-  auto bufferType = MemRefType::get({rows, cols + pad}, type.getElementType(),
+  auto bufferType = MemRefType::get(shape, type.getElementType(),
                                     MemRefLayoutAttrInterface(), space);
   auto key = std::make_pair(c.read.getBase(), Type(bufferType));
   auto it = buffers.find(key);
@@ -144,7 +140,7 @@ void Promoter::forEachChunk(
   auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
   VectorType type = c.read.getVectorType();
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-  int64_t perCopy = kCopyBytes / (type.getElementTypeBitWidth() / 8);
+  int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
   AffineMap map = c.read.getPermutationMap();
   unsigned rowDim = map.getDimPosition(0), colDim = map.getDimPosition(1);
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -190,14 +186,14 @@ void Promoter::forEachChunk(
 
 void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
   VectorType type = c.read.getVectorType();
-  int64_t perCopy = kCopyBytes / (type.getElementTypeBitWidth() / 8);
+  int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
   auto copyType = VectorType::get({perCopy}, type.getElementType());
   Value padding = vector::BroadcastOp::create(b, copyType, c.read.getPadding());
   forEachChunk(b, c, c.read.getIndices(), /*rowsFastest=*/c.transposed,
                [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
                  auto load =
                      vector::LoadOp::create(b, copyType, c.read.getBase(), at);
-                 load.setAlignment(kCopyBytes);
+                 load.setAlignment(kStagingCopyBytes);
                  // Rows past the end keep the padding.
                  Value chunk = load;
                  if (inRange)
@@ -205,7 +201,7 @@ void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
                  if (!c.transposed) {
                    auto store = vector::StoreOp::create(b, chunk, buffer,
                                                         ValueRange{row, col});
-                   store.setAlignment(kCopyBytes);
+                   store.setAlignment(kStagingCopyBytes);
                    return;
                  }
                  for (int64_t j = 0; j < perCopy; ++j) {
@@ -220,7 +216,7 @@ void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
 void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
                          ValueRange indices) {
   int64_t perCopy =
-      kCopyBytes / (c.read.getVectorType().getElementTypeBitWidth() / 8);
+      kStagingCopyBytes / (c.read.getVectorType().getElementTypeBitWidth() / 8);
   forEachChunk(b, c, indices, /*rowsFastest=*/false,
                [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
                  // Rows past the end copy nothing and zero-fill (the padding,
