@@ -100,6 +100,9 @@ private:
   distributeReduction(vector::MultiDimReductionOp op);
   LogicalResult rebuildLoop(scf::ForOp loop);
   LogicalResult distributeWrite(vector::TransferWriteOp op);
+  /// Erases workgroup values nothing used (row positions when no mask needs
+  /// them) and reports any workgroup-level op left.
+  LogicalResult removeDeadAndCheck();
 
   // --- Memory ------------------------------------------------------------
   /// Loads the elements of `access` from what `read` reads.
@@ -889,8 +892,7 @@ FailureOr<SmallVector<Value>> Distributor::distributeOp(Operation *op, Value v,
     return distribute(cast.getSource(), Layout::Row);
   }
   if (isa<vector::StepOp>(op)) {
-    if (layout == Layout::Tile)
-      return fail(op, "a step must be broadcast from rows or columns");
+    // (One-dimensional: checkShape rejected a tile.)
     Access a = accessOf(type, layout);
     SmallVector<Value> out;
     for (const SmallVector<int64_t> &e : a.elem)
@@ -1069,8 +1071,10 @@ LogicalResult Distributor::run() {
   func.walk([&](vector::ContractionOp op) {
     rows = cast<VectorType>(op.getResultType()).getDimSize(0);
   });
+  // Without a contraction there is nothing to lay out; any workgroup-level
+  // op is reported below.
   if (rows == 0)
-    return success();
+    return removeDeadAndCheck();
   int64_t rpt = al.rowsPerTile();
   if (rows % (numWaves * rpt) != 0)
     return func.emitOpError()
@@ -1138,6 +1142,10 @@ LogicalResult Distributor::run() {
           arg.dropAllUses();
     op->erase();
   }
+  return removeDeadAndCheck();
+}
+
+LogicalResult Distributor::removeDeadAndCheck() {
   // Workgroup values nothing used (row positions when no mask needs them).
   SmallVector<Operation *> dead;
   func.walk<WalkOrder::PostOrder>([&](Operation *op) {

@@ -77,3 +77,355 @@ gpu.module @kernels {
     gpu.return
   }
 }
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @read_mask(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %m = vector.create_mask %c16, %c16 : vector<16x16xi1>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: reads with a mask or a broadcasting map are not supported}}
+    %qt = vector.transfer_read %q[%c0, %c0], %pad, %m {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    vector.transfer_write %s, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @write_mask(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    %m = vector.constant_mask [16, 16] : vector<16x16xi1>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: only masks from vector.create_mask are supported}}
+    vector.transfer_write %s, %o[%c0, %c0], %m {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @lhs_map(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: expected C[m, n] += A[m, k] * B[n, k] or B[k, n]}}
+    %s = vector.contract {indexing_maps = [#km, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    vector.transfer_write %s, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @short_k(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x8xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x8xf16>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: the reduction (8) must be a multiple of the instruction's K (16)}}
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x8xf16>, vector<16x8xf16> into vector<16x16xf32>
+    vector.transfer_write %s, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @narrow(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %z12 = arith.constant dense<0.0> : vector<16x12xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<12x16xf16>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: 'vector<16x12xf32>' does not fit the tile layout of 16 rows and 8-column tiles}}
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %z12 : vector<16x16xf16>, vector<12x16xf16> into vector<16x12xf32>
+    vector.transfer_write %s, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x12xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @row_reduction(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: only reductions along the columns of a tile are supported}}
+    %m = vector.multi_reduction <maximumf>, %s, %ninf [0] : vector<16x16xf32> to vector<16xf32>
+    vector.transfer_write %m, %r[%c0] {in_bounds = [true]} : vector<16xf32>, memref<16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @non_splat(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: only splat vector constants are supported}}
+    %acc = arith.constant dense<[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0]> : vector<16xf32>
+    %m = vector.multi_reduction <maximumf>, %s, %acc [1] : vector<16x16xf32> to vector<16xf32>
+    vector.transfer_write %m, %r[%c0] {in_bounds = [true]} : vector<16xf32>, memref<16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @row_broadcast(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    %one = arith.constant dense<1.0> : vector<1xf32>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: only scalars broadcast to rows or columns}}
+    %acc = vector.broadcast %one : vector<1xf32> to vector<16xf32>
+    %m = vector.multi_reduction <maximumf>, %s, %acc [1] : vector<16x16xf32> to vector<16xf32>
+    vector.transfer_write %m, %r[%c0] {in_bounds = [true]} : vector<16xf32>, memref<16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @broadcast_row_major(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    %row = arith.constant dense<1.0> : vector<1x16xf32>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: expected a broadcast of [rows x 1] or [columns]}}
+    %b = vector.broadcast %row : vector<1x16xf32> to vector<16x16xf32>
+    %a = arith.addf %s, %b : vector<16x16xf32>
+    vector.transfer_write %a, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @shape_cast_tile(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    %flat = arith.constant dense<1.0> : vector<256xf32>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: only [rows] <-> [rows x 1] shape casts are supported}}
+    %t = vector.shape_cast %flat : vector<256xf32> to vector<16x16xf32>
+    %a = arith.addf %s, %t : vector<16x16xf32>
+    vector.transfer_write %a, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @contract_as_row(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %z1 = arith.constant dense<0.0> : vector<16x1xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<1x16xf16>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: a contraction's result is a tile}}
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %z1 : vector<16x16xf16>, vector<1x16xf16> into vector<16x1xf32>
+    %c = vector.shape_cast %s : vector<16x1xf32> to vector<16xf32>
+    vector.transfer_write %c, %r[%c0] {in_bounds = [true]} : vector<16xf32>, memref<16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @reduction_as_column(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: a reduction's result is a row vector}}
+    %m = vector.multi_reduction <maximumf>, %s, %ninf [1] : vector<16x16xf32> to vector<16xf32>
+    %b = vector.broadcast %m : vector<16xf32> to vector<16x16xf32>
+    %a = arith.addf %s, %b : vector<16x16xf32>
+    vector.transfer_write %a, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  // expected-error @+1 {{attn-distribute-to-matrix-instructions: cannot distribute this block argument as a tile}}
+  gpu.func @block_argument(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>, %v: vector<16x16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    %a = arith.addf %s, %v : vector<16x16xf32>
+    vector.transfer_write %a, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @nested_write(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>, %flag: i1) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    // A write inside another op is no root: nothing reaches the contraction,
+    // and the first op left is reported.
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: left undistributed (not reachable from a loop or a write)}}
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    scf.if %flag {
+      vector.transfer_write %s, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    }
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#km = affine_map<(d0, d1, d2) -> (d2, d0)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @no_contraction(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : vector<16xf32>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: left undistributed (not reachable from a loop or a write)}}
+    vector.transfer_write %zero, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}

@@ -168,3 +168,35 @@ gpu.module @kernels {
     gpu.return
   }
 }
+
+// -----
+
+#tile = affine_map<(d0, d1, d2) -> (d0, d2)>
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @late_index(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : bf16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
+      %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %kt = vector.transfer_read %k[%i, %c0, %c0], %pad {in_bounds = [true, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      // V's tile starts at a key computed after K's read: the copies, which
+      // go before the first staged read, cannot know it.
+      %j = arith.addi %i, %c16 : index
+      // expected-error @+1 {{attn-promote-to-workgroup-memory: the tile's indices must be known before the first read staged in this loop}}
+      %vt = vector.transfer_read %v[%j, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x16xbf16>, vector<16x16xbf16>
+      %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
+      %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
+      %a = vector.contract {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x16xbf16> into vector<16x16xf32>
+      scf.yield %a : vector<16x16xf32>
+    }
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
