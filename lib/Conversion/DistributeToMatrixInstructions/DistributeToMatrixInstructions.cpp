@@ -40,8 +40,6 @@ using namespace mlir::attn;
 namespace {
 
 enum class Layout { Tile, Row, Col };
-/// Memo key of the query-operand fragments of a read (not a layout).
-constexpr int kQueryOperandKey = 3;
 
 StringRef layoutName(Layout l) {
   switch (l) {
@@ -142,6 +140,8 @@ private:
   SmallVector<int64_t> rowShareMasks;
 
   DenseMap<std::pair<Value, int>, SmallVector<Value>> memo;
+  /// Query-operand fragments of reads loaded outside the contraction's loop.
+  DenseMap<Value, SmallVector<Value>> hoistedFragments;
   SetVector<Operation *> replaced;
   /// Where lane-only values that several loops share are computed.
   Operation *laneValuesPoint = nullptr;
@@ -570,17 +570,16 @@ Distributor::distributeContract(vector::ContractionOp op) {
           a.elem.push_back({mt * rpt + elemPart(al.queryOperandRow(), e),
                             kk * mi.k + elemPart(al.queryOperandK(), e)});
     // Hoisted fragments are loaded once for every contraction using them.
-    auto key = std::make_pair(lhsRead.getResult(), kQueryOperandKey);
     bool whole = kkBegin == 0 && kkEnd == kSteps;
-    auto cached = memo.find(key);
+    auto cached = hoistedFragments.find(lhsRead.getResult());
     FailureOr<SmallVector<Value>> vals =
-        whole && cached != memo.end()
+        whole && cached != hoistedFragments.end()
             ? FailureOr<SmallVector<Value>>(cached->second)
             : load(lhsRead, a);
     if (failed(vals))
       return failure();
     if (whole)
-      memo[key] = *vals;
+      hoistedFragments[lhsRead.getResult()] = *vals;
     int64_t f = 0, n = qOp.numElems;
     for (int64_t mt = 0; mt < qTiles; ++mt)
       for (int64_t kk = kkBegin; kk < kkEnd; ++kk, ++f)
