@@ -93,6 +93,9 @@ private:
   const std::string &source;
   std::string &error;
   std::string context; // "kernels[0] ('name'): " while reading a kernel
+  // Names what an expression belongs to in messages: "grid", or
+  // "args[3] ('o').shape[0]".
+  std::string exprWhere = "grid";
 
   bool fail(const JsonValue &at, const std::string &what) {
     error = source + ":" + std::to_string(at.line) + ":" +
@@ -122,6 +125,7 @@ private:
 
   bool readKernel(const JsonValue &v, KernelSpec &kernel);
   bool readArg(const JsonValue &v, size_t index, ArgSpec &arg);
+  bool readShape(const JsonValue &v, size_t index, KernelSpec &kernel);
   bool readGridExpr(const JsonValue &v, const KernelSpec &kernel,
                     GridExpr &expr, unsigned depth);
   bool readArgDim(const JsonValue &v, const KernelSpec &kernel,
@@ -242,6 +246,10 @@ bool ManifestReader::readKernel(const JsonValue &v, KernelSpec &kernel) {
                     "duplicate argument name '" + arg.name + "'");
     kernel.args.push_back(std::move(arg));
   }
+  // Shapes may relate an argument to any other one, earlier or later.
+  for (size_t i = 0; i < args->array.size(); ++i)
+    if (!readShape(args->array[i], i, kernel))
+      return false;
 
   const JsonValue *block = require(v, "block");
   if (!block)
@@ -335,18 +343,60 @@ bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
                            std::to_string(FIMLIR_MAX_RANK) + "]");
   arg.rank = static_cast<int>(rank->integer);
 
-  if (const JsonValue *shape = v.get("shape")) {
-    if (!shape->isArray() ||
-        shape->array.size() != static_cast<size_t>(arg.rank))
-      return fail(*shape, what + ".shape must be an array of " +
-                              std::to_string(arg.rank) +
-                              " integers (-1 for dynamic)");
-    for (const JsonValue &e : shape->array) {
-      if (!e.isInt() || e.integer < -1)
-        return fail(e, what + ".shape entries must be integers >= -1");
-      arg.shape.push_back(e.integer);
-    }
+  if (const JsonValue *layout = v.get("layout")) {
+    if (!expectKind(*layout, JsonValue::Kind::String, what + ".layout"))
+      return false;
+    if (layout->string == "contiguous")
+      arg.layout = MemrefLayout::Contiguous;
+    else if (layout->string == "strided")
+      arg.layout = MemrefLayout::Strided;
+    else
+      return fail(*layout, what + ": unknown layout (expected \"contiguous\" "
+                                  "or \"strided\")");
   }
+  if (const JsonValue *align = v.get("align")) {
+    if (!align->isInt() || align->integer < 1 || align->integer > 4096 ||
+        (align->integer & (align->integer - 1)))
+      return fail(*align, what + ".align must be a power of two in [1, 4096] "
+                                 "(bytes)");
+    arg.alignBytes = align->integer;
+  }
+  return true;
+}
+
+bool ManifestReader::readShape(const JsonValue &v, size_t index,
+                               KernelSpec &kernel) {
+  const JsonValue *shape = v.get("shape");
+  if (!shape)
+    return true;
+  ArgSpec &arg = kernel.args[index];
+  std::string what =
+      "args[" + std::to_string(index) + "] ('" + arg.name + "').shape";
+  if (arg.kind != ArgKind::Memref)
+    return fail(*shape, what + ": a scalar has no shape");
+  if (!shape->isArray() || shape->array.size() != static_cast<size_t>(arg.rank))
+    return fail(*shape, what + " must be an array of " +
+                            std::to_string(arg.rank) +
+                            " entries (an integer, -1 for any size, or an "
+                            "expression)");
+  std::vector<std::optional<GridExpr>> dims;
+  for (size_t d = 0; d < shape->array.size(); ++d) {
+    const JsonValue &e = shape->array[d];
+    if (e.isInt() && e.integer == -1) {
+      dims.emplace_back();
+      continue;
+    }
+    if (e.isInt() && e.integer < -1)
+      return fail(e, what + " entries must be >= -1 or expressions");
+    exprWhere = what + "[" + std::to_string(d) + "]";
+    GridExpr expr;
+    bool ok = readGridExpr(e, kernel, expr, 0);
+    exprWhere = "grid";
+    if (!ok)
+      return false;
+    dims.push_back(std::move(expr));
+  }
+  kernel.args[index].shape = std::move(dims);
   return true;
 }
 
@@ -365,16 +415,16 @@ bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
     if (kernel.args[i].name == name.string)
       expr.arg = static_cast<int>(i);
   if (expr.arg < 0)
-    return fail(name, std::string("grid: \"") + opName +
+    return fail(name, exprWhere + ": \"" + opName +
                           "\" refers to unknown argument '" + name.string +
                           "'");
   const ArgSpec &arg = kernel.args[expr.arg];
   if (arg.kind != ArgKind::Memref)
-    return fail(name, std::string("grid: \"") + opName + "\" refers to '" +
+    return fail(name, exprWhere + ": \"" + opName + "\" refers to '" +
                           arg.name + "', which is not a memref");
   const JsonValue &dim = v.array[1];
   if (!dim.isInt() || dim.integer < 0 || dim.integer >= arg.rank)
-    return fail(dim, std::string("grid: \"") + opName + "\" dimension of '" +
+    return fail(dim, exprWhere + ": \"" + opName + "\" dimension of '" +
                          arg.name + "' must be an integer in [0, " +
                          std::to_string(arg.rank) + ")");
   expr.dim = static_cast<int>(dim.integer);
@@ -388,14 +438,16 @@ bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
       if (expr.divisorArg < 0 ||
           kernel.args[expr.divisorArg].kind != ArgKind::Scalar ||
           kernel.args[expr.divisorArg].multipleOf < 1)
-        return fail(divisor, "grid: \"ceil_div\" divisor '" + divisor.string +
+        return fail(divisor, exprWhere + ": \"ceil_div\" divisor '" +
+                                 divisor.string +
                                  "' must name an integer scalar argument "
                                  "with \"multiple_of\"");
       return true;
     }
     if (!divisor.isInt() || divisor.integer < 1)
-      return fail(divisor, "grid: \"ceil_div\" divisor must be a positive "
-                           "integer or the name of a scalar argument");
+      return fail(divisor, exprWhere + ": \"ceil_div\" divisor must be a "
+                                       "positive integer or the name of a "
+                                       "scalar argument");
     expr.divisor = divisor.integer;
   }
   return true;
@@ -404,17 +456,17 @@ bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
 bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
                                   GridExpr &expr, unsigned depth) {
   if (depth > 16)
-    return fail(v, "grid expression nested too deeply");
+    return fail(v, exprWhere + " expression nested too deeply");
   if (v.isInt()) {
     if (v.integer < 0 || v.integer > std::numeric_limits<uint32_t>::max())
-      return fail(v, "grid constant must be in [0, 4294967295]");
+      return fail(v, exprWhere + " constant must be in [0, 4294967295]");
     expr.op = GridExpr::Op::Constant;
     expr.value = v.integer;
     return true;
   }
   if (!v.isObject() || v.object.size() != 1)
-    return fail(v, "grid entry must be an integer or an object with one key "
-                   "of \"dim\", \"ceil_div\", \"mul\"");
+    return fail(v, exprWhere + " entry must be an integer or an object with "
+                               "one key of \"dim\", \"ceil_div\", \"mul\"");
   const std::string &key = v.object[0].first;
   const JsonValue &operand = v.object[0].second;
   if (key == "dim") {
@@ -435,7 +487,7 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
         return false;
     return true;
   }
-  return fail(v, "unknown grid operator \"" + key +
+  return fail(v, exprWhere + ": unknown operator \"" + key +
                      "\" (expected \"dim\", \"ceil_div\" or \"mul\")");
 }
 
@@ -521,6 +573,144 @@ static bool checkScalar(const KernelSpec &kernel, int index,
   }
 }
 
+static bool evalGrid(const GridExpr &e, const fimlir_arg *args, int64_t &out);
+
+// "q.shape[0]", "ceil_div(k.shape[0], kv_chunk)", for messages.
+static std::string describeExpr(const KernelSpec &kernel, const GridExpr &e) {
+  switch (e.op) {
+  case GridExpr::Op::Constant:
+    return std::to_string(e.value);
+  case GridExpr::Op::Dim:
+    return kernel.args[e.arg].name + ".shape[" + std::to_string(e.dim) + "]";
+  case GridExpr::Op::CeilDiv:
+    return "ceil_div(" + kernel.args[e.arg].name + ".shape[" +
+           std::to_string(e.dim) + "], " +
+           (e.divisorArg >= 0 ? kernel.args[e.divisorArg].name
+                              : std::to_string(e.divisor)) +
+           ")";
+  case GridExpr::Op::Mul:
+    return describeExpr(kernel, e.operands[0]) + " * " +
+           describeExpr(kernel, e.operands[1]);
+  }
+  return "?";
+}
+
+static int64_t elementBytes(fimlir_dtype dtype) {
+  switch (dtype) {
+  case FIMLIR_DTYPE_F16:
+  case FIMLIR_DTYPE_BF16:
+  case FIMLIR_DTYPE_I16:
+    return 2;
+  case FIMLIR_DTYPE_F32:
+  case FIMLIR_DTYPE_I32:
+    return 4;
+  case FIMLIR_DTYPE_F64:
+  case FIMLIR_DTYPE_I64:
+    return 8;
+  default:
+    return 1;
+  }
+}
+
+// The shape relations, layout and alignment of memref argument `i`, whose
+// kind, dtype and rank already passed.
+static bool checkMemref(const KernelSpec &kernel, int i, const fimlir_arg *args,
+                        std::string &error) {
+  const ArgSpec &spec = kernel.args[i];
+  const fimlir_tensor &t = args[i].u.tensor;
+  for (int d = 0; d < static_cast<int>(spec.shape.size()); ++d) {
+    if (!spec.shape[d])
+      continue;
+    int64_t expected = 0;
+    if (!evalGrid(*spec.shape[d], args, expected)) {
+      error = argPrefix(kernel, i) + "cannot evaluate the size of dimension " +
+              std::to_string(d) + " (" + describeExpr(kernel, *spec.shape[d]) +
+              ")";
+      return false;
+    }
+    if (expected == t.sizes[d])
+      continue;
+    error =
+        argPrefix(kernel, i) + "dimension " + std::to_string(d) + " must be ";
+    if (spec.shape[d]->op == GridExpr::Op::Constant)
+      error += std::to_string(expected);
+    else
+      error += describeExpr(kernel, *spec.shape[d]) + " = " +
+               std::to_string(expected);
+    error += ", got " + std::to_string(t.sizes[d]);
+    return false;
+  }
+
+  // Strides of dimensions of size <= 1 are never used to address.
+  bool empty = false;
+  for (int d = 0; d < t.rank; ++d)
+    empty |= t.sizes[d] == 0;
+  if (empty)
+    return true;
+  auto stridesText = [&] {
+    std::string text = "[";
+    for (int d = 0; d < t.rank; ++d)
+      text += (d ? ", " : "") + std::to_string(t.strides[d]);
+    return text + "]";
+  };
+  if (spec.layout == MemrefLayout::Contiguous) {
+    int64_t expected = 1;
+    for (int d = t.rank - 1; d >= 0; --d) {
+      if (t.sizes[d] > 1 && t.strides[d] != expected) {
+        error = argPrefix(kernel, i) +
+                "must be contiguous (row-major), got "
+                "strides " +
+                stridesText();
+        return false;
+      }
+      if (__builtin_mul_overflow(expected, t.sizes[d], &expected)) {
+        error = argPrefix(kernel, i) + "size overflows";
+        return false;
+      }
+    }
+  } else {
+    for (int d = 0; d < t.rank; ++d) {
+      if (t.sizes[d] <= 1)
+        continue;
+      if (t.strides[d] < 0) {
+        error = argPrefix(kernel, i) + "negative stride " +
+                std::to_string(t.strides[d]) + " in dimension " +
+                std::to_string(d);
+        return false;
+      }
+      if (d == t.rank - 1 && t.strides[d] != 1) {
+        error = argPrefix(kernel, i) +
+                "innermost stride must be 1, got "
+                "strides " +
+                stridesText();
+        return false;
+      }
+    }
+  }
+  if (spec.alignBytes > 1) {
+    int64_t bytes = elementBytes(spec.dtype);
+    if (reinterpret_cast<uintptr_t>(t.data) % spec.alignBytes) {
+      error = argPrefix(kernel, i) + "data pointer must be aligned to " +
+              std::to_string(spec.alignBytes) + " bytes";
+      return false;
+    }
+    for (int d = 0; d + 1 < t.rank; ++d) {
+      if (t.sizes[d] <= 1)
+        continue;
+      int64_t strideBytes = 0;
+      if (__builtin_mul_overflow(t.strides[d], bytes, &strideBytes) ||
+          strideBytes % spec.alignBytes) {
+        error = argPrefix(kernel, i) + "stride of dimension " +
+                std::to_string(d) + " (" + std::to_string(t.strides[d]) +
+                " elements) must be a multiple of " +
+                std::to_string(spec.alignBytes) + " bytes";
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
                std::string &error) {
   if (nargs < 0 || (nargs > 0 && !args)) {
@@ -581,13 +771,6 @@ bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
                 std::to_string(t.sizes[d]) + ")";
         return false;
       }
-      if (!spec.shape.empty() && spec.shape[d] >= 0 &&
-          spec.shape[d] != t.sizes[d]) {
-        error = argPrefix(kernel, i) + "dimension " + std::to_string(d) +
-                " must be " + std::to_string(spec.shape[d]) + ", got " +
-                std::to_string(t.sizes[d]);
-        return false;
-      }
       empty |= t.sizes[d] == 0;
     }
     if (!t.data && !empty) {
@@ -595,6 +778,11 @@ bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
       return false;
     }
   }
+  // Every argument is well-formed: now the relations between them.
+  for (int i = 0; i < nargs; ++i)
+    if (kernel.args[i].kind == ArgKind::Memref &&
+        !checkMemref(kernel, i, args, error))
+      return false;
   return true;
 }
 

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,22 +23,10 @@ namespace fimlir {
 
 enum class ArgKind { Memref, Scalar };
 
-struct ArgSpec {
-  std::string name;
-  ArgKind kind = ArgKind::Scalar;
-  fimlir_dtype dtype = FIMLIR_DTYPE_INVALID;
-  int rank = 0;
-  // Optional static shape: one entry per dimension, -1 for dynamic. Empty
-  // when the manifest gives none.
-  std::vector<int64_t> shape;
-  // Integer scalars: > 0 if the value must be a positive multiple of it
-  // ("multiple_of", e.g. a split size the kernel tiles by).
-  int64_t multipleOf = 0;
-};
-
 // Grid entry: integer | {"dim":[arg,d]} | {"ceil_div":[arg,d,n]} |
 // {"mul":[expr,expr]}. The divisor n of "ceil_div" is a positive integer or
 // the name of an integer scalar argument with a "multiple_of" constraint.
+// Memref shapes use the same forms.
 struct GridExpr {
   enum class Op { Constant, Dim, CeilDiv, Mul };
   Op op = Op::Constant;
@@ -47,6 +36,34 @@ struct GridExpr {
   int64_t divisor = 1;            // CeilDiv: a constant divisor, or
   int divisorArg = -1;            //   the scalar argument that is one
   std::vector<GridExpr> operands; // Mul
+};
+
+// How a memref argument may be laid out in memory.
+enum class MemrefLayout {
+  // Row-major with no gaps (the only form kernels of older manifests read).
+  Contiguous,
+  // Any non-negative strides with a unit innermost stride (views such as q,
+  // k and v sliced from one fused projection).
+  Strided,
+};
+
+struct ArgSpec {
+  std::string name;
+  ArgKind kind = ArgKind::Scalar;
+  fimlir_dtype dtype = FIMLIR_DTYPE_INVALID;
+  int rank = 0;
+  // Optional shape, one entry per dimension: empty for a free (dynamic)
+  // size, else an expression the size must equal (a constant, or a relation
+  // to other arguments such as {"dim":["q",0]}). Empty when the manifest
+  // gives none.
+  std::vector<std::optional<GridExpr>> shape;
+  MemrefLayout layout = MemrefLayout::Contiguous;
+  // Memrefs: the data pointer and every outer stride (in bytes) must be a
+  // multiple of this ("align"; the kernel's widest vector access).
+  int64_t alignBytes = 0;
+  // Integer scalars: > 0 if the value must be a positive multiple of it
+  // ("multiple_of", e.g. a split size the kernel tiles by).
+  int64_t multipleOf = 0;
 };
 
 struct KernelSpec {
@@ -89,7 +106,8 @@ struct LaunchDims {
   bool empty() const { return !grid[0] || !grid[1] || !grid[2]; }
 };
 
-// Checks count, kinds, dtypes, ranks, static shapes and scalar ranges.
+// Checks count, kinds, dtypes, ranks, scalar ranges, then each memref's
+// shape relations, layout and alignment.
 bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
                std::string &error);
 

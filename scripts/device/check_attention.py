@@ -16,6 +16,15 @@ o and lse with a float64 PyTorch reference. Two kinds of manifest:
   kv_chunk) and the kernels are launched in manifest order, arguments bound
   by name.
 
+Then, per manifest, views and bad arguments, as serving engines pass them:
+q, k and v sliced from one fused projection; K and V as the two halves of
+one [T, 2, Hkv, D] cache; keys head-major (an HND cache); q a token range of
+a larger buffer; o and lse columns of larger, NaN-poisoned buffers whose
+other columns must stay NaN (nothing written outside the view). Each bad
+argument (wrong head counts, v shorter than k, o shorter than q, a non-unit
+innermost stride, a misaligned pointer, a wrong dtype) must raise an error
+naming the argument instead of launching the kernel that takes it.
+
 Prints one row per case and a summary; exits non-zero if any case fails.
 
   check_attention.py KERNEL_DIR [--lengths 1,17,1000,4097] [--tol 1e-2]
@@ -128,6 +137,121 @@ def run_case(kernels, params, dtype, qo_len, kv_len, gen, kv_chunk=None):
     return finite and sensitive, rel, lse_err
 
 
+def compare(o, lse, q, k, v, params):
+    """Relative error of o and max abs error of lse against the float64
+    reference over contiguous copies of the (possibly strided) inputs."""
+    ref_o, ref_lse = reference(q.contiguous(), k.contiguous(), v.contiguous(),
+                               params["causal"], params["sm_scale"],
+                               params.get("logits_soft_cap", 0.0))
+    finite = bool(torch.isfinite(o).all()) and not bool(torch.isnan(lse).any())
+    rel = ((o.double() - ref_o).norm() / ref_o.norm().clamp_min(1e-30)).item()
+    return finite, rel, (lse.double() - ref_lse).abs().max().item()
+
+
+def view_cases(params, dtype, qo_len, kv_len, gen):
+    """(label, tensors, outside) per view layout: `outside` are the parts of
+    the poisoned output buffers that the kernels must leave NaN."""
+    hq, hkv = params["num_qo_heads"], params["num_kv_heads"]
+    d, dv = params["head_dim"], params["head_dim_v"]
+    dev = "cuda"
+    rnd = lambda *shape: torch.randn(*shape, generator=gen, device=dev).to(dtype)
+    nan = lambda *shape, t=dtype: torch.full(shape, float("nan"), device=dev, dtype=t)
+    cases = []
+    # o and lse: the second half of [T, 2 Hq, Dv] and the first of [T, 2 Hq].
+    def outputs():
+        obuf, lbuf = nan(qo_len, 2 * hq, dv), nan(qo_len, 2 * hq, t=torch.float32)
+        return (obuf[:, hq:], lbuf[:, :hq]), [obuf[:, :hq], lbuf[:, hq:]]
+    if d == dv and qo_len == kv_len:
+        qkv = rnd(qo_len, hq + 2 * hkv, d)
+        (o, lse), outside = outputs()
+        cases.append(("fused-qkv", dict(q=qkv[:, :hq], k=qkv[:, hq:hq + hkv],
+                                        v=qkv[:, hq + hkv:], o=o, lse=lse),
+                      outside))
+    if d == dv:
+        kv = rnd(kv_len, 2, hkv, d)
+        (o, lse), outside = outputs()
+        cases.append(("kv-halves", dict(q=rnd(qo_len, hq, d), k=kv[:, 0],
+                                        v=kv[:, 1], o=o, lse=lse), outside))
+    qbig = rnd(qo_len + 3, hq, d)
+    k_hnd, v_hnd = rnd(hkv, kv_len, d), rnd(hkv, kv_len, dv)
+    (o, lse), outside = outputs()
+    cases.append(("hnd-kv+q-slice", dict(q=qbig[3:], k=k_hnd.transpose(0, 1),
+                                         v=v_hnd.transpose(0, 1), o=o, lse=lse),
+                  outside))
+    return cases
+
+
+def bad_cases(params, dtype, qo_len, kv_len, split):
+    """(label, tensors, expected message part) per bad argument."""
+    hq, hkv = params["num_qo_heads"], params["num_kv_heads"]
+    d, dv = params["head_dim"], params["head_dim_v"]
+    z = lambda *shape, t=dtype: torch.zeros(*shape, device="cuda", dtype=t)
+    good = lambda: dict(q=z(qo_len, hq, d), k=z(kv_len, hkv, d),
+                        v=z(kv_len, hkv, dv), o=z(qo_len, hq, dv),
+                        lse=z(qo_len, hq, t=torch.float32))
+    cases = []
+    def case(label, expect, **changes):
+        t = good()
+        t.update(changes)
+        cases.append((label, t, expect))
+    case("k-heads", "'k': dimension 1 must be", k=z(kv_len, hkv + 1, d))
+    case("lse-heads", "'lse': dimension 1 must be",
+         lse=z(qo_len, hq + 1, t=torch.float32))
+    case("v-shorter", "'v': dimension 0 must be k.shape[0]",
+         v=z(kv_len - 1, hkv, dv))
+    case("o-shorter", "'o': dimension 0 must be", o=z(qo_len - 1, hq, dv)
+         if not split else z(2, hq, dv))
+    case("q-inner-stride", "'q': innermost stride must be 1",
+         q=z(qo_len, hq, 2 * d)[:, :, ::2])
+    case("k-misaligned", "'k': data pointer must be aligned",
+         k=z(kv_len * hkv * d + 1).narrow(0, 1, kv_len * hkv * d)
+         .view(kv_len, hkv, d))
+    case("v-dtype", "'v': expected dtype",
+         v=z(kv_len, hkv, dv, t=torch.float32))
+    return cases
+
+
+def check_views_and_errors(kernels, params, dtype, gen, rows, tol, lse_tol):
+    """Views against the reference, then bad arguments; returns failures."""
+    failures = 0
+    split = "kv_chunk" in kernels[0].arg_names
+    name = kernels[0].name
+    lengths = [(1, 1000)] if split else [(1000, 1000), (17, 1000)]
+    for qo_len, kv_len in lengths:
+        for label, tensors, outside in view_cases(params, dtype, qo_len,
+                                                  kv_len, gen):
+            launch_all(kernels, tensors)
+            torch.cuda.synchronize()
+            finite, rel, lse_err = compare(tensors["o"], tensors["lse"],
+                                           tensors["q"], tensors["k"],
+                                           tensors["v"], params)
+            untouched = all(bool(torch.isnan(t).all()) for t in outside)
+            ok = finite and untouched and rel <= tol and lse_err <= lse_tol
+            failures += not ok
+            rows.append(dict(kernel=name, mode=f"view:{label}", kv_len=kv_len,
+                             qo_len=qo_len, rel_err=rel, lse_max_abs_err=lse_err,
+                             finite=finite, ok=ok))
+            print(f"{name:28s} {label:16s} T={qo_len:4d} L={kv_len:5d} "
+                  f"rel={rel:.2e} lse={lse_err:.2e} "
+                  f"{'' if untouched else 'WROTE-OUTSIDE '}"
+                  f"{'ok' if ok else 'FAIL'}", flush=True)
+    qo_len = 1 if split else 33
+    for label, tensors, expect in bad_cases(params, dtype, qo_len, 77, split):
+        try:
+            launch_all(kernels, tensors, kv_chunk=32 if split else None)
+            torch.cuda.synchronize()
+            message, ok = "launched", False
+        except Exception as e:  # the runtime's error, whatever its class
+            message, ok = str(e), expect in str(e)
+        failures += not ok
+        rows.append(dict(kernel=name, mode=f"bad:{label}", kv_len=77,
+                         qo_len=qo_len, rel_err=0.0, lse_max_abs_err=0.0,
+                         finite=True, ok=ok, message=message))
+        print(f"{name:28s} bad:{label:14s} {'ok' if ok else 'FAIL'}: "
+              f"{message[:110]}", flush=True)
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("kernel_dir")
@@ -183,6 +307,8 @@ def main():
                         print(f"{name:28s} {label:12s} L={length:5d} "
                               f"rel={rel:.2e} lse={lse_err:.2e} "
                               f"{'ok' if ok else 'FAIL'}", flush=True)
+            failures += check_views_and_errors(kernels, p, dtype, gen, rows,
+                                               args.tol, args.lse_tol)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

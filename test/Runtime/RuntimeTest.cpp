@@ -202,7 +202,7 @@ static void testMalformedManifests() {
       "grid-unknown-op",
       withKernel("{\"name\": \"f\", \"args\": [], \"block\": [64],\n"
                  "\"grid\": [{\"add\": [1, 2]}]}"),
-      "m.json:3:10: kernels[0] ('f'): unknown grid operator \"add\" (expected "
+      "m.json:3:10: kernels[0] ('f'): grid: unknown operator \"add\" (expected "
       "\"dim\", \"ceil_div\" or \"mul\")");
   checkManifestError(
       "grid-float",
@@ -707,6 +707,137 @@ static void testScalarDivisor() {
       "positive integer");
 }
 
+//===----------------------------------------------------------------------===//
+// Shape relations, strided views and alignment (what the compiler writes)
+//===----------------------------------------------------------------------===//
+
+static fimlir_arg view(void *data, fimlir_dtype dtype,
+                       std::vector<int64_t> sizes,
+                       std::vector<int64_t> strides) {
+  fimlir_arg a = tensor(data, dtype, sizes);
+  for (size_t d = 0; d < strides.size(); ++d)
+    a.u.tensor.strides[d] = strides[d];
+  return a;
+}
+
+static void testShapesAndStrides() {
+  // The prefill kernel's argument list as convert-attn-to-gpu writes it:
+  // 4 query heads, 2 KV heads, head dim 64.
+  const std::string kernel = R"({"name": "attn", "block": [128],
+"args": [
+ {"name": "q", "kind": "memref", "dtype": "f16", "rank": 3, "shape": [-1, 4, 64], "layout": "strided", "align": 16},
+ {"name": "k", "kind": "memref", "dtype": "f16", "rank": 3, "shape": [-1, 2, 64], "layout": "strided", "align": 16},
+ {"name": "v", "kind": "memref", "dtype": "f16", "rank": 3, "shape": [{"dim": ["k", 0]}, 2, 64], "layout": "strided", "align": 16},
+ {"name": "o", "kind": "memref", "dtype": "f16", "rank": 3, "shape": [{"dim": ["q", 0]}, 4, 64], "layout": "strided", "align": 16},
+ {"name": "lse", "kind": "memref", "dtype": "f32", "rank": 2, "shape": [{"dim": ["q", 0]}, 4], "layout": "strided"},
+ {"name": "part", "kind": "memref", "dtype": "f32", "rank": 2, "shape": [{"ceil_div": ["k", 0, "chunk"]}, 4]},
+ {"name": "chunk", "kind": "scalar", "dtype": "i64", "multiple_of": 16}],
+"grid": [{"ceil_div": ["q", 0, 64]}, 4, 1]})";
+  Manifest m;
+  std::string error;
+  expect(parseManifest(withKernel(kernel), "m.json", m, error),
+         "shapes manifest parses: " + error);
+  if (m.kernels.empty())
+    return;
+  const KernelSpec &spec = m.kernels[0];
+  auto *base = reinterpret_cast<char *>(0x100000);
+  // q, k and v sliced from one fused [T, (4 + 2 + 2) * 64] projection.
+  int64_t row = 8 * 64;
+  auto good = [&] {
+    return std::vector<fimlir_arg>{
+        view(base, FIMLIR_DTYPE_F16, {17, 4, 64}, {row, 64, 1}),
+        view(base + 4 * 64 * 2, FIMLIR_DTYPE_F16, {17, 2, 64}, {row, 64, 1}),
+        view(base + 6 * 64 * 2, FIMLIR_DTYPE_F16, {17, 2, 64}, {row, 64, 1}),
+        tensor(base, FIMLIR_DTYPE_F16, {17, 4, 64}),
+        tensor(base, FIMLIR_DTYPE_F32, {17, 4}),
+        tensor(base, FIMLIR_DTYPE_F32, {2, 4}),
+        intScalar(16)};
+  };
+  std::vector<fimlir_arg> args = good();
+  expect(checkArgs(spec, args.data(), 7, error), "fused qkv views: " + error);
+
+  args = good();
+  args[1].u.tensor.sizes[1] = 3;
+  checkArgError("k-heads", spec, args,
+                "kernel 'attn': argument 1 'k': dimension 1 must be 2, got 3");
+  args = good();
+  args[2].u.tensor.sizes[0] = 16;
+  checkArgError("v-shorter", spec, args,
+                "kernel 'attn': argument 2 'v': dimension 0 must be "
+                "k.shape[0] = 17, got 16");
+  args = good();
+  args[3] = tensor(base, FIMLIR_DTYPE_F16, {16, 4, 64});
+  checkArgError("o-shorter", spec, args,
+                "kernel 'attn': argument 3 'o': dimension 0 must be "
+                "q.shape[0] = 17, got 16");
+  args = good();
+  args[4] = tensor(base, FIMLIR_DTYPE_F32, {17, 2});
+  checkArgError("lse-heads", spec, args,
+                "kernel 'attn': argument 4 'lse': dimension 1 must be 4, "
+                "got 2");
+  args = good();
+  args[5] = tensor(base, FIMLIR_DTYPE_F32, {1, 4});
+  checkArgError("workspace-rows", spec, args,
+                "kernel 'attn': argument 5 'part': dimension 0 must be "
+                "ceil_div(k.shape[0], chunk) = 2, got 1");
+  args = good();
+  args[0].u.tensor.strides[2] = 2;
+  checkArgError("inner-stride", spec, args,
+                "kernel 'attn': argument 0 'q': innermost stride must be 1, "
+                "got strides [512, 64, 2]");
+  args = good();
+  args[1].u.tensor.strides[0] = -row;
+  checkArgError("negative-stride", spec, args,
+                "kernel 'attn': argument 1 'k': negative stride -512 in "
+                "dimension 0");
+  args = good();
+  args[2].u.tensor.data = base + 2;
+  checkArgError("misaligned", spec, args,
+                "kernel 'attn': argument 2 'v': data pointer must be aligned "
+                "to 16 bytes");
+  args = good();
+  args[0].u.tensor.strides[0] = 4 * 64 + 4;
+  checkArgError("odd-row-stride", spec, args,
+                "kernel 'attn': argument 0 'q': stride of dimension 0 (260 "
+                "elements) must be a multiple of 16 bytes");
+  args = good();
+  args[5] = view(base, FIMLIR_DTYPE_F32, {2, 4}, {8, 2});
+  checkArgError("workspace-strided", spec, args,
+                "kernel 'attn': argument 5 'part': must be contiguous "
+                "(row-major), got strides [8, 2]");
+  // Sizes of 0 or 1 never address memory through their stride.
+  args = good();
+  args[0] = view(base, FIMLIR_DTYPE_F16, {1, 4, 64}, {12345, 64, 1});
+  args[3] = tensor(base, FIMLIR_DTYPE_F16, {1, 4, 64});
+  args[4] = tensor(base, FIMLIR_DTYPE_F32, {1, 4});
+  expect(checkArgs(spec, args.data(), 7, error), "one token: " + error);
+
+  checkManifestError(
+      "shape-unknown-arg",
+      withKernel(R"({"name": "f", "block": [1], "grid": [1], "args": [
+{"name": "o", "kind": "memref", "dtype": "f16", "rank": 1, "shape": [{"dim": ["x", 0]}]}]})"),
+      "m.json:3:79: kernels[0] ('f'): args[0] ('o').shape[0]: \"dim\" refers "
+      "to unknown argument 'x'");
+  checkManifestError(
+      "shape-scalar",
+      withKernel(R"({"name": "f", "block": [1], "grid": [1], "args": [
+{"name": "c", "kind": "scalar", "dtype": "i64", "shape": [1]}]})"),
+      "m.json:3:58: kernels[0] ('f'): args[0] ('c').shape: a scalar has no "
+      "shape");
+  checkManifestError(
+      "bad-layout",
+      withKernel(R"({"name": "f", "block": [1], "grid": [1], "args": [
+{"name": "o", "kind": "memref", "dtype": "f16", "rank": 1, "layout": "tiled"}]})"),
+      "m.json:3:70: kernels[0] ('f'): args[0] ('o'): unknown layout "
+      "(expected \"contiguous\" or \"strided\")");
+  checkManifestError(
+      "bad-align",
+      withKernel(R"({"name": "f", "block": [1], "grid": [1], "args": [
+{"name": "o", "kind": "memref", "dtype": "f16", "rank": 1, "align": 12}]})"),
+      "m.json:3:69: kernels[0] ('f'): args[0] ('o').align must be a power of "
+      "two in [1, 4096] (bytes)");
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -719,6 +850,7 @@ int main(int argc, char **argv) {
   testCodeObjects();
   testApi(argv[1]);
   testScalarDivisor();
+  testShapesAndStrides();
   std::printf("failures: %d\n", failures);
   return failures ? 1 : 0;
 }

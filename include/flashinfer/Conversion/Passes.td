@@ -33,6 +33,15 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
     recorded on the module as `attn.manifests` for
     `attn-write-code-objects`.
 
+    The arguments the caller passes (q, k, v, o, lse) are strided views,
+    `memref<?xHxDxT, strided<[?, ?, 1]>>`: any token and head strides with
+    a unit innermost one, so q, k and v sliced from one fused projection or
+    a paged cache's K and V halves are read in place. The manifest gives
+    each argument's shape with the relations between them (v has k's
+    length, o and lse have q's, the split-KV partials one row per chunk),
+    its layout and the alignment its 16-byte accesses need; the runtime
+    checks all of them at launch.
+
     This is stage 1 of the GPU lowering, the work decomposition. The
     kernel is FlashAttention-2: each workgroup takes a tile of query rows of
     one head, sized for the matrix instruction that `MatrixInstructions.h`
@@ -146,8 +155,10 @@ def GPUKernelArgsToAMDGPUBuffers
     `amdgpu.fat_raw_buffer_cast` and redirects all its uses, so the AMDGPU
     backend emits `buffer_load`/`buffer_store` with a bounds-checked
     descriptor instead of flat or global accesses: scalar base and offset
-    registers, and out-of-range reads that return zero. Arguments with a
-    non-identity layout or another address space are left alone.
+    registers, and out-of-range reads that return zero. Strided arguments
+    (dynamic strides included: the descriptor's extent is computed from the
+    sizes and strides at run time) qualify; arguments with a non-strided
+    layout or another address space are left alone.
   }];
   let dependentDialects = ["::mlir::amdgpu::AMDGPUDialect"];
 }

@@ -132,43 +132,103 @@ void chooseRegisterTiling(FlashAttentionConfig &cfg, int64_t requestedTiles,
   cfg.qInRegisters = tiles * (accRegs + scoreRegs(blockN) + qRegs) <= budget;
 }
 
+/// What the manifest says of one kernel argument beyond its type: its name,
+/// the sizes its dynamic dimensions must have (in order; an absent entry
+/// leaves the size free), and whether the kernel reads or writes its rows
+/// with vector accesses (which need aligned rows).
+struct ManifestArg {
+  StringRef name;
+  SmallVector<Attribute> dynamicSizes = {};
+  bool vectorRows = false;
+  int64_t multipleOf = 0; // integer scalars
+};
+
+/// The manifest's "args" of `kernel`, from its argument types: dtype, rank,
+/// the static sizes, and layout ("strided" for the views the caller passes,
+/// getUserViewType, with the alignment their vector accesses need).
+ArrayAttr buildManifestArgs(Builder &b, gpu::GPUFuncOp kernel,
+                            ArrayRef<ManifestArg> descs) {
+  auto str = [&](StringRef s) { return b.getStringAttr(s); };
+  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+  auto named = [&](StringRef k, Attribute v) { return b.getNamedAttr(k, v); };
+  auto typeName = [](Type type) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << type;
+    return text;
+  };
+  assert(descs.size() == kernel.getNumArguments() && "one entry per argument");
+  SmallVector<Attribute> args;
+  for (auto [desc, type] : llvm::zip(descs, kernel.getArgumentTypes())) {
+    SmallVector<NamedAttribute> entry = {named("name", str(desc.name))};
+    auto memref = dyn_cast<MemRefType>(type);
+    if (!memref) {
+      entry.push_back(named("kind", str("scalar")));
+      entry.push_back(named("dtype", str(typeName(type))));
+      if (desc.multipleOf > 0)
+        entry.push_back(named("multiple_of", i64(desc.multipleOf)));
+      args.push_back(b.getDictionaryAttr(entry));
+      continue;
+    }
+    entry.push_back(named("kind", str("memref")));
+    entry.push_back(named("dtype", str(typeName(memref.getElementType()))));
+    entry.push_back(named("rank", i64(memref.getRank())));
+    SmallVector<Attribute> shape;
+    const Attribute *nextDynamic = desc.dynamicSizes.begin();
+    for (int64_t size : memref.getShape()) {
+      if (!ShapedType::isDynamic(size))
+        shape.push_back(i64(size));
+      else if (nextDynamic != desc.dynamicSizes.end())
+        shape.push_back(*nextDynamic++);
+      else
+        shape.push_back(i64(-1));
+    }
+    entry.push_back(named("shape", b.getArrayAttr(shape)));
+    bool strided = !memref.getLayout().isIdentity();
+    entry.push_back(named("layout", str(strided ? "strided" : "contiguous")));
+    if (strided && desc.vectorRows)
+      entry.push_back(named("align", i64(kStagingCopyBytes)));
+    args.push_back(b.getDictionaryAttr(entry));
+  }
+  return b.getArrayAttr(args);
+}
+
 /// The manifest entries of `op`'s kernels, in launch order: one prefill
-/// kernel, or for decode (packHeads) the split-KV kernel `name` and its merge
-/// kernel `mergeName`, both carrying the workspace they share in "params".
+/// kernel, or for decode (packHeads) the split-KV kernel and its merge
+/// kernel, both carrying the workspace they share in "params".
 SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
-                                            StringRef name, StringRef mergeName,
+                                            gpu::GPUFuncOp kernel,
+                                            gpu::GPUFuncOp merge,
                                             const FlashAttentionConfig &cfg) {
   auto str = [&](StringRef s) { return b.getStringAttr(s); };
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
   auto named = [&](StringRef k, Attribute v) { return b.getNamedAttr(k, v); };
-  auto memrefArg = [&](StringRef argName, Type elem, int64_t rank) {
-    std::string dtype;
-    llvm::raw_string_ostream os(dtype);
-    os << elem;
+  auto dimOf = [&](StringRef arg) {
     return b.getDictionaryAttr(
-        {named("name", str(argName)), named("kind", str("memref")),
-         named("dtype", str(dtype)), named("rank", i64(rank))});
+        {named("dim", b.getArrayAttr({str(arg), i64(0)}))});
   };
   auto ceilDiv = [&](StringRef arg, Attribute divisor) {
     return b.getDictionaryAttr(
         {named("ceil_div", b.getArrayAttr({str(arg), i64(0), divisor}))});
   };
   bool split = cfg.splitKV;
-  Type f32 = b.getF32Type();
-  SmallVector<Attribute> args = {memrefArg("q", cfg.elementType, 3),
-                                 memrefArg("k", cfg.elementType, 3),
-                                 memrefArg("v", cfg.elementType, 3)};
-  SmallVector<Attribute> outArgs = {memrefArg("o", cfg.elementType, 3)};
+  StringRef name = kernel.getName();
+  // Token counts: v has k's, o and lse have q's; the split-KV partials have
+  // one row per chunk of kv_chunk keys (docs/runtime.md: planning decode).
+  SmallVector<ManifestArg> argDescs = {
+      {"q", {}, true}, {"k", {}, true}, {"v", {dimOf("k")}, true}};
+  SmallVector<ManifestArg> outDescs = {{"o", {dimOf("q")}, true}};
   if (cfg.withLse)
-    outArgs.push_back(memrefArg("lse", f32, 2));
-  SmallVector<Attribute> partArgs = {memrefArg("o_part", f32, 3),
-                                     memrefArg("lse_part", f32, 2)};
-  llvm::append_range(args, split ? partArgs : outArgs);
-  // The split size, chosen at run time (docs/runtime.md: planning decode).
-  if (split)
-    args.push_back(b.getDictionaryAttr(
-        {named("name", str("kv_chunk")), named("kind", str("scalar")),
-         named("dtype", str("i64")), named("multiple_of", i64(cfg.blockN))}));
+    outDescs.push_back({"lse", {dimOf("q")}});
+  if (split) {
+    Attribute chunks = ceilDiv("k", str("kv_chunk"));
+    argDescs.push_back({"o_part", {chunks}});
+    argDescs.push_back({"lse_part", {chunks}});
+    argDescs.push_back({"kv_chunk", {}, false, cfg.blockN});
+  } else {
+    llvm::append_range(argDescs, outDescs);
+  }
+  ArrayAttr args = buildManifestArgs(b, kernel, argDescs);
 
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
   SmallVector<Attribute> grid;
@@ -229,24 +289,25 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
        named("grid", b.getArrayAttr(grid)),
        named("dynamic_shared_memory", i64(0)),
        named("static_shared_memory", i64(tileBytes(cfg, cfg.blockN))),
-       named("args", b.getArrayAttr(args))})};
+       named("args", args)})};
   if (!split)
     return entries;
 
-  SmallVector<Attribute> mergeArgs(partArgs);
-  llvm::append_range(mergeArgs, outArgs);
+  SmallVector<ManifestArg> mergeDescs = {{"o_part"},
+                                         {"lse_part", {dimOf("o_part")}}};
+  llvm::append_range(mergeDescs, outDescs);
+  ArrayAttr mergeArgs = buildManifestArgs(b, merge, mergeDescs);
   DictionaryAttr mergeParams = b.getDictionaryAttr(
       {named("stage", str("merge")), named("num_qo_heads", i64(cfg.numQoHeads)),
        named("head_dim_v", i64(cfg.headDimV)), named("lse_base", str("2")),
        named("workspace", workspace)});
   entries.push_back(b.getDictionaryAttr(
-      {named("name", str(mergeName)), named("op", str(opName)),
+      {named("name", str(merge.getName())), named("op", str(opName)),
        named("params", mergeParams),
        named("block", b.getArrayAttr({i64(cfg.headDimV), i64(1), i64(1)})),
        named("grid", b.getArrayAttr({i64(cfg.numQoHeads), i64(1), i64(1)})),
        named("dynamic_shared_memory", i64(0)),
-       named("static_shared_memory", i64(0)),
-       named("args", b.getArrayAttr(mergeArgs))}));
+       named("static_shared_memory", i64(0)), named("args", mergeArgs)}));
   return entries;
 }
 
@@ -349,15 +410,19 @@ struct ConvertAttnToGPUPass
         return signalPassFailure();
       }
       std::string mergeName = (func.getSymName() + "_merge").str();
-      if (cfg.splitKV &&
-          failed(buildSplitKVMergeKernel(builder, op.getLoc(), gpuModule,
-                                         mergeName, cfg))) {
-        op.emitOpError() << "convert-attn-to-gpu: head dim " << cfg.headDimV
-                         << " exceeds the merge kernel's 1024 threads";
-        return signalPassFailure();
+      gpu::GPUFuncOp merge;
+      if (cfg.splitKV) {
+        FailureOr<gpu::GPUFuncOp> built = buildSplitKVMergeKernel(
+            builder, op.getLoc(), gpuModule, mergeName, cfg);
+        if (failed(built)) {
+          op.emitOpError() << "convert-attn-to-gpu: head dim " << cfg.headDimV
+                           << " exceeds the merge kernel's 1024 threads";
+          return signalPassFailure();
+        }
+        merge = *built;
       }
       SmallVector<Attribute> entries =
-          buildManifestEntries(builder, op, func.getSymName(), mergeName, cfg);
+          buildManifestEntries(builder, op, *kernel, merge, cfg);
       manifests.push_back(builder.getNamedAttr(
           moduleName,
           builder.getDictionaryAttr(

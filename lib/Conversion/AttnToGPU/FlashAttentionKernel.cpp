@@ -256,6 +256,13 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
 
 } // namespace
 
+MemRefType mlir::attn::getUserViewType(ArrayRef<int64_t> shape, Type elem) {
+  SmallVector<int64_t> strides(shape.size(), ShapedType::kDynamic);
+  strides.back() = 1;
+  return MemRefType::get(shape, elem,
+                         StridedLayoutAttr::get(elem.getContext(), 0, strides));
+}
+
 /// An empty `gpu.func @name(args) kernel` at the end of `module` with a
 /// one-dimensional known block size of `threads`.
 static gpu::GPUFuncOp createKernel(OpBuilder &builder, Location loc,
@@ -284,9 +291,9 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
   int64_t qTokens = cfg.packHeads ? 1 : dyn;
   Type f32 = Float32Type::get(ctx);
   SmallVector<Type> args = {
-      MemRefType::get({qTokens, cfg.numQoHeads, cfg.headDim}, elem),
-      MemRefType::get({dyn, cfg.numKvHeads, cfg.headDim}, elem),
-      MemRefType::get({dyn, cfg.numKvHeads, cfg.headDimV}, elem)};
+      getUserViewType({qTokens, cfg.numQoHeads, cfg.headDim}, elem),
+      getUserViewType({dyn, cfg.numKvHeads, cfg.headDim}, elem),
+      getUserViewType({dyn, cfg.numKvHeads, cfg.headDimV}, elem)};
   if (cfg.splitKV) {
     // o_part [splits, Hq, Dv] and lse_part [splits, Hq], f32, then the split
     // size.
@@ -295,9 +302,9 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
     args.push_back(IntegerType::get(ctx, 64));
   } else {
     args.push_back(
-        MemRefType::get({qTokens, cfg.numQoHeads, cfg.headDimV}, elem));
+        getUserViewType({qTokens, cfg.numQoHeads, cfg.headDimV}, elem));
     if (cfg.withLse)
-      args.push_back(MemRefType::get({qTokens, cfg.numQoHeads}, f32));
+      args.push_back(getUserViewType({qTokens, cfg.numQoHeads}, f32));
   }
 
   OpBuilder::InsertionGuard guard(builder);
@@ -323,9 +330,9 @@ mlir::attn::buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
   SmallVector<Type> args = {
       MemRefType::get({dyn, cfg.numQoHeads, cfg.headDimV}, f32),
       MemRefType::get({dyn, cfg.numQoHeads}, f32),
-      MemRefType::get({1, cfg.numQoHeads, cfg.headDimV}, cfg.elementType)};
+      getUserViewType({1, cfg.numQoHeads, cfg.headDimV}, cfg.elementType)};
   if (cfg.withLse)
-    args.push_back(MemRefType::get({1, cfg.numQoHeads}, f32));
+    args.push_back(getUserViewType({1, cfg.numQoHeads}, f32));
 
   OpBuilder::InsertionGuard guard(builder);
   auto func = createKernel(builder, loc, module, name, args, cfg.headDimV);

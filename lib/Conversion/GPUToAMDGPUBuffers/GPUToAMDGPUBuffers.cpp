@@ -39,8 +39,9 @@ struct GPUKernelArgsToAMDGPUBuffersPass
       builder.setInsertionPointToStart(&entry);
       for (BlockArgument arg : func.getArguments()) {
         auto type = dyn_cast<MemRefType>(arg.getType());
-        if (!type || !type.getLayout().isIdentity() || !isGlobal(type) ||
-            arg.use_empty())
+        // The descriptor's extent comes from the sizes and strides, static
+        // or passed at run time, so views (dynamic strides) qualify too.
+        if (!type || !type.isStrided() || !isGlobal(type) || arg.use_empty())
           continue;
         // resetOffset folds the memref's offset into the descriptor base,
         // so indices stay relative to the view.

@@ -14,7 +14,7 @@
 //
 // SM90-LABEL: module attributes
 // SM90-SAME: attn.manifests = {attn_f16_d128_kernels = {kernels = [{
-// SM90-SAME: args = [{dtype = "f16", kind = "memref", name = "q", rank = 3 : i64}, {dtype = "f16", kind = "memref", name = "k", rank = 3 : i64}, {dtype = "f16", kind = "memref", name = "v", rank = 3 : i64}, {dtype = "f16", kind = "memref", name = "o", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse", rank = 2 : i64}]
+// SM90-SAME: args = [{align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "q", rank = 3 : i64, shape = [-1, 8, 128]}, {align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "k", rank = 3 : i64, shape = [-1, 2, 128]}, {align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "v", rank = 3 : i64, shape = [{dim = ["k", 0]}, 2, 128]}, {align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [{dim = ["q", 0]}, 8, 128]}, {dtype = "f32", kind = "memref", layout = "strided", name = "lse", rank = 2 : i64, shape = [{dim = ["q", 0]}, 8]}]
 // 8 waves of 32 lanes (the sm_90a default, see MatrixInstructions.h).
 // SM90-SAME: block = [256, 1, 1]
 // SM90-SAME: dynamic_shared_memory = 0 : i64
@@ -28,13 +28,13 @@
 // SM90-SAME: gpu.container_module
 // SM90-NOT: func.func
 // SM90: gpu.module @attn_f16_d128_kernels {
-// SM90-NEXT: gpu.func @attn_f16_d128(%[[Q:.*]]: memref<?x8x128xf16>, %[[K:.*]]: memref<?x2x128xf16>, %[[V:.*]]: memref<?x2x128xf16>, %[[O:.*]]: memref<?x8x128xf16>, %[[LSE:.*]]: memref<?x8xf32>)
+// SM90-NEXT: gpu.func @attn_f16_d128(%[[Q:.*]]: memref<?x8x128xf16, strided<[?, ?, 1]>>, %[[K:.*]]: memref<?x2x128xf16, strided<[?, ?, 1]>>, %[[V:.*]]: memref<?x2x128xf16, strided<[?, ?, 1]>>, %[[O:.*]]: memref<?x8x128xf16, strided<[?, ?, 1]>>, %[[LSE:.*]]: memref<?x8xf32, strided<[?, 1]>>)
 // K and V are staged (asynchronously) as [block_n, D + pad].
 // SM90-SAME: workgroup(%{{.*}} : memref<[[#BN]]x136xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<[[#BN]]x136xf16, #gpu.address_space<workgroup>>)
 // SM90-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // The token counts come from the memrefs at run time.
-// SM90-DAG: memref.dim %[[Q]], %{{.*}} : memref<?x8x128xf16>
-// SM90-DAG: memref.dim %[[K]], %{{.*}} : memref<?x2x128xf16>
+// SM90-DAG: memref.dim %[[Q]], %{{.*}} : memref<?x8x128xf16, strided<[?, ?, 1]>>
+// SM90-DAG: memref.dim %[[K]], %{{.*}} : memref<?x2x128xf16, strided<[?, ?, 1]>>
 // SM90: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c[[#BN]]{{(_[0-9]+)?}} iter_args(
 // SM90: gpu.barrier
 // SM90: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
@@ -56,14 +56,14 @@
 // that straddle the causal diagonal or kv_len.
 // TILED-LABEL: gpu.func @attn_f16_d128(
 // TILED-SAME: attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"
-// TILED: %[[QT:.*]] = vector.transfer_read %{{.*}} {in_bounds = [false, true], permutation_map = #{{.*}}} : memref<?x8x128xf16>, vector<[[BM:[0-9]+]]x128xf16>
+// TILED: %[[QT:.*]] = vector.transfer_read %{{.*}} {in_bounds = [false, true], permutation_map = #{{.*}}} : memref<?x8x128xf16, strided<[?, ?, 1]>>, vector<[[BM:[0-9]+]]x128xf16>
 // TILED: %[[POS:.*]] = arith.addi %{{.*}}, %{{.*}} : vector<[[BM]]xindex>
 // TILED: %[[R1:.*]]:3 = scf.for {{.*}} -> (vector<[[BM]]x128xf32>, vector<[[BM]]xf32>, vector<[[BM]]xf32>)
 // TILED-NEXT: attn.online_attention_step %[[QT]], %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %{{.*}}, %[[POS]], {{.*}} {block_n = {{[0-9]+}} : i64, causal, scale_log2 = {{.*}} : f32}
 // TILED: scf.for {{.*}} iter_args(%{{.*}} = %[[R1]]#0, %{{.*}} = %[[R1]]#1, %{{.*}} = %[[R1]]#2)
 // TILED-NEXT: attn.online_attention_step {{.*}} {block_n = {{[0-9]+}} : i64, causal, masked, scale_log2
-// TILED: vector.transfer_write %{{.*}} : vector<[[BM]]x128xf16>, memref<?x8x128xf16>
-// TILED: vector.transfer_write %{{.*}} : vector<[[BM]]xf32>, memref<?x8xf32>
+// TILED: vector.transfer_write %{{.*}} : vector<[[BM]]x128xf16>, memref<?x8x128xf16, strided<[?, ?, 1]>>
+// TILED: vector.transfer_write %{{.*}} : vector<[[BM]]xf32>, memref<?x8xf32, strided<[?, 1]>>
 // TILED: gpu.return
 
 // Wave64 MFMA, 16x16x16 on CDNA3 (gfx942) and 16x16x32 on CDNA4 (gfx950).
@@ -72,7 +72,7 @@
 // GFX942-SAME: matrix_instruction = "v_mfma_f32_16x16x16_f16"
 // GFX942-SAME: static_shared_memory = {{[0-9]+}} : i64
 // GFX942-SAME: target = "gfx942"
-// GFX942: gpu.func @attn_f16_d128(%{{.*}}: memref<?x8x128xf16>, %{{.*}}: memref<?x2x128xf16>, %{{.*}}: memref<?x2x128xf16>, %{{.*}}: memref<?x8x128xf16>, %{{.*}}: memref<?x8xf32>)
+// GFX942: gpu.func @attn_f16_d128(%{{.*}}: memref<?x8x128xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x2x128xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x2x128xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x8x128xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x8xf32, strided<[?, 1]>>)
 // GFX942-SAME: known_block_size = array<i32: 256, 1, 1>
 // GFX942: scf.for
 // GFX942: amdgpu.mfma 16x16x16 %{{.*}} * %{{.*}} + %{{.*}} {{.*}}: vector<4xf16>, vector<4xf16>, vector<4xf32>
@@ -100,12 +100,12 @@ func.func @attn_f16_d128(%q: tensor<?x8x128xf16>, %k: tensor<?x2x128xf16>, %v: t
 //
 // SM90-LABEL: module attributes
 // SM90-SAME: attn.manifests = {attn_bf16_kernels = {kernels = [{
-// SM90-SAME: args = [{dtype = "bf16", kind = "memref", name = "q", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "k", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "v", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "o", rank = 3 : i64}]
+// SM90-SAME: args = [{align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "q", rank = 3 : i64, shape = [-1, 4, 128]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "k", rank = 3 : i64, shape = [-1, 4, 128]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "v", rank = 3 : i64, shape = [{dim = ["k", 0]}, 4, 64]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [{dim = ["q", 0]}, 4, 64]}]
 // SM90-SAME: grid = [{ceil_div = ["q", 0, {{[0-9]+}}]}, 4, 1]
 // SM90-SAME: causal = false, head_dim = 128 : i64, head_dim_v = 64 : i64
 // SM90-SAME: matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 4 : i64, num_qo_heads = 4 : i64, q_in_registers = {{true|false}}, query_tiles_per_wave = {{[0-9]+}} : i64, sm_scale = 5.000000e-01 : f64, window_left = 32 : i64
 // SM90: gpu.module @attn_bf16_kernels
-// SM90-NEXT: gpu.func @attn_bf16(%{{.*}}: memref<?x4x128xbf16>, %{{.*}}: memref<?x4x128xbf16>, %{{.*}}: memref<?x4x64xbf16>, %{{.*}}: memref<?x4x64xbf16>) workgroup(
+// SM90-NEXT: gpu.func @attn_bf16(%{{.*}}: memref<?x4x128xbf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x4x128xbf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x4x64xbf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x4x64xbf16, strided<[?, ?, 1]>>) workgroup(
 // SM90: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
 // SM90-NOT: nvgpu.mma.sync
 

@@ -12,7 +12,7 @@
 // SM90-LABEL: module attributes
 // SM90-SAME: attn.manifests = {decode_kernels = {kernels = [{
 // The split kernel writes the f32 workspace, not o and lse.
-// SM90-SAME: args = [{dtype = "bf16", kind = "memref", name = "q", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "k", rank = 3 : i64}, {dtype = "bf16", kind = "memref", name = "v", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}, {dtype = "i64", kind = "scalar", multiple_of = 32 : i64, name = "kv_chunk"}]
+// SM90-SAME: args = [{align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "q", rank = 3 : i64, shape = [1, 32, 128]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "k", rank = 3 : i64, shape = [-1, 8, 128]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "v", rank = 3 : i64, shape = [{dim = ["k", 0]}, 8, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [{ceil_div = ["k", 0, "kv_chunk"]}, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{ceil_div = ["k", 0, "kv_chunk"]}, 32]}, {dtype = "i64", kind = "scalar", multiple_of = 32 : i64, name = "kv_chunk"}]
 // One wave.
 // SM90-SAME: block = [32, 1, 1]
 // One query tile holds the 4 heads; one workgroup per KV head and kv_chunk
@@ -24,14 +24,14 @@
 // SM90-SAME: static_shared_memory = 17408 : i64}
 // The merge kernel: one workgroup per query head, one thread per output
 // element, the same workspace.
-// SM90-SAME: {args = [{dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}, {dtype = "bf16", kind = "memref", name = "o", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse", rank = 2 : i64}]
+// SM90-SAME: {args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "strided", name = "lse", rank = 2 : i64, shape = [1, 32]}]
 // SM90-SAME: block = [128, 1, 1], dynamic_shared_memory = 0 : i64, grid = [32, 1, 1], name = "decode_merge", op = "attn.attention"
 // SM90-SAME: params = {head_dim_v = 128 : i64, lse_base = "2", num_qo_heads = 32 : i64, stage = "merge", workspace = [[WS]]}
 // SM90-SAME: static_shared_memory = 0 : i64}]
 // SM90-SAME: target = "sm_90a"
 
 // SM90: gpu.module @decode_kernels {
-// SM90-NEXT: gpu.func @decode(%[[Q:.*]]: memref<1x32x128xbf16>, %[[K:.*]]: memref<?x8x128xbf16>, %[[V:.*]]: memref<?x8x128xbf16>, %[[OP:.*]]: memref<?x32x128xf32>, %[[LP:.*]]: memref<?x32xf32>, %[[CHUNK:.*]]: i64)
+// SM90-NEXT: gpu.func @decode(%[[Q:.*]]: memref<1x32x128xbf16, strided<[?, ?, 1]>>, %[[K:.*]]: memref<?x8x128xbf16, strided<[?, ?, 1]>>, %[[V:.*]]: memref<?x8x128xbf16, strided<[?, ?, 1]>>, %[[OP:.*]]: memref<?x32x128xf32>, %[[LP:.*]]: memref<?x32xf32>, %[[CHUNK:.*]]: i64)
 // SM90-SAME: known_block_size = array<i32: 32, 1, 1>
 // Head packing: the KV head is block y, the first query head 4 * block y;
 // Q rows are the heads 4 * block y + row (rows past the 4 heads read
@@ -80,7 +80,7 @@
 // SM90: memref.store %{{.*}}, %[[LP]][%[[Z]], %{{.*}}] : memref<?x32xf32>
 // SM90: gpu.return
 //
-// SM90: gpu.func @decode_merge(%[[OPART:.*]]: memref<?x32x128xf32>, %[[LPART:.*]]: memref<?x32xf32>, %[[O:.*]]: memref<1x32x128xbf16>, %[[LSE:.*]]: memref<1x32xf32>)
+// SM90: gpu.func @decode_merge(%[[OPART:.*]]: memref<?x32x128xf32>, %[[LPART:.*]]: memref<?x32xf32>, %[[O:.*]]: memref<1x32x128xbf16, strided<[?, ?, 1]>>, %[[LSE:.*]]: memref<1x32xf32, strided<[?, 1]>>)
 // SM90-SAME: known_block_size = array<i32: 128, 1, 1>
 // SM90-DAG: %[[H:.*]] = gpu.block_id x
 // SM90-DAG: %[[DV:.*]] = gpu.thread_id x
@@ -139,7 +139,7 @@
 // GFX942-SAME: grid = [1, 8, {ceil_div = ["k", 0, "kv_chunk"]}]
 // GFX942-SAME: matrix_instruction = "v_mfma_f32_16x16x16_bf16"
 // GFX942-SAME: name = "decode_merge"
-// GFX942: gpu.func @decode(%{{.*}}: memref<1x32x128xbf16>, %{{.*}}: memref<?x8x128xbf16>, %{{.*}}: memref<?x8x128xbf16>, %{{.*}}: memref<?x32x128xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: i64)
+// GFX942: gpu.func @decode(%{{.*}}: memref<1x32x128xbf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x8x128xbf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x8x128xbf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x32x128xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: i64)
 // GFX942-SAME: known_block_size = array<i32: 64, 1, 1>
 // GFX942: amdgpu.mfma 16x16x16
 // GFX942: gpu.func @decode_merge(
@@ -159,14 +159,14 @@ func.func @decode(%q: tensor<1x32x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tenso
 // SM90-LABEL: module attributes
 // SM90-SAME: grid = [2, 1, {ceil_div = ["k", 0, "kv_chunk"]}]
 // SM90-SAME: group_size = 32 : i64
-// SM90-SAME: {args = [{dtype = "f32", kind = "memref", name = "o_part", rank = 3 : i64}, {dtype = "f32", kind = "memref", name = "lse_part", rank = 2 : i64}, {dtype = "f16", kind = "memref", name = "o", rank = 3 : i64}], block = [64, 1, 1]
-// SM90: gpu.func @mqa(%{{.*}}: memref<1x32x64xf16>, %{{.*}}: memref<?x1x64xf16>, %{{.*}}: memref<?x1x64xf16>, %{{.*}}: memref<?x32x64xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: i64)
+// SM90-SAME: {args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 64]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [1, 32, 64]}], block = [64, 1, 1]
+// SM90: gpu.func @mqa(%{{.*}}: memref<1x32x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x1x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x1x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x32x64xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: i64)
 // Row = 16 block x + row in tile; stores for rows < 32.
 // SM90: arith.muli %{{.*}}, %c16 : index
 // SM90: arith.cmpi slt, %{{.*}}, %c32 : index
-// SM90: gpu.func @mqa_merge(%{{.*}}: memref<?x32x64xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: memref<1x32x64xf16>)
+// SM90: gpu.func @mqa_merge(%{{.*}}: memref<?x32x64xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: memref<1x32x64xf16, strided<[?, ?, 1]>>)
 // SM90-SAME: known_block_size = array<i32: 64, 1, 1>
-// SM90-NOT: memref<1x32xf32>
+// SM90-NOT: memref<1x32xf32
 // SM90: gpu.return
 
 func.func @mqa(%q: tensor<1x32x64xf16>, %k: tensor<?x1x64xf16>, %v: tensor<?x1x64xf16>, %o: tensor<1x32x64xf16>) -> tensor<1x32x64xf16> {

@@ -16,7 +16,7 @@
 // gfx950's K of 32.
 // RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a" | FileCheck %s --check-prefix=D48-OK
 // RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=gfx942" | FileCheck %s --check-prefix=D48-OK
-// D48-OK: gpu.func @d48(%{{.*}}: memref<?x2x48xf16>
+// D48-OK: gpu.func @d48(%{{.*}}: memref<?x2x48xf16, strided<[?, ?, 1]>>
 // RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=gfx950" 2>&1 | FileCheck %s --check-prefix=D48-GFX950
 // D48-GFX950: error: 'attn.attention' op convert-attn-to-gpu: head dim 48 must be a multiple of the matrix instruction's M, N and K (v_mfma_f32_16x16x32_f16)
 

@@ -9,8 +9,8 @@
 // SYNC: gpu.barrier
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %{{.*}} : index
 // CHECK-NEXT: scf.if %[[IN]] {
-// ASYNC: nvgpu.device_async_copy %{{.*}} {bypassL1} : memref<?x4x16xf16> to memref<64x24xf16, #gpu.address_space<workgroup>>
-// SYNC: vector.load %{{.*}} {alignment = 16 : i64} : memref<?x4x16xf16>, vector<8xf16>
+// ASYNC: nvgpu.device_async_copy %{{.*}} {bypassL1} : memref<?x4x16xf16, strided<[?, ?, 1]>> to memref<64x24xf16, #gpu.address_space<workgroup>>
+// SYNC: vector.load %{{.*}} {alignment = 16 : i64} : memref<?x4x16xf16, strided<[?, ?, 1]>>, vector<8xf16>
 // SYNC: vector.store
 // CHECK-LABEL: gpu.func @attn_h64
 // CHECK-NOT: arith.cmpi ult

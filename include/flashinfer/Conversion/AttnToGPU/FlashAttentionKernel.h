@@ -49,6 +49,11 @@ struct FlashAttentionConfig {
   int64_t blockM() const;
 };
 
+/// The type of a kernel argument that the caller passes (q, k, v, o, lse):
+/// any strides with a unit innermost one, so that views (q, k and v sliced
+/// from one fused projection, a token range of a larger buffer) are read in
+/// place. The runtime checks the strides against the manifest's "layout".
+MemRefType getUserViewType(ArrayRef<int64_t> shape, Type elementType);
 
 /// Builds `gpu.func @name(q, k, v, o[, lse]) kernel` computing attention with
 /// FlashAttention-2's online softmax inside `module`, on whole workgroup
