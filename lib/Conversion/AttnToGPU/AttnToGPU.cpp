@@ -9,6 +9,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 
+#include <numeric>
+
 namespace mlir::attn {
 #define GEN_PASS_DEF_CONVERTATTNTOGPU
 #include "flashinfer/Conversion/Passes.h.inc"
@@ -16,6 +18,10 @@ namespace mlir::attn {
 
 using namespace mlir;
 using namespace mlir::attn;
+
+/// Upper bounds of the tiling options.
+static constexpr int64_t kMaxQueryTilesPerWave = 4;
+static constexpr int64_t kMaxBlockN = 1024;
 
 /// Name of the module attribute holding the manifest entries.
 static constexpr StringLiteral kManifestsAttr = "attn.manifests";
@@ -331,6 +337,24 @@ struct ConvertAttnToGPUPass
       return signalPassFailure();
     }
 
+    // Bounds that keep the generated tiles within what any target holds
+    // (and the compile time within seconds).
+    if (queryTilesPerWave < 0 || queryTilesPerWave > kMaxQueryTilesPerWave) {
+      module.emitError() << "convert-attn-to-gpu: query-tiles-per-wave must "
+                            "be in [1, "
+                         << kMaxQueryTilesPerWave
+                         << "] (or 0 to choose from the register budget), got "
+                         << static_cast<int64_t>(queryTilesPerWave);
+      return signalPassFailure();
+    }
+    if (blockN < 0 || blockN > kMaxBlockN) {
+      module.emitError() << "convert-attn-to-gpu: block-n must be in [1, "
+                         << kMaxBlockN
+                         << "] (or 0 to choose from the budgets), got "
+                         << static_cast<int64_t>(blockN);
+      return signalPassFailure();
+    }
+
     SmallVector<std::pair<func::FuncOp, AttentionOp>> work;
     WalkResult walk = module.walk([&](Operation *op) {
       if (isa<PagedAttentionOp, MergeStatesOp, RopeOp, AppendPagedKVOp>(op)) {
@@ -392,6 +416,27 @@ struct ConvertAttnToGPUPass
       // (168 instead of 255 on sm_90a at head dim 128), so more one-wave
       // workgroups stay resident per SM; measured 0.60-0.70 of copy
       // bandwidth at 32k-128k keys on H100 against 0.49-0.61 with 64.
+      if (blockN > 0) {
+        // A key tile is whole column tiles of S = Q K^T and whole k steps
+        // of P V, and must fit in workgroup memory.
+        int64_t keysPerStep =
+            std::lcm(getAttentionLayout(cfg.instr)->colsPerTile(), cfg.instr.k);
+        if (static_cast<int64_t>(blockN) % keysPerStep != 0) {
+          op.emitOpError() << "convert-attn-to-gpu: block-n ("
+                           << static_cast<int64_t>(blockN)
+                           << ") must be a multiple of " << keysPerStep
+                           << " for " << cfg.instr.name;
+          return signalPassFailure();
+        }
+        if (tileBytes(cfg, static_cast<int64_t>(blockN)) > limit) {
+          op.emitOpError() << "convert-attn-to-gpu: block-n ("
+                           << static_cast<int64_t>(blockN) << ") needs "
+                           << tileBytes(cfg, static_cast<int64_t>(blockN))
+                           << " bytes of workgroup memory; at most "
+                           << cfg.blockN << " keys fit in " << limit;
+          return signalPassFailure();
+        }
+      }
       int64_t decodeBlockN = blockN > 0 ? int64_t(blockN) : int64_t(32);
       chooseRegisterTiling(cfg, decode ? 1 : queryTilesPerWave,
                            decode ? decodeBlockN : int64_t(blockN));

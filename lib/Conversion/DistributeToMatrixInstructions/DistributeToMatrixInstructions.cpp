@@ -1184,10 +1184,12 @@ struct AttnDistributeToMatrixInstructionsPass
       }
       std::optional<AttentionLayout> layout = getAttentionLayout(*instr);
       std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize();
-      if (!layout || !block || (*block)[0] % instr->waveSize != 0 ||
-          (*block)[1] != 1 || (*block)[2] != 1) {
+      if (!layout || !block || (*block)[0] <= 0 || (*block)[0] > 1024 ||
+          (*block)[0] % instr->waveSize != 0 || (*block)[1] != 1 ||
+          (*block)[2] != 1) {
         func.emitOpError() << "attn-distribute-to-matrix-instructions: needs "
-                              "a known_block_size of whole "
+                              "a known_block_size of 1 to 1024 threads in "
+                              "whole "
                            << instr->waveSize << "-lane waves along x";
         return WalkResult::interrupt();
       }

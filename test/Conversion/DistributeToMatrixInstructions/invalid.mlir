@@ -14,8 +14,35 @@ gpu.module @kernels {
 // -----
 
 gpu.module @kernels {
-  // expected-error @+1 {{attn-distribute-to-matrix-instructions: needs a known_block_size of whole 32-lane waves along x}}
+  // expected-error @+1 {{attn-distribute-to-matrix-instructions: needs a known_block_size of 1 to 1024 threads in whole 32-lane waves along x}}
   gpu.func @partial_wave() kernel attributes {known_block_size = array<i32: 48, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    gpu.return
+  }
+}
+
+// -----
+
+gpu.module @kernels {
+  // expected-error @+1 {{attn-distribute-to-matrix-instructions: needs a known_block_size of 1 to 1024 threads in whole 32-lane waves along x}}
+  gpu.func @no_threads() kernel attributes {known_block_size = array<i32: 0, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    gpu.return
+  }
+}
+
+// -----
+
+gpu.module @kernels {
+  // expected-error @+1 {{attn-distribute-to-matrix-instructions: needs a known_block_size of 1 to 1024 threads in whole 32-lane waves along x}}
+  gpu.func @negative() kernel attributes {known_block_size = array<i32: -32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    gpu.return
+  }
+}
+
+// -----
+
+gpu.module @kernels {
+  // expected-error @+1 {{attn-distribute-to-matrix-instructions: needs a known_block_size of 1 to 1024 threads in whole 32-lane waves along x}}
+  gpu.func @too_many() kernel attributes {known_block_size = array<i32: 2048, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
     gpu.return
   }
 }

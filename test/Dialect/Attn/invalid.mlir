@@ -104,9 +104,33 @@ func.func @gqa_ratio(%q: tensor<16x8x64xf16>, %k: tensor<32x3x64xf16>, %v: tenso
 // -----
 
 func.func @zero_kv_heads(%q: tensor<16x8x64xf16>, %k: tensor<32x0x64xf16>, %v: tensor<32x0x64xf16>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
-  // expected-error @below {{query head count (8) must be a multiple of the KV head count (0) for GQA/MQA}}
+  // expected-error @below {{operand #1 has a static size of 0 in dimension 1; use a dynamic size for inputs that may be empty}}
   %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x0x64xf16>) v(%v : tensor<32x0x64xf16>) outs(%o : tensor<16x8x64xf16>) -> tensor<16x8x64xf16>
   return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
+func.func @zero_query_tokens(%q: tensor<0x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf16>, %o: tensor<0x8x64xf16>) -> tensor<0x8x64xf16> {
+  // expected-error @below {{operand #0 has a static size of 0 in dimension 0; use a dynamic size for inputs that may be empty}}
+  %r = attn.attention q(%q : tensor<0x8x64xf16>) k(%k : tensor<32x8x64xf16>) v(%v : tensor<32x8x64xf16>) outs(%o : tensor<0x8x64xf16>) -> tensor<0x8x64xf16>
+  return %r : tensor<0x8x64xf16>
+}
+
+// -----
+
+func.func @zero_keys(%q: tensor<16x8x64xf16>, %k: tensor<0x8x64xf16>, %v: tensor<0x8x64xf16>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
+  // expected-error @below {{operand #1 has a static size of 0 in dimension 0; use a dynamic size for inputs that may be empty}}
+  %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<0x8x64xf16>) v(%v : tensor<0x8x64xf16>) outs(%o : tensor<16x8x64xf16>) -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
+func.func @zero_head_dim_paged(%q: tensor<4x8x0xf16>, %kc: tensor<10x16x8x0xf16>, %vc: tensor<10x16x8x0xf16>, %ki: tensor<3xi32>, %kx: tensor<10xi32>, %kl: tensor<2xi32>, %o: tensor<4x8x0xf16>) -> tensor<4x8x0xf16> {
+  // expected-error @below {{operand #0 has a static size of 0 in dimension 2; use a dynamic size for inputs that may be empty}}
+  %r = attn.paged_attention q(%q : tensor<4x8x0xf16>) k_cache(%kc : tensor<10x16x8x0xf16>) v_cache(%vc : tensor<10x16x8x0xf16>) kv_indptr(%ki : tensor<3xi32>) kv_indices(%kx : tensor<10xi32>) kv_last_page_len(%kl : tensor<2xi32>) outs(%o : tensor<4x8x0xf16>) -> tensor<4x8x0xf16>
+  return %r : tensor<4x8x0xf16>
 }
 
 // -----

@@ -93,6 +93,22 @@ func.func @block_n(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?
 
 // -----
 
+func.func @block_n_huge(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %i: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>) {
+  // expected-error @+1 {{block_n must be in [1, 1024], got 4294967296}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%i, %i], %v, %i, %pos, %acc, %m, %m {block_n = 4294967296 : i64, scale_log2 = 1.0 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return
+}
+
+// -----
+
+func.func @rows_huge(%q: vector<2048x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %i: index, %pos: vector<2048xindex>, %acc: vector<2048x32xf32>, %m: vector<2048xf32>) {
+  // expected-error @+1 {{query rows must be at most 1024, got 2048}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%i, %i], %v, %i, %pos, %acc, %m, %m {block_n = 64 : i64, scale_log2 = 1.0 : f32} : vector<2048x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<2048xindex>, vector<2048x32xf32>, vector<2048xf32>
+  return
+}
+
+// -----
+
 func.func @soft_cap(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %i: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>) {
   // expected-error @+1 {{logits_soft_cap must be >= 0 (0: none)}}
   %a, %b, %c = attn.online_attention_step %q, %k[%i, %i], %v, %i, %pos, %acc, %m, %m {block_n = 64 : i64, scale_log2 = 1.0 : f32, logits_soft_cap = -1.0 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>

@@ -243,7 +243,31 @@ template <typename OpTy> static LogicalResult verifyScaleIsKnown(OpTy op) {
 
 float AttentionOp::getEffectiveSmScale() { return effectiveSmScale(*this); }
 
+/// Static sizes of 0 have nothing to compute and the lowerings do not take
+/// them; an empty batch is a dynamic size that is 0 at run time.
+static LogicalResult verifyNoStaticZeroSizes(Operation *op) {
+  auto check = [&](Value value, StringRef what,
+                   unsigned index) -> LogicalResult {
+    auto type = dyn_cast<ShapedType>(value.getType());
+    if (!type || !type.hasRank())
+      return success();
+    for (auto [d, size] : llvm::enumerate(type.getShape()))
+      if (size == 0)
+        return op->emitOpError()
+               << what << " #" << index << " has a static size of 0 in "
+               << "dimension " << d
+               << "; use a dynamic size for inputs that may be empty";
+    return success();
+  };
+  for (OpOperand &operand : op->getOpOperands())
+    if (failed(check(operand.get(), "operand", operand.getOperandNumber())))
+      return failure();
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
+  if (failed(verifyNoStaticZeroSizes(*this)))
+    return failure();
   ShapeChecker check(*this);
   NamedTensor q = named("q", getQuery()), k = named("k", getKey()),
               v = named("v", getValue());
@@ -279,6 +303,8 @@ float PagedAttentionOp::getEffectiveSmScale() {
 }
 
 LogicalResult PagedAttentionOp::verify() {
+  if (failed(verifyNoStaticZeroSizes(*this)))
+    return failure();
   ShapeChecker check(*this);
   NamedTensor q = named("q", getQuery()), k = named("k_cache", getKCache()),
               v = named("v_cache", getVCache());
@@ -321,6 +347,8 @@ LogicalResult PagedAttentionOp::verifyRegions() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult MergeStatesOp::verify() {
+  if (failed(verifyNoStaticZeroSizes(*this)))
+    return failure();
   ShapeChecker check(*this);
   if (getValues().size() < 2)
     return emitOpError() << "needs at least 2 states to merge, got "
@@ -370,6 +398,8 @@ int64_t RopeOp::getEffectiveRotaryDim() {
 }
 
 LogicalResult RopeOp::verify() {
+  if (failed(verifyNoStaticZeroSizes(*this)))
+    return failure();
   ShapeChecker check(*this);
   NamedTensor in = named("input", getInput()), out = named("outs", getOutput());
   NamedTensor pos = named("pos_ids", getPosIds());
@@ -407,6 +437,8 @@ LogicalResult RopeOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult AppendPagedKVOp::verify() {
+  if (failed(verifyNoStaticZeroSizes(*this)))
+    return failure();
   ShapeChecker check(*this);
   NamedTensor k = named("k", getKey()), v = named("v", getValue());
   NamedTensor kc = named("k_cache", getKCache()),
@@ -443,6 +475,19 @@ LogicalResult OnlineAttentionStepOp::verify() {
   VectorType q = getQuery().getType(), acc = getAcc().getType();
   MemRefType k = getKey().getType(), v = getValue().getType();
   int64_t rows = q.getDimSize(0);
+  // The step unrolls into [rows x block_n] and [rows x head dim] tiles per
+  // workgroup; beyond these sizes no target has the registers, and the
+  // vector lowerings would only run out of memory.
+  constexpr int64_t kMaxTileDim = 1024;
+  if (static_cast<int64_t>(getBlockN()) > kMaxTileDim)
+    return emitOpError() << "block_n must be in [1, " << kMaxTileDim
+                         << "], got " << static_cast<int64_t>(getBlockN());
+  for (auto [what, size] : {std::pair<StringRef, int64_t>{"query rows", rows},
+                            {"head dim", q.getDimSize(1)},
+                            {"value head dim", acc.getDimSize(1)}})
+    if (size > kMaxTileDim)
+      return emitOpError() << what << " must be at most " << kMaxTileDim
+                           << ", got " << size;
   auto mismatch = [&](StringRef what, int64_t got, StringRef want,
                       int64_t expected) {
     return emitOpError() << what << " (" << got << ") must equal " << want
