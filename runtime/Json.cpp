@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <unordered_set>
 
 namespace fimlir {
 
@@ -146,6 +147,7 @@ public:
 
 private:
   static constexpr unsigned kMaxDepth = 128;
+  static constexpr size_t kLinearKeyScan = 16;
 
   std::string_view text;
   size_t pos = 0;
@@ -232,7 +234,8 @@ private:
     if (depth >= kMaxDepth)
       return fail("nesting deeper than " + std::to_string(kMaxDepth));
     out.kind = JsonValue::Kind::Object;
-    ++pos; // '{'
+    std::unordered_set<std::string> keys; // filled once the object is large
+    ++pos;                                // '{'
     skipWhitespace();
     if (!atEnd() && text[pos] == '}') {
       ++pos;
@@ -245,12 +248,23 @@ private:
       std::string key;
       if (!parseString(key))
         return false;
-      for (const auto &member : out.object)
-        if (member.first == key) {
-          line = keyLine;
-          pos = lineStart + keyColumn - 1;
-          return fail("duplicate key \"" + key + "\"");
-        }
+      // Small objects are scanned; large ones (e.g. "params" with many
+      // members) use a hash set so that reading stays linear.
+      bool duplicate = false;
+      if (out.object.size() < kLinearKeyScan) {
+        for (const auto &member : out.object)
+          duplicate |= member.first == key;
+      } else {
+        if (keys.empty())
+          for (const auto &member : out.object)
+            keys.insert(member.first);
+        duplicate = !keys.insert(key).second;
+      }
+      if (duplicate) {
+        line = keyLine;
+        pos = lineStart + keyColumn - 1;
+        return fail("duplicate key \"" + key + "\"");
+      }
       skipWhitespace();
       if (atEnd() || text[pos] != ':')
         return fail("expected ':' after object key, got " + describeCurrent());

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace fimlir {
 
@@ -93,6 +95,9 @@ private:
   const std::string &source;
   std::string &error;
   std::string context; // "kernels[0] ('name'): " while reading a kernel
+  // Argument name -> index for the kernel being read (the grid refers to
+  // arguments by name); hashing keeps reading linear in the argument count.
+  std::unordered_map<std::string, int> argIndex;
 
   bool fail(const JsonValue &at, const std::string &what) {
     error = source + ":" + std::to_string(at.line) + ":" +
@@ -190,13 +195,14 @@ bool ManifestReader::read(const JsonValue &root, Manifest &out) {
   if (kernels->array.empty())
     return fail(*kernels, "\"kernels\" must list at least one kernel");
 
+  std::unordered_set<std::string> kernelNames;
   for (size_t i = 0; i < kernels->array.size(); ++i) {
     const JsonValue &kv = kernels->array[i];
     context = "kernels[" + std::to_string(i) + "]: ";
     KernelSpec kernel;
     if (!readKernel(kv, kernel))
       return false;
-    if (out.findKernel(kernel.name)) {
+    if (!kernelNames.insert(kernel.name).second) {
       context.clear();
       return fail(*kv.get("name"),
                   "duplicate kernel name '" + kernel.name + "'");
@@ -232,14 +238,14 @@ bool ManifestReader::readKernel(const JsonValue &v, KernelSpec &kernel) {
   const JsonValue *args = require(v, "args");
   if (!args || !expectKind(*args, JsonValue::Kind::Array, "\"args\""))
     return false;
+  argIndex.clear();
   for (size_t i = 0; i < args->array.size(); ++i) {
     ArgSpec arg;
     if (!readArg(args->array[i], i, arg))
       return false;
-    for (const ArgSpec &prev : kernel.args)
-      if (prev.name == arg.name)
-        return fail(*args->array[i].get("name"),
-                    "duplicate argument name '" + arg.name + "'");
+    if (!argIndex.emplace(arg.name, static_cast<int>(i)).second)
+      return fail(*args->array[i].get("name"),
+                  "duplicate argument name '" + arg.name + "'");
     kernel.args.push_back(std::move(arg));
   }
 
@@ -360,10 +366,8 @@ bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
   const JsonValue &name = v.array[0];
   if (!name.isString())
     return fail(name, form + ": the argument name must be a string");
-  expr.arg = -1;
-  for (size_t i = 0; i < kernel.args.size(); ++i)
-    if (kernel.args[i].name == name.string)
-      expr.arg = static_cast<int>(i);
+  auto found = argIndex.find(name.string);
+  expr.arg = found == argIndex.end() ? -1 : found->second;
   if (expr.arg < 0)
     return fail(name, std::string("grid: \"") + opName +
                           "\" refers to unknown argument '" + name.string +
@@ -382,9 +386,9 @@ bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
     const JsonValue &divisor = v.array[2];
     if (divisor.kind == JsonValue::Kind::String) {
       // A scalar argument; "multiple_of" makes checkArgs reject values < 1.
-      for (size_t i = 0; i < kernel.args.size(); ++i)
-        if (kernel.args[i].name == divisor.string)
-          expr.divisorArg = static_cast<int>(i);
+      auto byName = argIndex.find(divisor.string);
+      if (byName != argIndex.end())
+        expr.divisorArg = byName->second;
       if (expr.divisorArg < 0 ||
           kernel.args[expr.divisorArg].kind != ArgKind::Scalar ||
           kernel.args[expr.divisorArg].multipleOf < 1)

@@ -131,6 +131,94 @@ static void testFiles() {
                 "/nothere.cubin': No such file or directory");
 }
 
+//===----------------------------------------------------------------------===//
+// Manifest parsing
+//===----------------------------------------------------------------------===//
+
+static bool parse(const std::string &text, std::string &error,
+                  Manifest *out = nullptr) {
+  Manifest m;
+  return parseManifest(text, "m.json", out ? *out : m, error);
+}
+
+// Checks that `text` is rejected with a message containing `part`.
+static void checkReject(const char *label, const std::string &text,
+                        const std::string &part) {
+  std::string error;
+  bool ok = parse(text, error);
+  std::printf("bad %s: %s\n", label, error.c_str());
+  expect(!ok, std::string(label) + ": malformed manifest was accepted");
+  expect(contains(error, part),
+         std::string(label) + ": message '" + error + "' lacks '" + part + "'");
+}
+
+static std::string manifestWith(const std::string &kernels) {
+  return "{\"version\": 1, \"target\": \"sm_90a\", \"binary\": \"k.cubin\", "
+         "\"kernels\": [" +
+         kernels + "]}";
+}
+
+// Times one parse; reading must stay (close to) linear in the input size.
+static double timedParse(const char *label, const std::string &text,
+                         bool expectOk, const std::string &part = "") {
+  std::string error;
+  auto start = std::chrono::steady_clock::now();
+  bool ok = parse(text, error);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::printf("scale %s: %s\n", label,
+              ok ? "ok" : error.substr(0, 120).c_str());
+  expect(ok == expectOk, std::string(label) + ": " + error);
+  expect(contains(error, part),
+         std::string(label) + ": message '" + error + "' lacks '" + part + "'");
+  // 100k entries took ~25 s when duplicate checks were quadratic, and take
+  // well under a second now.
+  expect(seconds < 5, std::string(label) + ": parsing took " +
+                          std::to_string(seconds) + " s");
+  return seconds;
+}
+
+static void testScale() {
+  const int n = 100000;
+  std::string kernels;
+  for (int i = 0; i < n; ++i)
+    kernels += (i ? ",\n" : "") + std::string("{\"name\": \"k") +
+               std::to_string(i) +
+               "\", \"block\": [32], \"grid\": [1], \"args\": []}";
+  timedParse("100k-kernels", manifestWith(kernels), true);
+  timedParse("100k-kernels-duplicate",
+             manifestWith(kernels + ",\n{\"name\": \"k0\", \"block\": [32], "
+                                    "\"grid\": [1], \"args\": []}"),
+             false, "m.json:100001:10: duplicate kernel name 'k0'");
+
+  std::string args;
+  for (int i = 0; i < n; ++i)
+    args += (i ? ",\n" : "") + std::string("{\"name\": \"a") +
+            std::to_string(i) +
+            "\", \"kind\": \"memref\", \"dtype\": \"f16\", \"rank\": 1}";
+  std::string kernel = "{\"name\": \"k\", \"block\": [32], \"grid\": "
+                       "[{\"dim\": [\"a99999\", 0]}, {\"dim\": [\"a0\", 0]}], "
+                       "\"args\": [";
+  timedParse("100k-args", manifestWith(kernel + args + "]}"), true);
+  timedParse("100k-args-duplicate",
+             manifestWith(kernel + args +
+                          ",\n{\"name\": \"a5\", \"kind\": \"scalar\", "
+                          "\"dtype\": \"i32\"}]}"),
+             false, "duplicate argument name 'a5'");
+
+  std::string params;
+  for (int i = 0; i < n; ++i)
+    params += (i ? ", " : "") + std::string("\"p") + std::to_string(i) +
+              "\": " + std::to_string(i);
+  std::string paramsKernel = "{\"name\": \"k\", \"block\": [32], \"grid\": "
+                             "[1], \"args\": [], \"params\": {";
+  timedParse("100k-params", manifestWith(paramsKernel + params + "}}"), true);
+  timedParse("100k-params-duplicate",
+             manifestWith(paramsKernel + params + ", \"p77\": 1}}"), false,
+             "duplicate key \"p77\"");
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -138,6 +226,7 @@ int main(int argc, char **argv) {
   }
   gScratch = argv[1];
   testFiles();
+  testScale();
   std::printf("failures: %d\n", failures);
   return failures ? 1 : 0;
 }
