@@ -409,6 +409,12 @@ private:
         uint32_t cp;
         if (!parseHex4(cp))
           return false;
+        // Names and paths reach C APIs (dlopen'd drivers, open()) that stop
+        // at a NUL, so "k.cubin\u0000.evil" would silently mean "k.cubin".
+        if (cp == 0) {
+          pos -= 6; // point at the backslash
+          return fail("NUL character (\\u0000) is not allowed in strings");
+        }
         if (cp >= 0xD800 && cp <= 0xDBFF) {
           if (text.substr(pos, 2) != "\\u")
             return fail("unpaired UTF-16 surrogate in \\u escape");

@@ -45,7 +45,9 @@ struct JsonValue {
 
 const char *jsonKindName(JsonValue::Kind kind);
 
-// Parses `text` as one JSON document. On failure returns false and sets
+// Parses `text` as one JSON document. Strings may not contain NUL (an
+// escaped \u0000): every string the runtime uses is a name or path that
+// ends up in a C string. On failure returns false and sets
 // `error` to "LINE:COLUMN: message".
 bool parseJson(std::string_view text, JsonValue &out, std::string &error);
 

@@ -219,6 +219,30 @@ static void testScale() {
              "duplicate key \"p77\"");
 }
 
+static void testNul() {
+  checkReject("nul-binary",
+              "{\"version\": 1, \"target\": \"sm_90a\", \"binary\": "
+              "\"k.cubin\\u0000.evil\"}",
+              "m.json:1:54: NUL character (\\u0000) is not allowed in strings");
+  checkReject("nul-kernel-name",
+              manifestWith("{\"name\": \"k\\u0000x\", \"block\": [32], "
+                           "\"grid\": [1], \"args\": []}"),
+              "NUL character (\\u0000) is not allowed in strings");
+  checkReject("nul-key", "{\"version\\u0000\": 1}",
+              "m.json:1:10: NUL character (\\u0000) is not allowed in strings");
+  checkReject("nul-raw",
+              std::string("{\"version\": 1, \"binary\": \"a\0b\"}", 30),
+              "m.json:1:28: control character in string");
+  // Over the C API too, from a file.
+  std::string path = gScratch + "/nul.json";
+  writeFile(path, "{\"version\": 1, \"target\": \"sm_90a\", \"binary\": "
+                  "\"k.cubin\\u0000.evil\", \"kernels\": []}");
+  writeFile(gScratch + "/k.cubin", "not an ELF");
+  checkLoad("nul-binary", path, FIMLIR_ERROR_MANIFEST,
+            "nul.json:1:54: NUL character (\\u0000) is not allowed in "
+            "strings");
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -227,6 +251,7 @@ int main(int argc, char **argv) {
   gScratch = argv[1];
   testFiles();
   testScale();
+  testNul();
   std::printf("failures: %d\n", failures);
   return failures ? 1 : 0;
 }
