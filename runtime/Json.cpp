@@ -118,6 +118,31 @@ static void serializeInto(const JsonValue &v, std::string &out) {
   }
 }
 
+std::string abbreviate(std::string_view value, size_t max) {
+  bool cut = value.size() > max;
+  if (cut) {
+    size_t end = max;
+    // Do not split a UTF-8 sequence: back up over continuation bytes.
+    while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80)
+      --end;
+    value = value.substr(0, end);
+  }
+  std::string out;
+  out.reserve(value.size() + 3);
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (cut)
+    out += "...";
+  return out;
+}
+
 std::string JsonValue::serialize() const {
   std::string out;
   serializeInto(*this, out);
@@ -263,7 +288,7 @@ private:
       if (duplicate) {
         line = keyLine;
         pos = lineStart + keyColumn - 1;
-        return fail("duplicate key \"" + key + "\"");
+        return fail("duplicate key \"" + abbreviate(key) + "\"");
       }
       skipWhitespace();
       if (atEnd() || text[pos] != ':')

@@ -178,7 +178,7 @@ bool ManifestReader::read(const JsonValue &root, Manifest &out) {
   if (!target || !expectKind(*target, JsonValue::Kind::String, "\"target\""))
     return false;
   if (!parseTarget(target->string, out.targetKind))
-    return fail(*target, "unsupported target '" + target->string +
+    return fail(*target, "unsupported target '" + abbreviate(target->string) +
                              "' (expected sm_<NN>[a|f] or gfx<ID>)");
   out.target = target->string;
 
@@ -205,7 +205,7 @@ bool ManifestReader::read(const JsonValue &root, Manifest &out) {
     if (!kernelNames.insert(kernel.name).second) {
       context.clear();
       return fail(*kv.get("name"),
-                  "duplicate kernel name '" + kernel.name + "'");
+                  "duplicate kernel name '" + abbreviate(kernel.name) + "'");
     }
     out.kernels.push_back(std::move(kernel));
   }
@@ -222,7 +222,7 @@ bool ManifestReader::readKernel(const JsonValue &v, KernelSpec &kernel) {
   if (name->string.empty())
     return fail(*name, "\"name\" must not be empty");
   kernel.name = name->string;
-  context.insert(context.size() - 2, " ('" + kernel.name + "')");
+  context.insert(context.size() - 2, " ('" + abbreviate(kernel.name) + "')");
 
   if (const JsonValue *op = v.get("op")) {
     if (!expectKind(*op, JsonValue::Kind::String, "\"op\""))
@@ -245,7 +245,7 @@ bool ManifestReader::readKernel(const JsonValue &v, KernelSpec &kernel) {
       return false;
     if (!argIndex.emplace(arg.name, static_cast<int>(i)).second)
       return fail(*args->array[i].get("name"),
-                  "duplicate argument name '" + arg.name + "'");
+                  "duplicate argument name '" + abbreviate(arg.name) + "'");
     kernel.args.push_back(std::move(arg));
   }
 
@@ -292,7 +292,7 @@ bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
   if (name->string.empty())
     return fail(*name, what + ".name must not be empty");
   arg.name = name->string;
-  what += " ('" + arg.name + "')";
+  what += " ('" + abbreviate(arg.name) + "')";
 
   const JsonValue *kind = require(v, "kind");
   if (!kind || !expectKind(*kind, JsonValue::Kind::String, what + ".kind"))
@@ -302,7 +302,7 @@ bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
   else if (kind->string == "scalar")
     arg.kind = ArgKind::Scalar;
   else
-    return fail(*kind, what + ": unknown kind '" + kind->string +
+    return fail(*kind, what + ": unknown kind '" + abbreviate(kind->string) +
                            "' (expected \"memref\" or \"scalar\")");
 
   const JsonValue *dtype = require(v, "dtype");
@@ -310,14 +310,15 @@ bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
     return false;
   arg.dtype = parseDtype(dtype->string);
   if (arg.dtype == FIMLIR_DTYPE_INVALID)
-    return fail(*dtype, what + ": unknown dtype '" + dtype->string + "'");
+    return fail(*dtype,
+                what + ": unknown dtype '" + abbreviate(dtype->string) + "'");
 
   if (arg.kind == ArgKind::Scalar) {
     if (!isScalarDtype(arg.dtype))
       return fail(*dtype, what +
                               ": scalar dtype must be i32, i64, f32 or "
                               "f64, got '" +
-                              dtype->string + "'");
+                              abbreviate(dtype->string) + "'");
     if (const JsonValue *rank = v.get("rank"))
       if (!rank->isInt() || rank->integer != 0)
         return fail(*rank, what + ": a scalar has no rank");
@@ -370,16 +371,16 @@ bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
   expr.arg = found == argIndex.end() ? -1 : found->second;
   if (expr.arg < 0)
     return fail(name, std::string("grid: \"") + opName +
-                          "\" refers to unknown argument '" + name.string +
-                          "'");
+                          "\" refers to unknown argument '" +
+                          abbreviate(name.string) + "'");
   const ArgSpec &arg = kernel.args[expr.arg];
   if (arg.kind != ArgKind::Memref)
     return fail(name, std::string("grid: \"") + opName + "\" refers to '" +
-                          arg.name + "', which is not a memref");
+                          abbreviate(arg.name) + "', which is not a memref");
   const JsonValue &dim = v.array[1];
   if (!dim.isInt() || dim.integer < 0 || dim.integer >= arg.rank)
     return fail(dim, std::string("grid: \"") + opName + "\" dimension of '" +
-                         arg.name + "' must be an integer in [0, " +
+                         abbreviate(arg.name) + "' must be an integer in [0, " +
                          std::to_string(arg.rank) + ")");
   expr.dim = static_cast<int>(dim.integer);
   if (arity == 3) {
@@ -392,7 +393,8 @@ bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
       if (expr.divisorArg < 0 ||
           kernel.args[expr.divisorArg].kind != ArgKind::Scalar ||
           kernel.args[expr.divisorArg].multipleOf < 1)
-        return fail(divisor, "grid: \"ceil_div\" divisor '" + divisor.string +
+        return fail(divisor, "grid: \"ceil_div\" divisor '" +
+                                 abbreviate(divisor.string) +
                                  "' must name an integer scalar argument "
                                  "with \"multiple_of\"");
       return true;
@@ -439,7 +441,7 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
         return false;
     return true;
   }
-  return fail(v, "unknown grid operator \"" + key +
+  return fail(v, "unknown grid operator \"" + abbreviate(key) +
                      "\" (expected \"dim\", \"ceil_div\" or \"mul\")");
 }
 
@@ -466,9 +468,13 @@ static std::string formatDouble(double v) {
   return std::string(buf, res.ptr);
 }
 
+static std::string kernelPrefix(const KernelSpec &kernel) {
+  return "kernel '" + abbreviate(kernel.name) + "': ";
+}
+
 static std::string argPrefix(const KernelSpec &kernel, int index) {
-  return "kernel '" + kernel.name + "': argument " + std::to_string(index) +
-         " '" + kernel.args[index].name + "': ";
+  return kernelPrefix(kernel) + "argument " + std::to_string(index) + " '" +
+         abbreviate(kernel.args[index].name) + "': ";
 }
 
 static std::string describeExpected(const ArgSpec &spec) {
@@ -528,11 +534,11 @@ static bool checkScalar(const KernelSpec &kernel, int index,
 bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
                std::string &error) {
   if (nargs < 0 || (nargs > 0 && !args)) {
-    error = "kernel '" + kernel.name + "': invalid argument array";
+    error = kernelPrefix(kernel) + "invalid argument array";
     return false;
   }
   if (static_cast<size_t>(nargs) != kernel.args.size()) {
-    error = "kernel '" + kernel.name + "': expected " +
+    error = kernelPrefix(kernel) + "expected " +
             std::to_string(kernel.args.size()) + " arguments, got " +
             std::to_string(nargs);
     return false;
@@ -636,7 +642,7 @@ bool computeLaunch(const KernelSpec &kernel, const fimlir_arg *args,
     int64_t value = 0;
     if (!evalGrid(kernel.grid[d], args, value) || value < 0 ||
         value > std::numeric_limits<uint32_t>::max()) {
-      error = "kernel '" + kernel.name + "': grid dimension " + kAxis[d] +
+      error = kernelPrefix(kernel) + "grid dimension " + kAxis[d] +
               " is out of range" +
               (value > 0 ? " (" + std::to_string(value) + ")" : "");
       return false;

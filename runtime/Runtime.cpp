@@ -79,7 +79,7 @@ fimlir_status ensureBackend(ContextState &ctx, fimlir_backend kind,
 // even if the file grows meanwhile.
 fimlir_status readFile(const std::string &path, const char *what,
                        std::string &out) {
-  const std::string &shown = path;
+  std::string shown = abbreviate(path, kMaxEchoedPath);
   int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return setError(FIMLIR_ERROR_IO,
@@ -266,7 +266,10 @@ static fimlir_status loadModule(fimlir_context *ctx, const void *image,
   TargetKind objectKind;
   if (!detectCodeObject(image, size, objectKind, error))
     return setError(FIMLIR_ERROR_BINARY,
-                    (binaryPath.empty() ? "" : binaryPath + ": ") + error);
+                    (binaryPath.empty()
+                         ? ""
+                         : abbreviate(binaryPath, kMaxEchoedPath) + ": ") +
+                        error);
   if (objectKind != manifest.targetKind)
     return setError(FIMLIR_ERROR_BINARY,
                     "manifest target '" + manifest.target +
@@ -373,10 +376,20 @@ fimlir_status fimlir_module_get_kernel(fimlir_module *module, const char *name,
       *out = kernel.get();
       return FIMLIR_SUCCESS;
     }
+  // Name at most a few of the kernels, each abbreviated.
+  constexpr size_t kMaxListed = 8;
   std::string known;
-  for (auto &kernel : module->kernels)
-    known += (known.empty() ? "'" : ", '") + kernel->spec->name + "'";
-  return setError(FIMLIR_ERROR_NOT_FOUND, std::string("no kernel '") + name +
+  size_t listed = 0;
+  for (auto &kernel : module->kernels) {
+    if (listed++ == kMaxListed) {
+      known += " and " + std::to_string(module->kernels.size() - kMaxListed) +
+               " more";
+      break;
+    }
+    known +=
+        (known.empty() ? "'" : ", '") + abbreviate(kernel->spec->name) + "'";
+  }
+  return setError(FIMLIR_ERROR_NOT_FOUND, "no kernel '" + abbreviate(name) +
                                               "' in the manifest (it has " +
                                               known + ")");
   FIMLIR_GUARD_END

@@ -243,6 +243,86 @@ static void testNul() {
             "strings");
 }
 
+//===----------------------------------------------------------------------===//
+// Echoed user values are abbreviated
+//===----------------------------------------------------------------------===//
+
+static void checkShort(const char *label, const std::string &error,
+                       const std::string &part) {
+  std::printf("echo %s: %s\n", label, error.c_str());
+  expect(error.size() < 300, std::string(label) + ": message of " +
+                                 std::to_string(error.size()) + " bytes");
+  expect(contains(error, part),
+         std::string(label) + ": message '" + error + "' lacks '" + part + "'");
+}
+
+static void testEcho() {
+  std::string tenMB(10 << 20, 'x');
+  std::string error;
+  expect(
+      !parse(manifestWith("{\"name\": \"k\", \"block\": [32], \"grid\": [1], "
+                          "\"args\": [{\"name\": \"a\", \"kind\": "
+                          "\"memref\", \"rank\": 1, \"dtype\": \"" +
+                          tenMB + "\"}]}"),
+             error),
+      "10 MB dtype rejected");
+  checkShort("dtype-10MB", error,
+             "args[0] ('a'): unknown dtype '" + std::string(64, 'x') + "...'");
+
+  // A long kernel name is cut in the context of every later error.
+  std::string longName(1000, 'n');
+  expect(!parse(manifestWith("{\"name\": \"" + longName +
+                             "\", \"block\": [0], \"grid\": [1], "
+                             "\"args\": []}"),
+                error),
+         "block 0 rejected");
+  checkShort("kernel-name", error,
+             "kernels[0] ('" + std::string(64, 'n') +
+                 "...'): block dimension 0");
+
+  // Control characters are escaped; UTF-8 is not split.
+  expect(!parse("{\"version\": 1, \"target\": \"sm\\n\\u0007\"}", error),
+         "bad target rejected");
+  checkShort("control", error, "unsupported target 'sm\\x0a\\x07'");
+  std::string euros;
+  for (int i = 0; i < 30; ++i)
+    euros += "\xe2\x82\xac"; // U+20AC, 3 bytes
+  expect(abbreviate(euros) == euros.substr(0, 63) + "...",
+         "abbreviate cuts at a character boundary: " + abbreviate(euros));
+  expect(abbreviate("short") == "short", "short values stay whole");
+
+  // Launch-argument messages cut the manifest's names too.
+  Manifest m;
+  std::string argName(200, 'a');
+  expect(parse(manifestWith("{\"name\": \"" + longName +
+                            "\", \"block\": [32], \"grid\": [1], "
+                            "\"args\": [{\"name\": \"" +
+                            argName +
+                            "\", \"kind\": \"scalar\", \"dtype\": \"i32\"}]}"),
+               error, &m),
+         "long names parse: " + error);
+  if (!m.kernels.empty()) {
+    fimlir_arg arg;
+    std::memset(&arg, 0, sizeof(arg));
+    arg.kind = FIMLIR_ARG_SCALAR;
+    arg.u.scalar.dtype = FIMLIR_DTYPE_I64;
+    arg.u.scalar.value.i = int64_t(1) << 40;
+    expect(!checkArgs(m.kernels[0], &arg, 1, error), "i32 range checked");
+    checkShort("arg-name", error,
+               "kernel '" + std::string(64, 'n') + "...': argument 0 '" +
+                   std::string(64, 'a') + "...': value 1099511627776");
+    expect(!checkArgs(m.kernels[0], &arg, 2, error), "count checked");
+    checkShort("arg-count", error,
+               "kernel '" + std::string(64, 'n') +
+                   "...': expected 1 arguments, got 2");
+  }
+
+  // A long binary path is cut in I/O messages.
+  std::string longPath = "/" + std::string(2000, 'p') + ".cubin";
+  checkLoad("long-path", manifestFor("longpath", longPath), FIMLIR_ERROR_IO,
+            "could not open '/" + std::string(511, 'p') + "...'");
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -252,6 +332,7 @@ int main(int argc, char **argv) {
   testFiles();
   testScale();
   testNul();
+  testEcho();
   std::printf("failures: %d\n", failures);
   return failures ? 1 : 0;
 }
