@@ -136,6 +136,10 @@ private:
 } // namespace
 
 static bool parseTarget(const std::string &target, TargetKind &kind) {
+  // Longest target accepted; real ones are like "gfx942:sramecc+:xnack-".
+  constexpr size_t kMaxTarget = 64;
+  if (target.size() > kMaxTarget)
+    return false;
   auto allOf = [](const std::string &s, size_t from, const char *chars) {
     if (from >= s.size())
       return false;
@@ -152,11 +156,27 @@ static bool parseTarget(const std::string &target, TargetKind &kind) {
     return false;
   }
   if (target.rfind("gfx", 0) == 0) {
-    std::string base = target.substr(0, target.find(':'));
-    if (allOf(base, 3, "0123456789abcdef")) {
-      kind = TargetKind::Amdgpu;
-      return true;
+    size_t colon = target.find(':');
+    std::string base = target.substr(0, colon);
+    if (!allOf(base, 3, "0123456789abcdef"))
+      return false;
+    // Target features: (":" name ("+" | "-"))*.
+    while (colon != std::string::npos) {
+      size_t next = target.find(':', colon + 1);
+      std::string feature = target.substr(
+          colon + 1, next == std::string::npos ? next : next - colon - 1);
+      if (feature.size() < 2 ||
+          (feature.back() != '+' && feature.back() != '-'))
+        return false;
+      feature.pop_back();
+      if (!allOf(feature, 0,
+                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678"
+                 "9_"))
+        return false;
+      colon = next;
     }
+    kind = TargetKind::Amdgpu;
+    return true;
   }
   return false;
 }
