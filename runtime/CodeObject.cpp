@@ -53,6 +53,42 @@ bool detectCodeObject(const void *image, size_t size, TargetKind &kind,
             " must be a little-endian 64-bit ELF";
     return false;
   }
+  // The program and section header tables must lie inside the image (the
+  // driver walks them); a count of 0 means there is no table.
+  auto read = [&](size_t offset, size_t width) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < width; ++i)
+      v |= static_cast<uint64_t>(bytes[offset + i]) << (8 * i);
+    return v;
+  };
+  struct Table {
+    const char *what;
+    uint64_t offset, entrySize, count, minEntrySize;
+  };
+  const Table tables[] = {
+      {"program header table", read(32, 8), read(54, 2), read(56, 2), 56},
+      {"section header table", read(40, 8), read(58, 2), read(60, 2), 64},
+  };
+  for (const Table &t : tables) {
+    if (t.count == 0)
+      continue;
+    if (t.entrySize < t.minEntrySize) {
+      error = std::string(codeObjectKindName(kind)) + " has a " + t.what +
+              " with " + std::to_string(t.entrySize) +
+              "-byte entries (ELF64 needs " + std::to_string(t.minEntrySize) +
+              ")";
+      return false;
+    }
+    // entrySize and count are 16-bit, so their product cannot overflow.
+    uint64_t bytesNeeded = t.entrySize * t.count;
+    if (t.offset > size || bytesNeeded > size - t.offset) {
+      error = std::string(codeObjectKindName(kind)) + " is truncated: its " +
+              t.what + " (" + std::to_string(t.count) + " entries at offset " +
+              std::to_string(t.offset) + ") ends past the image's " +
+              std::to_string(size) + " bytes";
+      return false;
+    }
+  }
   return true;
 }
 

@@ -18,8 +18,9 @@ namespace fimlir {
 constexpr unsigned kElfMachineCuda = 190;   // EM_CUDA
 constexpr unsigned kElfMachineAmdgpu = 224; // EM_AMDGPU
 
-// Returns false with a message unless `image` is a 64-bit ELF whose machine
-// is EM_CUDA or EM_AMDGPU.
+// Returns false with a message unless `image` is a little-endian 64-bit ELF
+// whose machine is EM_CUDA or EM_AMDGPU and whose program and section header
+// tables lie inside the image.
 bool detectCodeObject(const void *image, size_t size, TargetKind &kind,
                       std::string &error);
 

@@ -258,7 +258,7 @@ fimlir_status CudaBackend::getFunction(void *module, const std::string &name,
       api.cuModuleGetFunction(&fn, static_cast<CUmodule>(module), name.c_str());
   if (r != CUDA_SUCCESS)
     return setError(FIMLIR_ERROR_NOT_FOUND,
-                    "kernel '" + name +
+                    "kernel '" + abbreviate(name) +
                         "' is not in the code object: " + describeCuda(api, r));
   *function = fn;
   return FIMLIR_SUCCESS;
@@ -274,7 +274,7 @@ fimlir_status CudaBackend::setMaxDynamicSharedMemory(void *function,
                              static_cast<int>(bytes)),
       FIMLIR_ERROR_DRIVER,
       "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES=" +
-          std::to_string(bytes) + ") for '" + name + "'");
+          std::to_string(bytes) + ") for '" + abbreviate(name) + "'");
 }
 
 fimlir_status CudaBackend::launch(void *function, const std::string &name,
@@ -287,7 +287,8 @@ fimlir_status CudaBackend::launch(void *function, const std::string &name,
                          dims.block[1], dims.block[2], dims.dynamicSharedMemory,
                          static_cast<CUstream>(stream), params, nullptr),
       FIMLIR_ERROR_DRIVER,
-      "cuLaunchKernel of '" + name + "' (" + describeLaunch(dims) + ")");
+      "cuLaunchKernel of '" + abbreviate(name) + "' (" + describeLaunch(dims) +
+          ")");
 }
 
 fimlir_status CudaBackend::allocate(size_t bytes, void **ptr) {

@@ -222,9 +222,10 @@ public:
     hipError_t r = api.hipModuleGetFunction(
         &fn, static_cast<hipModule_t>(module), name.c_str());
     if (r != hipSuccess)
-      return setError(FIMLIR_ERROR_NOT_FOUND,
-                      "kernel '" + name + "' is not in the code object: " +
-                          describeHip(api, r));
+      return setError(
+          FIMLIR_ERROR_NOT_FOUND,
+          "kernel '" + abbreviate(name) +
+              "' is not in the code object: " + describeHip(api, r));
     *function = fn;
     return FIMLIR_SUCCESS;
   }
@@ -241,7 +242,8 @@ public:
     if (r == hipErrorInvalidDeviceFunction || r == hipErrorNotSupported)
       return FIMLIR_SUCCESS;
     return check(r, "hipFuncSetAttribute(MaxDynamicSharedMemorySize=" +
-                        std::to_string(bytes) + ") for '" + name + "'");
+                        std::to_string(bytes) + ") for '" + abbreviate(name) +
+                        "'");
   }
 
   fimlir_status launch(void *function, const std::string &name,
@@ -254,7 +256,7 @@ public:
                      dims.grid[1], dims.grid[2], dims.block[0], dims.block[1],
                      dims.block[2], dims.dynamicSharedMemory,
                      static_cast<hipStream_t>(stream), params, nullptr),
-                 "hipModuleLaunchKernel of '" + name + "' (" +
+                 "hipModuleLaunchKernel of '" + abbreviate(name) + "' (" +
                      describeLaunch(dims) + ")");
   }
 

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <unordered_set>
 
 namespace fimlir {
 
@@ -117,6 +118,31 @@ static void serializeInto(const JsonValue &v, std::string &out) {
   }
 }
 
+std::string abbreviate(std::string_view value, size_t max) {
+  bool cut = value.size() > max;
+  if (cut) {
+    size_t end = max;
+    // Do not split a UTF-8 sequence: back up over continuation bytes.
+    while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80)
+      --end;
+    value = value.substr(0, end);
+  }
+  std::string out;
+  out.reserve(value.size() + 3);
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (cut)
+    out += "...";
+  return out;
+}
+
 std::string JsonValue::serialize() const {
   std::string out;
   serializeInto(*this, out);
@@ -146,6 +172,7 @@ public:
 
 private:
   static constexpr unsigned kMaxDepth = 128;
+  static constexpr size_t kLinearKeyScan = 16;
 
   std::string_view text;
   size_t pos = 0;
@@ -232,7 +259,8 @@ private:
     if (depth >= kMaxDepth)
       return fail("nesting deeper than " + std::to_string(kMaxDepth));
     out.kind = JsonValue::Kind::Object;
-    ++pos; // '{'
+    std::unordered_set<std::string> keys; // filled once the object is large
+    ++pos;                                // '{'
     skipWhitespace();
     if (!atEnd() && text[pos] == '}') {
       ++pos;
@@ -245,12 +273,23 @@ private:
       std::string key;
       if (!parseString(key))
         return false;
-      for (const auto &member : out.object)
-        if (member.first == key) {
-          line = keyLine;
-          pos = lineStart + keyColumn - 1;
-          return fail("duplicate key \"" + key + "\"");
-        }
+      // Small objects are scanned; large ones (e.g. "params" with many
+      // members) use a hash set so that reading stays linear.
+      bool duplicate = false;
+      if (out.object.size() < kLinearKeyScan) {
+        for (const auto &member : out.object)
+          duplicate |= member.first == key;
+      } else {
+        if (keys.empty())
+          for (const auto &member : out.object)
+            keys.insert(member.first);
+        duplicate = !keys.insert(key).second;
+      }
+      if (duplicate) {
+        line = keyLine;
+        pos = lineStart + keyColumn - 1;
+        return fail("duplicate key \"" + abbreviate(key) + "\"");
+      }
       skipWhitespace();
       if (atEnd() || text[pos] != ':')
         return fail("expected ':' after object key, got " + describeCurrent());
@@ -395,6 +434,12 @@ private:
         uint32_t cp;
         if (!parseHex4(cp))
           return false;
+        // Names and paths reach C APIs (dlopen'd drivers, open()) that stop
+        // at a NUL, so "k.cubin\u0000.evil" would silently mean "k.cubin".
+        if (cp == 0) {
+          pos -= 6; // point at the backslash
+          return fail("NUL character (\\u0000) is not allowed in strings");
+        }
         if (cp >= 0xD800 && cp <= 0xDBFF) {
           if (text.substr(pos, 2) != "\\u")
             return fail("unpaired UTF-16 surrogate in \\u escape");

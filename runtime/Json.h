@@ -45,7 +45,19 @@ struct JsonValue {
 
 const char *jsonKindName(JsonValue::Kind kind);
 
-// Parses `text` as one JSON document. On failure returns false and sets
+// Longest user value (name, dtype, target, ...) echoed whole in a message,
+// and longest path.
+constexpr size_t kMaxEchoed = 64;
+constexpr size_t kMaxEchoedPath = 512;
+
+// `value` for an error message: control characters escaped as \xNN, and cut
+// to `max` bytes (at a UTF-8 character boundary) followed by "..." when
+// longer, so that a 10 MB string does not make a 10 MB message.
+std::string abbreviate(std::string_view value, size_t max = kMaxEchoed);
+
+// Parses `text` as one JSON document. Strings may not contain NUL (an
+// escaped \u0000): every string the runtime uses is a name or path that
+// ends up in a C string. On failure returns false and sets
 // `error` to "LINE:COLUMN: message".
 bool parseJson(std::string_view text, JsonValue &out, std::string &error);
 

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace fimlir {
 
@@ -96,6 +98,9 @@ private:
   // Names what an expression belongs to in messages: "grid", or
   // "args[3] ('o').shape[0]".
   std::string exprWhere = "grid";
+  // Argument name -> index for the kernel being read (the grid refers to
+  // arguments by name); hashing keeps reading linear in the argument count.
+  std::unordered_map<std::string, int> argIndex;
 
   bool fail(const JsonValue &at, const std::string &what) {
     error = source + ":" + std::to_string(at.line) + ":" +
@@ -135,6 +140,10 @@ private:
 } // namespace
 
 static bool parseTarget(const std::string &target, TargetKind &kind) {
+  // Longest target accepted; real ones are like "gfx942:sramecc+:xnack-".
+  constexpr size_t kMaxTarget = 64;
+  if (target.size() > kMaxTarget)
+    return false;
   auto allOf = [](const std::string &s, size_t from, const char *chars) {
     if (from >= s.size())
       return false;
@@ -151,11 +160,27 @@ static bool parseTarget(const std::string &target, TargetKind &kind) {
     return false;
   }
   if (target.rfind("gfx", 0) == 0) {
-    std::string base = target.substr(0, target.find(':'));
-    if (allOf(base, 3, "0123456789abcdef")) {
-      kind = TargetKind::Amdgpu;
-      return true;
+    size_t colon = target.find(':');
+    std::string base = target.substr(0, colon);
+    if (!allOf(base, 3, "0123456789abcdef"))
+      return false;
+    // Target features: (":" name ("+" | "-"))*.
+    while (colon != std::string::npos) {
+      size_t next = target.find(':', colon + 1);
+      std::string feature = target.substr(
+          colon + 1, next == std::string::npos ? next : next - colon - 1);
+      if (feature.size() < 2 ||
+          (feature.back() != '+' && feature.back() != '-'))
+        return false;
+      feature.pop_back();
+      if (!allOf(feature, 0,
+                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678"
+                 "9_"))
+        return false;
+      colon = next;
     }
+    kind = TargetKind::Amdgpu;
+    return true;
   }
   return false;
 }
@@ -177,7 +202,7 @@ bool ManifestReader::read(const JsonValue &root, Manifest &out) {
   if (!target || !expectKind(*target, JsonValue::Kind::String, "\"target\""))
     return false;
   if (!parseTarget(target->string, out.targetKind))
-    return fail(*target, "unsupported target '" + target->string +
+    return fail(*target, "unsupported target '" + abbreviate(target->string) +
                              "' (expected sm_<NN>[a|f] or gfx<ID>)");
   out.target = target->string;
 
@@ -194,16 +219,17 @@ bool ManifestReader::read(const JsonValue &root, Manifest &out) {
   if (kernels->array.empty())
     return fail(*kernels, "\"kernels\" must list at least one kernel");
 
+  std::unordered_set<std::string> kernelNames;
   for (size_t i = 0; i < kernels->array.size(); ++i) {
     const JsonValue &kv = kernels->array[i];
     context = "kernels[" + std::to_string(i) + "]: ";
     KernelSpec kernel;
     if (!readKernel(kv, kernel))
       return false;
-    if (out.findKernel(kernel.name)) {
+    if (!kernelNames.insert(kernel.name).second) {
       context.clear();
       return fail(*kv.get("name"),
-                  "duplicate kernel name '" + kernel.name + "'");
+                  "duplicate kernel name '" + abbreviate(kernel.name) + "'");
     }
     out.kernels.push_back(std::move(kernel));
   }
@@ -220,7 +246,7 @@ bool ManifestReader::readKernel(const JsonValue &v, KernelSpec &kernel) {
   if (name->string.empty())
     return fail(*name, "\"name\" must not be empty");
   kernel.name = name->string;
-  context.insert(context.size() - 2, " ('" + kernel.name + "')");
+  context.insert(context.size() - 2, " ('" + abbreviate(kernel.name) + "')");
 
   if (const JsonValue *op = v.get("op")) {
     if (!expectKind(*op, JsonValue::Kind::String, "\"op\""))
@@ -236,14 +262,14 @@ bool ManifestReader::readKernel(const JsonValue &v, KernelSpec &kernel) {
   const JsonValue *args = require(v, "args");
   if (!args || !expectKind(*args, JsonValue::Kind::Array, "\"args\""))
     return false;
+  argIndex.clear();
   for (size_t i = 0; i < args->array.size(); ++i) {
     ArgSpec arg;
     if (!readArg(args->array[i], i, arg))
       return false;
-    for (const ArgSpec &prev : kernel.args)
-      if (prev.name == arg.name)
-        return fail(*args->array[i].get("name"),
-                    "duplicate argument name '" + arg.name + "'");
+    if (!argIndex.emplace(arg.name, static_cast<int>(i)).second)
+      return fail(*args->array[i].get("name"),
+                  "duplicate argument name '" + abbreviate(arg.name) + "'");
     kernel.args.push_back(std::move(arg));
   }
   // Shapes may relate an argument to any other one, earlier or later.
@@ -294,7 +320,7 @@ bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
   if (name->string.empty())
     return fail(*name, what + ".name must not be empty");
   arg.name = name->string;
-  what += " ('" + arg.name + "')";
+  what += " ('" + abbreviate(arg.name) + "')";
 
   const JsonValue *kind = require(v, "kind");
   if (!kind || !expectKind(*kind, JsonValue::Kind::String, what + ".kind"))
@@ -304,7 +330,7 @@ bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
   else if (kind->string == "scalar")
     arg.kind = ArgKind::Scalar;
   else
-    return fail(*kind, what + ": unknown kind '" + kind->string +
+    return fail(*kind, what + ": unknown kind '" + abbreviate(kind->string) +
                            "' (expected \"memref\" or \"scalar\")");
 
   const JsonValue *dtype = require(v, "dtype");
@@ -312,14 +338,15 @@ bool ManifestReader::readArg(const JsonValue &v, size_t index, ArgSpec &arg) {
     return false;
   arg.dtype = parseDtype(dtype->string);
   if (arg.dtype == FIMLIR_DTYPE_INVALID)
-    return fail(*dtype, what + ": unknown dtype '" + dtype->string + "'");
+    return fail(*dtype,
+                what + ": unknown dtype '" + abbreviate(dtype->string) + "'");
 
   if (arg.kind == ArgKind::Scalar) {
     if (!isScalarDtype(arg.dtype))
       return fail(*dtype, what +
                               ": scalar dtype must be i32, i64, f32 or "
                               "f64, got '" +
-                              dtype->string + "'");
+                              abbreviate(dtype->string) + "'");
     if (const JsonValue *rank = v.get("rank"))
       if (!rank->isInt() || rank->integer != 0)
         return fail(*rank, what + ": a scalar has no rank");
@@ -410,36 +437,34 @@ bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
   const JsonValue &name = v.array[0];
   if (!name.isString())
     return fail(name, form + ": the argument name must be a string");
-  expr.arg = -1;
-  for (size_t i = 0; i < kernel.args.size(); ++i)
-    if (kernel.args[i].name == name.string)
-      expr.arg = static_cast<int>(i);
+  auto found = argIndex.find(name.string);
+  expr.arg = found == argIndex.end() ? -1 : found->second;
   if (expr.arg < 0)
     return fail(name, exprWhere + ": \"" + opName +
-                          "\" refers to unknown argument '" + name.string +
-                          "'");
+                          "\" refers to unknown argument '" +
+                          abbreviate(name.string) + "'");
   const ArgSpec &arg = kernel.args[expr.arg];
   if (arg.kind != ArgKind::Memref)
     return fail(name, exprWhere + ": \"" + opName + "\" refers to '" +
-                          arg.name + "', which is not a memref");
+                          abbreviate(arg.name) + "', which is not a memref");
   const JsonValue &dim = v.array[1];
   if (!dim.isInt() || dim.integer < 0 || dim.integer >= arg.rank)
     return fail(dim, exprWhere + ": \"" + opName + "\" dimension of '" +
-                         arg.name + "' must be an integer in [0, " +
+                         abbreviate(arg.name) + "' must be an integer in [0, " +
                          std::to_string(arg.rank) + ")");
   expr.dim = static_cast<int>(dim.integer);
   if (arity == 3) {
     const JsonValue &divisor = v.array[2];
     if (divisor.kind == JsonValue::Kind::String) {
       // A scalar argument; "multiple_of" makes checkArgs reject values < 1.
-      for (size_t i = 0; i < kernel.args.size(); ++i)
-        if (kernel.args[i].name == divisor.string)
-          expr.divisorArg = static_cast<int>(i);
+      auto byName = argIndex.find(divisor.string);
+      if (byName != argIndex.end())
+        expr.divisorArg = byName->second;
       if (expr.divisorArg < 0 ||
           kernel.args[expr.divisorArg].kind != ArgKind::Scalar ||
           kernel.args[expr.divisorArg].multipleOf < 1)
         return fail(divisor, exprWhere + ": \"ceil_div\" divisor '" +
-                                 divisor.string +
+                                 abbreviate(divisor.string) +
                                  "' must name an integer scalar argument "
                                  "with \"multiple_of\"");
       return true;
@@ -487,7 +512,7 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
         return false;
     return true;
   }
-  return fail(v, exprWhere + ": unknown operator \"" + key +
+  return fail(v, exprWhere + ": unknown operator \"" + abbreviate(key) +
                      "\" (expected \"dim\", \"ceil_div\" or \"mul\")");
 }
 
@@ -514,9 +539,13 @@ static std::string formatDouble(double v) {
   return std::string(buf, res.ptr);
 }
 
+static std::string kernelPrefix(const KernelSpec &kernel) {
+  return "kernel '" + abbreviate(kernel.name) + "': ";
+}
+
 static std::string argPrefix(const KernelSpec &kernel, int index) {
-  return "kernel '" + kernel.name + "': argument " + std::to_string(index) +
-         " '" + kernel.args[index].name + "': ";
+  return kernelPrefix(kernel) + "argument " + std::to_string(index) + " '" +
+         abbreviate(kernel.args[index].name) + "': ";
 }
 
 static std::string describeExpected(const ArgSpec &spec) {
@@ -663,7 +692,7 @@ static bool checkMemref(const KernelSpec &kernel, int i, const fimlir_arg *args,
                 stridesText();
         return false;
       }
-      if (__builtin_mul_overflow(expected, t.sizes[d], &expected)) {
+      if (d > 0 && __builtin_mul_overflow(expected, t.sizes[d], &expected)) {
         error = argPrefix(kernel, i) + "size overflows";
         return false;
       }
@@ -714,11 +743,11 @@ static bool checkMemref(const KernelSpec &kernel, int i, const fimlir_arg *args,
 bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
                std::string &error) {
   if (nargs < 0 || (nargs > 0 && !args)) {
-    error = "kernel '" + kernel.name + "': invalid argument array";
+    error = kernelPrefix(kernel) + "invalid argument array";
     return false;
   }
   if (static_cast<size_t>(nargs) != kernel.args.size()) {
-    error = "kernel '" + kernel.name + "': expected " +
+    error = kernelPrefix(kernel) + "expected " +
             std::to_string(kernel.args.size()) + " arguments, got " +
             std::to_string(nargs);
     return false;
@@ -820,7 +849,7 @@ bool computeLaunch(const KernelSpec &kernel, const fimlir_arg *args,
     int64_t value = 0;
     if (!evalGrid(kernel.grid[d], args, value) || value < 0 ||
         value > std::numeric_limits<uint32_t>::max()) {
-      error = "kernel '" + kernel.name + "': grid dimension " + kAxis[d] +
+      error = kernelPrefix(kernel) + "grid dimension " + kAxis[d] +
               " is out of range" +
               (value > 0 ? " (" + std::to_string(value) + ")" : "");
       return false;

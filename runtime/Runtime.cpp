@@ -8,11 +8,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <fcntl.h>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace fimlir;
 
@@ -72,15 +73,57 @@ fimlir_status ensureBackend(ContextState &ctx, fimlir_backend kind,
   return FIMLIR_SUCCESS;
 }
 
-fimlir_status readFile(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+// Reads a regular file of at most FIMLIR_MAX_FILE_SIZE bytes. Devices, FIFOs
+// and directories are refused before anything is read (O_NONBLOCK keeps
+// open() from waiting for a FIFO writer), and the read loop stops at the cap
+// even if the file grows meanwhile.
+fimlir_status readFile(const std::string &path, const char *what,
+                       std::string &out) {
+  std::string shown = abbreviate(path, kMaxEchoedPath);
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
     return setError(FIMLIR_ERROR_IO,
-                    "could not open '" + path + "': " + std::strerror(errno));
-  out.assign(std::istreambuf_iterator<char>(in),
-             std::istreambuf_iterator<char>());
-  if (in.bad())
-    return setError(FIMLIR_ERROR_IO, "could not read '" + path + "'");
+                    "could not open '" + shown + "': " + std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0)
+    return setError(FIMLIR_ERROR_IO,
+                    "could not stat '" + shown + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return setError(
+        FIMLIR_ERROR_IO,
+        std::string("could not read ") + what + " '" + shown + "': " +
+            (S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file"));
+  const uint64_t cap = FIMLIR_MAX_FILE_SIZE;
+  if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > cap)
+    return setError(FIMLIR_ERROR_IO, std::string("could not read ") + what +
+                                         " '" + shown +
+                                         "': " + std::to_string(st.st_size) +
+                                         " bytes is larger than the limit of " +
+                                         std::to_string(cap) + " bytes");
+  out.clear();
+  out.reserve(static_cast<size_t>(st.st_size));
+  char buffer[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return setError(FIMLIR_ERROR_IO, "could not read '" + shown +
+                                           "': " + std::strerror(errno));
+    }
+    if (n == 0)
+      break;
+    if (static_cast<uint64_t>(n) > cap - out.size())
+      return setError(FIMLIR_ERROR_IO,
+                      std::string("could not read ") + what + " '" + shown +
+                          "': it grew past the limit of " +
+                          std::to_string(cap) + " bytes while being read");
+    out.append(buffer, static_cast<size_t>(n));
+  }
   return FIMLIR_SUCCESS;
 }
 
@@ -223,7 +266,10 @@ static fimlir_status loadModule(fimlir_context *ctx, const void *image,
   TargetKind objectKind;
   if (!detectCodeObject(image, size, objectKind, error))
     return setError(FIMLIR_ERROR_BINARY,
-                    (binaryPath.empty() ? "" : binaryPath + ": ") + error);
+                    (binaryPath.empty()
+                         ? ""
+                         : abbreviate(binaryPath, kMaxEchoedPath) + ": ") +
+                        error);
   if (objectKind != manifest.targetKind)
     return setError(FIMLIR_ERROR_BINARY,
                     "manifest target '" + manifest.target +
@@ -266,7 +312,7 @@ fimlir_status fimlir_module_load(fimlir_context *ctx, const char *manifest_path,
   FIMLIR_REQUIRE(manifest_path, "fimlir_module_load: null manifest path");
   std::string path = manifest_path;
   std::string text;
-  if (fimlir_status s = readFile(path, text))
+  if (fimlir_status s = readFile(path, "manifest", text))
     return s;
   // Read the manifest once to find the binary; loadModule re-parses the
   // same text and reports errors against it.
@@ -281,7 +327,7 @@ fimlir_status fimlir_module_load(fimlir_context *ctx, const char *manifest_path,
       binaryPath = path.substr(0, slash + 1) + binaryPath;
   }
   std::string image;
-  if (fimlir_status s = readFile(binaryPath, image))
+  if (fimlir_status s = readFile(binaryPath, "binary", image))
     return s;
   return loadModule(ctx, image.data(), image.size(), text, path, binaryPath,
                     out);
@@ -330,10 +376,20 @@ fimlir_status fimlir_module_get_kernel(fimlir_module *module, const char *name,
       *out = kernel.get();
       return FIMLIR_SUCCESS;
     }
+  // Name at most a few of the kernels, each abbreviated.
+  constexpr size_t kMaxListed = 8;
   std::string known;
-  for (auto &kernel : module->kernels)
-    known += (known.empty() ? "'" : ", '") + kernel->spec->name + "'";
-  return setError(FIMLIR_ERROR_NOT_FOUND, std::string("no kernel '") + name +
+  size_t listed = 0;
+  for (auto &kernel : module->kernels) {
+    if (listed++ == kMaxListed) {
+      known += " and " + std::to_string(module->kernels.size() - kMaxListed) +
+               " more";
+      break;
+    }
+    known +=
+        (known.empty() ? "'" : ", '") + abbreviate(kernel->spec->name) + "'";
+  }
+  return setError(FIMLIR_ERROR_NOT_FOUND, "no kernel '" + abbreviate(name) +
                                               "' in the manifest (it has " +
                                               known + ")");
   FIMLIR_GUARD_END

@@ -28,6 +28,12 @@ extern "C" {
 
 #define FIMLIR_MAX_RANK 8
 
+/* fimlir_module_load reads the manifest and the code object only if they are
+ * regular files of at most this many bytes (1 GiB); anything else (a
+ * directory, a device such as /dev/zero, a FIFO, a larger file) fails with
+ * FIMLIR_ERROR_IO before it is read. */
+#define FIMLIR_MAX_FILE_SIZE (UINT64_C(1) << 30)
+
 typedef enum fimlir_status {
   FIMLIR_SUCCESS = 0,
   /* A null handle or pointer, or an out-of-range value, was passed to the
