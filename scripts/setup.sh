@@ -25,6 +25,8 @@ LLVM_VERSION=22
 #   lld-22                 ld.lld links AMDGPU code objects
 #   clang-22               clang of the same LLVM release (GPU-side C++ and
 #                          tools that need the matching clang)
+#   libclang-rt-22-dev     compiler-rt: libFuzzer, ASan and UBSan for the
+#                          fuzz and sanitizer runs of scripts/test.sh
 #   g++                    the host C++ compiler CMake picks by default
 #   cmake ninja-build      build system (CMake >= 3.20)
 #   ccache                 compiler cache (used automatically when present)
@@ -33,7 +35,7 @@ LLVM_VERSION=22
 PACKAGES=(
   "llvm-$LLVM_VERSION-dev" "libmlir-$LLVM_VERSION-dev"
   "mlir-$LLVM_VERSION-tools" "llvm-$LLVM_VERSION-tools"
-  "lld-$LLVM_VERSION" "clang-$LLVM_VERSION"
+  "lld-$LLVM_VERSION" "clang-$LLVM_VERSION" "libclang-rt-$LLVM_VERSION-dev"
   g++ cmake ninja-build ccache python3 python3-numpy
   libamdhip64-5
 )

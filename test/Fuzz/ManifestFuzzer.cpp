@@ -14,6 +14,7 @@
 #include "Json.h"
 #include "Manifest.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -101,12 +102,23 @@ fimlir_arg makeArg(const ArgSpec &spec, Bytes &in) {
     if (wrong && (mode & 3) == 3)
       t.data = nullptr;
     for (int d = 0; d < FIMLIR_MAX_RANK; ++d) {
-      bool isStatic =
-          d < static_cast<int>(spec.shape.size()) && spec.shape[d] >= 0;
+      bool isStatic = d < static_cast<int>(spec.shape.size()) &&
+                      spec.shape[d] &&
+                      spec.shape[d]->op == GridExpr::Op::Constant;
       int64_t size = in.size64();
       // Usually respect a static dimension so later checks are reached.
-      t.sizes[d] = isStatic && (in.u8() & 7) ? spec.shape[d] : size;
+      t.sizes[d] = isStatic && (in.u8() & 7) ? spec.shape[d]->value : size;
       t.strides[d] = in.size64();
+    }
+    // Usually row-major strides, so the layout check passes and the
+    // relations after it are reached.
+    if (in.u8() & 3) {
+      int64_t stride = 1;
+      for (int d = std::min<int>(t.rank, FIMLIR_MAX_RANK) - 1; d >= 0; --d) {
+        t.strides[d] = stride;
+        if (__builtin_mul_overflow(stride, t.sizes[d], &stride))
+          stride = 1;
+      }
     }
     return a;
   }
