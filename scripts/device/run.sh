@@ -4,7 +4,7 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|bench|profile|all]
+#   bash scripts/device/run.sh [check|bench|profile|sanitize|all]
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 what=${1:-all}
@@ -38,6 +38,20 @@ if [[ $what == check || $what == all ]]; then
       tail -n 25
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
   fi
+fi
+if [[ $what == sanitize ]]; then
+  # compute-sanitizer on a few carried kernels (KERNELS/sanitize: copies of
+  # manifests and code objects), small lengths, views and bad arguments
+  # included: memcheck (out-of-bounds and misaligned accesses) and
+  # racecheck (workgroup-memory hazards).
+  for tool in memcheck racecheck; do
+    echo "== compute-sanitizer --tool $tool"
+    compute-sanitizer --tool "$tool" --error-exitcode 99 \
+      python3 scripts/device/check_attention.py "$KERNELS/sanitize" \
+      --lengths 17,130 --decode-chunks plan 2>&1 |
+      tee "$OUT/sanitize-$tool.log" | grep -E "ERROR SUMMARY|passed|FAIL" | tail -5
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  done
 fi
 if [[ $what == bench || $what == all ]]; then
   alts=()
