@@ -356,8 +356,13 @@ struct ConvertAttnToGPUPass
     }
 
     SmallVector<std::pair<func::FuncOp, AttentionOp>> work;
+    SmallVector<MergeStatesOp> merges;
     WalkResult walk = module.walk([&](Operation *op) {
-      if (isa<PagedAttentionOp, MergeStatesOp, RopeOp, AppendPagedKVOp>(op)) {
+      if (auto merge = dyn_cast<MergeStatesOp>(op)) {
+        merges.push_back(merge);
+        return WalkResult::advance();
+      }
+      if (isa<PagedAttentionOp, RopeOp, AppendPagedKVOp>(op)) {
         op->emitOpError("convert-attn-to-gpu: this op has no GPU lowering "
                         "yet; lower it with convert-attn-to-linalg");
         return WalkResult::interrupt();
@@ -476,7 +481,82 @@ struct ConvertAttnToGPUPass
                                     builder.getArrayAttr(entries))})));
       func.erase();
     }
+    for (MergeStatesOp op : merges) {
+      auto func = op->getParentOfType<func::FuncOp>();
+      if (!func) {
+        op.emitOpError("convert-attn-to-gpu: expected inside a func.func");
+        return signalPassFailure();
+      }
+      FailureOr<NamedAttribute> manifest = buildMergeStates(builder, op, func);
+      if (failed(manifest))
+        return signalPassFailure();
+      manifests.push_back(*manifest);
+      func.erase();
+    }
     module->setAttr(kManifestsAttr, builder.getDictionaryAttr(manifests));
+  }
+
+  /// The kernel of one attn.merge_states in its own gpu.module, and that
+  /// module's manifest.
+  FailureOr<NamedAttribute>
+  buildMergeStates(OpBuilder &builder, MergeStatesOp op, func::FuncOp func) {
+    ModuleOp module = getOperation();
+    auto outType = cast<RankedTensorType>(op.getOutputs()[0].getType());
+    int64_t heads = outType.getDimSize(1), dim = outType.getDimSize(2);
+    if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(dim))
+      return op.emitOpError("convert-attn-to-gpu: the head count and head "
+                            "dim must be static");
+    if (dim > 1024)
+      return op.emitOpError() << "convert-attn-to-gpu: head dim " << dim
+                              << " exceeds the merge kernel's 1024 threads";
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    builder.getUnitAttr());
+    builder.setInsertionPointToEnd(module.getBody());
+    std::string moduleName = (func.getSymName() + "_kernels").str();
+    auto gpuModule =
+        gpu::GPUModuleOp::create(builder, func.getLoc(), moduleName);
+    FailureOr<gpu::GPUFuncOp> kernel = buildMergeStatesKernel(
+        builder, op.getLoc(), gpuModule, func.getSymName(),
+        TypeRange(op.getValues()), outType);
+    if (failed(kernel))
+      return op.emitOpError("convert-attn-to-gpu: kernel generation failed");
+
+    auto str = [&](StringRef s) { return builder.getStringAttr(s); };
+    auto i64 = [&](int64_t v) { return builder.getI64IntegerAttr(v); };
+    auto named = [&](StringRef k, Attribute v) {
+      return builder.getNamedAttr(k, v);
+    };
+    // Every state and the merged lse have o's token count.
+    Attribute tokens = builder.getDictionaryAttr(
+        {named("dim", builder.getArrayAttr({str("o"), i64(0)}))});
+    size_t n = op.getValues().size();
+    SmallVector<std::string> names;
+    for (size_t i = 0; i < n; ++i)
+      names.push_back("v" + std::to_string(i));
+    for (size_t i = 0; i < n; ++i)
+      names.push_back("lse" + std::to_string(i));
+    SmallVector<ManifestArg> descs;
+    for (const std::string &argName : names)
+      descs.push_back({argName, {tokens}});
+    descs.push_back({"o"});
+    descs.push_back({"lse", {tokens}});
+    ArrayAttr args = buildManifestArgs(builder, *kernel, descs);
+    DictionaryAttr params = builder.getDictionaryAttr(
+        {named("num_states", i64(n)), named("num_heads", i64(heads)),
+         named("head_dim", i64(dim)), named("lse_base", str("2"))});
+    DictionaryAttr entry = builder.getDictionaryAttr(
+        {named("name", str(func.getSymName())),
+         named("op", str(op->getName().getStringRef())),
+         named("params", params),
+         named("block", builder.getArrayAttr({i64(dim), i64(1), i64(1)})),
+         named("grid", builder.getArrayAttr({tokens, i64(heads), i64(1)})),
+         named("dynamic_shared_memory", i64(0)),
+         named("static_shared_memory", i64(0)), named("args", args)});
+    return builder.getNamedAttr(
+        moduleName,
+        builder.getDictionaryAttr(
+            {builder.getNamedAttr("target", builder.getStringAttr(chip)),
+             builder.getNamedAttr("kernels", builder.getArrayAttr({entry}))}));
   }
 };
 } // namespace

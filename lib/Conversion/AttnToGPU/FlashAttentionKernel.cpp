@@ -263,11 +263,9 @@ MemRefType mlir::attn::getUserViewType(ArrayRef<int64_t> shape, Type elem) {
                          StridedLayoutAttr::get(elem.getContext(), 0, strides));
 }
 
-/// An empty `gpu.func @name(args) kernel` at the end of `module` with a
-/// one-dimensional known block size of `threads`.
-static gpu::GPUFuncOp createKernel(OpBuilder &builder, Location loc,
-                                   gpu::GPUModuleOp module, StringRef name,
-                                   TypeRange args, int64_t threads) {
+gpu::GPUFuncOp mlir::attn::createKernel(OpBuilder &builder, Location loc,
+                                        gpu::GPUModuleOp module, StringRef name,
+                                        TypeRange args, int64_t threads) {
   builder.setInsertionPointToEnd(module.getBody());
   auto func = gpu::GPUFuncOp::create(builder, loc, name,
                                      builder.getFunctionType(args, {}));

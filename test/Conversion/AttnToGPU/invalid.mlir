@@ -167,10 +167,18 @@ func.func @paged(%q: tensor<?x2x64xf16>, %kc: tensor<?x16x2x64xf16>, %ip: tensor
 
 // -----
 
-func.func @merge(%v0: tensor<?x2x64xf16>, %v1: tensor<?x2x64xf16>, %s0: tensor<?x2xf32>, %s1: tensor<?x2xf32>, %vo: tensor<?x2x64xf16>, %so: tensor<?x2xf32>) -> (tensor<?x2x64xf16>, tensor<?x2xf32>) {
-  // expected-error @below {{convert-attn-to-gpu: this op has no GPU lowering yet; lower it with convert-attn-to-linalg}}
-  %v, %s = attn.merge_states values(%v0, %v1 : tensor<?x2x64xf16>, tensor<?x2x64xf16>) lse(%s0, %s1 : tensor<?x2xf32>, tensor<?x2xf32>) outs(%vo, %so : tensor<?x2x64xf16>, tensor<?x2xf32>) -> tensor<?x2x64xf16>, tensor<?x2xf32>
-  return %v, %s : tensor<?x2x64xf16>, tensor<?x2xf32>
+func.func @merge_dynamic_dim(%v0: tensor<?x2x?xf16>, %v1: tensor<?x2x?xf16>, %s0: tensor<?x2xf32>, %s1: tensor<?x2xf32>, %vo: tensor<?x2x?xf16>, %so: tensor<?x2xf32>) -> (tensor<?x2x?xf16>, tensor<?x2xf32>) {
+  // expected-error @below {{convert-attn-to-gpu: the head count and head dim must be static}}
+  %v, %s = attn.merge_states values(%v0, %v1 : tensor<?x2x?xf16>, tensor<?x2x?xf16>) lse(%s0, %s1 : tensor<?x2xf32>, tensor<?x2xf32>) outs(%vo, %so : tensor<?x2x?xf16>, tensor<?x2xf32>) -> tensor<?x2x?xf16>, tensor<?x2xf32>
+  return %v, %s : tensor<?x2x?xf16>, tensor<?x2xf32>
+}
+
+// -----
+
+func.func @merge_wide(%v0: tensor<?x2x2048xf16>, %v1: tensor<?x2x2048xf16>, %s0: tensor<?x2xf32>, %s1: tensor<?x2xf32>, %vo: tensor<?x2x2048xf16>, %so: tensor<?x2xf32>) -> (tensor<?x2x2048xf16>, tensor<?x2xf32>) {
+  // expected-error @below {{convert-attn-to-gpu: head dim 2048 exceeds the merge kernel's 1024 threads}}
+  %v, %s = attn.merge_states values(%v0, %v1 : tensor<?x2x2048xf16>, tensor<?x2x2048xf16>) lse(%s0, %s1 : tensor<?x2xf32>, tensor<?x2xf32>) outs(%vo, %so : tensor<?x2x2048xf16>, tensor<?x2xf32>) -> tensor<?x2x2048xf16>, tensor<?x2xf32>
+  return %v, %s : tensor<?x2x2048xf16>, tensor<?x2xf32>
 }
 
 // -----

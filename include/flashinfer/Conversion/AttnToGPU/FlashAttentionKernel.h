@@ -55,6 +55,23 @@ struct FlashAttentionConfig {
 /// place. The runtime checks the strides against the manifest's "layout".
 MemRefType getUserViewType(ArrayRef<int64_t> shape, Type elementType);
 
+/// An empty `gpu.func @name(args) kernel` at the end of `module` with a
+/// one-dimensional known block size of `threads`.
+gpu::GPUFuncOp createKernel(OpBuilder &builder, Location loc,
+                            gpu::GPUModuleOp module, StringRef name,
+                            TypeRange args, int64_t threads);
+
+/// Builds `gpu.func @name(v_0 .. v_{n-1}, lse_0 .. lse_{n-1}, o, lse)
+/// kernel` merging `n` attention states [tokens, H, D] / [tokens, H]
+/// (base-2 lse) as attn.merge_states defines it: workgroup (t, h) of grid
+/// (tokens, H, 1) merges one row with one thread per output element (block
+/// D threads). Value types may differ from the output's; all are views
+/// (getUserViewType). Fails for D > 1024 or dynamic H, D.
+FailureOr<gpu::GPUFuncOp>
+buildMergeStatesKernel(OpBuilder &builder, Location loc,
+                       gpu::GPUModuleOp module, StringRef name,
+                       TypeRange valueTypes, RankedTensorType outType);
+
 /// Builds `gpu.func @name(q, k, v, o[, lse]) kernel` computing attention with
 /// FlashAttention-2's online softmax inside `module`, on whole workgroup
 /// tiles: a loop of `attn.online_attention_step` over the key tiles without
