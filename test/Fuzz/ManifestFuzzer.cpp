@@ -101,11 +101,13 @@ fimlir_arg makeArg(const ArgSpec &spec, Bytes &in) {
     if (wrong && (mode & 3) == 3)
       t.data = nullptr;
     for (int d = 0; d < FIMLIR_MAX_RANK; ++d) {
-      bool isStatic =
-          d < static_cast<int>(spec.shape.size()) && spec.shape[d] >= 0;
+      // A static dimension is a constant shape expression.
+      bool isStatic = d < static_cast<int>(spec.shape.size()) &&
+                      spec.shape[d] &&
+                      spec.shape[d]->op == GridExpr::Op::Constant;
       int64_t size = in.size64();
       // Usually respect a static dimension so later checks are reached.
-      t.sizes[d] = isStatic && (in.u8() & 7) ? spec.shape[d] : size;
+      t.sizes[d] = isStatic && (in.u8() & 7) ? spec.shape[d]->value : size;
       t.strides[d] = in.size64();
     }
     return a;
