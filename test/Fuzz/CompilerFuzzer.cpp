@@ -23,6 +23,7 @@
 #include "flashinfer/InitAllFlashInfer.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -36,7 +37,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
-#include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/STLExtras.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -110,17 +111,49 @@ std::string pipelineText(uint8_t b0, uint8_t b1) {
          " block-n=" + std::to_string(kBlockN[b0 >> 3]) + kGpuTail;
 }
 
+// Whether any value in `module` is a vector of more than 2^16 elements.
+bool hasHugeVector(ModuleOp module) {
+  auto huge = [](Type type) {
+    auto vec = dyn_cast<VectorType>(type);
+    if (!vec)
+      return false;
+    int64_t n = 1;
+    for (int64_t d : vec.getShape()) {
+      if (d > (int64_t(1) << 16) || (n *= d) > (int64_t(1) << 16))
+        return true;
+    }
+    return false;
+  };
+  WalkResult result = module->walk([&](Operation *op) {
+    if (llvm::any_of(op->getResultTypes(), huge))
+      return WalkResult::interrupt();
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        if (llvm::any_of(block.getArgumentTypes(), huge))
+          return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2)
     return 0;
   MLIRContext &ctx = context();
-  llvm::StringRef text(reinterpret_cast<const char *>(data) + 2, size - 2);
+  // parseSourceString does not copy: the lexer needs the NUL terminator that
+  // files read by flashinfer-opt have and libFuzzer's buffer lacks.
+  std::string text(reinterpret_cast<const char *>(data) + 2, size - 2);
 
   ParserConfig config(&ctx);
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, config);
   if (!module || failed(verify(*module)))
+    return 0;
+  // Known upstream limitation, not ours: the CPU pipeline's vector lowering
+  // unrolls vectors element by element, so a vector<65536x65536xf32> in the
+  // input runs for hours. Our passes bound the tiles they take themselves.
+  if ((data[0] & 7) == 2 && hasHugeVector(*module))
     return 0;
 
   OwningOpRef<ModuleOp> clone = module->clone();
