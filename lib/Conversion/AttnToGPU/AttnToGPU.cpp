@@ -22,6 +22,7 @@ using namespace mlir::attn;
 /// Upper bounds of the tiling options.
 static constexpr int64_t kMaxQueryTilesPerWave = 4;
 static constexpr int64_t kMaxBlockN = 1024;
+static constexpr int64_t kMaxHeadDim = 1024;
 
 /// Name of the module attribute holding the manifest entries.
 static constexpr StringLiteral kManifestsAttr = "attn.manifests";
@@ -74,6 +75,12 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
   cfg.smScale = op.getEffectiveSmScale();
   cfg.logitsSoftCap = op.getLogitsSoftCap().convertToFloat();
   cfg.withLse = static_cast<bool>(op.getLseOutput());
+  // Beyond this no key tile fits in any target's workgroup memory, and the
+  // tile sizes computed from the head dims would overflow.
+  for (int64_t d : {cfg.headDim, cfg.headDimV})
+    if (d > kMaxHeadDim)
+      return fail(Twine("head dim ") + Twine(d) + " exceeds " +
+                  Twine(kMaxHeadDim) + ", the most the GPU lowering takes");
   for (int64_t d : {cfg.headDim, cfg.headDimV})
     if (d % cfg.instr.k != 0 || d % cfg.instr.m != 0 || d % cfg.instr.n != 0)
       return fail(Twine("head dim ") + Twine(d) +

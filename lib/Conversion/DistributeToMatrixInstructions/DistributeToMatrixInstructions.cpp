@@ -1193,6 +1193,37 @@ struct AttnDistributeToMatrixInstructionsPass
                            << instr->waveSize << "-lane waves along x";
         return WalkResult::interrupt();
       }
+      // The distribution unrolls workgroup tiles into per-lane values; no
+      // target holds tiles beyond this, and larger ones would only exhaust
+      // memory while unrolling.
+      constexpr int64_t kMaxTileDim = 1024;
+      auto tooLarge = [&](Type type) {
+        auto vec = dyn_cast<VectorType>(type);
+        return vec && llvm::any_of(vec.getShape(), [](int64_t d) {
+                 return d > kMaxTileDim;
+               });
+      };
+      WalkResult sizes = func.walk([&](Operation *op) {
+        auto check = [&](Type type) {
+          if (!tooLarge(type))
+            return true;
+          op->emitOpError() << "attn-distribute-to-matrix-instructions: tile "
+                            << type << " exceeds " << kMaxTileDim
+                            << " in a dimension";
+          return false;
+        };
+        for (Type type : op->getResultTypes())
+          if (!check(type))
+            return WalkResult::interrupt();
+        for (Region &region : op->getRegions())
+          for (Block &block : region)
+            for (Type type : block.getArgumentTypes())
+              if (!check(type))
+                return WalkResult::interrupt();
+        return WalkResult::advance();
+      });
+      if (sizes.wasInterrupted())
+        return WalkResult::interrupt();
       Distributor d(func, *layout, (*block)[0] / instr->waveSize);
       if (failed(d.run()))
         return WalkResult::interrupt();

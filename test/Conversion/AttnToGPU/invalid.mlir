@@ -102,6 +102,25 @@ func.func @output_type(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tenso
 
 // -----
 
+// Head dims too large for any workgroup memory are rejected before the tile
+// sizes are computed from them (2^60 * 64 keys would overflow).
+func.func @head_dim_huge(%q: tensor<?x2x1152921504606846976xf16>, %k: tensor<?x2x1152921504606846976xf16>, %v: tensor<?x2x1152921504606846976xf16>, %o: tensor<?x2x1152921504606846976xf16>) -> tensor<?x2x1152921504606846976xf16> {
+  // expected-error @below {{convert-attn-to-gpu: head dim 1152921504606846976 exceeds 1024, the most the GPU lowering takes}}
+  %r = attn.attention q(%q : tensor<?x2x1152921504606846976xf16>) k(%k : tensor<?x2x1152921504606846976xf16>) v(%v : tensor<?x2x1152921504606846976xf16>) outs(%o : tensor<?x2x1152921504606846976xf16>) -> tensor<?x2x1152921504606846976xf16>
+  return %r : tensor<?x2x1152921504606846976xf16>
+}
+
+// -----
+
+// The value head dim too.
+func.func @head_dim_v_huge(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x2048xf16>, %o: tensor<?x2x2048xf16>) -> tensor<?x2x2048xf16> {
+  // expected-error @below {{convert-attn-to-gpu: head dim 2048 exceeds 1024, the most the GPU lowering takes}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x2048xf16>) outs(%o : tensor<?x2x2048xf16>) -> tensor<?x2x2048xf16>
+  return %r : tensor<?x2x2048xf16>
+}
+
+// -----
+
 // 72 is a multiple of mma.sync's N (8) but not of its M and K (16).
 func.func @head_dim_72(%q: tensor<?x2x72xf16>, %k: tensor<?x2x72xf16>, %v: tensor<?x2x72xf16>, %o: tensor<?x2x72xf16>) -> tensor<?x2x72xf16> {
   // expected-error @below {{convert-attn-to-gpu: head dim 72 must be a multiple of the matrix instruction's M, N and K (mma.sync.m16n8k16.f32.f16)}}

@@ -49,6 +49,27 @@ gpu.module @kernels {
 
 // -----
 
+// Tiles beyond 1024 in a dimension are rejected before unrolling (a 65536 x
+// 65536 tile exhausted memory).
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @huge_tile(%q: memref<2048x16xf16>, %k: memref<8x16xf16>, %o: memref<2048x8xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %pad = arith.constant 0.0 : f16
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: tile 'vector<2048x8xf32>' exceeds 1024 in a dimension}}
+    %zero = arith.constant dense<0.0> : vector<2048x8xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<2048x16xf16>, vector<2048x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<8x16xf16>, vector<8x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<2048x16xf16>, vector<8x16xf16> into vector<2048x8xf32>
+    vector.transfer_write %s, %o[%c0, %c0] {in_bounds = [true, true]} : vector<2048x8xf32>, memref<2048x8xf32>
+    gpu.return
+  }
+}
+
+// -----
+
 #mk = affine_map<(d0, d1, d2) -> (d0, d2)>
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>

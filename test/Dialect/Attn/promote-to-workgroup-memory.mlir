@@ -171,6 +171,44 @@ gpu.module @kernels {
 
 // -----
 
+// The copy rounds divide the tiles among the threads: none is an error, not
+// an endless loop.
+gpu.module @kernels {
+  // expected-error @+1 {{attn-promote-to-workgroup-memory: known_block_size must have 1 to 1024 threads, got 0}}
+  gpu.func @no_threads(%k: memref<?x32xf16>) kernel attributes {known_block_size = array<i32: 0, 1, 1>} {
+    gpu.return
+  }
+}
+
+// -----
+
+// Tiles beyond 1024 in a dimension are rejected before their copies are
+// built (a 2^31 x 2^31 tile exhausted memory).
+#tile = affine_map<(d0, d1, d2) -> (d0, d2)>
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @huge_tile(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %o: memref<16x2048xf32>, %end: index)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : bf16
+    %zero = arith.constant dense<0.0> : vector<16x2048xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x2048xf32>) {
+      %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      // expected-error @+1 {{attn-promote-to-workgroup-memory: tile 'vector<2048x32xbf16>' exceeds 1024 in a dimension}}
+      %kt = vector.transfer_read %k[%i, %c0, %c0], %pad {in_bounds = [true, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<2048x32xbf16>
+      %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %acc : vector<16x32xbf16>, vector<2048x32xbf16> into vector<16x2048xf32>
+      scf.yield %s : vector<16x2048xf32>
+    }
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x2048xf32>, memref<16x2048xf32>
+    gpu.return
+  }
+}
+
+// -----
+
 #tile = affine_map<(d0, d1, d2) -> (d0, d2)>
 #mk = affine_map<(d0, d1, d2) -> (d0, d2)>
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>

@@ -353,6 +353,16 @@ LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
         candidates.push_back(*c);
   if (candidates.empty())
     return success();
+  // No workgroup memory holds more; larger tiles would only make the copy
+  // loops run out of memory.
+  constexpr int64_t kMaxTileDim = 1024;
+  for (Candidate &c : candidates)
+    if (llvm::any_of(c.read.getVectorType().getShape(),
+                     [](int64_t d) { return d > kMaxTileDim; }))
+      return c.read.emitOpError()
+             << "attn-promote-to-workgroup-memory: tile "
+             << c.read.getVectorType() << " exceeds " << kMaxTileDim
+             << " in a dimension";
   if (asyncCopies && promoteLoopAsync(loop, candidates))
     return success();
   // The copies go before the first staged read; constants the later reads
@@ -413,6 +423,14 @@ struct AttnPromoteToWorkgroupMemoryPass
         func.emitOpError("attn-promote-to-workgroup-memory: the kernel needs "
                          "a one-dimensional known_block_size to share the "
                          "copies among its threads");
+        return WalkResult::interrupt();
+      }
+      // The copy rounds divide the tile among the threads.
+      if ((*block)[0] < 1 || (*block)[0] > 1024) {
+        func.emitOpError() << "attn-promote-to-workgroup-memory: "
+                              "known_block_size must have 1 to 1024 threads, "
+                              "got "
+                           << (*block)[0];
         return WalkResult::interrupt();
       }
       // Asynchronous copies where the kernel's target has them and can read
