@@ -5,9 +5,10 @@ Each kernel is one `func.func` holding one `attn.attention` (q, k, v -> o,
 lse); `flashinfer-opt --attn-compile` turns every function into a code object
 plus a JSON manifest named `<func>_kernels.*` in the output folder. The
 `decode` set gives q a static token dimension of 1, which compiles to a
-split-KV kernel and its merge kernel (two kernels in one manifest).
+split-KV kernel and its merge kernel (two kernels in one manifest). The
+`merge` set holds `attn.merge_states` functions instead.
 
-  gen_kernels.py --chip sm_90a --out build/kernels/sm_90a [--set matrix|bench|decode|decode-bench|example]
+  gen_kernels.py --chip sm_90a --out build/kernels/sm_90a [--set matrix|bench|decode|decode-bench|merge|example]
 """
 import argparse
 import itertools
@@ -35,6 +36,12 @@ SETS = {
     # compare builds (e.g. block-n values) with bench_attention.py --decode-alt.
     "decode-bench": dict(dtypes=["bf16"], head_dims=[128], causal=[False],
                          groups=[4], qo_heads=32, decode=True),
+    # attn.merge_states: (state value dtypes, output dtype, head dim) x
+    # 32 heads; f32 partials are what split-KV and cascade stages write.
+    "merge": dict(merge=[(["f32", "f32"], "bf16", 128),
+                         (["f16", "f16", "f16"], "f16", 64),
+                         (["bf16"] * 5, "bf16", 256),
+                         (["f32", "bf16"], "f16", 128)], qo_heads=32),
     "example": dict(dtypes=["f16"], head_dims=[64], causal=[False],
                     groups=[1], qo_heads=8),
 }
@@ -65,6 +72,24 @@ def kernel_ir(dtype, d, causal, group, qo_heads, decode=False, soft_cap=0):
         f"  return %r#0, %r#1 : {q}, {lse}\n}}\n")
 
 
+def merge_ir(value_dtypes, out_dtype, d, heads):
+    n = len(value_dtypes)
+    name = f"merge{n}_{'_'.join(dict.fromkeys(value_dtypes))}_to_{out_dtype}_d{d}"
+    vs = [f"tensor<?x{heads}x{d}x{t}>" for t in value_dtypes]
+    lse = f"tensor<?x{heads}xf32>"
+    o = f"tensor<?x{heads}x{d}x{out_dtype}>"
+    params = ", ".join([f"%v{i}: {t}" for i, t in enumerate(vs)] +
+                       [f"%l{i}: {lse}" for i in range(n)] +
+                       [f"%o: {o}", f"%lse: {lse}"])
+    return (
+        f"func.func @{name}({params}) -> ({o}, {lse}) {{\n"
+        f"  %r:2 = attn.merge_states values({', '.join(f'%v{i}' for i in range(n))}"
+        f" : {', '.join(vs)})\n"
+        f"      lse({', '.join(f'%l{i}' for i in range(n))} : {', '.join([lse] * n)})\n"
+        f"      outs(%o, %lse : {o}, {lse}) -> {o}, {lse}\n"
+        f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--chip", default="sm_90a")
@@ -81,8 +106,10 @@ def main():
     decode = cfg.get("decode", False)
     funcs = [kernel_ir(t, d, c, g, cfg["qo_heads"], decode)
              for t, d, c, g in
-             itertools.product(cfg["dtypes"], cfg["head_dims"], cfg["causal"],
-                               cfg["groups"])]
+             itertools.product(cfg.get("dtypes", []), cfg.get("head_dims", []),
+                               cfg.get("causal", []), cfg.get("groups", []))]
+    funcs += [merge_ir(vt, ot, d, cfg["qo_heads"])
+              for vt, ot, d in cfg.get("merge", [])]
     if "soft_cap" in cfg:
         sc = cfg["soft_cap"]
         funcs += [kernel_ir(t, d, c, g, cfg["qo_heads"], decode, sc["cap"])

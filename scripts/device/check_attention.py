@@ -25,6 +25,12 @@ argument (wrong head counts, v shorter than k, o shorter than q, a non-unit
 innermost stride, a misaligned pointer, a wrong dtype) must raise an error
 naming the argument instead of launching the kernel that takes it.
 
+A manifest of `attn.merge_states` (gen_kernels.py --set merge) gets its
+own cases: states with random lse, some rows -inf in one state, some in
+all (o 0, lse -inf), NaN values under an lse of -inf (must add nothing),
+states and lse as views of one [T, S, H, D] / [T, S, H] tensor, o a view;
+plus bad arguments.
+
 Prints one row per case and a summary; exits non-zero if any case fails.
 
   check_attention.py KERNEL_DIR [--lengths 1,17,1000,4097] [--tol 1e-2]
@@ -252,6 +258,110 @@ def check_views_and_errors(kernels, params, dtype, gen, rows, tol, lse_tol):
     return failures
 
 
+def merge_reference(vs, lses):
+    """float64 merge of states (v [T, H, D], base-2 lse [T, H])."""
+    lse = torch.stack([l.double() for l in lses])            # [S, T, H]
+    m = lse.amax(0)
+    m_exp = torch.where(torch.isinf(m) & (m < 0), torch.zeros_like(m), m)
+    w = torch.exp2(lse - m_exp)                               # 0 where -inf
+    vals = torch.stack([torch.nan_to_num(v.double()) for v in vs])
+    vals = torch.where(w[..., None] > 0, vals, torch.zeros_like(vals))
+    total = w.sum(0)
+    o = (w[..., None] * vals).sum(0) / torch.where(
+        total > 0, total, torch.ones_like(total))[..., None]
+    out_lse = torch.where(total > 0, m_exp + torch.log2(total),
+                          torch.full_like(total, -math.inf))
+    return o, out_lse
+
+
+def check_merge(kernel, manifest_kernel, gen, rows, tol):
+    """attn.merge_states kernels: plain and view cases, then bad arguments."""
+    p = kernel.params
+    n, h, d = p["num_states"], p["num_heads"], p["head_dim"]
+    args = {a["name"]: a for a in manifest_kernel["args"]}
+    vdt = [DTYPES.get(args[f"v{i}"]["dtype"], torch.float32) for i in range(n)]
+    odt = DTYPES[args["o"]["dtype"]]
+    dev, failures = "cuda", 0
+    for tokens in (1, 17, 1000):
+        for views in (False, True):
+            lse_all = torch.randn(tokens, n, h, generator=gen, device=dev) * 4
+            # Row 0 empty in every state; rows 1.. empty in state 0 alone.
+            lse_all[0] = -math.inf
+            if tokens > 1:
+                lse_all[1::3, 0] = -math.inf
+            # One dtype for all states: the states are views of one tensor.
+            v_all = torch.randn(tokens, n, h, d, generator=gen, device=dev)
+            if len(set(vdt)) == 1:
+                v_all = v_all.to(vdt[0])
+            vs, lses = [], []
+            for i in range(n):
+                vi = v_all[:, i] if views else v_all[:, i].contiguous()
+                vi = vi.to(vdt[i])
+                li = lse_all[:, i] if views else lse_all[:, i].contiguous()
+                vs.append(vi)
+                lses.append(li)
+            # A state that saw no key may hold anything: NaN must not leak.
+            if tokens > 1:
+                vs[0][1::3] = float("nan")
+            obuf = torch.full((tokens, 2 * h, d), float("nan"), device=dev,
+                              dtype=odt)
+            o = obuf[:, h:] if views else obuf[:, :h].contiguous()
+            lse = torch.full((tokens, h), float("nan"), device=dev)
+            tensors = {f"v{i}": vs[i] for i in range(n)}
+            tensors.update({f"lse{i}": lses[i] for i in range(n)})
+            tensors.update(o=o, lse=lse)
+            kernel(*[tensors[a] for a in kernel.arg_names])
+            torch.cuda.synchronize()
+            ref_o, ref_lse = merge_reference(vs, lses)
+            finite = bool(torch.isfinite(o).all())
+            rel = ((o.double() - ref_o).norm() /
+                   ref_o.norm().clamp_min(1e-30)).item()
+            same_inf = bool((torch.isinf(lse) == torch.isinf(ref_lse)).all())
+            fin = torch.isfinite(ref_lse)
+            lse_err = ((lse.double()[fin] - ref_lse[fin]).abs().max().item()
+                       if fin.any() else 0.0)
+            empty_ok = bool((o[0] == 0).all())
+            untouched = not views or bool(torch.isnan(obuf[:, :h]).all())
+            ok = (finite and same_inf and empty_ok and untouched and
+                  rel <= tol and lse_err <= 1e-3)
+            failures += not ok
+            label = "merge:views" if views else "merge"
+            rows.append(dict(kernel=kernel.name, mode=label, kv_len=n,
+                             qo_len=tokens, rel_err=rel,
+                             lse_max_abs_err=lse_err, finite=finite, ok=ok))
+            print(f"{kernel.name:28s} {label:12s} T={tokens:5d} "
+                  f"rel={rel:.2e} lse={lse_err:.2e} "
+                  f"{'' if empty_ok and same_inf else 'EMPTY-ROW '}"
+                  f"{'' if untouched else 'WROTE-OUTSIDE '}"
+                  f"{'ok' if ok else 'FAIL'}", flush=True)
+    z = lambda *shape, t=torch.float32: torch.zeros(*shape, device=dev, dtype=t)
+    good = lambda: {**{f"v{i}": z(5, h, d, t=vdt[i]) for i in range(n)},
+                    **{f"lse{i}": z(5, h) for i in range(n)},
+                    "o": z(5, h, d, t=odt), "lse": z(5, h)}
+    for label, change, expect in [
+            ("state-shorter", {"v1": z(4, h, d, t=vdt[1])},
+             "'v1': dimension 0 must be o.shape[0]"),
+            ("lse-heads", {"lse0": z(5, h + 1)}, "'lse0': dimension 1 must be"),
+            ("out-dim", {"o": z(5, h, d + 16, t=odt)}, "'o': dimension 2 must be"),
+            ("lse-inner-stride", {"lse": z(5, 2 * h)[:, ::2]},
+             "'lse': innermost stride must be 1")]:
+        t = good()
+        t.update(change)
+        try:
+            kernel(*[t[a] for a in kernel.arg_names])
+            torch.cuda.synchronize()
+            message, ok = "launched", False
+        except Exception as e:
+            message, ok = str(e), expect in str(e)
+        failures += not ok
+        rows.append(dict(kernel=kernel.name, mode=f"bad:{label}", kv_len=n,
+                         qo_len=5, rel_err=0.0, lse_max_abs_err=0.0,
+                         finite=True, ok=ok, message=message))
+        print(f"{kernel.name:28s} bad:{label:14s} {'ok' if ok else 'FAIL'}: "
+              f"{message[:110]}", flush=True)
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("kernel_dir")
@@ -273,6 +383,11 @@ def main():
     for path in manifests:
         module = Module(path)
         manifest = json.load(open(path))
+        if manifest["kernels"][0].get("op") == "attn.merge_states":
+            for k in manifest["kernels"]:
+                failures += check_merge(module.kernel(k["name"]), k, gen,
+                                        rows, args.tol)
+            continue
         dtype = DTYPES[manifest["kernels"][0]["args"][0]["dtype"]]
         stages = [k.get("params", {}).get("stage") for k in manifest["kernels"]]
         if stages == ["split_kv", "merge"]:

@@ -38,6 +38,13 @@ if [[ $what == check || $what == all ]]; then
       tail -n 25
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
   fi
+  # attn.merge_states kernels (gen_kernels.py --set merge), when carried.
+  if [[ -d $KERNELS/merge ]]; then
+    python3 scripts/device/check_attention.py "$KERNELS/merge" \
+      --json "$OUT/check-merge.json" 2>&1 | tee "$OUT/check-merge.log" |
+      tail -n 12
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  fi
 fi
 if [[ $what == sanitize ]]; then
   # compute-sanitizer on a few carried kernels (KERNELS/sanitize: copies of
