@@ -219,16 +219,16 @@ Value emitRope(
           Value rem = arith::RemUIOp::create(ib, d, two);
           first = arith::CmpIOp::create(ib, P::eq, rem, indexConst(ib, 0));
           pairIdx = arith::DivUIOp::create(ib, d, two);
-          partner = arith::SelectOp::create(ib, first,
-                                            arith::AddIOp::create(ib, d, one),
-                                            arith::SubIOp::create(ib, d, one));
+          Value down = arith::SubIOp::create(ib, d, one);
+          Value up = arith::AddIOp::create(ib, d, one);
+          partner = arith::SelectOp::create(ib, first, up, down);
         } else {
           Value half = arith::DivUIOp::create(ib, rd, two);
           first = arith::CmpIOp::create(ib, P::ult, d, half);
           Value lower = arith::SubIOp::create(ib, d, half);
           pairIdx = arith::SelectOp::create(ib, first, d, lower);
-          partner = arith::SelectOp::create(
-              ib, first, arith::AddIOp::create(ib, d, half), lower);
+          Value upper = arith::AddIOp::create(ib, d, half);
+          partner = arith::SelectOp::create(ib, first, upper, lower);
         }
         // Features past rotary_dim read themselves: keeps reads in bounds.
         partner = arith::SelectOp::create(ib, inRotary, partner, d);
@@ -243,16 +243,18 @@ Value emitRope(
             arith::DivFOp::create(ib, indexToF32(ib, twoI), indexToF32(ib, rd)),
             f32Const(ib, log2Theta));
         Value freq = math::Exp2Op::create(ib, arith::NegFOp::create(ib, expo));
-        Value pos =
-            arith::DivFOp::create(ib, position(ib, ivs), f32Const(ib, p.scale));
+        // One builder call per statement: argument evaluation order is
+        // unspecified, and the IR must not depend on the host compiler.
+        Value scale = f32Const(ib, p.scale);
+        Value pos = arith::DivFOp::create(ib, position(ib, ivs), scale);
         Value angle = arith::MulFOp::create(ib, pos, freq);
         Value c = math::CosOp::create(ib, angle);
         Value s = math::SinOp::create(ib, angle);
         Value xc = arith::MulFOp::create(ib, x, c);
         Value ys = arith::MulFOp::create(ib, y, s);
-        Value rotated = arith::SelectOp::create(
-            ib, first, arith::SubFOp::create(ib, xc, ys),
-            arith::AddFOp::create(ib, xc, ys));
+        Value plus = arith::AddFOp::create(ib, xc, ys);
+        Value minus = arith::SubFOp::create(ib, xc, ys);
+        Value rotated = arith::SelectOp::create(ib, first, minus, plus);
         Value r = arith::SelectOp::create(ib, inRotary, rotated, x);
         return fromF32(ib, r, outElem);
       });
@@ -823,9 +825,9 @@ SmallVector<Value> lowerAppendPagedKV(ImplicitLocOpBuilder &b,
         ImplicitLocOpBuilder ib(loc, nb);
         Value batch = extractIndex(ib, op.getBatchIndices(), n);
         Value pos = extractIndex(ib, op.getPositions(), n);
-        Value pageIdx =
-            arith::AddIOp::create(ib, extractIndex(ib, op.getKvIndptr(), batch),
-                                  arith::DivUIOp::create(ib, pos, pageSize));
+        Value pageInRequest = arith::DivUIOp::create(ib, pos, pageSize);
+        Value firstPage = extractIndex(ib, op.getKvIndptr(), batch);
+        Value pageIdx = arith::AddIOp::create(ib, firstPage, pageInRequest);
         Value page = extractIndex(ib, op.getKvIndices(), pageIdx);
         Value slot = arith::RemUIOp::create(ib, pos, pageSize);
         OpFoldResult z = ib.getIndexAttr(0), u = ib.getIndexAttr(1);

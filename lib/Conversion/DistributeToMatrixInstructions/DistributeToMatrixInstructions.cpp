@@ -1197,20 +1197,31 @@ struct AttnDistributeToMatrixInstructionsPass
       // target holds tiles beyond this, and larger ones would only exhaust
       // memory while unrolling.
       constexpr int64_t kMaxTileDim = 1024;
-      auto tooLarge = [&](Type type) {
-        auto vec = dyn_cast<VectorType>(type);
-        return vec && llvm::any_of(vec.getShape(), [](int64_t d) {
-                 return d > kMaxTileDim;
-               });
-      };
+      // Nor more values per lane than this in one tile: real kernels hold
+      // at most 256 (a 256 x 256 f32 accumulator over 256 lanes); past it the
+      // unrolled IR takes minutes to canonicalize.
+      constexpr int64_t kMaxValuesPerLane = 1024;
+      int64_t threads = (*block)[0];
       WalkResult sizes = func.walk([&](Operation *op) {
         auto check = [&](Type type) {
-          if (!tooLarge(type))
+          auto vec = dyn_cast<VectorType>(type);
+          if (!vec)
             return true;
-          op->emitOpError() << "attn-distribute-to-matrix-instructions: tile "
-                            << type << " exceeds " << kMaxTileDim
-                            << " in a dimension";
-          return false;
+          if (llvm::any_of(vec.getShape(),
+                           [](int64_t d) { return d > kMaxTileDim; })) {
+            op->emitOpError()
+                << "attn-distribute-to-matrix-instructions: tile " << type
+                << " exceeds " << kMaxTileDim << " in a dimension";
+            return false;
+          }
+          if (vec.getNumElements() > kMaxValuesPerLane * threads) {
+            op->emitOpError()
+                << "attn-distribute-to-matrix-instructions: tile " << type
+                << " needs more than " << kMaxValuesPerLane
+                << " values per lane over " << threads << " threads";
+            return false;
+          }
+          return true;
         };
         for (Type type : op->getResultTypes())
           if (!check(type))

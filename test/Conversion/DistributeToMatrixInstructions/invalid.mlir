@@ -74,6 +74,25 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
+  gpu.func @many_values_per_lane(%q: memref<512x16xf16>, %k: memref<512x16xf16>, %o: memref<512x512xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    %c0 = arith.constant 0 : index
+    %pad = arith.constant 0.0 : f16
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: tile 'vector<512x512xf32>' needs more than 1024 values per lane over 32 threads}}
+    %zero = arith.constant dense<0.0> : vector<512x512xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<512x16xf16>, vector<512x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<512x16xf16>, vector<512x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<512x16xf16>, vector<512x16xf16> into vector<512x512xf32>
+    vector.transfer_write %s, %o[%c0, %c0] {in_bounds = [true, true]} : vector<512x512xf32>, memref<512x512xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
   // expected-error @+1 {{attn-distribute-to-matrix-instructions: 24 rows do not split into 1 waves of 16-row tiles}}
   gpu.func @rows(%q: memref<24x16xf16>, %k: memref<8x16xf16>, %o: memref<24x8xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
     %c0 = arith.constant 0 : index

@@ -113,10 +113,13 @@ void decompose(OnlineAttentionStepOp op) {
     float smScale = op.getScaleLog2().convertToFloat() / log2e;
     Value e = math::Exp2Op::create(
         b, arith::MulFOp::create(b, s, cst(2.0f * log2e * smScale / cap)));
-    Value tanh = arith::SubFOp::create(
-        b, cst(1.0f),
-        arith::DivFOp::create(b, cst(2.0f),
-                              arith::AddFOp::create(b, e, cst(1.0f))));
+    // tanh(x) = 1 - 2 / (e^2x + 1); one builder call per statement, so the
+    // IR does not depend on the host compiler's argument evaluation order.
+    Value ePlusOne = arith::AddFOp::create(b, e, cst(1.0f));
+    Value two = cst(2.0f);
+    Value quotient = arith::DivFOp::create(b, two, ePlusOne);
+    Value one = cst(1.0f);
+    Value tanh = arith::SubFOp::create(b, one, quotient);
     s = arith::MulFOp::create(b, tanh, cst(log2e * cap));
   } else {
     s = arith::MulFOp::create(b, s,
