@@ -454,12 +454,8 @@ struct ConvertAttnToGPUPass
                            decode ? decodeBlockN : int64_t(blockN));
       cfg.splitKV = decode;
 
-      module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                      builder.getUnitAttr());
-      builder.setInsertionPointToEnd(module.getBody());
-      std::string moduleName = (func.getSymName() + "_kernels").str();
-      auto gpuModule =
-          gpu::GPUModuleOp::create(builder, func.getLoc(), moduleName);
+      gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
+      std::string moduleName = gpuModule.getName().str();
       FailureOr<gpu::GPUFuncOp> kernel = buildFlashAttentionKernel(
           builder, op.getLoc(), gpuModule, func.getSymName(), cfg);
       if (failed(kernel)) {
@@ -503,11 +499,21 @@ struct ConvertAttnToGPUPass
     module->setAttr(kManifestsAttr, builder.getDictionaryAttr(manifests));
   }
 
+  /// An empty `gpu.module @<func>_kernels` at the end of the module, which
+  /// becomes a GPU container module.
+  gpu::GPUModuleOp createKernelModule(OpBuilder &builder, func::FuncOp func) {
+    ModuleOp module = getOperation();
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    builder.getUnitAttr());
+    builder.setInsertionPointToEnd(module.getBody());
+    return gpu::GPUModuleOp::create(builder, func.getLoc(),
+                                    (func.getSymName() + "_kernels").str());
+  }
+
   /// The kernel of one attn.merge_states in its own gpu.module, and that
   /// module's manifest.
   FailureOr<NamedAttribute>
   buildMergeStates(OpBuilder &builder, MergeStatesOp op, func::FuncOp func) {
-    ModuleOp module = getOperation();
     auto outType = cast<RankedTensorType>(op.getOutputs()[0].getType());
     int64_t heads = outType.getDimSize(1), dim = outType.getDimSize(2);
     if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(dim))
@@ -516,12 +522,8 @@ struct ConvertAttnToGPUPass
     if (dim > 1024)
       return op.emitOpError() << "convert-attn-to-gpu: head dim " << dim
                               << " exceeds the merge kernel's 1024 threads";
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                    builder.getUnitAttr());
-    builder.setInsertionPointToEnd(module.getBody());
-    std::string moduleName = (func.getSymName() + "_kernels").str();
-    auto gpuModule =
-        gpu::GPUModuleOp::create(builder, func.getLoc(), moduleName);
+    gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
+    std::string moduleName = gpuModule.getName().str();
     FailureOr<gpu::GPUFuncOp> kernel = buildMergeStatesKernel(
         builder, op.getLoc(), gpuModule, func.getSymName(),
         TypeRange(op.getValues()), outType);
