@@ -34,10 +34,11 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
     `attn-write-code-objects`.
 
     A function whose body is one `attn.merge_states` becomes one merge
-    kernel: workgroup (t, h) of grid (tokens, H) merges that row of every
-    state, one thread per output element (static H, head dim at most
-    1024), with the op's semantics: weights 2^(lse_i - lse), states with lse
-    -inf adding nothing, an all-empty row giving 0 and -inf.
+    kernel: a workgroup merges one token of a group of heads (up to 256
+    threads), each thread a 4-element vector of one head's row of every
+    state (static H, head dim at most 1024), with the op's semantics:
+    weights 2^(lse_i - lse), states with lse -inf adding nothing, an
+    all-empty row giving 0 and -inf.
 
     The arguments the caller passes (q, k, v, o, lse) are strided views,
     `memref<?xHxDxT, strided<[?, ?, 1]>>`: any token and head strides with

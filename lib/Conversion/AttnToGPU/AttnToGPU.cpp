@@ -147,12 +147,12 @@ void chooseRegisterTiling(FlashAttentionConfig &cfg, int64_t requestedTiles,
 
 /// What the manifest says of one kernel argument beyond its type: its name,
 /// the sizes its dynamic dimensions must have (in order; an absent entry
-/// leaves the size free), and whether the kernel reads or writes its rows
-/// with vector accesses (which need aligned rows).
+/// leaves the size free), and the alignment in bytes of its rows and data
+/// pointer that the kernel's vector accesses need (0: none).
 struct ManifestArg {
   StringRef name;
   SmallVector<Attribute> dynamicSizes = {};
-  bool vectorRows = false;
+  int64_t alignBytes = 0;
   int64_t multipleOf = 0; // integer scalars
 };
 
@@ -199,8 +199,8 @@ ArrayAttr buildManifestArgs(Builder &b, gpu::GPUFuncOp kernel,
     entry.push_back(named("shape", b.getArrayAttr(shape)));
     bool strided = !memref.getLayout().isIdentity();
     entry.push_back(named("layout", str(strided ? "strided" : "contiguous")));
-    if (strided && desc.vectorRows)
-      entry.push_back(named("align", i64(kStagingCopyBytes)));
+    if (strided && desc.alignBytes > 1)
+      entry.push_back(named("align", i64(desc.alignBytes)));
     args.push_back(b.getDictionaryAttr(entry));
   }
   return b.getArrayAttr(args);
@@ -228,16 +228,18 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
   StringRef name = kernel.getName();
   // Token counts: v has k's, o and lse have q's; the split-KV partials have
   // one row per chunk of kv_chunk keys (docs/runtime.md: planning decode).
+  // q, k, v and o rows are staged and stored with 16-byte accesses.
+  int64_t rowAlign = kStagingCopyBytes;
   SmallVector<ManifestArg> argDescs = {
-      {"q", {}, true}, {"k", {}, true}, {"v", {dimOf("k")}, true}};
-  SmallVector<ManifestArg> outDescs = {{"o", {dimOf("q")}, true}};
+      {"q", {}, rowAlign}, {"k", {}, rowAlign}, {"v", {dimOf("k")}, rowAlign}};
+  SmallVector<ManifestArg> outDescs = {{"o", {dimOf("q")}, rowAlign}};
   if (cfg.withLse)
     outDescs.push_back({"lse", {dimOf("q")}});
   if (split) {
     Attribute chunks = ceilDiv("k", str("kv_chunk"));
     argDescs.push_back({"o_part", {chunks}});
     argDescs.push_back({"lse_part", {chunks}});
-    argDescs.push_back({"kv_chunk", {}, false, cfg.blockN});
+    argDescs.push_back({"kv_chunk", {}, 0, cfg.blockN});
   } else {
     llvm::append_range(argDescs, outDescs);
   }
@@ -539,26 +541,38 @@ struct ConvertAttnToGPUPass
     Attribute tokens = builder.getDictionaryAttr(
         {named("dim", builder.getArrayAttr({str("o"), i64(0)}))});
     size_t n = op.getValues().size();
+    MergeStatesTiling tiling = getMergeStatesTiling(heads, dim);
+    // Rows of values and o are read and written as vectors of
+    // elementsPerThread elements.
+    auto rowAlign = [&](Value tensor) {
+      Type elem = getElementTypeOrSelf(tensor.getType());
+      return tiling.elementsPerThread * elem.getIntOrFloatBitWidth() / 8;
+    };
     SmallVector<std::string> names;
-    for (size_t i = 0; i < n; ++i)
-      names.push_back("v" + std::to_string(i));
-    for (size_t i = 0; i < n; ++i)
-      names.push_back("lse" + std::to_string(i));
+    for (size_t i = 0; i < 2 * n; ++i)
+      names.push_back((i < n ? "v" : "lse") + std::to_string(i % n));
     SmallVector<ManifestArg> descs;
-    for (const std::string &argName : names)
-      descs.push_back({argName, {tokens}});
-    descs.push_back({"o"});
+    for (size_t i = 0; i < 2 * n; ++i)
+      descs.push_back({names[i],
+                       {tokens},
+                       i < n ? int64_t(rowAlign(op.getValues()[i])) : 0});
+    descs.push_back({"o", {}, int64_t(rowAlign(op.getOutputs()[0]))});
     descs.push_back({"lse", {tokens}});
     ArrayAttr args = buildManifestArgs(builder, *kernel, descs);
     DictionaryAttr params = builder.getDictionaryAttr(
         {named("num_states", i64(n)), named("num_heads", i64(heads)),
-         named("head_dim", i64(dim)), named("lse_base", str("2"))});
+         named("head_dim", i64(dim)), named("lse_base", str("2")),
+         named("elements_per_thread", i64(tiling.elementsPerThread)),
+         named("heads_per_workgroup", i64(tiling.headsPerWorkgroup))});
+    int64_t threads = dim / tiling.elementsPerThread * tiling.headsPerWorkgroup;
     DictionaryAttr entry = builder.getDictionaryAttr(
         {named("name", str(func.getSymName())),
          named("op", str(op->getName().getStringRef())),
          named("params", params),
-         named("block", builder.getArrayAttr({i64(dim), i64(1), i64(1)})),
-         named("grid", builder.getArrayAttr({tokens, i64(heads), i64(1)})),
+         named("block", builder.getArrayAttr({i64(threads), i64(1), i64(1)})),
+         named("grid",
+               builder.getArrayAttr(
+                   {tokens, i64(heads / tiling.headsPerWorkgroup), i64(1)})),
          named("dynamic_shared_memory", i64(0)),
          named("static_shared_memory", i64(0)), named("args", args)});
     return builder.getNamedAttr(

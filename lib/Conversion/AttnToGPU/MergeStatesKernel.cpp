@@ -1,9 +1,9 @@
 //===- MergeStatesKernel.cpp - attn.merge_states as a GPU kernel ----------===//
 //
-// Stage 1 of the GPU lowering for attn.merge_states: one workgroup per
-// (token, head) row, one thread per output element. Memory-bound: each
-// thread reads its element of every state and the states' lse, all loads
-// issued before the arithmetic that combines them.
+// Stage 1 of the GPU lowering for attn.merge_states. Memory-bound: each
+// thread reads a short vector of its row from every state, and the states'
+// lse, all loads issued before the arithmetic that combines them; a
+// workgroup takes one token and a group of heads.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,12 +13,25 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 #include <limits>
 
 using namespace mlir;
 using namespace mlir::attn;
+
+MergeStatesTiling mlir::attn::getMergeStatesTiling(int64_t heads, int64_t dim) {
+  // 16-byte f32 vectors where the head dim allows; then as many heads per
+  // workgroup as divide H within 256 threads, so workgroups are not tiny.
+  MergeStatesTiling tiling;
+  tiling.elementsPerThread = dim % 4 == 0 ? 4 : dim % 2 == 0 ? 2 : 1;
+  int64_t lanes = dim / tiling.elementsPerThread;
+  for (int64_t g = 1; g <= heads; ++g)
+    if (heads % g == 0 && lanes * g <= 256)
+      tiling.headsPerWorkgroup = g;
+  return tiling;
+}
 
 FailureOr<gpu::GPUFuncOp> mlir::attn::buildMergeStatesKernel(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module, StringRef name,
@@ -40,61 +53,87 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildMergeStatesKernel(
       getUserViewType({tokens, heads, dim}, outType.getElementType()));
   args.push_back(getUserViewType({tokens, heads}, f32));
 
+  MergeStatesTiling tiling = getMergeStatesTiling(heads, dim);
+  int64_t vec = tiling.elementsPerThread;
+  int64_t lanesPerHead = dim / vec;
   OpBuilder::InsertionGuard guard(builder);
-  gpu::GPUFuncOp func = createKernel(builder, loc, module, name, args, dim);
+  gpu::GPUFuncOp func = createKernel(builder, loc, module, name, args,
+                                     lanesPerHead * tiling.headsPerWorkgroup);
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
-  auto cst = [&](float v) {
-    return arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(v));
-  };
-  Value negInf = cst(-std::numeric_limits<float>::infinity());
-  Value zero = cst(0.0f);
+  auto vecType = VectorType::get({vec}, f32);
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+  float inf = std::numeric_limits<float>::infinity();
+  Value negInf =
+      arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(-inf));
+  Value zero = arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(0.0f));
+  Value zeros = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
+  // Thread t of workgroup (token, g) owns elements [vec * (t % lanesPerHead),
+  // + vec) of head g * headsPerWorkgroup + t / lanesPerHead.
   Value token = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value head = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  Value d = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value group = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value headInGroup = arith::DivUIOp::create(b, tid, idx(lanesPerHead));
+  Value groupBase =
+      arith::MulIOp::create(b, group, idx(tiling.headsPerWorkgroup));
+  Value head = arith::AddIOp::create(b, groupBase, headInGroup);
+  Value lane = arith::RemUIOp::create(b, tid, idx(lanesPerHead));
+  Value d = arith::MulIOp::create(b, lane, idx(vec));
+  auto bytes = [](Type elem) { return elem.getIntOrFloatBitWidth() / 8; };
 
   SmallVector<Value> lse(n), x(n);
   for (size_t i = 0; i < n; ++i) {
     lse[i] = memref::LoadOp::create(b, func.getArgument(n + i),
                                     ValueRange{token, head});
-    x[i] = memref::LoadOp::create(b, func.getArgument(i),
-                                  ValueRange{token, head, d});
-    if (x[i].getType() != f32)
-      x[i] = arith::ExtFOp::create(b, f32, x[i]);
+    Type elem =
+        cast<MemRefType>(func.getArgument(i).getType()).getElementType();
+    // The manifest asks for kStagingCopyBytes-aligned rows, at least a
+    // vector's width.
+    auto load =
+        vector::LoadOp::create(b, vecType.clone(elem), func.getArgument(i),
+                               ValueRange{token, head, d});
+    load.setAlignment(vec * bytes(elem));
+    x[i] = load;
+    if (elem != f32)
+      x[i] = arith::ExtFOp::create(b, vecType, x[i]);
   }
   Value m = negInf;
   for (Value l : lse)
     m = arith::MaximumFOp::create(b, m, l);
   // With every state empty (lse -inf) exponentiate against 0: no NaN, and
   // each weight is exactly 0.
-  Value mExp = arith::SelectOp::create(
-      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf), zero,
-      m);
-  Value sum = zero, acc = zero;
+  Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf);
+  Value mExp = arith::SelectOp::create(b, empty, zero, m);
+  Value sum = zero, acc = zeros;
   for (size_t i = 0; i < n; ++i) {
-    Value w = math::Exp2Op::create(b, arith::SubFOp::create(b, lse[i], mExp));
+    Value shifted = arith::SubFOp::create(b, lse[i], mExp);
+    Value w = math::Exp2Op::create(b, shifted);
     // A state with lse -inf adds nothing, whatever its values hold.
     Value used = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, w, zero);
-    acc = arith::AddFOp::create(
-        b, acc,
-        arith::SelectOp::create(b, used, arith::MulFOp::create(b, w, x[i]),
-                                zero));
+    Value weights = vector::BroadcastOp::create(b, vecType, w);
+    Value term = arith::MulFOp::create(b, weights, x[i]);
+    Value kept = arith::SelectOp::create(b, used, term, zeros);
+    acc = arith::AddFOp::create(b, acc, kept);
     sum = arith::AddFOp::create(b, sum, w);
   }
   Value positive =
       arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
-  Value out = arith::SelectOp::create(b, positive,
-                                      arith::DivFOp::create(b, acc, sum), zero);
-  if (outType.getElementType() != f32)
-    out = arith::TruncFOp::create(b, outType.getElementType(), out);
-  memref::StoreOp::create(b, out, func.getArgument(2 * n),
-                          ValueRange{token, head, d});
-  Value merged = arith::SelectOp::create(
-      b, positive, arith::AddFOp::create(b, mExp, math::Log2Op::create(b, sum)),
-      negInf);
-  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, d,
-                                      arith::ConstantIndexOp::create(b, 0));
-  auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
+  Value sums = vector::BroadcastOp::create(b, vecType, sum);
+  Value quotient = arith::DivFOp::create(b, acc, sums);
+  Value out = arith::SelectOp::create(b, positive, quotient, zeros);
+  Type outElem = outType.getElementType();
+  if (outElem != f32)
+    out = arith::TruncFOp::create(b, vecType.clone(outElem), out);
+  auto store = vector::StoreOp::create(b, out, func.getArgument(2 * n),
+                                       ValueRange{token, head, d});
+  store.setAlignment(vec * bytes(outElem));
+  Value logSum = math::Log2Op::create(b, sum);
+  Value mergedLse = arith::AddFOp::create(b, mExp, logSum);
+  Value merged = arith::SelectOp::create(b, positive, mergedLse, negInf);
+  Value firstLane =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0));
+  auto ifOp = scf::IfOp::create(b, firstLane, /*withElseRegion=*/false);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(ifOp.thenBlock());

@@ -61,12 +61,22 @@ gpu::GPUFuncOp createKernel(OpBuilder &builder, Location loc,
                             gpu::GPUModuleOp module, StringRef name,
                             TypeRange args, int64_t threads);
 
+/// How the merge kernel of attn.merge_states splits its rows: each thread
+/// merges `elementsPerThread` consecutive elements of one head, a workgroup
+/// `headsPerWorkgroup` heads of one token.
+struct MergeStatesTiling {
+  int64_t elementsPerThread = 1;
+  int64_t headsPerWorkgroup = 1;
+};
+MergeStatesTiling getMergeStatesTiling(int64_t heads, int64_t dim);
+
 /// Builds `gpu.func @name(v_0 .. v_{n-1}, lse_0 .. lse_{n-1}, o, lse)
 /// kernel` merging `n` attention states [tokens, H, D] / [tokens, H]
-/// (base-2 lse) as attn.merge_states defines it: workgroup (t, h) of grid
-/// (tokens, H, 1) merges one row with one thread per output element (block
-/// D threads). Value types may differ from the output's; all are views
-/// (getUserViewType). Fails for D > 1024 or dynamic H, D.
+/// (base-2 lse) as attn.merge_states defines it, tiled by
+/// getMergeStatesTiling: workgroup (t, g) of grid (tokens, H /
+/// headsPerWorkgroup, 1) merges token t of its heads. Value types may differ
+/// from the output's; all are views (getUserViewType) whose rows are read
+/// and written as vectors. Fails for D > 1024 or dynamic H, D.
 FailureOr<gpu::GPUFuncOp>
 buildMergeStatesKernel(OpBuilder &builder, Location loc,
                        gpu::GPUModuleOp module, StringRef name,
