@@ -107,13 +107,8 @@ struct MatrixInstr {
 std::optional<MatrixInstr> getMatrixInstr(llvm::StringRef chip,
                                           MatrixElemType elemType);
 
-/// The kernel attribute naming the matrix instruction (MatrixInstr::name) a
-/// kernel's tiles were sized for; the later GPU stages read it.
-inline constexpr llvm::StringLiteral kMatrixInstructionAttr =
-    "attn.matrix_instruction";
-
 /// The instruction of the table called `name` (MatrixInstr::name), which is
-/// how kernels record the instruction they were tiled for.
+/// what #attn.matrix_instruction records on a kernel.
 std::optional<MatrixInstr> getMatrixInstrByName(llvm::StringRef name);
 
 /// True for the chips the code generator knows: NVIDIA sm_80+ names and

@@ -309,7 +309,9 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
   auto func = createKernel(builder, loc, module, name, args,
                            cfg.numWaves * cfg.instr.waveSize);
   // What the distribution stage lays the tiles onto.
-  func->setAttr(kMatrixInstructionAttr, builder.getStringAttr(cfg.instr.name));
+  ctx->getLoadedDialect<AttnDialect>()
+      ->getMatrixInstructionAttrHelper()
+      .setAttr(func, MatrixInstructionAttr::get(ctx, cfg.instr.name));
 
   ImplicitLocOpBuilder b(loc, builder);
   TiledKernelBuilder(b, cfg).build(func);

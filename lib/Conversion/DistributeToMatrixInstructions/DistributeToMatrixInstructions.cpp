@@ -19,6 +19,7 @@
 
 #include "flashinfer/Conversion/AttnToGPU/FlashAttentionKernel.h"
 #include "flashinfer/Conversion/Passes.h"
+#include "flashinfer/Dialect/Attn/IR/AttnDialect.h"
 #include "flashinfer/Target/AttentionLayout.h"
 
 #include "mlir/Dialect/Utils/IndexingUtils.h"
@@ -1171,17 +1172,16 @@ struct AttnDistributeToMatrixInstructionsPass
     : public attn::impl::AttnDistributeToMatrixInstructionsBase<
           AttnDistributeToMatrixInstructionsPass> {
   void runOnOperation() override {
+    // Without the attn dialect loaded no kernel can carry the attribute.
+    auto *dialect = getContext().getLoadedDialect<AttnDialect>();
+    if (!dialect)
+      return;
+    auto helper = dialect->getMatrixInstructionAttrHelper();
     WalkResult result = getOperation()->walk([&](gpu::GPUFuncOp func) {
-      auto name = func->getAttrOfType<StringAttr>(kMatrixInstructionAttr);
-      if (!name)
+      MatrixInstructionAttr attr = helper.getAttr(func);
+      if (!attr)
         return WalkResult::advance();
-      std::optional<MatrixInstr> instr = getMatrixInstrByName(name);
-      if (!instr) {
-        func.emitOpError() << "attn-distribute-to-matrix-instructions: "
-                              "unknown matrix instruction "
-                           << name;
-        return WalkResult::interrupt();
-      }
+      std::optional<MatrixInstr> instr = attr.getInstr();
       std::optional<AttentionLayout> layout = getAttentionLayout(*instr);
       std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize();
       if (!layout || !block || (*block)[0] <= 0 || (*block)[0] > 1024 ||
@@ -1238,7 +1238,7 @@ struct AttnDistributeToMatrixInstructionsPass
       Distributor d(func, *layout, (*block)[0] / instr->waveSize);
       if (failed(d.run()))
         return WalkResult::interrupt();
-      func->removeAttr(kMatrixInstructionAttr);
+      helper.removeAttr(func);
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

@@ -55,7 +55,7 @@
 // tiles. Q is read once, the unmasked key tiles come first, then the ones
 // that straddle the causal diagonal or kv_len.
 // TILED-LABEL: gpu.func @attn_f16_d128(
-// TILED-SAME: attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"
+// TILED-SAME: attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">
 // TILED: %[[QT:.*]] = vector.transfer_read %{{.*}} {in_bounds = [false, true], permutation_map = #{{.*}}} : memref<?x8x128xf16, strided<[?, ?, 1]>>, vector<[[BM:[0-9]+]]x128xf16>
 // TILED: %[[POS:.*]] = arith.addi %{{.*}}, %{{.*}} : vector<[[BM]]xindex>
 // TILED: %[[R1:.*]]:3 = scf.for {{.*}} -> (vector<[[BM]]x128xf32>, vector<[[BM]]xf32>, vector<[[BM]]xf32>)

@@ -53,7 +53,7 @@
 gpu.module @kernels {
   gpu.func @attend(%q: memref<?x16xf16>, %k: memref<16x24xf16, #gpu.address_space<workgroup>>,
                    %vt: memref<8x24xf16, #gpu.address_space<workgroup>>, %o: memref<?x8xf16>, %lse: memref<?xf32>)
-      kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+      kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %pad = arith.constant 0.0 : f16
     %zero = arith.constant dense<0.0> : vector<16x16xf32>
@@ -103,7 +103,7 @@ gpu.module @kernels {
 gpu.module @kernels {
   gpu.func @attend(%q: memref<?x16xf16>, %k: memref<16x24xf16, #gpu.address_space<workgroup>>,
                    %vt: memref<16x24xf16, #gpu.address_space<workgroup>>, %o: memref<?x16xf16>, %lse: memref<?xf32>)
-      kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = "v_mfma_f32_16x16x16_f16"} {
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"v_mfma_f32_16x16x16_f16">} {
     %c0 = arith.constant 0 : index
     %pad = arith.constant 0.0 : f16
     %zero = arith.constant dense<0.0> : vector<16x16xf32>

@@ -5,8 +5,28 @@
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 
 gpu.module @kernels {
-  // expected-error @+1 {{attn-distribute-to-matrix-instructions: unknown matrix instruction "mma.sync.m8n8k4"}}
-  gpu.func @unknown() kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m8n8k4"} {
+  // The instruction is a typed attribute: a name the table lacks does not
+  // parse.
+  // expected-error @+1 {{unknown matrix instruction "mma.sync.m8n8k4"}}
+  gpu.func @unknown() kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m8n8k4">} {
+    gpu.return
+  }
+}
+
+// -----
+
+gpu.module @kernels {
+  // expected-error @+1 {{'attn.matrix_instruction' must be a #attn.matrix_instruction}}
+  gpu.func @untyped() kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+    gpu.return
+  }
+}
+
+// -----
+
+gpu.module @kernels {
+  // expected-error @+1 {{unknown attn dialect attribute 'attn.tiling'}}
+  gpu.func @unknown_attr() kernel attributes {attn.tiling = 4} {
     gpu.return
   }
 }
@@ -15,7 +35,7 @@ gpu.module @kernels {
 
 gpu.module @kernels {
   // expected-error @+1 {{attn-distribute-to-matrix-instructions: needs a known_block_size of 1 to 1024 threads in whole 32-lane waves along x}}
-  gpu.func @partial_wave() kernel attributes {known_block_size = array<i32: 48, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @partial_wave() kernel attributes {known_block_size = array<i32: 48, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     gpu.return
   }
 }
@@ -24,7 +44,7 @@ gpu.module @kernels {
 
 gpu.module @kernels {
   // expected-error @+1 {{attn-distribute-to-matrix-instructions: needs a known_block_size of 1 to 1024 threads in whole 32-lane waves along x}}
-  gpu.func @no_threads() kernel attributes {known_block_size = array<i32: 0, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @no_threads() kernel attributes {known_block_size = array<i32: 0, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     gpu.return
   }
 }
@@ -33,7 +53,7 @@ gpu.module @kernels {
 
 gpu.module @kernels {
   // expected-error @+1 {{attn-distribute-to-matrix-instructions: needs a known_block_size of 1 to 1024 threads in whole 32-lane waves along x}}
-  gpu.func @negative() kernel attributes {known_block_size = array<i32: -32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @negative() kernel attributes {known_block_size = array<i32: -32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     gpu.return
   }
 }
@@ -42,7 +62,7 @@ gpu.module @kernels {
 
 gpu.module @kernels {
   // expected-error @+1 {{attn-distribute-to-matrix-instructions: needs a known_block_size of 1 to 1024 threads in whole 32-lane waves along x}}
-  gpu.func @too_many() kernel attributes {known_block_size = array<i32: 2048, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @too_many() kernel attributes {known_block_size = array<i32: 2048, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     gpu.return
   }
 }
@@ -55,7 +75,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @huge_tile(%q: memref<2048x16xf16>, %k: memref<8x16xf16>, %o: memref<2048x8xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @huge_tile(%q: memref<2048x16xf16>, %k: memref<8x16xf16>, %o: memref<2048x8xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %pad = arith.constant 0.0 : f16
     // expected-error @+1 {{attn-distribute-to-matrix-instructions: tile 'vector<2048x8xf32>' exceeds 1024 in a dimension}}
@@ -74,7 +94,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @many_values_per_lane(%q: memref<512x16xf16>, %k: memref<512x16xf16>, %o: memref<512x512xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @many_values_per_lane(%q: memref<512x16xf16>, %k: memref<512x16xf16>, %o: memref<512x512xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %pad = arith.constant 0.0 : f16
     // expected-error @+1 {{attn-distribute-to-matrix-instructions: tile 'vector<512x512xf32>' needs more than 1024 values per lane over 32 threads}}
@@ -94,7 +114,7 @@ gpu.module @kernels {
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
   // expected-error @+1 {{attn-distribute-to-matrix-instructions: 24 rows do not split into 1 waves of 16-row tiles}}
-  gpu.func @rows(%q: memref<24x16xf16>, %k: memref<8x16xf16>, %o: memref<24x8xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @rows(%q: memref<24x16xf16>, %k: memref<8x16xf16>, %o: memref<24x8xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %pad = arith.constant 0.0 : f16
     %zero = arith.constant dense<0.0> : vector<24x8xf32>
@@ -112,7 +132,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @rhs_in_registers(%q: memref<16x16xf16>, %o: memref<16x16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @rhs_in_registers(%q: memref<16x16xf16>, %o: memref<16x16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %pad = arith.constant 0.0 : f16
     %zero = arith.constant dense<0.0> : vector<16x16xf32>
@@ -131,7 +151,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @transpose(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @transpose(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %pad = arith.constant 0.0 : f16
     %zero = arith.constant dense<0.0> : vector<16x16xf32>
@@ -152,7 +172,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @read_mask(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @read_mask(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -175,7 +195,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @write_mask(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @write_mask(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -198,7 +218,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @lhs_map(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @lhs_map(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -220,7 +240,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @short_k(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @short_k(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -242,7 +262,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @narrow(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @narrow(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -265,7 +285,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @row_reduction(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @row_reduction(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -288,7 +308,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @non_splat(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @non_splat(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -312,7 +332,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @row_broadcast(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @row_broadcast(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -337,7 +357,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @broadcast_row_major(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @broadcast_row_major(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -362,7 +382,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @shape_cast_tile(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @shape_cast_tile(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -387,7 +407,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @contract_as_row(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @contract_as_row(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -411,7 +431,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @reduction_as_column(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @reduction_as_column(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -437,7 +457,7 @@ gpu.module @kernels {
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
   // expected-error @+1 {{attn-distribute-to-matrix-instructions: cannot distribute this block argument as a tile}}
-  gpu.func @block_argument(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>, %v: vector<16x16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @block_argument(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>, %v: vector<16x16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -459,7 +479,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @nested_write(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>, %flag: i1) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @nested_write(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>, %flag: i1) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16
@@ -485,7 +505,7 @@ gpu.module @kernels {
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @no_contraction(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.f16"} {
+  gpu.func @no_contraction(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>, %r: memref<16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : f16

@@ -132,7 +132,7 @@ gpu.module @kernels {
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
   gpu.func @stage(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index)
-      kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = "mma.sync.m16n8k16.f32.bf16"} {
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.bf16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : bf16

@@ -24,3 +24,33 @@ void AttnDialect::initialize() {
 #include "flashinfer/Dialect/Attn/IR/AttnAttrs.cpp.inc"
       >();
 }
+
+LogicalResult
+MatrixInstructionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                              StringRef name) {
+  if (!getMatrixInstrByName(name))
+    return emitError() << "unknown matrix instruction \"" << name << "\"";
+  return success();
+}
+
+MatrixInstr MatrixInstructionAttr::getInstr() const {
+  return *getMatrixInstrByName(getName());
+}
+
+LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  if (name == MatrixInstructionAttrHelper::getNameStr()) {
+    if (!isa<MatrixInstructionAttr>(attribute.getValue()))
+      return op->emitError()
+             << "'" << name << "' must be a #attn.matrix_instruction";
+    return success();
+  }
+  // The manifests convert-attn-to-gpu records for attn-write-code-objects.
+  if (name == "attn.manifests") {
+    if (!isa<DictionaryAttr>(attribute.getValue()))
+      return op->emitError() << "'" << name << "' must be a dictionary";
+    return success();
+  }
+  return op->emitError() << "unknown attn dialect attribute '" << name << "'";
+}

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flashinfer/Dialect/Attn/IR/AttnDialect.h"
 #include "flashinfer/Dialect/Attn/Transforms/Passes.h"
 #include "flashinfer/Dialect/Attn/Transforms/Staging.h"
 #include "flashinfer/Target/MatrixInstructions.h"
@@ -359,10 +360,9 @@ LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
   for (Candidate &c : candidates)
     if (llvm::any_of(c.read.getVectorType().getShape(),
                      [](int64_t d) { return d > kMaxTileDim; }))
-      return c.read.emitOpError()
-             << "attn-promote-to-workgroup-memory: tile "
-             << c.read.getVectorType() << " exceeds " << kMaxTileDim
-             << " in a dimension";
+      return c.read.emitOpError() << "attn-promote-to-workgroup-memory: tile "
+                                  << c.read.getVectorType() << " exceeds "
+                                  << kMaxTileDim << " in a dimension";
   if (asyncCopies && promoteLoopAsync(loop, candidates))
     return success();
   // The copies go before the first staged read; constants the later reads
@@ -436,9 +436,10 @@ struct AttnPromoteToWorkgroupMemoryPass
       // Asynchronous copies where the kernel's target has them and can read
       // the tiles in their memory layout (a transposing tile load).
       bool asyncCopies = false;
-      if (auto name = func->getAttrOfType<StringAttr>(kMatrixInstructionAttr))
-        if (std::optional<MatrixInstr> mi = getMatrixInstrByName(name))
-          asyncCopies = stagesWithAsyncCopies(*mi);
+      if (auto *dialect = getContext().getLoadedDialect<AttnDialect>())
+        if (MatrixInstructionAttr instr =
+                dialect->getMatrixInstructionAttrHelper().getAttr(func))
+          asyncCopies = stagesWithAsyncCopies(instr.getInstr());
       Promoter promoter(func, (*block)[0], asyncCopies);
       SmallVector<scf::ForOp> loops;
       func.walk([&](scf::ForOp loop) { loops.push_back(loop); });

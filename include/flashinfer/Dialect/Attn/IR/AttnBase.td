@@ -30,6 +30,11 @@ def Attn_Dialect : Dialect {
   }];
   let useDefaultAttributePrinterParser = 1;
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
+  // Facts the GPU stages pass to each other on the kernels they build.
+  let discardableAttrs = (ins
+    "::mlir::attn::MatrixInstructionAttr":$matrix_instruction
+  );
+  let hasOperationAttrVerify = 1;
 }
 
 class Attn_Op<string mnemonic, list<Trait> traits = []>
@@ -63,6 +68,37 @@ def Attn_KVLayout : I32EnumAttr<"KVLayout",
 }
 def Attn_KVLayoutAttr : EnumAttr<Attn_Dialect, Attn_KVLayout, "kv_layout"> {
   let assemblyFormat = "`<` $value `>`";
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes the GPU stages pass between them
+//===----------------------------------------------------------------------===//
+
+def Attn_MatrixInstructionAttr : AttrDef<Attn_Dialect, "MatrixInstruction"> {
+  let mnemonic = "matrix_instruction";
+  let summary = "the matrix instruction a GPU kernel's tiles are sized for";
+  let description = [{
+    Names an entry of the per-target instruction table
+    (`flashinfer/Target/MatrixInstructions.h`): its shape, lane layouts,
+    tile loads and chip limits. `convert-attn-to-gpu` records it on each
+    kernel (`gpu.func`) it tiles, as the discardable attribute
+    `attn.matrix_instruction`; workgroup-memory promotion reads it for the
+    staging rule, and `attn-distribute-to-matrix-instructions` lays the
+    tiles onto that instruction and removes it. A name the table does not
+    hold is rejected when the attribute is built or parsed.
+
+    ```mlir
+    gpu.func @k() kernel attributes {
+        attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">}
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"name in the instruction table">:$name);
+  let assemblyFormat = "`<` $name `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The table entry (present: the attribute is verified).
+    ::mlir::attn::MatrixInstr getInstr() const;
+  }];
 }
 
 #endif // FLASHINFER_DIALECT_ATTN_IR_ATTNBASE_TD

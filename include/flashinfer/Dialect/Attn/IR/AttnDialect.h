@@ -3,8 +3,16 @@
 #ifndef FLASHINFER_DIALECT_ATTN_IR_ATTNDIALECT_H
 #define FLASHINFER_DIALECT_ATTN_IR_ATTNDIALECT_H
 
+#include "flashinfer/Target/MatrixInstructions.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Attributes.h"
 #include "mlir/IR/Dialect.h"
+
+// Attributes first: the dialect's discardable-attribute helpers name them.
+#include "flashinfer/Dialect/Attn/IR/AttnEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "flashinfer/Dialect/Attn/IR/AttnAttrs.h.inc"
 
 #include "flashinfer/Dialect/Attn/IR/AttnDialect.h.inc"
 

@@ -13,11 +13,6 @@
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
-#include "flashinfer/Dialect/Attn/IR/AttnEnums.h.inc"
-
-#define GET_ATTRDEF_CLASSES
-#include "flashinfer/Dialect/Attn/IR/AttnAttrs.h.inc"
-
 #define GET_OP_CLASSES
 #include "flashinfer/Dialect/Attn/IR/AttnOps.h.inc"
 
