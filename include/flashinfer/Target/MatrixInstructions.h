@@ -107,6 +107,15 @@ struct MatrixInstr {
 std::optional<MatrixInstr> getMatrixInstr(llvm::StringRef chip,
                                           MatrixElemType elemType);
 
+/// Threads per workgroup on every target the table holds (CUDA and HIP).
+inline constexpr int64_t kMaxWorkgroupThreads = 1024;
+
+/// The largest size of any dimension of a workgroup tile (keys per step,
+/// query rows, head dims) the GPU stages take: no target's registers or
+/// workgroup memory hold more, and larger tiles only exhaust memory while
+/// being unrolled.
+inline constexpr int64_t kMaxTileDim = 1024;
+
 /// The instruction of the table called `name` (MatrixInstr::name), which is
 /// what #attn.matrix_instruction records on a kernel.
 std::optional<MatrixInstr> getMatrixInstrByName(llvm::StringRef name);

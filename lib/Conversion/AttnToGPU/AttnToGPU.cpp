@@ -21,8 +21,8 @@ using namespace mlir::attn;
 
 /// Upper bounds of the tiling options.
 static constexpr int64_t kMaxQueryTilesPerWave = 4;
-static constexpr int64_t kMaxBlockN = 1024;
-static constexpr int64_t kMaxHeadDim = 1024;
+static constexpr int64_t kMaxBlockN = kMaxTileDim;
+static constexpr int64_t kMaxHeadDim = kMaxTileDim;
 
 /// Name of the module attribute holding the manifest entries.
 static constexpr StringLiteral kManifestsAttr = "attn.manifests";
@@ -521,7 +521,7 @@ struct ConvertAttnToGPUPass
     if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(dim))
       return op.emitOpError("convert-attn-to-gpu: the head count and head "
                             "dim must be static");
-    if (dim > 1024)
+    if (dim > kMaxWorkgroupThreads)
       return op.emitOpError() << "convert-attn-to-gpu: head dim " << dim
                               << " exceeds the merge kernel's 1024 threads";
     gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);

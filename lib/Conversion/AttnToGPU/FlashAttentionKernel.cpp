@@ -322,7 +322,7 @@ FailureOr<gpu::GPUFuncOp>
 mlir::attn::buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
                                     gpu::GPUModuleOp module, StringRef name,
                                     const FlashAttentionConfig &cfg) {
-  if (cfg.headDimV > 1024)
+  if (cfg.headDimV > kMaxWorkgroupThreads)
     return failure();
   MLIRContext *ctx = builder.getContext();
   int64_t dyn = ShapedType::kDynamic;

@@ -37,7 +37,8 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildMergeStatesKernel(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module, StringRef name,
     TypeRange valueTypes, RankedTensorType outType) {
   int64_t heads = outType.getDimSize(1), dim = outType.getDimSize(2);
-  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(dim) || dim > 1024)
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(dim) ||
+      dim > kMaxWorkgroupThreads)
     return failure();
   MLIRContext *ctx = builder.getContext();
   Type f32 = Float32Type::get(ctx);

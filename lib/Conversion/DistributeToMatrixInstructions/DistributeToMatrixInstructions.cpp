@@ -1184,19 +1184,17 @@ struct AttnDistributeToMatrixInstructionsPass
       std::optional<MatrixInstr> instr = attr.getInstr();
       std::optional<AttentionLayout> layout = getAttentionLayout(*instr);
       std::optional<ArrayRef<int32_t>> block = func.getKnownBlockSize();
-      if (!layout || !block || (*block)[0] <= 0 || (*block)[0] > 1024 ||
+      if (!layout || !block || (*block)[0] <= 0 ||
+          (*block)[0] > kMaxWorkgroupThreads ||
           (*block)[0] % instr->waveSize != 0 || (*block)[1] != 1 ||
           (*block)[2] != 1) {
         func.emitOpError() << "attn-distribute-to-matrix-instructions: needs "
-                              "a known_block_size of 1 to 1024 threads in "
-                              "whole "
+                              "a known_block_size of 1 to "
+                           << kMaxWorkgroupThreads << " threads in whole "
                            << instr->waveSize << "-lane waves along x";
         return WalkResult::interrupt();
       }
-      // The distribution unrolls workgroup tiles into per-lane values; no
-      // target holds tiles beyond this, and larger ones would only exhaust
-      // memory while unrolling.
-      constexpr int64_t kMaxTileDim = 1024;
+      // Tiles beyond kMaxTileDim would only exhaust memory while unrolling.
       // Nor more values per lane than this in one tile: real kernels hold
       // at most 256 (a 256 x 256 f32 accumulator over 256 lanes); past it the
       // unrolled IR takes minutes to canonicalize.

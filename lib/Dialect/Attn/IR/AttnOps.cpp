@@ -476,9 +476,7 @@ LogicalResult OnlineAttentionStepOp::verify() {
   MemRefType k = getKey().getType(), v = getValue().getType();
   int64_t rows = q.getDimSize(0);
   // The step unrolls into [rows x block_n] and [rows x head dim] tiles per
-  // workgroup; beyond these sizes no target has the registers, and the
-  // vector lowerings would only run out of memory.
-  constexpr int64_t kMaxTileDim = 1024;
+  // workgroup, bounded as every GPU stage bounds them.
   if (static_cast<int64_t>(getBlockN()) > kMaxTileDim)
     return emitOpError() << "block_n must be in [1, " << kMaxTileDim
                          << "], got " << static_cast<int64_t>(getBlockN());

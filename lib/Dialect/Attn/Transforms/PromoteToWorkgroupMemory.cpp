@@ -354,9 +354,6 @@ LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
         candidates.push_back(*c);
   if (candidates.empty())
     return success();
-  // No workgroup memory holds more; larger tiles would only make the copy
-  // loops run out of memory.
-  constexpr int64_t kMaxTileDim = 1024;
   for (Candidate &c : candidates)
     if (llvm::any_of(c.read.getVectorType().getShape(),
                      [](int64_t d) { return d > kMaxTileDim; }))
@@ -426,10 +423,10 @@ struct AttnPromoteToWorkgroupMemoryPass
         return WalkResult::interrupt();
       }
       // The copy rounds divide the tile among the threads.
-      if ((*block)[0] < 1 || (*block)[0] > 1024) {
+      if ((*block)[0] < 1 || (*block)[0] > kMaxWorkgroupThreads) {
         func.emitOpError() << "attn-promote-to-workgroup-memory: "
-                              "known_block_size must have 1 to 1024 threads, "
-                              "got "
+                              "known_block_size must have 1 to "
+                           << kMaxWorkgroupThreads << " threads, got "
                            << (*block)[0];
         return WalkResult::interrupt();
       }
