@@ -28,18 +28,9 @@ TIMEOUT="${TIMEOUT:-30}"
 MAX_LEN="${MAX_LEN:-8192}"
 LLVM_VERSION=22
 
-PROBE="$(mktemp -d)"
-printf 'extern "C" int LLVMFuzzerTestOneInput(const char *, unsigned long) '\
-'{ return 0; }\n' >"$PROBE/probe.cpp"
-if ! "$CXX" -fsanitize=fuzzer,address,undefined "$PROBE/probe.cpp" \
-    -o "$PROBE/probe" 2>"$PROBE/log"; then
-  cat "$PROBE/log" >&2
-  echo "fuzz-compiler: $CXX cannot link libFuzzer with ASan/UBSan" \
-    "(install compiler-rt, e.g. apt-get install libclang-rt-22-dev)" >&2
-  rm -rf "$PROBE"
-  exit 1
-fi
-rm -rf "$PROBE"
+# shellcheck source=require-compiler-rt.sh
+source "$REPO_ROOT/scripts/require-compiler-rt.sh"
+require_compiler_rt fuzz-compiler
 
 LLVM_CONFIG="llvm-config-$LLVM_VERSION"
 LLVM_LIBDIR="$("$LLVM_CONFIG" --libdir)"

@@ -22,20 +22,9 @@ MAX_TIME="${MAX_TIME:-0}"
 JOBS="${JOBS:-1}"
 SEED="${SEED:-1}"
 
-# libFuzzer and the sanitizer runtimes come with compiler-rt (on Debian:
-# libclang-rt-22-dev), which clang itself does not pull in.
-PROBE="$(mktemp -d)"
-printf 'extern "C" int LLVMFuzzerTestOneInput(const char *, unsigned long) '\
-'{ return 0; }\n' >"$PROBE/probe.cpp"
-if ! "$CXX" -fsanitize=fuzzer,address,undefined "$PROBE/probe.cpp" \
-    -o "$PROBE/probe" 2>"$PROBE/log"; then
-  cat "$PROBE/log" >&2
-  echo "fuzz-runtime: $CXX cannot link libFuzzer with ASan/UBSan" \
-    "(install compiler-rt, e.g. apt-get install libclang-rt-22-dev)" >&2
-  rm -rf "$PROBE"
-  exit 1
-fi
-rm -rf "$PROBE"
+# shellcheck source=require-compiler-rt.sh
+source "$REPO_ROOT/scripts/require-compiler-rt.sh"
+require_compiler_rt fuzz-runtime
 
 cmake -G Ninja -S "$REPO_ROOT" -B "$BUILD_DIR" \
   -DFLASHINFER_RUNTIME_ONLY=ON -DFLASHINFER_FUZZ=ON \
