@@ -239,12 +239,14 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     ValueRange it = loop.getRegionIterArgs();
     auto step = OnlineAttentionStepOp::create(
         b, accType, rowType, rowType, q, kMem, kvHead, loop.getInductionVar(),
-        vMem, kvLen, positions, it[0], it[1], it[2],
+        vMem, kvLen, /*kv_indices=*/Value(), /*page_begin=*/Value(),
+        positions, it[0], it[1], it[2],
         b.getI64IntegerAttr(blockN), b.getF32FloatAttr(scaleLog2),
         b.getF32FloatAttr(cfg.logitsSoftCap),
         cfg.causal ? b.getUnitAttr() : UnitAttr(),
         b.getI64IntegerAttr(cfg.windowLeft),
-        masked ? b.getUnitAttr() : UnitAttr());
+        masked ? b.getUnitAttr() : UnitAttr(),
+        KVLayoutAttr::get(b.getContext(), KVLayout::nhd));
     scf::YieldOp::create(b, step->getResults());
     return SmallVector<Value>(loop.getResults());
   };

@@ -12,9 +12,9 @@
 // CHECK-DAG: #[[KN:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
 
 // CHECK-LABEL: func.func @unmasked(
-// CHECK-SAME: %[[Q:[^:]*]]: vector<32x64xbf16>, %[[K:[^:]*]]: memref<?x2x64xbf16>, %[[V:[^:]*]]: memref<?x2x32xbf16>, %[[H:[^:]*]]: index, %[[S:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: vector<32xindex>, %[[ACC:[^:]*]]: vector<32x32xf32>, %[[M:[^:]*]]: vector<32xf32>, %[[L:[^:]*]]: vector<32xf32>)
-// CHECK: %[[KT:.*]] = vector.transfer_read %[[K]][%[[S]], %[[H]], %{{.*}}], %{{.*}} {in_bounds = [true, true], permutation_map = #[[TILE]]} : memref<?x2x64xbf16>, vector<16x64xbf16>
-// CHECK: %[[VT:.*]] = vector.transfer_read %[[V]][%[[S]], %[[H]], %{{.*}}], %{{.*}} {in_bounds = [true, true], permutation_map = #[[TILE]]} : memref<?x2x32xbf16>, vector<16x32xbf16>
+// CHECK-SAME: %[[Q:[^:]*]]: vector<32x64xbf16>, %[[K:[^:]*]]: memref<?x2x64xbf16>, %[[V:[^:]*]]: memref<?x2x32xbf16>, %[[H:[^:]*]]: index, %[[S:[^:]*]]: index, %[[LEN:[^:]*]]: index, %{{[^:]*}}: vector<32xindex>, %[[ACC:[^:]*]]: vector<32x32xf32>, %[[M:[^:]*]]: vector<32xf32>, %[[L:[^:]*]]: vector<32xf32>)
+// CHECK: %[[KT:.*]] = attn.load_kv_tile %[[K]][%[[H]], %[[S]]], %[[LEN]] {in_bounds} : memref<?x2x64xbf16> -> vector<16x64xbf16>
+// CHECK: %[[VT:.*]] = attn.load_kv_tile %[[V]][%[[H]], %[[S]]], %[[LEN]] {in_bounds} : memref<?x2x32xbf16> -> vector<16x32xbf16>
 // CHECK: %[[QK:.*]] = vector.contract {indexing_maps = [#[[TILE]], #[[NK]], #[[MN]]], {{.*}}} %[[Q]], %[[KT]], %{{.*}} : vector<32x64xbf16>, vector<16x64xbf16> into vector<32x16xf32>
 // CHECK: %[[SCALE:.*]] = arith.constant dense<5.000000e-01> : vector<32x16xf32>
 // CHECK: %[[SC:.*]] = arith.mulf %[[QK]], %[[SCALE]]
@@ -41,8 +41,8 @@
 // iff k < kv_len, k <= position (causal) and k >= position - 8 (window).
 // CHECK-LABEL: func.func @masked(
 // CHECK-SAME: %{{[^:]*}}: index, %[[S:[^:]*]]: index, %[[LEN:[^:]*]]: index, %[[POS:[^:]*]]: vector<32xindex>,
-// CHECK: vector.transfer_read {{.*}} {in_bounds = [false, true], permutation_map = #[[TILE]]} : memref<?x2x64xbf16>, vector<16x64xbf16>
-// CHECK: vector.transfer_read {{.*}} {in_bounds = [false, true], permutation_map = #[[TILE]]} : memref<?x2x32xbf16>, vector<16x32xbf16>
+// CHECK: attn.load_kv_tile {{.*}}, %[[LEN]] : memref<?x2x64xbf16> -> vector<16x64xbf16>
+// CHECK: attn.load_kv_tile {{.*}}, %[[LEN]] : memref<?x2x32xbf16> -> vector<16x32xbf16>
 // CHECK: %[[SC:.*]] = arith.mulf
 // CHECK-DAG: %[[STEP:.*]] = vector.step : vector<16xindex>
 // CHECK-DAG: %[[SB:.*]] = vector.broadcast %[[S]] : index to vector<16xindex>
@@ -80,6 +80,13 @@
 // CHECK: %[[C:.*]] = arith.constant dense<2.885{{[0-9]*}}e+00> : vector<32x16xf32>
 // CHECK: %[[S:.*]] = arith.mulf %[[T]], %[[C]]
 // CHECK: vector.multi_reduction <maximumf>, %[[S]]
+
+// A paged KV source: both tiles read through the step's page list, in its
+// layout.
+// CHECK-LABEL: func.func @paged(
+// CHECK-SAME: %[[K:[^:]*]]: memref<?x2x16x64xbf16>, %[[V:[^:]*]]: memref<?x2x16x32xbf16>, %[[IDX:[^:]*]]: memref<?xi32>, %[[PB:[^:]*]]: index, %[[H:[^:]*]]: index, %[[S:[^:]*]]: index, %[[LEN:[^:]*]]: index
+// CHECK: attn.load_kv_tile %[[K]][%[[H]], %[[S]]], %[[LEN]] pages(%[[IDX]][%[[PB]]] : memref<?xi32>) {kv_layout = #attn.kv_layout<hnd>} : memref<?x2x16x64xbf16> -> vector<16x64xbf16>
+// CHECK: attn.load_kv_tile %[[V]][%[[H]], %[[S]]], %[[LEN]] pages(%[[IDX]][%[[PB]]] : memref<?xi32>) {kv_layout = #attn.kv_layout<hnd>} : memref<?x2x16x32xbf16> -> vector<16x32xbf16>
 // CHECK-NOT: attn.online_attention_step
 
 func.func @unmasked(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>,
@@ -109,5 +116,16 @@ func.func @soft_capped(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memr
   %a, %b, %c = attn.online_attention_step %q, %k[%h, %start], %v, %len, %pos, %acc, %m, %l
       {block_n = 16 : i64, scale_log2 = 0.5 : f32, logits_soft_cap = 2.0 : f32}
       : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %a, %b, %c : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
+}
+
+func.func @paged(%q: vector<32x64xbf16>, %k: memref<?x2x16x64xbf16>, %v: memref<?x2x16x32xbf16>,
+                 %idx: memref<?xi32>, %pb: index,
+                 %h: index, %start: index, %len: index, %pos: vector<32xindex>,
+                 %acc: vector<32x32xf32>, %m: vector<32xf32>, %l: vector<32xf32>)
+    -> (vector<32x32xf32>, vector<32xf32>, vector<32xf32>) {
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %start], %v, %len pages(%idx[%pb] : memref<?xi32>), %pos, %acc, %m, %l
+      {block_n = 16 : i64, scale_log2 = 0.5 : f32, masked, kv_layout = #attn.kv_layout<hnd>}
+      : vector<32x64xbf16>, memref<?x2x16x64xbf16>, memref<?x2x16x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
   return %a, %b, %c : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
 }

@@ -8,7 +8,7 @@
 // chunks) half a round.
 
 // CHECK-LABEL: gpu.func @stage(
-// CHECK-SAME: %[[Q:[^:]*]]: memref<?x2x32xbf16>, %[[K:[^:]*]]: memref<?x2x32xbf16>, %[[V:[^:]*]]: memref<?x2x16xbf16>
+// CHECK-SAME: %[[Q:[^:]*]]: memref<?x2x32xbf16>, %[[K:[^:]*]]: memref<?x2x32xbf16>, %[[V:[^:]*]]: memref<?x2x16xbf16>, %{{[^:]*}}: memref<16x16xf32>, %{{[^:]*}}: index, %[[LEN:[^:]*]]: index)
 // CHECK-SAME: workgroup(%[[KBUF:.*]] : memref<16x40xbf16, #gpu.address_space<workgroup>>, %[[VBUF:.*]] : memref<16x24xbf16, #gpu.address_space<workgroup>>)
 // CHECK: scf.for %[[I:[^ ]*]] = 
 // CHECK: vector.transfer_read %[[Q]]
@@ -21,8 +21,7 @@
 // CHECK: %[[KEY:.*]] = arith.addi %[[I]], %[[KROW]]
 // CHECK: %[[KV:.*]] = vector.load %[[K]][%[[KEY]], %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<?x2x32xbf16>, vector<8xbf16>
 // CHECK-NEXT: vector.store %[[KV]], %[[KBUF]][%[[KROW]], %[[KCOL]]] {alignment = 16 : i64}
-// V: the read may run past the end: clamp the key, keep the padding.
-// CHECK: %[[LEN:.*]] = memref.dim %[[V]], %{{.*}}
+// V: the tile may run past kv_len: clamp the key, fill with zeros.
 // CHECK: %[[ACTIVE:.*]] = arith.cmpi ult, %{{.*}}, %c32
 // CHECK-NEXT: scf.if %[[ACTIVE]] {
 // CHECK: %[[VROW:.*]] = arith.remui %{{.*}}, %c16
@@ -45,8 +44,7 @@
 // CHECK: vector.store %{{.*}}, %[[KBUF]]
 // CHECK: gpu.barrier
 // CHECK: vector.transfer_read %[[KBUF]]
-// CHECK-NOT: vector.transfer_read %[[K]]
-// CHECK-NOT: vector.transfer_read %[[V]]
+// CHECK-NOT: attn.load_kv_tile
 
 #tile = affine_map<(d0, d1, d2) -> (d0, d2)>
 #mk = affine_map<(d0, d1, d2) -> (d0, d2)>
@@ -54,7 +52,7 @@
 #kn = affine_map<(d0, d1, d2) -> (d2, d1)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @stage(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index)
+  gpu.func @stage(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index, %len: index)
       kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
@@ -63,9 +61,9 @@ gpu.module @kernels {
     %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
       // Rows of one wave: the left-hand side stays a global read.
       %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
-      %kt = vector.transfer_read %k[%i, %c0, %c0], %pad {in_bounds = [true, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %kt = attn.load_kv_tile %k[%c0, %i], %len {in_bounds} : memref<?x2x32xbf16> -> vector<16x32xbf16>
       %c0_v = arith.constant 0 : index
-      %vt = vector.transfer_read %v[%i, %c0_v, %c0_v], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x16xbf16>, vector<16x16xbf16>
+      %vt = attn.load_kv_tile %v[%c0_v, %i], %len : memref<?x2x16xbf16> -> vector<16x16xbf16>
       %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
       %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
       %a = vector.contract {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x16xbf16> into vector<16x16xf32>
@@ -74,7 +72,7 @@ gpu.module @kernels {
     // A second loop reuses the K buffer.
     %r2 = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %r) -> (vector<16x16xf32>) {
       %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
-      %kt = vector.transfer_read %k[%i, %c0, %c0], %pad {in_bounds = [true, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %kt = attn.load_kv_tile %k[%c0, %i], %len {in_bounds} : memref<?x2x32xbf16> -> vector<16x32xbf16>
       %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %acc : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
       scf.yield %s : vector<16x16xf32>
     }
@@ -94,7 +92,7 @@ gpu.module @kernels {
 // keeps the synchronous copy.
 
 // CHECK-LABEL: gpu.func @stage(
-// CHECK-SAME: %[[Q:[^:]*]]: memref<?x2x32xbf16>, %[[K:[^:]*]]: memref<?x2x32xbf16>, %[[V:[^:]*]]: memref<?x2x16xbf16>, %{{[^:]*}}: memref<16x16xf32>, %[[END:[^:]*]]: index)
+// CHECK-SAME: %[[Q:[^:]*]]: memref<?x2x32xbf16>, %[[K:[^:]*]]: memref<?x2x32xbf16>, %[[V:[^:]*]]: memref<?x2x16xbf16>, %{{[^:]*}}: memref<16x16xf32>, %[[END:[^:]*]]: index, %[[VLEN:[^:]*]]: index)
 // CHECK-SAME: workgroup(%[[KBUF:.*]] : memref<16x40xbf16, #gpu.address_space<workgroup>>, %[[VBUF:.*]] : memref<16x24xbf16, #gpu.address_space<workgroup>>)
 // CHECK: %[[ANY:.*]] = arith.cmpi slt, %{{.*}}, %[[END]] : index
 // CHECK-NEXT: scf.if %[[ANY]] {
@@ -105,7 +103,6 @@ gpu.module @kernels {
 // CHECK-NEXT: nvgpu.device_async_wait %[[G1]] {numGroups = 0 : i32}
 // CHECK-NEXT: gpu.barrier
 // V may run past its end: rows past it copy 0 of 8 elements (zero fill).
-// CHECK: %[[VLEN:.*]] = memref.dim %[[V]]
 // CHECK: %[[IN:.*]] = arith.cmpi slt, %{{.*}}, %[[VLEN]]
 // CHECK: %[[N:.*]] = arith.select %[[IN]], %{{.*}}, %{{.*}} : index
 // CHECK: nvgpu.device_async_copy %[[V]][%{{.*}}], %[[VBUF]][%{{.*}}], 8, %[[N]] {bypassL1}
@@ -131,7 +128,7 @@ gpu.module @kernels {
 #kn = affine_map<(d0, d1, d2) -> (d2, d1)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @stage(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index)
+  gpu.func @stage(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index, %len: index)
       kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.bf16">} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
@@ -140,9 +137,9 @@ gpu.module @kernels {
     %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
       // Rows of one wave: the left-hand side stays a global read.
       %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
-      %kt = vector.transfer_read %k[%i, %c0, %c0], %pad {in_bounds = [true, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %kt = attn.load_kv_tile %k[%c0, %i], %len {in_bounds} : memref<?x2x32xbf16> -> vector<16x32xbf16>
       %c0_v = arith.constant 0 : index
-      %vt = vector.transfer_read %v[%i, %c0_v, %c0_v], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x16xbf16>, vector<16x16xbf16>
+      %vt = attn.load_kv_tile %v[%c0_v, %i], %len : memref<?x2x16xbf16> -> vector<16x16xbf16>
       %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
       %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
       %a = vector.contract {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x16xbf16> into vector<16x16xf32>
@@ -151,7 +148,7 @@ gpu.module @kernels {
     // A second loop reuses the K buffer.
     %r2 = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %r) -> (vector<16x16xf32>) {
       %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
-      %kt = vector.transfer_read %k[%i, %c0, %c0], %pad {in_bounds = [true, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %kt = attn.load_kv_tile %k[%c0, %i], %len {in_bounds} : memref<?x2x32xbf16> -> vector<16x32xbf16>
       %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %acc : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
       scf.yield %s : vector<16x16xf32>
     }
@@ -183,26 +180,27 @@ gpu.module @kernels {
 // -----
 
 // Tiles beyond 1024 in a dimension are rejected before their copies are
-// built (a 2^31 x 2^31 tile exhausted memory).
+// built (a 2^31 x 2^31 tile exhausted memory); the op's verifier bounds the
+// rows, the pass the head dim.
 #tile = affine_map<(d0, d1, d2) -> (d0, d2)>
 #mk = affine_map<(d0, d1, d2) -> (d0, d2)>
 #nk = affine_map<(d0, d1, d2) -> (d1, d2)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @huge_tile(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %o: memref<16x2048xf32>, %end: index)
+  gpu.func @huge_tile(%q: memref<?x2x2048xbf16>, %k: memref<?x2x2048xbf16>, %o: memref<16x16xf32>, %end: index, %len: index)
       kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
     %pad = arith.constant 0.0 : bf16
-    %zero = arith.constant dense<0.0> : vector<16x2048xf32>
-    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x2048xf32>) {
-      %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
-      // expected-error @+1 {{attn-promote-to-workgroup-memory: tile 'vector<2048x32xbf16>' exceeds 1024 in a dimension}}
-      %kt = vector.transfer_read %k[%i, %c0, %c0], %pad {in_bounds = [true, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<2048x32xbf16>
-      %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %acc : vector<16x32xbf16>, vector<2048x32xbf16> into vector<16x2048xf32>
-      scf.yield %s : vector<16x2048xf32>
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
+      %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x2048xbf16>, vector<16x2048xbf16>
+      // expected-error @+1 {{attn-promote-to-workgroup-memory: tile 'vector<16x2048xbf16>' exceeds 1024 in a dimension}}
+      %kt = attn.load_kv_tile %k[%c0, %i], %len {in_bounds} : memref<?x2x2048xbf16> -> vector<16x2048xbf16>
+      %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %acc : vector<16x2048xbf16>, vector<16x2048xbf16> into vector<16x16xf32>
+      scf.yield %s : vector<16x16xf32>
     }
-    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x2048xf32>, memref<16x2048xf32>
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
     gpu.return
   }
 }
@@ -215,7 +213,7 @@ gpu.module @kernels {
 #kn = affine_map<(d0, d1, d2) -> (d2, d1)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 gpu.module @kernels {
-  gpu.func @late_index(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index)
+  gpu.func @late_index(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index, %len: index)
       kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
     %c0 = arith.constant 0 : index
     %c16 = arith.constant 16 : index
@@ -223,18 +221,137 @@ gpu.module @kernels {
     %zero = arith.constant dense<0.0> : vector<16x16xf32>
     %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
       %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
-      %kt = vector.transfer_read %k[%i, %c0, %c0], %pad {in_bounds = [true, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
-      // V's tile starts at a key computed after K's read: the copies, which
-      // go before the first staged read, cannot know it.
+      %kt = attn.load_kv_tile %k[%c0, %i], %len {in_bounds} : memref<?x2x32xbf16> -> vector<16x32xbf16>
+      // V's tile starts at a key computed after K's tile: the copies, which
+      // go before the first staged tile, cannot know it.
       %j = arith.addi %i, %c16 : index
-      // expected-error @+1 {{attn-promote-to-workgroup-memory: the tile's indices must be known before the first read staged in this loop}}
-      %vt = vector.transfer_read %v[%j, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x16xbf16>, vector<16x16xbf16>
+      // expected-error @+1 {{attn-promote-to-workgroup-memory: the tile's operands must be known before the first tile staged in this loop}}
+      %vt = attn.load_kv_tile %v[%c0, %j], %len : memref<?x2x16xbf16> -> vector<16x16xbf16>
       %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
       %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
       %a = vector.contract {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x16xbf16> into vector<16x16xf32>
       scf.yield %a : vector<16x16xf32>
     }
     vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+// A paged KV source (hnd: [pages, H_kv, page_size, D]): each copy looks its
+// token's page up in the page list, clamps the id to the cache's pages, and
+// reads slot token % page_size. Synchronous copies (no instruction named).
+
+// CHECK-LABEL: gpu.func @paged(
+// CHECK-SAME: %[[K:[^:]*]]: memref<?x2x16x32xbf16>, %[[V:[^:]*]]: memref<?x2x16x16xbf16>, %[[IDX:[^:]*]]: memref<?xi32>, %[[PB:[^:]*]]: index, %{{[^:]*}}: memref<16x16xf32>, %{{[^:]*}}: index, %[[LEN:[^:]*]]: index)
+// CHECK: scf.for %[[I:[^ ]*]] =
+// CHECK: gpu.barrier
+// CHECK: %[[KEY:.*]] = arith.addi %[[I]], %{{.*}} : index
+// CHECK: %[[P:.*]] = arith.divui %[[KEY]], %c16{{[_0-9]*}} : index
+// CHECK: %[[E:.*]] = arith.addi %[[PB]], %[[P]]
+// CHECK: %[[ID:.*]] = memref.load %[[IDX]][%[[E]]] : memref<?xi32>
+// CHECK: %[[PAGE:.*]] = arith.index_cast %[[ID]] : i32 to index
+// CHECK: %[[NP:.*]] = memref.dim %[[K]], %c0{{[_0-9]*}}
+// CHECK: %[[LAST:.*]] = arith.subi %[[NP]], %c1{{[_0-9]*}}
+// CHECK: %[[CL:.*]] = arith.minui %[[PAGE]], %[[LAST]]
+// CHECK: %[[SLOT:.*]] = arith.remui %[[KEY]], %c16{{[_0-9]*}} : index
+// CHECK: vector.load %[[K]][%[[CL]], %{{.*}}, %[[SLOT]], %{{.*}}] {alignment = 16 : i64} : memref<?x2x16x32xbf16>, vector<8xbf16>
+// V may run past kv_len: the token is clamped before the lookup.
+// CHECK: %[[VKEY:.*]] = arith.addi %[[I]], %{{.*}} : index
+// CHECK: %[[IN:.*]] = arith.cmpi slt, %[[VKEY]], %[[LEN]]
+// CHECK: %[[CK:.*]] = arith.minsi %[[VKEY]],
+// CHECK: arith.divui %[[CK]], %c16{{[_0-9]*}} : index
+// CHECK: memref.load %[[IDX]]
+// CHECK: %[[VV:.*]] = vector.load %[[V]]
+// CHECK: arith.select %[[IN]], %[[VV]], %{{.*}} : vector<8xbf16>
+// CHECK: gpu.barrier
+// CHECK-NOT: attn.load_kv_tile
+
+#tile = affine_map<(d0, d1, d2) -> (d0, d2)>
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @paged(%k: memref<?x2x16x32xbf16>, %v: memref<?x2x16x16xbf16>, %idx: memref<?xi32>, %pb: index, %o: memref<16x16xf32>, %end: index, %len: index)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %qt = arith.constant dense<1.0> : vector<16x32xbf16>
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
+      %kt = attn.load_kv_tile %k[%c0, %i], %len pages(%idx[%pb] : memref<?xi32>) {in_bounds, kv_layout = #attn.kv_layout<hnd>} : memref<?x2x16x32xbf16> -> vector<16x32xbf16>
+      %vt = attn.load_kv_tile %v[%c0, %i], %len pages(%idx[%pb] : memref<?xi32>) {kv_layout = #attn.kv_layout<hnd>} : memref<?x2x16x16xbf16> -> vector<16x16xbf16>
+      %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
+      %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
+      %a = vector.contract {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x16xbf16> into vector<16x16xf32>
+      scf.yield %a : vector<16x16xf32>
+    }
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+// The same with asynchronous copies (nhd: [pages, page_size, H_kv, D]): the
+// first tile's copy before the loop and the next iteration's in it read
+// through the page list too.
+
+// CHECK-LABEL: gpu.func @paged_async(
+// CHECK-SAME: %[[K:[^:]*]]: memref<?x16x2x32xbf16>, %[[V:[^:]*]]: memref<?x16x2x16xbf16>, %[[IDX:[^:]*]]: memref<?xi32>
+// CHECK: scf.if
+// CHECK: memref.load %[[IDX]]
+// CHECK: nvgpu.device_async_copy %[[K]][%{{.*}}, %{{.*}}, %c0, %{{.*}}], %{{.*}}, 8 {bypassL1} : memref<?x16x2x32xbf16>
+// CHECK: scf.for
+// CHECK: memref.load %[[IDX]]
+// CHECK: nvgpu.device_async_copy %[[V]][%{{.*}}, %{{.*}}, %c0, %{{.*}}], %{{.*}}, 8, %{{.*}} {bypassL1} : memref<?x16x2x16xbf16>
+// CHECK: scf.if
+// CHECK: memref.load %[[IDX]]
+// CHECK: nvgpu.device_async_copy %[[K]]
+// CHECK-NOT: attn.load_kv_tile
+
+gpu.module @kernels {
+  gpu.func @paged_async(%k: memref<?x16x2x32xbf16>, %v: memref<?x16x2x16xbf16>, %idx: memref<?xi32>, %pb: index, %o: memref<16x16xf32>, %end: index, %len: index)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.bf16">} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %qt = arith.constant dense<1.0> : vector<16x32xbf16>
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
+      %kt = attn.load_kv_tile %k[%c0, %i], %len pages(%idx[%pb] : memref<?xi32>) {in_bounds} : memref<?x16x2x32xbf16> -> vector<16x32xbf16>
+      %vt = attn.load_kv_tile %v[%c0, %i], %len pages(%idx[%pb] : memref<?xi32>) : memref<?x16x2x16xbf16> -> vector<16x16xbf16>
+      %s = vector.contract {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
+      %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
+      %a = vector.contract {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x16xbf16> into vector<16x16xf32>
+      scf.yield %a : vector<16x16xf32>
+    }
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+// Tiles that feed no contraction in a loop are read where they are: a
+// contiguous one with a mask at kv_len, a paged one row by row.
+
+// CHECK-LABEL: gpu.func @direct(
+// CHECK-SAME: %[[K:[^:]*]]: memref<?x2x32xbf16>, %[[P:[^:]*]]: memref<?x4x2x32xbf16>, %[[IDX:[^:]*]]: memref<?xi32>, %[[PB:[^:]*]]: index, %[[S:[^:]*]]: index, %[[LEN:[^:]*]]: index
+// CHECK: %[[N:.*]] = arith.subi %[[LEN]], %[[S]]
+// CHECK: %[[M:.*]] = vector.create_mask %[[N]], %{{.*}} : vector<2x32xi1>
+// CHECK: vector.transfer_read %[[K]][%[[S]], %{{.*}}, %{{.*}}], %{{.*}}, %[[M]] {in_bounds = [false, true], permutation_map = #{{.*}}} : memref<?x2x32xbf16>, vector<2x32xbf16>
+// CHECK-COUNT-2: vector.load %[[P]]
+// CHECK-NOT: attn.load_kv_tile
+gpu.module @kernels {
+  gpu.func @direct(%k: memref<?x2x32xbf16>, %p: memref<?x4x2x32xbf16>, %idx: memref<?xi32>, %pb: index, %s: index, %len: index, %o: memref<2x32xbf16>, %o2: memref<2x32xbf16>)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+    %c0 = arith.constant 0 : index
+    %t = attn.load_kv_tile %k[%c0, %s], %len : memref<?x2x32xbf16> -> vector<2x32xbf16>
+    %u = attn.load_kv_tile %p[%c0, %s], %len pages(%idx[%pb] : memref<?xi32>) : memref<?x4x2x32xbf16> -> vector<2x32xbf16>
+    vector.transfer_write %t, %o[%c0, %c0] {in_bounds = [true, true]} : vector<2x32xbf16>, memref<2x32xbf16>
+    vector.transfer_write %u, %o2[%c0, %c0] {in_bounds = [true, true]} : vector<2x32xbf16>, memref<2x32xbf16>
     gpu.return
   }
 }

@@ -471,6 +471,47 @@ LogicalResult AppendPagedKVOp::verify() {
   return success();
 }
 
+/// Checks a KV source (Attn_KVSourceDoc): rank 3 when contiguous, rank 4
+/// with a page list; returns its head count and head dim (dynamic if
+/// unknown) through `heads` and `dim`.
+static LogicalResult verifyKVSource(Operation *op, StringRef name,
+                                    MemRefType type, bool paged,
+                                    bool hasPageBegin, KVLayout layout,
+                                    int64_t &heads, int64_t &dim) {
+  if (paged != hasPageBegin)
+    return op->emitOpError("kv_indices and page_begin go together");
+  int64_t rank = paged ? 4 : 3;
+  if (type.getRank() != rank)
+    return op->emitOpError()
+           << name << " must have rank " << rank
+           << (paged ? " (a paged cache, with pages(...))"
+                     : " ([kv_len, H_kv, D], without pages(...))")
+           << ", got " << type;
+  heads = type.getDimSize(!paged ? 1 : layout == KVLayout::nhd ? 2 : 1);
+  dim = type.getDimSize(rank - 1);
+  return success();
+}
+
+LogicalResult LoadKVTileOp::verify() {
+  VectorType tile = getTile().getType();
+  MemRefType source = getSource().getType();
+  int64_t heads, dim;
+  if (failed(verifyKVSource(*this, "source", source, isPaged(),
+                            static_cast<bool>(getPageBegin()), getKvLayout(),
+                            heads, dim)))
+    return failure();
+  if (tile.getElementType() != source.getElementType())
+    return emitOpError("the tile must have the source's element type");
+  if (tile.getDimSize(0) > kMaxTileDim)
+    return emitOpError() << "tile rows must be at most " << kMaxTileDim
+                         << ", got " << tile.getDimSize(0);
+  if (ShapedType::isDynamic(dim) || tile.getDimSize(1) != dim)
+    return emitOpError() << "tile columns (" << tile.getDimSize(1)
+                         << ") must equal the source's static head dim ("
+                         << dim << ")";
+  return success();
+}
+
 LogicalResult OnlineAttentionStepOp::verify() {
   VectorType q = getQuery().getType(), acc = getAcc().getType();
   MemRefType k = getKey().getType(), v = getValue().getType();
@@ -494,18 +535,23 @@ LogicalResult OnlineAttentionStepOp::verify() {
   if (k.getElementType() != q.getElementType() ||
       v.getElementType() != q.getElementType())
     return emitOpError("key and value must have the query's element type");
-  if (!k.isDynamicDim(2) && k.getDimSize(2) != q.getDimSize(1))
-    return mismatch("key head dim", k.getDimSize(2), "the query's",
-                    q.getDimSize(1));
-  if (!k.isDynamicDim(1) && !v.isDynamicDim(1) &&
-      k.getDimSize(1) != v.getDimSize(1))
-    return mismatch("value head count", v.getDimSize(1), "the key's",
-                    k.getDimSize(1));
+  bool paged = static_cast<bool>(getKvIndices());
+  bool pageBegin = static_cast<bool>(getPageBegin());
+  int64_t kHeads, kDim, vHeads, vDim;
+  if (failed(verifyKVSource(*this, "key", k, paged, pageBegin, getKvLayout(),
+                            kHeads, kDim)) ||
+      failed(verifyKVSource(*this, "value", v, paged, pageBegin, getKvLayout(),
+                            vHeads, vDim)))
+    return failure();
+  if (!ShapedType::isDynamic(kDim) && kDim != q.getDimSize(1))
+    return mismatch("key head dim", kDim, "the query's", q.getDimSize(1));
+  if (!ShapedType::isDynamic(kHeads) && !ShapedType::isDynamic(vHeads) &&
+      kHeads != vHeads)
+    return mismatch("value head count", vHeads, "the key's", kHeads);
   if (acc.getDimSize(0) != rows)
     return mismatch("acc rows", acc.getDimSize(0), "query rows", rows);
-  if (!v.isDynamicDim(2) && v.getDimSize(2) != acc.getDimSize(1))
-    return mismatch("value head dim", v.getDimSize(2), "acc columns",
-                    acc.getDimSize(1));
+  if (!ShapedType::isDynamic(vDim) && vDim != acc.getDimSize(1))
+    return mismatch("value head dim", vDim, "acc columns", acc.getDimSize(1));
   for (auto [name, vec] :
        {std::pair<StringRef, VectorType>{"max", getMax().getType()},
         {"sum", getSum().getType()},

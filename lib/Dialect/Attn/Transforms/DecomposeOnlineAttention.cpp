@@ -42,22 +42,16 @@ Value broadcastRows(ImplicitLocOpBuilder &b, Value rows, VectorType type) {
                                      shaped);
 }
 
-/// `[N x dim]` tile of keys [start, start + N) of one head of a
-/// [kv_len, heads, dim] memref; reads past kv_len give zeros.
-Value readKeyTile(ImplicitLocOpBuilder &b, Value mem, Value head, Value start,
+/// The `[rows x dim]` tile of keys (or values) [start, start + rows) that
+/// `op` reads from `mem`, zero past kv_len unless `inBounds`.
+Value readKeyTile(ImplicitLocOpBuilder &b, OnlineAttentionStepOp op, Value mem,
                   int64_t rows, bool inBounds) {
   auto memType = cast<MemRefType>(mem.getType());
-  MLIRContext *ctx = b.getContext();
-  auto type =
-      VectorType::get({rows, memType.getDimSize(2)}, memType.getElementType());
-  auto map = AffineMap::get(
-      3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(2, ctx)}, ctx);
-  Value pad =
-      arith::ConstantOp::create(b, b.getZeroAttr(type.getElementType()));
-  Value zero = arith::ConstantIndexOp::create(b, 0);
-  return vector::TransferReadOp::create(
-      b, type, mem, ValueRange{start, head, zero}, AffineMapAttr::get(map), pad,
-      /*mask=*/Value(), b.getBoolArrayAttr({inBounds, true}));
+  auto type = VectorType::get({rows, memType.getDimSize(memType.getRank() - 1)},
+                              memType.getElementType());
+  return LoadKVTileOp::create(b, type, mem, op.getKvHead(), op.getKeyStart(),
+                              op.getKvLen(), op.getKvIndices(),
+                              op.getPageBegin(), op.getKvLayout(), inBounds);
 }
 
 /// `C[m, n] += sum_k lhs[m, k] * rhs(...)`: rhs is [n, k] (`rhsTransposed`,
@@ -92,10 +86,8 @@ void decompose(OnlineAttentionStepOp op) {
   float inf = std::numeric_limits<float>::infinity();
 
   // Both tiles are read up front: the reads only depend on the tile start.
-  Value kTile = readKeyTile(b, op.getKey(), op.getKvHead(), op.getKeyStart(),
-                            keys, !masked);
-  Value vTile = readKeyTile(b, op.getValue(), op.getKvHead(), op.getKeyStart(),
-                            keys, !masked);
+  Value kTile = readKeyTile(b, op, op.getKey(), keys, !masked);
+  Value vTile = readKeyTile(b, op, op.getValue(), keys, !masked);
 
   // S = Q K^T in log2 units.
   Value s = contract(b, op.getQuery(), kTile,

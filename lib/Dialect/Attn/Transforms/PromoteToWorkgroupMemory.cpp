@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "flashinfer/Dialect/Attn/IR/AttnDialect.h"
+#include "flashinfer/Dialect/Attn/IR/AttnOps.h"
 #include "flashinfer/Dialect/Attn/Transforms/Passes.h"
 #include "flashinfer/Dialect/Attn/Transforms/Staging.h"
 #include "flashinfer/Target/MatrixInstructions.h"
@@ -33,33 +34,24 @@ using namespace mlir::attn;
 
 namespace {
 
-/// A read to stage and how: the buffer holds the tile with the
+/// A tile to stage and how: the buffer holds the tile with the
 /// contraction's reduction dim innermost, so matrix-instruction operands
 /// read runs of consecutive k; `transposed` when that is the tile's dim 0.
 struct Candidate {
-  vector::TransferReadOp read;
+  LoadKVTileOp load;
   bool transposed;
 };
 
-/// The read feeds only a contraction, as its right-hand side, and reads a
-/// kernel argument in global memory along the memref's innermost dim.
-std::optional<Candidate> asCandidate(vector::TransferReadOp read,
-                                     gpu::GPUFuncOp func) {
+/// The tile feeds only a contraction, as its right-hand side, and is read
+/// from global memory in whole 16-byte chunks along its rows.
+std::optional<Candidate> asCandidate(LoadKVTileOp load) {
   // (`transposed` is what a synchronous copy does; asynchronous copies keep
   // the memory layout, see Promoter::promoteLoopAsync.)
-  auto arg = dyn_cast<BlockArgument>(read.getBase());
-  auto memType = dyn_cast<MemRefType>(read.getBase().getType());
-  VectorType type = read.getVectorType();
-  if (!arg || arg.getOwner() != &func.getBody().front() || !memType ||
-      memType.getMemorySpace() || type.getRank() != 2 || read.getMask() ||
-      !read->hasOneUse())
+  VectorType type = load.getTile().getType();
+  if (load.getSource().getType().getMemorySpace() || !load->hasOneUse())
     return std::nullopt;
-  auto contract = dyn_cast<vector::ContractionOp>(*read->user_begin());
-  if (!contract || contract.getRhs() != read.getResult())
-    return std::nullopt;
-  AffineMap map = read.getPermutationMap();
-  if (!map.isProjectedPermutation() || map.getNumResults() != 2 ||
-      map.getDimPosition(1) != memType.getRank() - 1 || !read.isDimInBounds(1))
+  auto contract = dyn_cast<vector::ContractionOp>(*load->user_begin());
+  if (!contract || contract.getRhs() != load.getResult())
     return std::nullopt;
   int64_t elemBytes = type.getElementTypeBitWidth() / 8;
   int64_t perCopy = kStagingCopyBytes / std::max<int64_t>(elemBytes, 1);
@@ -72,7 +64,92 @@ std::optional<Candidate> asCandidate(vector::TransferReadOp read,
   for (unsigned d = 0; d < 2; ++d)
     if (iterators[rhsMap.getDimPosition(d)] == vector::IteratorType::reduction)
       reducedDim = d;
-  return Candidate{read, reducedDim == 0};
+  return Candidate{load, reducedDim == 0};
+}
+
+/// The source indices of element `col` of token `token` of `load`'s KV
+/// head: [token, head, col] when contiguous; for a paged cache the page
+/// comes from the page list, clamped to the cache (a bad page id reads a
+/// wrong page, never out of bounds; run()'s validating mode reports it).
+SmallVector<Value> rowIndices(ImplicitLocOpBuilder &b, LoadKVTileOp load,
+                              Value token, Value col) {
+  if (!load.isPaged())
+    return {token, load.getKvHead(), col};
+  Value source = load.getSource();
+  unsigned tokenDim = load.getTokenDim();
+  Value pageSize = b.createOrFold<memref::DimOp>(source, tokenDim);
+  Value entry = arith::AddIOp::create(
+      b, load.getPageBegin(), arith::DivUIOp::create(b, token, pageSize));
+  Value id = memref::LoadOp::create(b, load.getKvIndices(), entry);
+  Value page = arith::IndexCastOp::create(b, b.getIndexType(), id);
+  Value lastPage =
+      arith::SubIOp::create(b, b.createOrFold<memref::DimOp>(source, 0),
+                            arith::ConstantIndexOp::create(b, 1));
+  // Unsigned: a negative id becomes huge and is clamped too.
+  page = arith::MinUIOp::create(b, page, lastPage);
+  SmallVector<Value> at(4);
+  at[0] = page;
+  at[tokenDim] = arith::RemUIOp::create(b, token, pageSize);
+  at[load.getKVHeadDim()] = load.getKvHead();
+  at[3] = col;
+  return at;
+}
+
+/// Reads `load`'s tile row by row, without staging: for tiles that feed no
+/// contraction inside a loop.
+void readDirectly(LoadKVTileOp load) {
+  ImplicitLocOpBuilder b(load.getLoc(), load);
+  VectorType type = load.getTile().getType();
+  Type elem = type.getElementType();
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  Value zero = arith::ConstantIndexOp::create(b, 0);
+  Value padding = arith::ConstantOp::create(b, b.getZeroAttr(elem));
+  if (!load.isPaged()) {
+    MLIRContext *ctx = b.getContext();
+    auto map = AffineMap::get(
+        3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(2, ctx)}, ctx);
+    // Rows at or past kv_len are masked off to the padding.
+    Value mask;
+    if (!load.getInBounds())
+      mask = vector::CreateMaskOp::create(
+          b, VectorType::get(type.getShape(), b.getI1Type()),
+          ValueRange{arith::SubIOp::create(b, load.getKvLen(),
+                                           load.getKeyStart()),
+                     arith::ConstantIndexOp::create(b, cols)});
+    Value tile = vector::TransferReadOp::create(
+        b, type, load.getSource(),
+        ValueRange{load.getKeyStart(), load.getKvHead(), zero},
+        AffineMapAttr::get(map), padding, mask,
+        b.getBoolArrayAttr({load.getInBounds(), true}));
+    load.replaceAllUsesWith(tile);
+    load.erase();
+    return;
+  }
+  auto rowType = VectorType::get({cols}, elem);
+  Value zeroRow = vector::BroadcastOp::create(b, rowType, padding);
+  Value tile = vector::BroadcastOp::create(b, type, padding);
+  Value lastToken;
+  if (!load.getInBounds())
+    lastToken = arith::SubIOp::create(b, load.getKvLen(),
+                                      arith::ConstantIndexOp::create(b, 1));
+  for (int64_t r = 0; r < rows; ++r) {
+    Value token = arith::AddIOp::create(b, load.getKeyStart(),
+                                        arith::ConstantIndexOp::create(b, r));
+    Value inRange;
+    if (lastToken) {
+      inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, token,
+                                      load.getKvLen());
+      token = arith::MaxSIOp::create(
+          b, zero, arith::MinSIOp::create(b, token, lastToken));
+    }
+    Value row = vector::LoadOp::create(b, rowType, load.getSource(),
+                                       rowIndices(b, load, token, zero));
+    if (inRange)
+      row = arith::SelectOp::create(b, inRange, row, zeroRow);
+    tile = vector::InsertOp::create(b, row, tile, r);
+  }
+  load.replaceAllUsesWith(tile);
+  load.erase();
 }
 
 class Promoter {
@@ -86,20 +163,19 @@ public:
 private:
   Value bufferFor(Candidate c);
   void
-  forEachChunk(ImplicitLocOpBuilder &b, Candidate c, ValueRange indices,
+  forEachChunk(ImplicitLocOpBuilder &b, Candidate c, Value keyStart,
                bool rowsFastest,
                function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit);
   void copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer);
-  /// Issues asynchronous copies of `c`'s tile into `buffer`, reading at
-  /// `indices` instead of the read's own.
+  /// Issues asynchronous copies of `c`'s tile into `buffer`, reading the
+  /// tile that starts at `keyStart` instead of the load's own.
   void copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
-                 ValueRange indices);
+                 Value keyStart);
   bool promoteLoopAsync(scf::ForOp loop, MutableArrayRef<Candidate> cands);
-  /// The read's indices with the loop's induction variable replaced by
-  /// `iv`, or failure if they depend on other values of the loop body.
-  FailureOr<SmallVector<Value>> indicesAt(ImplicitLocOpBuilder &b,
-                                          vector::TransferReadOp read,
-                                          scf::ForOp loop, Value iv);
+  /// The load's key start with the loop's induction variable replaced by
+  /// `iv`, or failure if it depends on other values of the loop body.
+  FailureOr<Value> keyStartAt(ImplicitLocOpBuilder &b, LoadKVTileOp load,
+                              scf::ForOp loop, Value iv);
 
   gpu::GPUFuncOp func;
   int64_t threads;
@@ -111,7 +187,7 @@ private:
 };
 
 Value Promoter::bufferFor(Candidate c) {
-  VectorType type = c.read.getVectorType();
+  VectorType type = c.load.getTile().getType();
   auto shape =
       stagedBufferShape(type.getDimSize(0), type.getDimSize(1), c.transposed,
                         type.getElementTypeBitWidth() / 8);
@@ -119,37 +195,34 @@ Value Promoter::bufferFor(Candidate c) {
                                           gpu::AddressSpace::Workgroup);
   auto bufferType = MemRefType::get(shape, type.getElementType(),
                                     MemRefLayoutAttrInterface(), space);
-  auto key = std::make_pair(c.read.getBase(), Type(bufferType));
+  auto key = std::make_pair(c.load.getSource(), Type(bufferType));
   auto it = buffers.find(key);
   if (it != buffers.end())
     return it->second;
-  Value buffer = func.addWorkgroupAttribution(bufferType, c.read.getLoc());
+  Value buffer = func.addWorkgroupAttribution(bufferType, c.load.getLoc());
   buffers[key] = buffer;
   return buffer;
 }
 
 /// All threads copy the tile, 16 bytes each per round: calls `emit` with
-/// the chunk's place in the tile (row, col), its memref indices (reading at
-/// `indices`; rows past the end clamped to the last row) and, for reads not
-/// in bounds along their rows, whether the row exists. The global reads run
-/// along the memref's innermost dim (coalesced); with `rowsFastest`
+/// the chunk's place in the tile (row, col), its source indices (the tile
+/// starting at token `keyStart`; rows at or past kv_len clamped to the last
+/// token) and, unless the load is in bounds, whether the row exists. The
+/// global reads run along the rows (coalesced); with `rowsFastest`
 /// consecutive threads take consecutive tile rows instead, so that the
 /// scalar stores of a transposing copy fall in different banks.
 void Promoter::forEachChunk(
-    ImplicitLocOpBuilder &b, Candidate c, ValueRange indices, bool rowsFastest,
+    ImplicitLocOpBuilder &b, Candidate c, Value keyStart, bool rowsFastest,
     function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit) {
   auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
-  VectorType type = c.read.getVectorType();
+  LoadKVTileOp load = c.load;
+  VectorType type = load.getTile().getType();
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
-  AffineMap map = c.read.getPermutationMap();
-  unsigned rowDim = map.getDimPosition(0), colDim = map.getDimPosition(1);
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value memRows, lastRow;
-  if (!c.read.isDimInBounds(0)) {
-    memRows = memref::DimOp::create(b, c.read.getBase(), rowDim);
-    lastRow = arith::SubIOp::create(b, memRows, idx(1));
-  }
+  Value lastToken;
+  if (!load.getInBounds())
+    lastToken = arith::SubIOp::create(b, load.getKvLen(), idx(1));
   int64_t chunks = rows * cols / perCopy, chunksPerRow = cols / perCopy;
   for (int64_t round = 0; round * threads < chunks; ++round) {
     OpBuilder::InsertionGuard guard(b);
@@ -172,30 +245,30 @@ void Promoter::forEachChunk(
           b, arith::RemUIOp::create(b, linear, idx(chunksPerRow)),
           idx(perCopy));
     }
-    SmallVector<Value> at(indices);
-    at[rowDim] = arith::AddIOp::create(b, at[rowDim], row);
-    at[colDim] = arith::AddIOp::create(b, at[colDim], col);
+    Value token = arith::AddIOp::create(b, keyStart, row);
     Value inRange;
-    if (memRows) {
-      inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, at[rowDim],
-                                      memRows);
-      at[rowDim] = arith::MinSIOp::create(b, at[rowDim], lastRow);
+    if (lastToken) {
+      inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, token,
+                                      load.getKvLen());
+      token = arith::MinSIOp::create(b, token, lastToken);
     }
-    emit(row, col, at, inRange);
+    emit(row, col, rowIndices(b, load, token, col), inRange);
   }
 }
 
 void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
-  VectorType type = c.read.getVectorType();
+  VectorType type = c.load.getTile().getType();
   int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
   auto copyType = VectorType::get({perCopy}, type.getElementType());
-  Value padding = vector::BroadcastOp::create(b, copyType, c.read.getPadding());
-  forEachChunk(b, c, c.read.getIndices(), /*rowsFastest=*/c.transposed,
+  Value padding = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(copyType,
+                                b.getZeroAttr(type.getElementType())));
+  forEachChunk(b, c, c.load.getKeyStart(), /*rowsFastest=*/c.transposed,
                [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
-                 auto load =
-                     vector::LoadOp::create(b, copyType, c.read.getBase(), at);
+                 auto load = vector::LoadOp::create(b, copyType,
+                                                    c.load.getSource(), at);
                  load.setAlignment(kStagingCopyBytes);
-                 // Rows past the end keep the padding.
+                 // Rows past the end are zero.
                  Value chunk = load;
                  if (inRange)
                    chunk = arith::SelectOp::create(b, inRange, chunk, padding);
@@ -215,13 +288,13 @@ void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
 }
 
 void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
-                         ValueRange indices) {
+                         Value keyStart) {
   int64_t perCopy =
-      kStagingCopyBytes / (c.read.getVectorType().getElementTypeBitWidth() / 8);
-  forEachChunk(b, c, indices, /*rowsFastest=*/false,
+      kStagingCopyBytes / (c.load.getTile().getType().getElementTypeBitWidth() /
+                           8);
+  forEachChunk(b, c, keyStart, /*rowsFastest=*/false,
                [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
-                 // Rows past the end copy nothing and zero-fill (the padding,
-                 // zero).
+                 // Rows past the end copy nothing and are zero filled.
                  Value srcElements;
                  if (inRange)
                    srcElements = arith::SelectOp::create(
@@ -229,27 +302,22 @@ void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
                        arith::ConstantIndexOp::create(b, 0));
                  nvgpu::DeviceAsyncCopyOp::create(
                      b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
-                     buffer, ValueRange{row, col}, c.read.getBase(), at,
+                     buffer, ValueRange{row, col}, c.load.getSource(), at,
                      b.getIndexAttr(perCopy), srcElements, b.getUnitAttr());
                });
 }
 
-FailureOr<SmallVector<Value>> Promoter::indicesAt(ImplicitLocOpBuilder &b,
-                                                  vector::TransferReadOp read,
-                                                  scf::ForOp loop, Value iv) {
-  SmallVector<Value> out;
-  for (Value v : read.getIndices()) {
-    if (v == loop.getInductionVar()) {
-      out.push_back(iv);
-    } else if (std::optional<int64_t> cst = getConstantIntValue(v)) {
-      out.push_back(arith::ConstantIndexOp::create(b, *cst));
-    } else if (dominance.properlyDominates(v, loop)) {
-      out.push_back(v);
-    } else {
-      return failure();
-    }
-  }
-  return out;
+FailureOr<Value> Promoter::keyStartAt(ImplicitLocOpBuilder &b,
+                                      LoadKVTileOp load, scf::ForOp loop,
+                                      Value iv) {
+  Value v = load.getKeyStart();
+  if (v == loop.getInductionVar())
+    return iv;
+  if (std::optional<int64_t> cst = getConstantIntValue(v))
+    return Value(arith::ConstantIndexOp::create(b, *cst));
+  if (dominance.properlyDominates(v, loop))
+    return v;
+  return failure();
 }
 
 /// Asynchronous staging (targets with 16-byte async copies and a
@@ -268,44 +336,45 @@ bool Promoter::promoteLoopAsync(scf::ForOp loop,
                                 MutableArrayRef<Candidate> cands) {
   if (cands.size() < 2)
     return false;
-  // Each tile's only use, in program order, and zero padding (the fill).
+  // Each tile's only use, in program order; every operand but the key
+  // start known before the loop (constants move up).
   SmallVector<Operation *> uses;
   for (Candidate &c : cands) {
-    std::optional<APFloat> pad;
-    if (auto cst = c.read.getPadding().getDefiningOp<arith::ConstantOp>())
-      if (auto f = dyn_cast<FloatAttr>(cst.getValue()))
-        pad = f.getValue();
-    if (!pad || !pad->isZero())
-      return false;
-    Operation *use = *c.read->user_begin();
+    Operation *use = *c.load->user_begin();
     if (use->getBlock() != loop.getBody() ||
         (!uses.empty() && !uses.back()->isBeforeInBlock(use)))
       return false;
+    for (Value v : c.load->getOperands()) {
+      if (v == c.load.getKeyStart() || dominance.properlyDominates(v, loop))
+        continue;
+      Operation *def = v.getDefiningOp();
+      if (!def || !def->hasTrait<OpTrait::ConstantLike>())
+        return false;
+    }
     uses.push_back(use);
+  }
+  for (Candidate &c : cands) {
+    for (Value v : c.load->getOperands())
+      if (v != c.load.getKeyStart() && !dominance.properlyDominates(v, loop))
+        v.getDefiningOp()->moveBefore(loop);
     c.transposed = false;
   }
   ImplicitLocOpBuilder b(loop.getLoc(), loop);
-  // The next iteration's first tile is read at iv + step.
-  SmallVector<SmallVector<Value>> firstIndices(1);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop);
-    FailureOr<SmallVector<Value>> at =
-        indicesAt(b, cands.front().read, loop, loop.getLowerBound());
-    if (failed(at))
-      return false;
-    firstIndices[0] = *at;
     for (Candidate &c : cands)
-      for (Value v : c.read.getIndices())
-        if (v != loop.getInductionVar() && !getConstantIntValue(v) &&
-            !dominance.properlyDominates(v, loop))
-          return false;
+      if (failed(keyStartAt(b, c.load, loop, loop.getLowerBound())))
+        return false;
+    // The next iteration's first tile is read at iv + step.
+    FailureOr<Value> first =
+        keyStartAt(b, cands.front().load, loop, loop.getLowerBound());
     Value any =
         arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
                               loop.getLowerBound(), loop.getUpperBound());
     auto ifOp = scf::IfOp::create(b, any, /*withElseRegion=*/false);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    copyAsync(b, cands.front(), bufferFor(cands.front()), firstIndices[0]);
+    copyAsync(b, cands.front(), bufferFor(cands.front()), *first);
     nvgpu::DeviceAsyncCreateGroupOp::create(
         b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
   }
@@ -320,7 +389,7 @@ bool Promoter::promoteLoopAsync(scf::ForOp loop,
     gpu::BarrierOp::create(b);
     if (j + 1 < cands.size()) {
       copyAsync(b, cands[j + 1], bufferFor(cands[j + 1]),
-                cands[j + 1].read.getIndices());
+                cands[j + 1].load.getKeyStart());
     } else {
       Value next =
           arith::AddIOp::create(b, loop.getInductionVar(), loop.getStep());
@@ -329,51 +398,52 @@ bool Promoter::promoteLoopAsync(scf::ForOp loop,
       auto ifOp = scf::IfOp::create(b, more, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      FailureOr<SmallVector<Value>> at =
-          indicesAt(b, cands.front().read, loop, next);
+      FailureOr<Value> at = keyStartAt(b, cands.front().load, loop, next);
       copyAsync(b, cands.front(), bufferFor(cands.front()), *at);
     }
     Value zero = arith::ConstantIndexOp::create(b, 0);
+    VectorType type = c.load.getTile().getType();
+    Value padding = arith::ConstantOp::create(
+        b, b.getZeroAttr(type.getElementType()));
     auto read = vector::TransferReadOp::create(
-        b, c.read.getVectorType(), buffer, ValueRange{zero, zero},
+        b, type, buffer, ValueRange{zero, zero},
         AffineMapAttr::get(AffineMap::getMultiDimIdentityMap(2, ctx)),
-        c.read.getPadding(), /*mask=*/Value(),
-        b.getBoolArrayAttr({true, true}));
-    c.read.replaceAllUsesWith(read.getResult());
+        padding, /*mask=*/Value(), b.getBoolArrayAttr({true, true}));
+    c.load.replaceAllUsesWith(read.getResult());
   }
   for (Candidate &c : cands)
-    c.read.erase();
+    c.load.erase();
   return true;
 }
 
 LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
   SmallVector<Candidate> candidates;
   for (Operation &op : *loop.getBody())
-    if (auto read = dyn_cast<vector::TransferReadOp>(op))
-      if (std::optional<Candidate> c = asCandidate(read, func))
+    if (auto load = dyn_cast<LoadKVTileOp>(op))
+      if (std::optional<Candidate> c = asCandidate(load))
         candidates.push_back(*c);
   if (candidates.empty())
     return success();
   for (Candidate &c : candidates)
-    if (llvm::any_of(c.read.getVectorType().getShape(),
+    if (llvm::any_of(c.load.getTile().getType().getShape(),
                      [](int64_t d) { return d > kMaxTileDim; }))
-      return c.read.emitOpError() << "attn-promote-to-workgroup-memory: tile "
-                                  << c.read.getVectorType() << " exceeds "
+      return c.load.emitOpError() << "attn-promote-to-workgroup-memory: tile "
+                                  << c.load.getTile().getType() << " exceeds "
                                   << kMaxTileDim << " in a dimension";
   if (asyncCopies && promoteLoopAsync(loop, candidates))
     return success();
-  // The copies go before the first staged read; constants the later reads
+  // The copies go before the first staged tile; constants the later tiles
   // use move up with them.
-  Operation *first = candidates.front().read;
+  Operation *first = candidates.front().load;
   for (Candidate c : candidates) {
-    for (Value v : c.read->getOperands()) {
+    for (Value v : c.load->getOperands()) {
       if (dominance.properlyDominates(v, first))
         continue;
       Operation *def = v.getDefiningOp();
       if (!def || !def->hasTrait<OpTrait::ConstantLike>())
-        return c.read.emitOpError(
-            "attn-promote-to-workgroup-memory: the tile's indices must be "
-            "known before the first read staged in this loop");
+        return c.load.emitOpError(
+            "attn-promote-to-workgroup-memory: the tile's operands must be "
+            "known before the first tile staged in this loop");
       def->moveBefore(first);
     }
   }
@@ -392,18 +462,20 @@ LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
 
   MLIRContext *ctx = func.getContext();
   for (auto [c, buffer] : llvm::zip(candidates, staged)) {
-    b.setInsertionPoint(c.read);
+    b.setInsertionPoint(c.load);
     AffineMap map =
         c.transposed
             ? AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx)
             : AffineMap::getMultiDimIdentityMap(2, ctx);
     Value zero = arith::ConstantIndexOp::create(b, 0);
+    VectorType type = c.load.getTile().getType();
+    Value padding =
+        arith::ConstantOp::create(b, b.getZeroAttr(type.getElementType()));
     auto read = vector::TransferReadOp::create(
-        b, c.read.getVectorType(), buffer, ValueRange{zero, zero},
-        AffineMapAttr::get(map), c.read.getPadding(), /*mask=*/Value(),
-        b.getBoolArrayAttr({true, true}));
-    c.read.replaceAllUsesWith(read.getResult());
-    c.read.erase();
+        b, type, buffer, ValueRange{zero, zero}, AffineMapAttr::get(map),
+        padding, /*mask=*/Value(), b.getBoolArrayAttr({true, true}));
+    c.load.replaceAllUsesWith(read.getResult());
+    c.load.erase();
   }
   return success();
 }
@@ -443,6 +515,11 @@ struct AttnPromoteToWorkgroupMemoryPass
       for (scf::ForOp loop : loops)
         if (failed(promoter.promoteLoop(loop)))
           return WalkResult::interrupt();
+      // Tiles that were not staged are read as they are.
+      SmallVector<LoadKVTileOp> rest;
+      func.walk([&](LoadKVTileOp load) { rest.push_back(load); });
+      for (LoadKVTileOp load : rest)
+        readDirectly(load);
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

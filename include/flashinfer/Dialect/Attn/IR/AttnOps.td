@@ -348,16 +348,83 @@ def Attn_AppendPagedKVOp : Attn_Op<"append_paged_kv", [
 // Tile-level ops: the GPU lowering's intermediate form
 //===----------------------------------------------------------------------===//
 
+// The K/V storage a GPU kernel reads tiles from: `[kv_len, H_kv, D]`
+// (contiguous), or pages `[num_pages, page_size, H_kv, D]` (`nhd`) /
+// `[num_pages, H_kv, page_size, D]` (`hnd`) with the request's page list.
+defvar Attn_KVSourceDoc = [{
+    The KV source is contiguous, `[kv_len, H_kv, D]`, or paged: with
+    `pages(%kv_indices[%page_begin])` the memref is a paged cache
+    `[num_pages, page_size, H_kv, D]` (`kv_layout = nhd`) or
+    `[num_pages, H_kv, page_size, D]` (`hnd`), and token `t` of the request
+    is slot `t mod page_size` of page `kv_indices[page_begin + t floordiv
+    page_size]`.
+}];
+
+def Attn_KVMemRef : MemRefRankOf<[F16, BF16], [3, 4]>;
+
+def Attn_LoadKVTileOp : Attn_Op<"load_kv_tile", [AttrSizedOperandSegments]> {
+  let summary = "read a tile of consecutive keys (or values) of one KV head";
+  let description = !strconcat([{
+    The one place the GPU pipeline reads K and V: row `r` of the result
+    (`rows x D`) is token `key_start + r` of KV head `kv_head`; rows at or
+    past `kv_len` are zero. With `in_bounds` the caller guarantees that
+    every row is below `kv_len`, and no test is made.
+
+    `attn-decompose-online-attention` emits it for each step's K and V
+    tiles; `attn-promote-to-workgroup-memory` stages it through workgroup
+    memory (forming each row's address from the KV source, with the page
+    lookup for paged caches) or, where it does not feed a contraction's
+    right-hand side inside a loop, reads the rows directly.
+
+  }], Attn_KVSourceDoc, [{
+
+    ```mlir
+    %k = attn.load_kv_tile %cache[%kv_head, %start], %kv_len
+           pages(%kv_indices[%page_begin] : memref<?xi32>)
+           {kv_layout = #attn.kv_layout<hnd>}
+           : memref<?x8x16x128xbf16> -> vector<32x128xbf16>
+    ```
+  }]);
+  let arguments = (ins
+    Arg<Attn_KVMemRef, "K or V storage", [MemRead]>:$source,
+    Index:$kv_head,
+    Index:$key_start,
+    Index:$kv_len,
+    Arg<Optional<MemRefRankOf<[I32], [1]>>, "page ids", [MemRead]>:$kv_indices,
+    Optional<Index>:$page_begin,
+    DefaultValuedAttr<Attn_KVLayoutAttr, "KVLayout::nhd">:$kv_layout,
+    UnitAttr:$in_bounds);
+  let results = (outs VectorOfRankAndType<[2], [F16, BF16]>:$tile);
+  let assemblyFormat = [{
+    $source `[` $kv_head `,` $key_start `]` `,` $kv_len
+    (`pages` `(` $kv_indices^ `[` $page_begin `]` `:` type($kv_indices) `)`)?
+    attr-dict `:` type($source) `->` type($tile)
+  }];
+  let extraClassDeclaration = [{
+    bool isPaged() { return static_cast<bool>(getKvIndices()); }
+    /// The source's dims holding the token (the slot within a page when
+    /// paged) and the KV head.
+    unsigned getTokenDim() {
+      return !isPaged() ? 0 : getKvLayout() == KVLayout::nhd ? 1 : 2;
+    }
+    unsigned getKVHeadDim() {
+      return !isPaged() ? 1 : getKvLayout() == KVLayout::nhd ? 2 : 1;
+    }
+  }];
+  let hasVerifier = 1;
+}
+
 def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
+    AttrSizedOperandSegments,
     AllTypesMatch<["acc", "new_acc"]>,
     AllTypesMatch<["max", "new_max", "sum", "new_sum"]>]> {
   let summary = "one key tile of FlashAttention's online softmax";
-  let description = [{
+  let description = !strconcat([{
     The unit of work that `convert-attn-to-gpu` tiles attention into: a
     workgroup's `M` query rows (`query`, `M x D`) attend to the `block_n`
-    keys `[key_start, key_start + block_n)` of KV head `kv_head` in `key`
-    and `value` (`[kv_len, H_kv, D]` and `[kv_len, H_kv, Dv]`), and the
-    running state of the online softmax is updated:
+    keys `[key_start, key_start + block_n)` of KV head `kv_head` of the
+    request's `kv_len` keys in `key` and `value` (head dims `D` and `Dv`),
+    and the running state of the online softmax is updated:
 
     - `s = (q . k) * scale_log2`, the score in log2 units (`scale_log2` is
       `sm_scale * log2(e)`), computed in f32; with `logits_soft_cap = c > 0`
@@ -374,7 +441,11 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     A row whose max is still `-inf` exponentiates against 0 instead, so that
     no NaN appears. The final output is `acc / sum` and the base-2 lse is
     `max + log2(sum)`. `attn-decompose-online-attention` expands the op into
-    vector contractions, reductions and elementwise math.
+    `attn.load_kv_tile`s, vector contractions, reductions and elementwise
+    math.
+
+  }], Attn_KVSourceDoc, [{
+    K and V share the page list.
 
     ```mlir
     %acc1, %m1, %l1 = attn.online_attention_step
@@ -383,16 +454,16 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
         : vector<128x128xbf16>, memref<?x8x128xbf16>, memref<?x8x128xbf16>,
           vector<128xindex>, vector<128x128xf32>, vector<128xf32>
     ```
-  }];
+  }]);
   let arguments = (ins
     VectorOfRankAndType<[2], [F16, BF16]>:$query,
-    Arg<MemRefRankOf<[F16, BF16], [3]>, "keys [kv_len, H_kv, D]",
-        [MemRead]>:$key,
+    Arg<Attn_KVMemRef, "keys", [MemRead]>:$key,
     Index:$kv_head,
     Index:$key_start,
-    Arg<MemRefRankOf<[F16, BF16], [3]>, "values [kv_len, H_kv, Dv]",
-        [MemRead]>:$value,
+    Arg<Attn_KVMemRef, "values", [MemRead]>:$value,
     Index:$kv_len,
+    Arg<Optional<MemRefRankOf<[I32], [1]>>, "page ids", [MemRead]>:$kv_indices,
+    Optional<Index>:$page_begin,
     VectorOfRankAndType<[1], [Index]>:$query_positions,
     VectorOfRankAndType<[2], [F32]>:$acc,
     VectorOfRankAndType<[1], [F32]>:$max,
@@ -402,14 +473,16 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     DefaultValuedAttr<F32Attr, "0.0f">:$logits_soft_cap,
     UnitAttr:$causal,
     DefaultValuedAttr<I64Attr, "-1">:$window_left,
-    UnitAttr:$masked);
+    UnitAttr:$masked,
+    DefaultValuedAttr<Attn_KVLayoutAttr, "KVLayout::nhd">:$kv_layout);
   let results = (outs
     VectorOfRankAndType<[2], [F32]>:$new_acc,
     VectorOfRankAndType<[1], [F32]>:$new_max,
     VectorOfRankAndType<[1], [F32]>:$new_sum);
   let assemblyFormat = [{
-    $query `,` $key `[` $kv_head `,` $key_start `]` `,` $value `,` $kv_len `,`
-    $query_positions `,` $acc `,` $max `,` $sum attr-dict `:`
+    $query `,` $key `[` $kv_head `,` $key_start `]` `,` $value `,` $kv_len
+    (`pages` `(` $kv_indices^ `[` $page_begin `]` `:` type($kv_indices) `)`)?
+    `,` $query_positions `,` $acc `,` $max `,` $sum attr-dict `:`
     type($query) `,` type($key) `,` type($value) `,`
     type($query_positions) `,` type($acc) `,` type($max)
   }];

@@ -25,8 +25,8 @@ def AttnDecomposeOnlineAttention : Pass<"attn-decompose-online-attention"> {
   let description = [{
     Stage 2 of the GPU lowering. Each `attn.online_attention_step` becomes
     FlashAttention-2's recurrence on whole workgroup tiles: the key and value
-    tiles are read with `vector.transfer_read` (padded with zeros past
-    `kv_len` in masked tiles), `S = Q K^T` and `O += P V` are
+    tiles are read with `attn.load_kv_tile` from the step's KV source
+    (contiguous or paged; zero past `kv_len` in masked tiles), `S = Q K^T` and `O += P V` are
     `vector.contract`s accumulating in f32, the score is scaled to log2
     units, masked tiles select `-inf` where `vector.step` key indices fail
     the bounds, causal or window test, the running max and sum are
@@ -45,22 +45,27 @@ def AttnPromoteToWorkgroupMemory
     : Pass<"attn-promote-to-workgroup-memory", "::mlir::gpu::GPUModuleOp"> {
   let summary = "Stage the tiles a whole workgroup reads in workgroup memory";
   let description = [{
-    Stage 3 of the GPU lowering. In each loop of a `gpu.func` kernel, a
-    `vector.transfer_read` of a kernel argument in global memory whose only
-    use is the right-hand side of a `vector.contract` (the K and V tiles:
-    every query row of the workgroup reads them, while the left-hand side's
-    rows belong to one wave) is staged: all threads of the workgroup copy the
-    tile into a buffer in workgroup memory with 16-byte loads along the
-    memref's innermost dim, between two `gpu.barrier`s placed before the
-    loop's first staged read, and the contraction reads the buffer instead.
+    Stage 3 of the GPU lowering, and the lowering of `attn.load_kv_tile`.
+    In each loop of a `gpu.func` kernel, an `attn.load_kv_tile` from global
+    memory whose only use is the right-hand side of a `vector.contract` (the
+    K and V tiles: every query row of the workgroup reads them, while the
+    left-hand side's rows belong to one wave) is staged: all threads of the
+    workgroup copy the tile into a buffer in workgroup memory with 16-byte
+    loads along its rows, between two `gpu.barrier`s placed before the
+    loop's first staged tile, and the contraction reads the buffer instead.
+    Each copy forms its row's address from the KV source: `[token, head, d]`
+    when contiguous; for a paged cache the page id is read from the page
+    list (and clamped to the cache's pages, so that a bad id cannot read out
+    of bounds) and the slot is the token modulo the page size. Tiles that
+    are not staged are read row by row where they are.
 
     The buffer stores the tile with the contraction's reduction dim
     innermost, so that matrix-instruction operands (which hold runs of
     consecutive k in every lane on all supported targets) read contiguous
     elements: K keeps its `[key][d]` order and V is stored transposed as
     `[dv][key]`. Rows are padded by 16 bytes to spread fragment reads over
-    the banks. Rows past the end of the memref (a read that is not in bounds
-    along its first dim) are filled with the read's padding value. Loops of
+    the banks. Rows at or past `kv_len` (unless the load is `in_bounds`) are
+    clamped to the last token and filled with zeros. Loops of
     one kernel share buffers of the same source and shape.
 
     On targets with 16-byte asynchronous copies and a transposing tile load
