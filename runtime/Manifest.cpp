@@ -491,7 +491,8 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
   }
   if (!v.isObject() || v.object.size() != 1)
     return fail(v, exprWhere + " entry must be an integer or an object with "
-                               "one key of \"dim\", \"ceil_div\", \"mul\"");
+                               "one key of \"dim\", \"ceil_div\", \"mul\", "
+                               "\"add\"");
   const std::string &key = v.object[0].first;
   const JsonValue &operand = v.object[0].second;
   if (key == "dim") {
@@ -502,10 +503,10 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
     expr.op = GridExpr::Op::CeilDiv;
     return readArgDim(operand, kernel, "ceil_div", 3, expr);
   }
-  if (key == "mul") {
-    expr.op = GridExpr::Op::Mul;
+  if (key == "mul" || key == "add") {
+    expr.op = key == "mul" ? GridExpr::Op::Mul : GridExpr::Op::Add;
     if (!operand.isArray() || operand.array.size() != 2)
-      return fail(operand, "\"mul\" takes [expr, expr]");
+      return fail(operand, "\"" + key + "\" takes [expr, expr]");
     expr.operands.resize(2);
     for (size_t i = 0; i < 2; ++i)
       if (!readGridExpr(operand.array[i], kernel, expr.operands[i], depth + 1))
@@ -513,7 +514,7 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
     return true;
   }
   return fail(v, exprWhere + ": unknown operator \"" + abbreviate(key) +
-                     "\" (expected \"dim\", \"ceil_div\" or \"mul\")");
+                     "\" (expected \"dim\", \"ceil_div\", \"mul\" or \"add\")");
 }
 
 bool parseManifest(std::string_view text, const std::string &source,
@@ -619,6 +620,9 @@ static std::string describeExpr(const KernelSpec &kernel, const GridExpr &e) {
            ")";
   case GridExpr::Op::Mul:
     return describeExpr(kernel, e.operands[0]) + " * " +
+           describeExpr(kernel, e.operands[1]);
+  case GridExpr::Op::Add:
+    return describeExpr(kernel, e.operands[0]) + " + " +
            describeExpr(kernel, e.operands[1]);
   }
   return "?";
@@ -837,6 +841,12 @@ static bool evalGrid(const GridExpr &e, const fimlir_arg *args, int64_t &out) {
     if (!evalGrid(e.operands[0], args, a) || !evalGrid(e.operands[1], args, b))
       return false;
     return !__builtin_mul_overflow(a, b, &out);
+  }
+  case GridExpr::Op::Add: {
+    int64_t a, b;
+    if (!evalGrid(e.operands[0], args, a) || !evalGrid(e.operands[1], args, b))
+      return false;
+    return !__builtin_add_overflow(a, b, &out);
   }
   }
   return false;

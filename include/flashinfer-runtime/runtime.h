@@ -187,6 +187,62 @@ FIMLIR_API fimlir_status fimlir_kernel_launch(fimlir_kernel *kernel,
                                               const fimlir_arg *args, int nargs,
                                               void *stream);
 
+/* Planning split-KV decode (FlashInfer's plan(): plan once, run many).
+ *
+ * A split-KV decode kernel (manifest params "stage": "split_kv") reads keys
+ * in chunks of `kv_chunk` keys, a positive multiple of its
+ * "kv_chunk_multiple"; each (request, chunk) is a work item, run by
+ * num_kv_heads workgroups (grid.y) and written to its own partial row,
+ * which the merge kernel combines. The planner picks the smallest chunk
+ * whose work items fill the device: about
+ * num_compute_units * workgroups_per_compute_unit split workgroups, and
+ * never fewer work items than non-empty requests (a request is never left
+ * unsplit for balance: long requests get many chunks, short ones one). */
+typedef struct fimlir_split_kv_params {
+  int32_t num_kv_heads;                /* >= 1 */
+  int32_t num_compute_units;           /* SMs / CUs, >= 1 */
+  int32_t workgroups_per_compute_unit; /* 0: 4 */
+  int64_t kv_chunk_multiple;           /* the kernel's, >= 1 */
+  /* > 0: the most work items allowed (the schedule's rows); 0: no bound. */
+  int64_t max_work_items;
+  /* > 0: use this chunk (rounded up to the multiple) instead of choosing;
+   * with disable_split_kv nonzero, one chunk per request. */
+  int64_t fixed_kv_chunk;
+  int32_t disable_split_kv;
+} fimlir_split_kv_params;
+
+/* The chunk for requests of `kv_lens[0 .. batch_size)` keys and the number
+ * of work items it makes. FIMLIR_ERROR_INVALID_VALUE for bad parameters or
+ * lengths, or when max_work_items cannot hold one item per request. */
+FIMLIR_API fimlir_status fimlir_plan_kv_chunk(
+    const fimlir_split_kv_params *params, const int64_t *kv_lens,
+    int64_t batch_size, int64_t *kv_chunk, int64_t *num_work_items);
+
+typedef struct fimlir_paged_decode_plan {
+  int64_t kv_chunk;       /* the kernel's kv_chunk argument */
+  int64_t num_work_items; /* schedule rows used; the rest are padding */
+  int64_t max_kv_len;     /* longest request, in keys */
+} fimlir_paged_decode_plan;
+
+/* Plans batch decode over a paged cache from the host copies of the page
+ * table (as FlashInfer's plan() takes them): request b owns pages
+ * kv_indptr[b] .. kv_indptr[b + 1] of kv_indices, the last holding
+ * kv_last_page_len[b] tokens, so kv_len = (pages - 1) * page_size +
+ * kv_last_page_len[b] (0 without pages). Validates the table: kv_indptr[0]
+ * = 0, non-decreasing, kv_indptr[batch] = num_kv_indices (when >= 0),
+ * kv_last_page_len in [1, page_size] for requests with pages. Writes
+ * `schedule` ([schedule_rows][2] int32: (request, chunk) per work item,
+ * request-major; unused rows (-1, 0)) and `merge_indptr` (batch + 1
+ * entries: request b's partial rows are merge_indptr[b] ..
+ * merge_indptr[b + 1]); params->max_work_items is ignored (schedule_rows
+ * bounds the items). Copy both to the kernels' device buffers. */
+FIMLIR_API fimlir_status fimlir_plan_paged_decode(
+    const fimlir_split_kv_params *params, int32_t page_size,
+    const int32_t *kv_indptr, const int32_t *kv_last_page_len,
+    int64_t batch_size, int64_t num_kv_indices, int32_t *schedule,
+    int64_t schedule_rows, int32_t *merge_indptr,
+    fimlir_paged_decode_plan *plan);
+
 /* Device memory helpers, mainly for tests. They need the context's backend
  * to be chosen (explicitly or by a loaded module). */
 FIMLIR_API fimlir_status fimlir_malloc(fimlir_context *ctx, size_t bytes,

@@ -201,15 +201,15 @@ static void testMalformedManifests() {
   checkManifestError(
       "grid-unknown-op",
       withKernel("{\"name\": \"f\", \"args\": [], \"block\": [64],\n"
-                 "\"grid\": [{\"add\": [1, 2]}]}"),
-      "m.json:3:10: kernels[0] ('f'): grid: unknown operator \"add\" (expected "
-      "\"dim\", \"ceil_div\" or \"mul\")");
+                 "\"grid\": [{\"sub\": [1, 2]}]}"),
+      "m.json:3:10: kernels[0] ('f'): grid: unknown operator \"sub\" (expected "
+      "\"dim\", \"ceil_div\", \"mul\" or \"add\")");
   checkManifestError(
       "grid-float",
       withKernel("{\"name\": \"f\", \"args\": [], \"block\": [64],\n"
                  "\"grid\": [1.5]}"),
       "m.json:3:10: kernels[0] ('f'): grid entry must be an integer or an "
-      "object with one key of \"dim\", \"ceil_div\", \"mul\"");
+      "object with one key of \"dim\", \"ceil_div\", \"mul\", \"add\"");
   checkManifestError(
       "unknown-dtype",
       withKernel("{\"name\": \"f\", \"block\": [64], \"grid\": [1],\n"

@@ -29,16 +29,13 @@ static constexpr StringLiteral kManifestsAttr = "attn.manifests";
 
 namespace {
 
-/// Checks that `op` is something the kernel generator handles and fills in
-/// the problem part of `cfg`. Reports what is missing otherwise.
-LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
-                                 FlashAttentionConfig &cfg) {
+/// Checks the variants of `op` (attn.attention or attn.paged_attention)
+/// against what the kernel generator handles and fills them in `cfg`.
+template <typename OpT>
+LogicalResult configureVariants(OpT op, FlashAttentionConfig &cfg) {
   auto fail = [&](const Twine &what) {
     return op.emitOpError() << "convert-attn-to-gpu: " << what;
   };
-  if (op.getQoIndptr() || op.getKvIndptr())
-    return fail("ragged batches (qo_indptr/kv_indptr) are not supported by "
-                "the GPU lowering yet; compile one request per launch");
   if (op.getCustomMask())
     return fail("custom_mask is not supported by the GPU lowering yet");
   if (op.getAlibiSlopes() || op.getPosEncoding() != PosEncoding::none)
@@ -49,32 +46,25 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
   if (!op.getScoreMod().empty() || !op.getMaskMod().empty())
     return fail("score_mod/mask_mod regions that do not spell a builtin are "
                 "not supported by the GPU lowering yet");
-
-  auto qType = cast<RankedTensorType>(op.getQuery().getType());
-  auto kType = cast<RankedTensorType>(op.getKey().getType());
-  auto vType = cast<RankedTensorType>(op.getValue().getType());
-  auto oType = cast<RankedTensorType>(op.getOutput().getType());
-  for (RankedTensorType t : {qType, kType, vType, oType})
-    for (int64_t d = 1; d < t.getRank(); ++d)
-      if (t.isDynamicDim(d))
-        return fail("head counts and head dims must be static for GPU code "
-                    "generation");
-  Type elem = qType.getElementType();
-  if (!elem.isF16() && !elem.isBF16())
-    return fail("only f16 and bf16 inputs have a matrix-instruction lowering");
-  if (oType.getElementType() != elem)
-    return fail("the output element type must equal the input element type");
-
-  cfg.elementType = elem;
-  cfg.numQoHeads = qType.getDimSize(1);
-  cfg.numKvHeads = kType.getDimSize(1);
-  cfg.headDim = qType.getDimSize(2);
-  cfg.headDimV = vType.getDimSize(2);
   cfg.causal = op.getCausal();
   cfg.windowLeft = static_cast<int64_t>(op.getWindowLeft());
   cfg.smScale = op.getEffectiveSmScale();
   cfg.logitsSoftCap = op.getLogitsSoftCap().convertToFloat();
   cfg.withLse = static_cast<bool>(op.getLseOutput());
+  return success();
+}
+
+/// Checks the element type and head dims in `cfg` against the matrix
+/// instruction and the size limits.
+LogicalResult checkProblem(Operation *op, Type elem, Type outElem,
+                           const FlashAttentionConfig &cfg) {
+  auto fail = [&](const Twine &what) {
+    return op->emitOpError() << "convert-attn-to-gpu: " << what;
+  };
+  if (!elem.isF16() && !elem.isBF16())
+    return fail("only f16 and bf16 inputs have a matrix-instruction lowering");
+  if (outElem != elem)
+    return fail("the output element type must equal the input element type");
   // Beyond this no key tile fits in any target's workgroup memory, and the
   // tile sizes computed from the head dims would overflow.
   for (int64_t d : {cfg.headDim, cfg.headDimV})
@@ -87,17 +77,89 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
                   " must be a multiple of the matrix instruction's M, N and "
                   "K (" +
                   cfg.instr.name + ")");
+  return success();
+}
 
-  // Every operand must be a function argument, the results returned as is.
+/// Every operand must be an argument of `func`, which holds just `op` and
+/// its return: the function becomes the kernel.
+LogicalResult checkKernelFunction(Operation *op, func::FuncOp func) {
   Block &body = func.getBody().front();
   for (Value v : op->getOperands())
     if (!isa<BlockArgument>(v) || v.getParentBlock() != &body)
-      return fail("operands must be arguments of the enclosing function, "
-                  "which becomes the kernel");
+      return op->emitOpError("convert-attn-to-gpu: operands must be "
+                             "arguments of the enclosing function, which "
+                             "becomes the kernel");
   if (body.getOperations().size() != 2)
-    return fail("the enclosing function must hold just the attention op and "
-                "its return");
+    return op->emitOpError("convert-attn-to-gpu: the enclosing function must "
+                           "hold just the attention op and its return");
   return success();
+}
+
+/// Checks that `op` is something the kernel generator handles and fills in
+/// the problem part of `cfg`. Reports what is missing otherwise.
+LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
+                                 FlashAttentionConfig &cfg) {
+  if (op.getQoIndptr() || op.getKvIndptr())
+    return op.emitOpError(
+        "convert-attn-to-gpu: ragged batches (qo_indptr/kv_indptr) are not "
+        "supported by the GPU lowering yet; compile one request per launch");
+  if (failed(configureVariants(op, cfg)))
+    return failure();
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto kType = cast<RankedTensorType>(op.getKey().getType());
+  auto vType = cast<RankedTensorType>(op.getValue().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  for (RankedTensorType t : {qType, kType, vType, oType})
+    for (int64_t d = 1; d < t.getRank(); ++d)
+      if (t.isDynamicDim(d))
+        return op.emitOpError("convert-attn-to-gpu: head counts and head "
+                              "dims must be static for GPU code generation");
+  cfg.elementType = qType.getElementType();
+  cfg.numQoHeads = qType.getDimSize(1);
+  cfg.numKvHeads = kType.getDimSize(1);
+  cfg.headDim = qType.getDimSize(2);
+  cfg.headDimV = vType.getDimSize(2);
+  if (failed(checkProblem(op, cfg.elementType, oType.getElementType(), cfg)))
+    return failure();
+  return checkKernelFunction(op, func);
+}
+
+/// The same for attn.paged_attention: batch decode (one query row per
+/// request, no qo_indptr) over paged caches of static head counts and head
+/// dims; the page size may be dynamic.
+LogicalResult configurePagedAttention(PagedAttentionOp op, func::FuncOp func,
+                                      FlashAttentionConfig &cfg) {
+  if (op.getQoIndptr())
+    return op.emitOpError(
+        "convert-attn-to-gpu: paged prefill (qo_indptr) is not supported by "
+        "the GPU lowering yet; only batch decode (one query row per request)");
+  if (failed(configureVariants(op, cfg)))
+    return failure();
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto kType = cast<RankedTensorType>(op.getKCache().getType());
+  auto vType = cast<RankedTensorType>(op.getVCache().getType());
+  auto oType = cast<RankedTensorType>(op.getOutput().getType());
+  unsigned headDimOfCache = op.getKVHeadDim();
+  for (auto [type, dims] :
+       {std::pair<RankedTensorType, SmallVector<unsigned>>{qType, {1, 2}},
+        {oType, {1, 2}},
+        {kType, {headDimOfCache, 3}},
+        {vType, {headDimOfCache, 3}}})
+    for (unsigned d : dims)
+      if (type.isDynamicDim(d))
+        return op.emitOpError("convert-attn-to-gpu: head counts and head "
+                              "dims must be static for GPU code generation");
+  cfg.paged = true;
+  cfg.kvLayout = op.getKvLayout();
+  cfg.pageSize = kType.getDimSize(op.getPageSlotDim());
+  cfg.elementType = qType.getElementType();
+  cfg.numQoHeads = qType.getDimSize(1);
+  cfg.numKvHeads = kType.getDimSize(headDimOfCache);
+  cfg.headDim = qType.getDimSize(2);
+  cfg.headDimV = vType.getDimSize(3);
+  if (failed(checkProblem(op, cfg.elementType, oType.getElementType(), cfg)))
+    return failure();
+  return checkKernelFunction(op, func);
 }
 
 /// Workgroup memory bytes of the K and V tiles for `blockN`, as
@@ -209,7 +271,7 @@ ArrayAttr buildManifestArgs(Builder &b, gpu::GPUFuncOp kernel,
 /// The manifest entries of `op`'s kernels, in launch order: one prefill
 /// kernel, or for decode (packHeads) the split-KV kernel and its merge
 /// kernel, both carrying the workspace they share in "params".
-SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
+SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
                                             gpu::GPUFuncOp kernel,
                                             gpu::GPUFuncOp merge,
                                             const FlashAttentionConfig &cfg) {
@@ -224,22 +286,45 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
     return b.getDictionaryAttr(
         {named("ceil_div", b.getArrayAttr({str(arg), i64(0), divisor}))});
   };
+  auto add = [&](Attribute lhs, int64_t rhs) {
+    return b.getDictionaryAttr(
+        {named("add", b.getArrayAttr({lhs, i64(rhs)}))});
+  };
   bool split = cfg.splitKV;
   StringRef name = kernel.getName();
   // Token counts: v has k's, o and lse have q's; the split-KV partials have
   // one row per chunk of kv_chunk keys (docs/runtime.md: planning decode).
   // q, k, v and o rows are staged and stored with 16-byte accesses.
   int64_t rowAlign = kStagingCopyBytes;
-  SmallVector<ManifestArg> argDescs = {
-      {"q", {}, rowAlign}, {"k", {}, rowAlign}, {"v", {dimOf("k")}, rowAlign}};
+  SmallVector<ManifestArg> argDescs;
+  // Split-KV partials: one row per chunk of kv_chunk keys, or with a batch
+  // one per row of the planner's schedule.
+  Attribute partials = ceilDiv("k", str("kv_chunk"));
+  if (cfg.paged) {
+    // A paged batch: request b is q's row b and owns kv_indptr[b] ..
+    // kv_indptr[b + 1] of the page list; v_cache has k_cache's pages.
+    Attribute batch = dimOf("q");
+    argDescs = {{"q", {}, rowAlign},
+                {"k_cache", {}, rowAlign},
+                {"v_cache", {dimOf("k_cache")}, rowAlign},
+                {"kv_indptr", {add(batch, 1)}},
+                {"kv_indices"},
+                {"kv_last_page_len", {batch}},
+                {"schedule"}};
+    partials = dimOf("schedule");
+  } else {
+    argDescs = {{"q", {}, rowAlign},
+                {"k", {}, rowAlign},
+                {"v", {dimOf("k")}, rowAlign}};
+  }
   SmallVector<ManifestArg> outDescs = {{"o", {dimOf("q")}, rowAlign}};
   if (cfg.withLse)
     outDescs.push_back({"lse", {dimOf("q")}});
   if (split) {
-    Attribute chunks = ceilDiv("k", str("kv_chunk"));
-    argDescs.push_back({"o_part", {chunks}});
-    argDescs.push_back({"lse_part", {chunks}});
-    argDescs.push_back({"kv_chunk", {}, 0, cfg.blockN});
+    argDescs.push_back({"o_part", {partials}});
+    argDescs.push_back({"lse_part", {partials}});
+    if (!cfg.paged)
+      argDescs.push_back({"kv_chunk", {}, 0, cfg.blockN});
   } else {
     llvm::append_range(argDescs, outDescs);
   }
@@ -249,7 +334,7 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
   SmallVector<Attribute> grid;
   if (cfg.packHeads)
     grid = {i64((group + cfg.blockM() - 1) / cfg.blockM()), i64(cfg.numKvHeads),
-            split ? Attribute(ceilDiv("k", str("kv_chunk"))) : i64(1)};
+            split ? partials : i64(1)};
   else
     grid = {ceilDiv("q", i64(cfg.blockM())), i64(cfg.numQoHeads), i64(1)};
   SmallVector<Attribute> block = {i64(cfg.numWaves * cfg.instr.waveSize),
@@ -265,10 +350,9 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
                                   named("dtype", str("f32")),
                                   named("shape", b.getArrayAttr(shape))});
     };
-    Attribute splits = ceilDiv("k", str("kv_chunk"));
     workspace = b.getArrayAttr(
-        {buffer("o_part", {splits, i64(cfg.numQoHeads), i64(cfg.headDimV)}),
-         buffer("lse_part", {splits, i64(cfg.numQoHeads)})});
+        {buffer("o_part", {partials, i64(cfg.numQoHeads), i64(cfg.headDimV)}),
+         buffer("lse_part", {partials, i64(cfg.numQoHeads)})});
   }
 
   SmallVector<NamedAttribute> paramList = {
@@ -291,6 +375,18 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
     paramList.push_back(named("rows", str("heads")));
     paramList.push_back(named("group_size", i64(group)));
   }
+  if (cfg.paged) {
+    // What the planner needs: kv_len = (pages - 1) * page_size +
+    // kv_last_page_len; the schedule's rows are (request, kv_begin,
+    // kv_end), request -1 padding.
+    paramList.push_back(named("kv_source", str("paged")));
+    paramList.push_back(named(
+        "kv_layout", str(cfg.kvLayout == KVLayout::nhd ? "nhd" : "hnd")));
+    paramList.push_back(named(
+        "page_size",
+        i64(ShapedType::isDynamic(cfg.pageSize) ? -1 : cfg.pageSize)));
+    paramList.push_back(named("schedule", str("request_kv_range")));
+  }
   if (split) {
     paramList.push_back(named("stage", str("split_kv")));
     paramList.push_back(named("kv_chunk_multiple", i64(cfg.blockN)));
@@ -310,7 +406,16 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
 
   SmallVector<ManifestArg> mergeDescs = {{"o_part"},
                                          {"lse_part", {dimOf("o_part")}}};
-  llvm::append_range(mergeDescs, outDescs);
+  // With a batch, request b merges the partial rows merge_indptr[b] ..
+  // merge_indptr[b + 1] into o's row b.
+  if (cfg.paged) {
+    mergeDescs.push_back({"merge_indptr", {add(dimOf("o"), 1)}});
+    mergeDescs.push_back({"o", {}, rowAlign});
+    if (cfg.withLse)
+      mergeDescs.push_back({"lse", {dimOf("o")}});
+  } else {
+    llvm::append_range(mergeDescs, outDescs);
+  }
   ArrayAttr mergeArgs = buildManifestArgs(b, merge, mergeDescs);
   DictionaryAttr mergeParams = b.getDictionaryAttr(
       {named("stage", str("merge")), named("num_qo_heads", i64(cfg.numQoHeads)),
@@ -320,7 +425,9 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, AttentionOp op,
       {named("name", str(merge.getName())), named("op", str(opName)),
        named("params", mergeParams),
        named("block", b.getArrayAttr({i64(cfg.headDimV), i64(1), i64(1)})),
-       named("grid", b.getArrayAttr({i64(cfg.numQoHeads), i64(1), i64(1)})),
+       named("grid", b.getArrayAttr({i64(cfg.numQoHeads),
+                                     cfg.paged ? Attribute(dimOf("o")) : i64(1),
+                                     i64(1)})),
        named("dynamic_shared_memory", i64(0)),
        named("static_shared_memory", i64(0)), named("args", mergeArgs)}));
   return entries;
@@ -364,20 +471,20 @@ struct ConvertAttnToGPUPass
       return signalPassFailure();
     }
 
-    SmallVector<std::pair<func::FuncOp, AttentionOp>> work;
+    SmallVector<std::pair<func::FuncOp, Operation *>> work;
     SmallVector<MergeStatesOp> merges;
     WalkResult walk = module.walk([&](Operation *op) {
       if (auto merge = dyn_cast<MergeStatesOp>(op)) {
         merges.push_back(merge);
         return WalkResult::advance();
       }
-      if (isa<PagedAttentionOp, RopeOp, AppendPagedKVOp>(op)) {
+      if (isa<RopeOp, AppendPagedKVOp>(op)) {
         op->emitOpError("convert-attn-to-gpu: this op has no GPU lowering "
                         "yet; lower it with convert-attn-to-linalg");
         return WalkResult::interrupt();
       }
-      if (auto attention = dyn_cast<AttentionOp>(op))
-        work.push_back({op->getParentOfType<func::FuncOp>(), attention});
+      if (isa<AttentionOp, PagedAttentionOp>(op))
+        work.push_back({op->getParentOfType<func::FuncOp>(), op});
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
@@ -389,28 +496,32 @@ struct ConvertAttnToGPUPass
       llvm::append_range(manifests, existing.getValue());
     for (auto [func, op] : work) {
       if (!func) {
-        op.emitOpError("convert-attn-to-gpu: expected inside a func.func");
+        op->emitOpError("convert-attn-to-gpu: expected inside a func.func");
         return signalPassFailure();
       }
-      auto elemType = getElementTypeOrSelf(op.getQuery().getType());
+      auto paged = dyn_cast<PagedAttentionOp>(op);
+      Value query = paged ? paged.getQuery() : cast<AttentionOp>(op).getQuery();
+      auto elemType = getElementTypeOrSelf(query.getType());
       FlashAttentionConfig cfg;
       cfg.instr = *getMatrixInstr(
           chip, elemType.isBF16() ? MatrixElemType::BF16 : MatrixElemType::F16);
       cfg.numWaves =
           numWaves > 0 ? int64_t(numWaves) : cfg.instr.wavesPerWorkgroup;
-      if (failed(configureAttention(op, func, cfg)))
+      if (failed(paged ? configurePagedAttention(paged, func, cfg)
+                       : configureAttention(cast<AttentionOp>(op), func, cfg)))
         return signalPassFailure();
-      // Decode: a query token dimension of static size 1. One wave's query
-      // tile holds the G heads of a KV head and the keys are split over
-      // grid.z, so the KV cache is streamed once by many workgroups.
+      // Decode: a query token dimension of static size 1, or a paged batch
+      // (one query row per request). One wave's query tile holds the G
+      // heads of a KV head and the keys are split over grid.z, so the KV
+      // cache is streamed once by many workgroups.
       bool decode =
-          cast<RankedTensorType>(op.getQuery().getType()).getDimSize(0) == 1;
+          paged || cast<RankedTensorType>(query.getType()).getDimSize(0) == 1;
       if (decode) {
         cfg.packHeads = true;
         cfg.numWaves = 1;
       }
       if (!getAttentionLayout(cfg.instr)) {
-        op.emitOpError() << "convert-attn-to-gpu: the lane layouts of "
+        op->emitOpError() << "convert-attn-to-gpu: the lane layouts of "
                          << cfg.instr.name << " cannot keep P in registers";
         return signalPassFailure();
       }
@@ -420,7 +531,7 @@ struct ConvertAttnToGPUPass
       while (cfg.blockN > 16 && tileBytes(cfg, cfg.blockN) > limit)
         cfg.blockN /= 2;
       if (tileBytes(cfg, cfg.blockN) > limit) {
-        op.emitOpError() << "convert-attn-to-gpu: head dims " << cfg.headDim
+        op->emitOpError() << "convert-attn-to-gpu: head dims " << cfg.headDim
                          << "/" << cfg.headDimV
                          << " need more workgroup memory than " << limit
                          << " bytes";
@@ -436,14 +547,14 @@ struct ConvertAttnToGPUPass
         int64_t keysPerStep =
             std::lcm(getAttentionLayout(cfg.instr)->colsPerTile(), cfg.instr.k);
         if (static_cast<int64_t>(blockN) % keysPerStep != 0) {
-          op.emitOpError() << "convert-attn-to-gpu: block-n ("
+          op->emitOpError() << "convert-attn-to-gpu: block-n ("
                            << static_cast<int64_t>(blockN)
                            << ") must be a multiple of " << keysPerStep
                            << " for " << cfg.instr.name;
           return signalPassFailure();
         }
         if (tileBytes(cfg, static_cast<int64_t>(blockN)) > limit) {
-          op.emitOpError() << "convert-attn-to-gpu: block-n ("
+          op->emitOpError() << "convert-attn-to-gpu: block-n ("
                            << static_cast<int64_t>(blockN) << ") needs "
                            << tileBytes(cfg, static_cast<int64_t>(blockN))
                            << " bytes of workgroup memory; at most "
@@ -459,18 +570,18 @@ struct ConvertAttnToGPUPass
       gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
       std::string moduleName = gpuModule.getName().str();
       FailureOr<gpu::GPUFuncOp> kernel = buildFlashAttentionKernel(
-          builder, op.getLoc(), gpuModule, func.getSymName(), cfg);
+          builder, op->getLoc(), gpuModule, func.getSymName(), cfg);
       if (failed(kernel)) {
-        op.emitOpError("convert-attn-to-gpu: kernel generation failed");
+        op->emitOpError("convert-attn-to-gpu: kernel generation failed");
         return signalPassFailure();
       }
       std::string mergeName = (func.getSymName() + "_merge").str();
       gpu::GPUFuncOp merge;
       if (cfg.splitKV) {
         FailureOr<gpu::GPUFuncOp> built = buildSplitKVMergeKernel(
-            builder, op.getLoc(), gpuModule, mergeName, cfg);
+            builder, op->getLoc(), gpuModule, mergeName, cfg);
         if (failed(built)) {
-          op.emitOpError() << "convert-attn-to-gpu: head dim " << cfg.headDimV
+          op->emitOpError() << "convert-attn-to-gpu: head dim " << cfg.headDimV
                            << " exceeds the merge kernel's 1024 threads";
           return signalPassFailure();
         }

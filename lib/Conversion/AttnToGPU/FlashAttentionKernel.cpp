@@ -73,9 +73,15 @@ private:
   ImplicitLocOpBuilder &b;
   const FlashAttentionConfig &cfg;
   Value qMem, kMem, vMem, oMem, lseMem;
+  // Paged: the page list and the request's first entry in it.
+  Value kvIndices, pageBegin;
+  // The query token of the packed rows (decode), its request's.
+  Value qToken;
   // The workgroup's first row, its query head (prefill) or first packed
   // head (decode), its KV head, its split-KV chunk; the rows that exist.
-  Value rowBase, qHead, headBase, kvHead, split, kvChunk, numRowsTotal;
+  Value rowBase, qHead, headBase, kvHead, split, chunk, kvChunk, numRowsTotal;
+  // Paged: the work item's key range.
+  Value chunkBegin, chunkEnd;
   Value qoLen, kvLen, posOffset;
 };
 
@@ -87,7 +93,7 @@ Value TiledKernelBuilder::readQueryTile() {
   // token. Rows past the memref's end read the padding; rows of another
   // KV head's group are read but never stored.
   SmallVector<Value> at = cfg.packHeads
-                              ? SmallVector<Value>{idx(0), headBase, idx(0)}
+                              ? SmallVector<Value>{qToken, headBase, idx(0)}
                               : SmallVector<Value>{rowBase, qHead, idx(0)};
   return vector::TransferReadOp::create(
       b, type, qMem, at, tileMap(ctx, cfg.packHeads ? 1 : 0, 3), pad,
@@ -163,12 +169,45 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   qMem = func.getArgument(0);
   kMem = func.getArgument(1);
   vMem = func.getArgument(2);
-  oMem = func.getArgument(3);
-  lseMem = cfg.withLse || cfg.splitKV ? func.getArgument(4) : Value();
-
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
-  qoLen = memref::DimOp::create(b, qMem, 0);
-  kvLen = memref::DimOp::create(b, kMem, 0);
+  qToken = idx(0);
+  if (cfg.paged) {
+    // Work item z: (request, kv_begin, kv_end) from the schedule; request
+    // -1 (padding) sees no key and writes an empty partial.
+    Value indptr = func.getArgument(3), lastPageLen = func.getArgument(5),
+          schedule = func.getArgument(6);
+    kvIndices = func.getArgument(4);
+    oMem = func.getArgument(7);
+    lseMem = func.getArgument(8);
+    split = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+    auto load = [&](Value mem, ValueRange at) {
+      return arith::IndexCastOp::create(
+          b, b.getIndexType(), memref::LoadOp::create(b, mem, at));
+    };
+    Value request = load(schedule, {split, idx(0)});
+    chunkBegin = load(schedule, {split, idx(1)});
+    chunkEnd = load(schedule, {split, idx(2)});
+    Value padding =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::slt, request, idx(0));
+    qToken = maxIdx(request, idx(0));
+    pageBegin = load(indptr, {qToken});
+    Value numPages = sub(load(indptr, {add(qToken, idx(1))}), pageBegin);
+    // kv_len = (pages - 1) * page_size + last_page_len, 0 without pages.
+    unsigned slotDim = cfg.kvLayout == KVLayout::nhd ? 1 : 2;
+    Value pageSize = b.createOrFold<memref::DimOp>(kMem, slotDim);
+    Value full = mul(sub(numPages, idx(1)), pageSize);
+    Value len = add(full, load(lastPageLen, {qToken}));
+    Value empty = arith::OrIOp::create(
+        b, padding,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::sle, numPages, idx(0)));
+    kvLen = arith::SelectOp::create(b, empty, idx(0), len);
+    qoLen = idx(1);
+  } else {
+    oMem = func.getArgument(3);
+    lseMem = cfg.withLse || cfg.splitKV ? func.getArgument(4) : Value();
+    qoLen = memref::DimOp::create(b, qMem, 0);
+    kvLen = memref::DimOp::create(b, kMem, 0);
+  }
   if (cfg.packHeads) {
     kvHead = gpu::BlockIdOp::create(b, gpu::Dimension::y);
     headBase = mul(kvHead, idx(group));
@@ -178,8 +217,9 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     kvHead = arith::DivUIOp::create(b, qHead, idx(group));
     numRowsTotal = qoLen;
   }
-  if (cfg.splitKV) {
+  if (cfg.splitKV && !cfg.paged) {
     split = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+    chunk = split;
     kvChunk =
         arith::IndexCastOp::create(b, b.getIndexType(), func.getArgument(5));
   }
@@ -201,8 +241,11 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   if (cfg.windowLeft >= 0)
     kvBegin = roundDown(
         maxIdx(idx(0), sub(positionOf(rowBase), idx(cfg.windowLeft))), blockN);
-  if (cfg.splitKV) {
-    Value chunkBegin = mul(split, kvChunk);
+  if (cfg.paged) {
+    kvBegin = maxIdx(kvBegin, chunkBegin);
+    kvEnd = minIdx(kvEnd, chunkEnd);
+  } else if (cfg.splitKV) {
+    Value chunkBegin = mul(chunk, kvChunk);
     kvBegin = maxIdx(kvBegin, chunkBegin);
     kvEnd = minIdx(kvEnd, add(chunkBegin, kvChunk));
   }
@@ -216,6 +259,17 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
           unmaskedEnd,
           roundDown(maxIdx(idx(0), add(positionOf(rowBase), idx(1))), blockN));
     unmaskedEnd = maxIdx(kvBegin, minIdx(unmaskedEnd, kvEnd));
+  }
+  // A schedule's ranges need not be tile aligned: whole tiles from kvBegin
+  // up to kvEnd (all rows share one position, so kvEnd already holds the
+  // causal bound), and the steps mask at kvEnd, so that a range never sees
+  // its neighbour's keys.
+  Value stepKvLen = kvLen;
+  if (cfg.paged) {
+    stepKvLen = kvEnd;
+    if (cfg.windowLeft < 0)
+      unmaskedEnd = add(kvBegin, roundDown(maxIdx(idx(0), sub(kvEnd, kvBegin)),
+                                           blockN));
   }
 
   // Q stays in registers for the whole kernel when it fits, else it is
@@ -239,14 +293,13 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     ValueRange it = loop.getRegionIterArgs();
     auto step = OnlineAttentionStepOp::create(
         b, accType, rowType, rowType, q, kMem, kvHead, loop.getInductionVar(),
-        vMem, kvLen, /*kv_indices=*/Value(), /*page_begin=*/Value(),
-        positions, it[0], it[1], it[2],
+        vMem, stepKvLen, kvIndices, pageBegin, positions, it[0], it[1], it[2],
         b.getI64IntegerAttr(blockN), b.getF32FloatAttr(scaleLog2),
         b.getF32FloatAttr(cfg.logitsSoftCap),
         cfg.causal ? b.getUnitAttr() : UnitAttr(),
         b.getI64IntegerAttr(cfg.windowLeft),
         masked ? b.getUnitAttr() : UnitAttr(),
-        KVLayoutAttr::get(b.getContext(), KVLayout::nhd));
+        KVLayoutAttr::get(b.getContext(), cfg.kvLayout));
     scf::YieldOp::create(b, step->getResults());
     return SmallVector<Value>(loop.getResults());
   };
@@ -290,16 +343,37 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
   // Decode (packed heads) has exactly one query token.
   int64_t qTokens = cfg.packHeads ? 1 : dyn;
   Type f32 = Float32Type::get(ctx);
-  SmallVector<Type> args = {
-      getUserViewType({qTokens, cfg.numQoHeads, cfg.headDim}, elem),
-      getUserViewType({dyn, cfg.numKvHeads, cfg.headDim}, elem),
-      getUserViewType({dyn, cfg.numKvHeads, cfg.headDimV}, elem)};
+  SmallVector<Type> args;
+  if (cfg.paged) {
+    // The caches, in their layout, and the page table; the schedule.
+    auto cache = [&](int64_t dim) {
+      return cfg.kvLayout == KVLayout::nhd
+                 ? getUserViewType({dyn, cfg.pageSize, cfg.numKvHeads, dim},
+                                   elem)
+                 : getUserViewType({dyn, cfg.numKvHeads, cfg.pageSize, dim},
+                                   elem);
+    };
+    auto i32 = IntegerType::get(ctx, 32);
+    auto list = MemRefType::get({dyn}, i32);
+    args = {getUserViewType({dyn, cfg.numQoHeads, cfg.headDim}, elem),
+            cache(cfg.headDim),
+            cache(cfg.headDimV),
+            list,
+            list,
+            list,
+            MemRefType::get({dyn, 3}, i32)};
+  } else {
+    args = {getUserViewType({qTokens, cfg.numQoHeads, cfg.headDim}, elem),
+            getUserViewType({dyn, cfg.numKvHeads, cfg.headDim}, elem),
+            getUserViewType({dyn, cfg.numKvHeads, cfg.headDimV}, elem)};
+  }
   if (cfg.splitKV) {
     // o_part [splits, Hq, Dv] and lse_part [splits, Hq], f32, then the split
     // size.
     args.push_back(MemRefType::get({dyn, cfg.numQoHeads, cfg.headDimV}, f32));
     args.push_back(MemRefType::get({dyn, cfg.numQoHeads}, f32));
-    args.push_back(IntegerType::get(ctx, 64));
+    if (!cfg.paged)
+      args.push_back(IntegerType::get(ctx, 64));
   } else {
     args.push_back(
         getUserViewType({qTokens, cfg.numQoHeads, cfg.headDimV}, elem));
@@ -329,20 +403,25 @@ mlir::attn::buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
   MLIRContext *ctx = builder.getContext();
   int64_t dyn = ShapedType::kDynamic;
   Type f32 = Float32Type::get(ctx);
+  int64_t rows = cfg.paged ? dyn : 1;
   SmallVector<Type> args = {
       MemRefType::get({dyn, cfg.numQoHeads, cfg.headDimV}, f32),
-      MemRefType::get({dyn, cfg.numQoHeads}, f32),
-      getUserViewType({1, cfg.numQoHeads, cfg.headDimV}, cfg.elementType)};
+      MemRefType::get({dyn, cfg.numQoHeads}, f32)};
+  if (cfg.paged)
+    args.push_back(MemRefType::get({dyn}, IntegerType::get(ctx, 32)));
+  args.push_back(
+      getUserViewType({rows, cfg.numQoHeads, cfg.headDimV}, cfg.elementType));
   if (cfg.withLse)
-    args.push_back(getUserViewType({1, cfg.numQoHeads}, f32));
+    args.push_back(getUserViewType({rows, cfg.numQoHeads}, f32));
 
   OpBuilder::InsertionGuard guard(builder);
   auto func = createKernel(builder, loc, module, name, args, cfg.headDimV);
 
   ImplicitLocOpBuilder b(loc, builder);
   b.setInsertionPointToStart(&func.getBody().front());
-  Value oPart = func.getArgument(0), lsePart = func.getArgument(1),
-        o = func.getArgument(2);
+  Value oPart = func.getArgument(0), lsePart = func.getArgument(1);
+  unsigned outArg = cfg.paged ? 3 : 2;
+  Value o = func.getArgument(outArg);
   auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
   auto cst = [&](float v) {
     return arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(v));
@@ -351,16 +430,30 @@ mlir::attn::buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
   Value zero = cst(0.0f);
   Value head = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value dv = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value splits = memref::DimOp::create(b, oPart, 0);
   Value c0 = idx(0);
+  // The partial rows [begin, end) of the output row `token`: all of them,
+  // or with a batch those of its request.
+  Value token = c0, begin = c0, end;
+  if (cfg.paged) {
+    token = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+    auto load = [&](Value at) {
+      return arith::IndexCastOp::create(
+          b, b.getIndexType(),
+          memref::LoadOp::create(b, func.getArgument(2), at));
+    };
+    begin = load(token);
+    end = load(arith::AddIOp::create(b, token, idx(1)));
+  } else {
+    end = memref::DimOp::create(b, oPart, 0);
+  }
 
   // One pass with online rescaling, `unroll` splits per trip so that their
   // loads are in flight together (each thread's chain of dependent loads is
   // what bounds this kernel). State: running max m of the partial lse, the
   // sum of 2^(lse_z - m) and the weighted sum of the partial outputs.
   const int64_t unroll = 8;
-  Value lastSplit = arith::SubIOp::create(b, splits, idx(1));
-  auto loop = scf::ForOp::create(b, c0, splits, idx(unroll),
+  Value lastSplit = arith::SubIOp::create(b, end, idx(1));
+  auto loop = scf::ForOp::create(b, begin, end, idx(unroll),
                                  ValueRange{negInf, zero, zero});
   {
     OpBuilder::InsertionGuard g(b);
@@ -374,7 +467,7 @@ mlir::attn::buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
       Value z = arith::AddIOp::create(b, z0, idx(i));
       Value zc = arith::MinSIOp::create(b, z, lastSplit);
       Value inRange =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, z, splits);
+          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, z, end);
       l[i] = arith::SelectOp::create(
           b, inRange, memref::LoadOp::create(b, lsePart, ValueRange{zc, head}),
           negInf);
@@ -416,7 +509,7 @@ mlir::attn::buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
                                       arith::DivFOp::create(b, acc, sum), zero);
   if (out.getType() != cfg.elementType)
     out = arith::TruncFOp::create(b, cfg.elementType, out);
-  memref::StoreOp::create(b, out, o, ValueRange{c0, head, dv});
+  memref::StoreOp::create(b, out, o, ValueRange{token, head, dv});
   if (cfg.withLse) {
     Value lse = arith::SelectOp::create(
         b, positive,
@@ -425,7 +518,8 @@ mlir::attn::buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
     auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    memref::StoreOp::create(b, lse, func.getArgument(3), ValueRange{c0, head});
+    memref::StoreOp::create(b, lse, func.getArgument(outArg + 1),
+                            ValueRange{token, head});
   }
   b.setInsertionPointToEnd(&func.getBody().front());
   gpu::ReturnOp::create(b);

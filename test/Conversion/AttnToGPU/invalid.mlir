@@ -178,9 +178,17 @@ func.func @too_much_workgroup_memory(%q: tensor<?x2x1024xf16>, %k: tensor<?x2x10
 
 // -----
 
-func.func @paged(%q: tensor<?x2x64xf16>, %kc: tensor<?x16x2x64xf16>, %ip: tensor<?xi32>, %idx: tensor<?xi32>, %last: tensor<?xi32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: this op has no GPU lowering yet; lower it with convert-attn-to-linalg}}
-  %r = attn.paged_attention q(%q : tensor<?x2x64xf16>) k_cache(%kc : tensor<?x16x2x64xf16>) v_cache(%kc : tensor<?x16x2x64xf16>) kv_indptr(%ip : tensor<?xi32>) kv_indices(%idx : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
+func.func @paged_prefill(%q: tensor<?x2x64xf16>, %kc: tensor<?x16x2x64xf16>, %ip: tensor<?xi32>, %idx: tensor<?xi32>, %last: tensor<?xi32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: paged prefill (qo_indptr) is not supported by the GPU lowering yet; only batch decode (one query row per request)}}
+  %r = attn.paged_attention q(%q : tensor<?x2x64xf16>) k_cache(%kc : tensor<?x16x2x64xf16>) v_cache(%kc : tensor<?x16x2x64xf16>) kv_indptr(%ip : tensor<?xi32>) kv_indices(%idx : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) qo_indptr(%ip : tensor<?xi32>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
+
+// -----
+
+func.func @paged_dynamic_heads(%q: tensor<?x2x64xf16>, %kc: tensor<?x16x?x64xf16>, %ip: tensor<?xi32>, %idx: tensor<?xi32>, %last: tensor<?xi32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: head counts and head dims must be static for GPU code generation}}
+  %r = attn.paged_attention q(%q : tensor<?x2x64xf16>) k_cache(%kc : tensor<?x16x?x64xf16>) v_cache(%kc : tensor<?x16x?x64xf16>) kv_indptr(%ip : tensor<?xi32>) kv_indices(%idx : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
   return %r : tensor<?x2x64xf16>
 }
 

@@ -4,6 +4,7 @@
 #ifndef FLASHINFER_CONVERSION_ATTNTOGPU_FLASHATTENTIONKERNEL_H
 #define FLASHINFER_CONVERSION_ATTNTOGPU_FLASHATTENTIONKERNEL_H
 
+#include "flashinfer/Dialect/Attn/IR/AttnDialect.h"
 #include "flashinfer/Target/MatrixInstructions.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
@@ -44,6 +45,17 @@ struct FlashAttentionConfig {
   /// base-2 lse as f32 partials o_part[z, head, dv] and lse_part[z, head]
   /// instead of o and lse; a merge kernel combines them.
   bool splitKV = false;
+  /// Paged batch decode (with packHeads and splitKV): K and V are paged
+  /// caches in `kvLayout` ([pages, P, Hkv, D] or [pages, Hkv, P, D]) read
+  /// through (kv_indptr, kv_indices, kv_last_page_len); q is [batch, Hq, D],
+  /// request b's query row b. Workgroup z of grid.z = W runs work item z of
+  /// a schedule [W, 3] of (request, kv_begin, kv_end) rows written by the
+  /// planner: keys [kv_begin, kv_end) of the request, into partial row z. A
+  /// request of -1 is padding (no keys). Nothing of the plan is a kernel
+  /// argument by value, so a CUDA graph replays new plans.
+  bool paged = false;
+  KVLayout kvLayout = KVLayout::nhd;
+  int64_t pageSize = ShapedType::kDynamic;
 
   /// Query rows per workgroup.
   int64_t blockM() const;
@@ -89,7 +101,8 @@ buildMergeStatesKernel(OpBuilder &builder, Location loc,
 /// blockM), numQoHeads, 1); block: numWaves * waveSize threads. With
 /// packHeads: q is memref<1 x Hq x D>, grid (ceil(G / blockM), numKvHeads,
 /// 1). With splitKV the outputs are (o_part, lse_part, kv_chunk) and grid.z is
-/// the number of chunks.
+/// the number of chunks. Paged: `(q, k_cache, v_cache, kv_indptr,
+/// kv_indices, kv_last_page_len, schedule, o_part, lse_part)`.
 FailureOr<gpu::GPUFuncOp>
 buildFlashAttentionKernel(OpBuilder &builder, Location loc,
                           gpu::GPUModuleOp module, StringRef name,
@@ -100,7 +113,9 @@ buildFlashAttentionKernel(OpBuilder &builder, Location loc,
 /// lse) o_z with lse = log2(sum_z 2^lse_z); splits with lse -inf add nothing
 /// and a row without any key gets o = 0, lse = -inf. Grid (numQoHeads, 1, 1),
 /// block headDimV threads, one per output element; the number of splits is
-/// o_part's leading size.
+/// o_part's leading size. With `paged`: `(o_part, lse_part, merge_indptr, o[,
+/// lse])`, grid (numQoHeads, batch, 1), request b merging the partial rows
+/// [merge_indptr[b], merge_indptr[b + 1]) into its row b of o.
 FailureOr<gpu::GPUFuncOp>
 buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
                         gpu::GPUModuleOp module, StringRef name,
