@@ -208,15 +208,17 @@ FIMLIR_API fimlir_status fimlir_plan_paged_decode(
   for (int64_t b = 0; b < batch_size; ++b) {
     merge_indptr[b] = static_cast<int32_t>(row);
     maxLen = std::max(maxLen, lens[b]);
-    for (int64_t c = 0, n = ceilDiv(lens[b], chunk); c < n; ++c, ++row) {
-      schedule[2 * row] = static_cast<int32_t>(b);
-      schedule[2 * row + 1] = static_cast<int32_t>(c);
+    for (int64_t begin = 0; begin < lens[b]; begin += chunk, ++row) {
+      schedule[3 * row] = static_cast<int32_t>(b);
+      schedule[3 * row + 1] = static_cast<int32_t>(begin);
+      schedule[3 * row + 2] = static_cast<int32_t>(std::min(lens[b], begin + chunk));
     }
   }
   merge_indptr[batch_size] = static_cast<int32_t>(row);
   for (; row < schedule_rows; ++row) {
-    schedule[2 * row] = -1;
-    schedule[2 * row + 1] = 0;
+    schedule[3 * row] = -1;
+    schedule[3 * row + 1] = 0;
+    schedule[3 * row + 2] = 0;
   }
   plan->kv_chunk = chunk;
   plan->num_work_items = items;

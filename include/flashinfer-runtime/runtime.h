@@ -231,8 +231,9 @@ typedef struct fimlir_paged_decode_plan {
  * kv_last_page_len[b] (0 without pages). Validates the table: kv_indptr[0]
  * = 0, non-decreasing, kv_indptr[batch] = num_kv_indices (when >= 0),
  * kv_last_page_len in [1, page_size] for requests with pages. Writes
- * `schedule` ([schedule_rows][2] int32: (request, chunk) per work item,
- * request-major; unused rows (-1, 0)) and `merge_indptr` (batch + 1
+ * `schedule` ([schedule_rows][3] int32: (request, kv_begin, kv_end) per work
+ * item, request-major, kv_begin a multiple of kv_chunk; unused rows (-1, 0,
+ * 0)) and `merge_indptr` (batch + 1
  * entries: request b's partial rows are merge_indptr[b] ..
  * merge_indptr[b + 1]); params->max_work_items is ignored (schedule_rows
  * bounds the items). Copy both to the kernels' device buffers. */

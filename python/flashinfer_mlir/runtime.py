@@ -92,6 +92,28 @@ class _LaunchInfo(ctypes.Structure):
     ]
 
 
+class SplitKVParams(ctypes.Structure):
+    """fimlir_split_kv_params (runtime.h)."""
+    _fields_ = [
+        ("num_kv_heads", ctypes.c_int32),
+        ("num_compute_units", ctypes.c_int32),
+        ("workgroups_per_compute_unit", ctypes.c_int32),
+        ("kv_chunk_multiple", ctypes.c_int64),
+        ("max_work_items", ctypes.c_int64),
+        ("fixed_kv_chunk", ctypes.c_int64),
+        ("disable_split_kv", ctypes.c_int32),
+    ]
+
+
+class PagedDecodePlan(ctypes.Structure):
+    """fimlir_paged_decode_plan (runtime.h)."""
+    _fields_ = [
+        ("kv_chunk", ctypes.c_int64),
+        ("num_work_items", ctypes.c_int64),
+        ("max_kv_len", ctypes.c_int64),
+    ]
+
+
 class DeviceTensor(NamedTuple):
     """A strided view of device memory (sizes and strides in elements)."""
 
@@ -159,6 +181,8 @@ def _declare(lib):
         "fimlir_memset": (status, [p, p, c.c_int, c.c_size_t]),
         "fimlir_synchronize": (status, [p]),
         "fimlir_stream_synchronize": (status, [p, p]),
+        "fimlir_plan_kv_chunk": (status, [c.POINTER(SplitKVParams), c.POINTER(c.c_int64), c.c_int64, c.POINTER(c.c_int64), c.POINTER(c.c_int64)]),
+        "fimlir_plan_paged_decode": (status, [c.POINTER(SplitKVParams), c.c_int32, c.POINTER(c.c_int32), c.POINTER(c.c_int32), c.c_int64, c.c_int64, c.POINTER(c.c_int32), c.c_int64, c.POINTER(c.c_int32), c.POINTER(PagedDecodePlan)]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)

@@ -838,6 +838,195 @@ static void testShapesAndStrides() {
       "two in [1, 4096] (bytes)");
 }
 
+//===----------------------------------------------------------------------===//
+// Paged batch decode: argument relations and the planner
+//===----------------------------------------------------------------------===//
+
+static void testPagedDecodeArgs() {
+  // The paged split kernel's arguments as convert-attn-to-gpu writes them.
+  const std::string kernel = R"({"name": "paged", "block": [32],
+"args": [
+ {"name": "q", "kind": "memref", "dtype": "bf16", "rank": 3, "shape": [-1, 4, 64], "layout": "strided", "align": 16},
+ {"name": "k_cache", "kind": "memref", "dtype": "bf16", "rank": 4, "shape": [-1, 16, 1, 64], "layout": "strided", "align": 16},
+ {"name": "v_cache", "kind": "memref", "dtype": "bf16", "rank": 4, "shape": [{"dim": ["k_cache", 0]}, 16, 1, 64], "layout": "strided", "align": 16},
+ {"name": "kv_indptr", "kind": "memref", "dtype": "i32", "rank": 1, "shape": [{"add": [{"dim": ["q", 0]}, 1]}]},
+ {"name": "kv_indices", "kind": "memref", "dtype": "i32", "rank": 1, "shape": [-1]},
+ {"name": "kv_last_page_len", "kind": "memref", "dtype": "i32", "rank": 1, "shape": [{"dim": ["q", 0]}]},
+ {"name": "schedule", "kind": "memref", "dtype": "i32", "rank": 2, "shape": [-1, 3]}],
+"grid": [1, 1, {"dim": ["schedule", 0]}]})";
+  Manifest m;
+  std::string error;
+  expect(parseManifest(withKernel(kernel), "m.json", m, error),
+         "paged manifest parses: " + error);
+  if (m.kernels.empty())
+    return;
+  const KernelSpec &spec = m.kernels[0];
+  auto *base = reinterpret_cast<char *>(0x100000);
+  // K and V as the two halves of one [pages, 2, 16, 1, 64] cache.
+  int64_t page = 2 * 16 * 64;
+  auto good = [&] {
+    return std::vector<fimlir_arg>{
+        tensor(base, FIMLIR_DTYPE_BF16, {5, 4, 64}),
+        view(base, FIMLIR_DTYPE_BF16, {9, 16, 1, 64}, {page, 64, 64, 1}),
+        view(base + 16 * 64 * 2, FIMLIR_DTYPE_BF16, {9, 16, 1, 64},
+             {page, 64, 64, 1}),
+        tensor(base, FIMLIR_DTYPE_I32, {6}),
+        tensor(base, FIMLIR_DTYPE_I32, {9}),
+        tensor(base, FIMLIR_DTYPE_I32, {5}),
+        tensor(base, FIMLIR_DTYPE_I32, {33, 3})};
+  };
+  std::vector<fimlir_arg> args = good();
+  expect(checkArgs(spec, args.data(), 7, error), "paged views: " + error);
+  LaunchDims dims;
+  expect(computeLaunch(spec, args.data(), dims, error) && dims.grid[2] == 33,
+         "paged grid.z is the schedule's rows: " + error);
+  args = good();
+  args[3] = tensor(base, FIMLIR_DTYPE_I32, {5});
+  checkArgError("indptr-short", spec, args,
+                "kernel 'paged': argument 3 'kv_indptr': dimension 0 must be "
+                "q.shape[0] + 1 = 6, got 5");
+  args = good();
+  args[5] = tensor(base, FIMLIR_DTYPE_I32, {6});
+  checkArgError("last-page-len", spec, args,
+                "kernel 'paged': argument 5 'kv_last_page_len': dimension 0 "
+                "must be q.shape[0] = 5, got 6");
+  args = good();
+  args[2].u.tensor.sizes[0] = 8;
+  checkArgError("v-pages", spec, args,
+                "kernel 'paged': argument 2 'v_cache': dimension 0 must be "
+                "k_cache.shape[0] = 9, got 8");
+  args = good();
+  args[1].u.tensor.sizes[1] = 8;
+  checkArgError("page-size", spec, args,
+                "kernel 'paged': argument 1 'k_cache': dimension 1 must be "
+                "16, got 8");
+  args = good();
+  args[6] = tensor(base, FIMLIR_DTYPE_I32, {33, 2});
+  checkArgError("schedule-columns", spec, args,
+                "kernel 'paged': argument 6 'schedule': dimension 1 must be "
+                "3, got 2");
+}
+
+static std::string lastError() { return fimlir_last_error(); }
+
+static fimlir_split_kv_params h100Params(int64_t maxItems) {
+  fimlir_split_kv_params p = {};
+  p.num_kv_heads = 8;
+  p.num_compute_units = 132;
+  p.kv_chunk_multiple = 32;
+  p.max_work_items = maxItems;
+  return p;
+}
+
+static void testPlanner() {
+  // One request: 132 SMs x 4 workgroups / 8 KV heads = 66 items wanted, the
+  // chunk rounded up to the key tile (the single-request decode's numbers).
+  fimlir_split_kv_params p = h100Params(0);
+  int64_t chunk = 0, items = 0;
+  struct Case {
+    int64_t len, chunk, items;
+  };
+  for (Case c : {Case{0, 32, 0}, Case{1, 32, 1}, Case{17, 32, 1},
+                 Case{4096, 64, 64}, Case{32768, 512, 64},
+                 Case{131072, 2016, 66}}) {
+    bool ok = fimlir_plan_kv_chunk(&p, &c.len, 1, &chunk, &items) ==
+              FIMLIR_SUCCESS;
+    expect(ok && chunk == c.chunk && items == c.items,
+           "plan one request of " + std::to_string(c.len) + " keys: chunk " +
+               std::to_string(chunk) + " items " + std::to_string(items));
+  }
+  // A batch longer than the device: one item per request.
+  std::vector<int64_t> lens(100, 4096);
+  expect(fimlir_plan_kv_chunk(&p, lens.data(), 100, &chunk, &items) ==
+                 FIMLIR_SUCCESS &&
+             chunk == 4096 && items == 100,
+         "plan 100 x 4096: chunk " + std::to_string(chunk));
+  // Mixed lengths: the long request is split, the short ones are not.
+  lens = {1, 17, 1000, 32768};
+  expect(fimlir_plan_kv_chunk(&p, lens.data(), 4, &chunk, &items) ==
+                 FIMLIR_SUCCESS &&
+             items <= 66 && items >= 60 && chunk % 32 == 0,
+         "plan mixed lengths: chunk " + std::to_string(chunk) + " items " +
+             std::to_string(items));
+  p.max_work_items = 3;
+  expect(fimlir_plan_kv_chunk(&p, lens.data(), 4, &chunk, &items) ==
+                 FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_kv_chunk: the batch needs 4 work "
+                            "items with kv_chunk = 32768 but the schedule "
+                            "holds 3 (at least one per non-empty request)",
+         "plan over capacity: " + lastError());
+  p = h100Params(0);
+  p.num_kv_heads = 0;
+  expect(fimlir_plan_kv_chunk(&p, lens.data(), 4, &chunk, &items) ==
+                 FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() ==
+                 "fimlir_plan_kv_chunk: num_kv_heads must be >= 1, got 0",
+         "plan bad heads: " + lastError());
+
+  // Paged: requests of 3 pages (last holds 1 token), 0 pages, 1 page (16
+  // tokens) and 2 pages (5 tokens in the last), page size 16.
+  p = h100Params(0);
+  std::vector<int32_t> indptr = {0, 3, 3, 4, 6}, last = {1, 7, 16, 5};
+  std::vector<int32_t> schedule(3 * 8, 99), merge(5, 99);
+  fimlir_paged_decode_plan plan = {};
+  fimlir_status st = fimlir_plan_paged_decode(
+      &p, 16, indptr.data(), last.data(), 4, 6, schedule.data(), 8,
+      merge.data(), &plan);
+  expect(st == FIMLIR_SUCCESS, "paged plan: " + lastError());
+  // kv_len 33, 0, 16, 21: the smallest chunk (32) with <= 66 items.
+  expect(plan.kv_chunk == 32 && plan.num_work_items == 4 &&
+             plan.max_kv_len == 33,
+         "paged plan chunk " + std::to_string(plan.kv_chunk) + " items " +
+             std::to_string(plan.num_work_items));
+  std::vector<int32_t> wantSchedule = {0, 0,  32, 0,  32, 33, 2,  0,
+                                       16, 3, 0,  21, -1, 0,  0,  -1,
+                                       0,  0, -1, 0,  0,  -1, 0,  0};
+  expect(schedule == wantSchedule, "paged schedule rows");
+  expect(merge == std::vector<int32_t>({0, 2, 2, 3, 4}), "paged merge_indptr");
+
+  auto planError = [&](const std::string &name, std::vector<int32_t> ip,
+                       std::vector<int32_t> lp, int64_t numIndices,
+                       int64_t rows, const std::string &want) {
+    int64_t batch = static_cast<int64_t>(lp.size());
+    std::vector<int32_t> sched(3 * std::max<int64_t>(rows, 1)),
+        mi(lp.size() + 1);
+    fimlir_paged_decode_plan out = {};
+    fimlir_status status = fimlir_plan_paged_decode(
+        &p, 16, ip.data(), lp.data(), batch, numIndices, sched.data(), rows,
+        mi.data(), &out);
+    expect(status == FIMLIR_ERROR_INVALID_VALUE && lastError() == want,
+           "paged plan " + name + ": got '" + lastError() + "'");
+  };
+  planError("indptr-start", {1, 3}, {4}, -1, 8,
+            "fimlir_plan_paged_decode: kv_indptr[0] must be 0, got 1");
+  planError("indptr-order", {0, 3, 2}, {4, 4}, -1, 8,
+            "fimlir_plan_paged_decode: kv_indptr must be non-decreasing: "
+            "kv_indptr[2] = 2 < kv_indptr[1] = 3");
+  planError("last-page-zero", {0, 3}, {0}, -1, 8,
+            "fimlir_plan_paged_decode: kv_last_page_len[0] = 0 must be in "
+            "[1, 16] (request 0 has 3 pages)");
+  planError("last-page-big", {0, 1, 2}, {16, 17}, -1, 8,
+            "fimlir_plan_paged_decode: kv_last_page_len[1] = 17 must be in "
+            "[1, 16] (request 1 has 1 pages)");
+  planError("indices-length", {0, 3}, {4}, 4, 8,
+            "fimlir_plan_paged_decode: kv_indptr[1] = 3 must equal the "
+            "length of kv_indices (4)");
+  planError("no-rows", {0, 3}, {4}, -1, 0,
+            "fimlir_plan_paged_decode: schedule_rows must be in [1, 2^31), "
+            "got 0");
+  planError("capacity", {0, 1, 2, 3}, {4, 4, 4}, -1, 2,
+            "fimlir_plan_paged_decode: the batch needs 3 work items with "
+            "kv_chunk = 32 but the schedule holds 2 (at least one per "
+            "non-empty request)");
+  // An empty batch plans no work.
+  int32_t zero = 0, mi = 7;
+  std::vector<int32_t> sched(3, 5);
+  expect(fimlir_plan_paged_decode(&p, 16, &zero, nullptr, 0, 0, sched.data(),
+                                  1, &mi, &plan) == FIMLIR_SUCCESS &&
+             plan.num_work_items == 0 && mi == 0 && sched[0] == -1,
+         "paged plan of an empty batch: " + lastError());
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -851,6 +1040,8 @@ int main(int argc, char **argv) {
   testApi(argv[1]);
   testScalarDivisor();
   testShapesAndStrides();
+  testPagedDecodeArgs();
+  testPlanner();
   std::printf("failures: %d\n", failures);
   return failures ? 1 : 0;
 }
