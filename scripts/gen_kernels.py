@@ -6,7 +6,10 @@ lse); `flashinfer-opt --attn-compile` turns every function into a code object
 plus a JSON manifest named `<func>_kernels.*` in the output folder. The
 `decode` set gives q a static token dimension of 1, which compiles to a
 split-KV kernel and its merge kernel (two kernels in one manifest). The
-`merge` set holds `attn.merge_states` functions instead.
+`paged` sets hold `attn.paged_attention` batch decode functions (q
+[batch, Hq, D], paged caches, the page size static or any), which compile to
+a scheduled split kernel and its merge kernel. The `merge` set holds
+`attn.merge_states` functions instead.
 
   gen_kernels.py --chip sm_90a --out build/kernels/sm_90a [--set matrix|bench|decode|decode-bench|merge|example]
 """
@@ -42,6 +45,22 @@ SETS = {
                          (["f16", "f16", "f16"], "f16", 64),
                          (["bf16"] * 5, "bf16", 256),
                          (["f32", "bf16"], "f16", 128)], qo_heads=32),
+    # Paged batch decode: dtypes x head dims x GQA x layout, any page size
+    # (read from the cache), with lse; plus causal, a sliding window and
+    # soft-cap at head dim 128, GQA 4.
+    "paged": dict(paged=dict(dtypes=["f16", "bf16"], head_dims=[64, 128, 256],
+                             groups=[1, 4, 8], layouts=["nhd", "hnd"],
+                             page_sizes=[None],
+                             variants=[{}, {"causal": True},
+                                       {"window_left": 100},
+                                       {"logits_soft_cap": 1.0}]),
+                  qo_heads=32),
+    # The serving benchmark's shape (bf16, 32/8 heads, head dim 128): page
+    # size 16 compiled in, and any page size, nhd.
+    "paged-bench": dict(paged=dict(dtypes=["bf16"], head_dims=[128],
+                                   groups=[4], layouts=["nhd"],
+                                   page_sizes=[16, None], variants=[{}]),
+                        qo_heads=32),
     "example": dict(dtypes=["f16"], head_dims=[64], causal=[False],
                     groups=[1], qo_heads=8),
 }
@@ -69,6 +88,44 @@ def kernel_ir(dtype, d, causal, group, qo_heads, decode=False, soft_cap=0):
         f" -> ({q}, {lse}) {{\n"
         f"  %r:2 = attn.attention q(%q : {q}) k(%k : {kv}) v(%v : {kv})\n"
         f"      outs(%o, %lse : {q}, {lse}){attrs} -> {q}, {lse}\n"
+        f"  return %r#0, %r#1 : {q}, {lse}\n}}\n")
+
+
+def paged_name(dtype, d, group, layout, page_size, variant):
+    tags = "".join(
+        "_causal" if k == "causal" else
+        f"_w{v}" if k == "window_left" else f"_cap{v:g}"
+        for k, v in sorted(variant.items()))
+    page = f"p{page_size}" if page_size else "pany"
+    return f"paged_{dtype}_d{d}_g{group}_{layout}_{page}{tags}"
+
+
+def paged_ir(dtype, d, group, qo_heads, layout, page_size, variant):
+    """Batch decode over a paged cache, with lse."""
+    kv_heads = qo_heads // group
+    p = str(page_size) if page_size else "?"
+    cache_shape = f"?x{p}x{kv_heads}x{d}" if layout == "nhd" else \
+        f"?x{kv_heads}x{p}x{d}"
+    cache = f"tensor<{cache_shape}x{dtype}>"
+    q = f"tensor<?x{qo_heads}x{d}x{dtype}>"
+    lse = f"tensor<?x{qo_heads}xf32>"
+    ids = "tensor<?xi32>"
+    attrs = [f"kv_layout = #attn.kv_layout<{layout}>"]
+    for k, v in sorted(variant.items()):
+        attrs.append("causal" if k == "causal" else
+                     f"window_left = {v} : i64" if k == "window_left" else
+                     f"logits_soft_cap = {float(v)!r} : f32")
+    name = paged_name(dtype, d, group, layout, page_size, variant)
+    return (
+        f"func.func @{name}(%q: {q}, %kc: {cache}, %vc: {cache}, "
+        f"%ip: {ids}, %idx: {ids}, %last: {ids}, %o: {q}, %lse: {lse})"
+        f" -> ({q}, {lse}) {{\n"
+        f"  %r:2 = attn.paged_attention q(%q : {q}) k_cache(%kc : {cache})"
+        f" v_cache(%vc : {cache})\n"
+        f"      kv_indptr(%ip : {ids}) kv_indices(%idx : {ids})"
+        f" kv_last_page_len(%last : {ids})\n"
+        f"      outs(%o, %lse : {q}, {lse}) attributes {{{', '.join(attrs)}}}"
+        f" -> {q}, {lse}\n"
         f"  return %r#0, %r#1 : {q}, {lse}\n}}\n")
 
 
@@ -110,6 +167,16 @@ def main():
                                cfg.get("causal", []), cfg.get("groups", []))]
     funcs += [merge_ir(vt, ot, d, cfg["qo_heads"])
               for vt, ot, d in cfg.get("merge", [])]
+    if "paged" in cfg:
+        pg = cfg["paged"]
+        for t, d, g, lay, ps in itertools.product(
+                pg["dtypes"], pg["head_dims"], pg["groups"], pg["layouts"],
+                pg["page_sizes"]):
+            # The variants at head dim 128, GQA 4 only.
+            for var in pg["variants"]:
+                if var and (d != 128 or g != 4):
+                    continue
+                funcs.append(paged_ir(t, d, g, cfg["qo_heads"], lay, ps, var))
     if "soft_cap" in cfg:
         sc = cfg["soft_cap"]
         funcs += [kernel_ir(t, d, c, g, cfg["qo_heads"], decode, sc["cap"])

@@ -442,12 +442,30 @@ def attention_case(out_dir, name, doc, seed, qo_lens, kv_lens, hq=4, hkv=2, d=8,
 
 def paged_case(out_dir, name, doc, seed, kv_lens, qo_lens=None, layout="nhd",
                hq=4, hkv=2, d=8, dtype="f32", page_size=4, num_pages=10,
-               attrs=(), lse=True, ref_kw=None):
+               spare_pages=None, empty_last_page_len=None, dyn_page_size=False,
+               mixed=False, attrs=(), lse=True, ref_kw=None):
+    """A paged request batch. Request b's kv_lens[b] tokens go, in sequence
+    order, into pages drawn at random from the cache (a random permutation of
+    a subset of the page ids: out of order, non-contiguous); every slot that
+    no request owns, whole unused pages included, holds finite garbage (4x
+    the inputs' range) that a wrong gather would pick up. The expected values
+    come from attention_ref over the contiguous k, v, never from the cache.
+
+    spare_pages: num_pages = pages used + spare_pages (else num_pages).
+    empty_last_page_len: kv_last_page_len of a request with no pages (kv_len
+    0); by default the value the kv_len formula would need, page_size.
+    dyn_page_size: the caches' page size dim is dynamic in @kernel too.
+    mixed: asserts the batch has the mix of lengths every new paged case
+    must cover (see the checks after the cache is filled)."""
     rng = np.random.default_rng(seed)
     ref_kw = dict(ref_kw or {})
     decode = qo_lens is None
     batch = len(kv_lens)
     qo = [1] * batch if decode else qo_lens
+    pages_per_req = [(n + page_size - 1) // page_size for n in kv_lens]
+    if spare_pages is not None:
+        num_pages = sum(pages_per_req) + spare_pages
+    assert sum(pages_per_req) <= num_pages
     q = rand(rng, (sum(qo), hq, d))
     k = rand(rng, (sum(kv_lens), hkv, d))
     v = rand(rng, (sum(kv_lens), hkv, d))
@@ -455,10 +473,12 @@ def paged_case(out_dir, name, doc, seed, kv_lens, qo_lens=None, layout="nhd",
              else (num_pages, hkv, page_size, d))
     # Unused slots hold garbage that a wrong gather would pick up.
     kc, vc = rand(rng, shape, 4.0), rand(rng, shape, 4.0)
-    pages_per_req = [(n + page_size - 1) // page_size for n in kv_lens]
     order = rng.permutation(num_pages)[:sum(pages_per_req)]
     kv_indptr = np.concatenate([[0], np.cumsum(pages_per_req)])
     last = [n - (p - 1) * page_size for n, p in zip(kv_lens, pages_per_req)]
+    if empty_last_page_len is not None:
+        last = [empty_last_page_len if p == 0 else l
+                for p, l in zip(pages_per_req, last)]
     tok = 0
     for b, n in enumerate(kv_lens):
         for j in range(n):
@@ -469,11 +489,23 @@ def paged_case(out_dir, name, doc, seed, kv_lens, qo_lens=None, layout="nhd",
             else:
                 kc[page, :, slot], vc[page, :, slot] = k[tok + j], v[tok + j]
         tok += n
+    check_paged_inputs(k, v, kc, vc, kv_indptr, order, last, kv_lens, layout)
+    if mixed:
+        # The batch mix the paged tests must cover: a request with no pages, a
+        # request whose last page holds one token, a request with many pages,
+        # and pages out of order with unused pages left in the cache.
+        assert 0 in kv_lens
+        assert any(p > 0 and l == 1 for p, l in zip(pages_per_req, last))
+        assert max(pages_per_req) >= 4
+        assert len(order) < num_pages
+        assert list(order) != sorted(order)
     qo_indptr = np.concatenate([[0], np.cumsum(qo)])
     tok_indptr = np.concatenate([[0], np.cumsum(kv_lens)])
     o, l = attention_ref(q, k, v, qo_indptr, tok_indptr, **ref_kw)
-    args = [Arg("q", q, dtype), Arg("k_cache", kc, dtype),
-            Arg("v_cache", vc, dtype), Arg("kv_indptr", kv_indptr, "i32"),
+    slot_dim = 1 if layout == "nhd" else 2
+    cache_dyn = (0, slot_dim) if dyn_page_size else (0,)
+    args = [Arg("q", q, dtype), Arg("k_cache", kc, dtype, cache_dyn),
+            Arg("v_cache", vc, dtype, cache_dyn), Arg("kv_indptr", kv_indptr, "i32"),
             Arg("kv_indices", order, "i32"), Arg("kv_last_page_len", last, "i32")]
     if not decode:
         args.append(Arg("qo_indptr", qo_indptr, "i32"))
@@ -484,6 +516,32 @@ def paged_case(out_dir, name, doc, seed, kv_lens, qo_lens=None, layout="nhd",
     if layout == "hnd":
         attrs.append("kv_layout = #attn.kv_layout<hnd>")
     emit_case(out_dir, name, doc, args, outs, attention_text(attrs, paged=True))
+
+
+def check_paged_inputs(k, v, kc, vc, kv_indptr, kv_indices, last, kv_lens,
+                       layout):
+    """Reads every request back out of the cache with the documented mapping
+    (kv_len from kv_indptr and kv_last_page_len, 0 without pages; position p
+    in page kv_indices[kv_indptr[b] + p / page_size], slot p % page_size) and
+    checks it is the request's contiguous k, v, so that the cache the test
+    hands the op holds the sequences the float64 model attends over."""
+    page_size = kc.shape[1 if layout == "nhd" else 2]
+    tok = 0
+    for b in range(len(kv_indptr) - 1):
+        n_pages = kv_indptr[b + 1] - kv_indptr[b]
+        kv_len = (n_pages - 1) * page_size + last[b] if n_pages > 0 else 0
+        assert kv_len == kv_lens[b]
+        assert n_pages == 0 or 1 <= last[b] <= page_size
+        pos = np.arange(kv_len)
+        pages = np.asarray(kv_indices)[kv_indptr[b] + pos // page_size]
+        if layout == "nhd":
+            kg, vg = kc[pages, pos % page_size], vc[pages, pos % page_size]
+        else:
+            kg, vg = kc[pages, :, pos % page_size], vc[pages, :, pos % page_size]
+        assert np.array_equal(kg, k[tok:tok + kv_len])
+        assert np.array_equal(vg, v[tok:tok + kv_len])
+        tok += kv_len
+    assert len(set(int(x) for x in kv_indices)) == len(kv_indices)
 
 
 def merge_case(out_dir, name, doc, seed, num_states, dtype, tokens=5, heads=4,
@@ -703,6 +761,64 @@ def main():
     P(out_dir, "paged_prefill_hnd", "Paged prefill, hnd, bf16, causal, Hkv=1.",
       23, [7, 4], qo_lens=[3, 4], layout="hnd", hkv=1, dtype="bf16",
       attrs=["causal"], ref_kw=dict(causal=True))
+
+    # Page sizes 1 and 16, both layouts, decode and prefill, each over a batch
+    # mixing a request with no pages (kv_len 0: o = 0, lse = -inf), one whose
+    # last page holds a single token, one with many pages, and pages out of
+    # order among unused garbage pages. kv_last_page_len of an empty request
+    # is 0 except where noted (page_size): the reference lowering and the
+    # runtime's planner take kv_len 0 for a request without pages whatever it
+    # says, while the kv_len formula alone would need page_size.
+    P(out_dir, "paged_decode_nhd_ps1",
+      "Paged decode, nhd, page_size 1, f32, GQA Hq=8 Hkv=2, with lse; kv_len\n"
+      "0, 1, 13, 4 (an empty request, 13 pages), 5 unused pages.",
+      24, [0, 1, 13, 4], hq=8, hkv=2, page_size=1, spare_pages=5,
+      empty_last_page_len=0, mixed=True)
+    P(out_dir, "paged_decode_hnd_ps1",
+      "Paged decode, hnd, page_size 1, f16, Hq=4 Hkv=1, causal, with lse; kv_len\n"
+      "5, 0, 11, 1; the empty request's kv_last_page_len is page_size (1).",
+      25, [5, 0, 11, 1], layout="hnd", hq=4, hkv=1, dtype="f16", page_size=1,
+      spare_pages=4, mixed=True, attrs=["causal"], ref_kw=dict(causal=True))
+    P(out_dir, "paged_prefill_nhd_ps1",
+      "Paged prefill, nhd, page_size 1, f32, GQA Hq=8 Hkv=2, causal, with lse;\n"
+      "qo_len 3, 2, 5, 1 over kv_len 7, 0, 12, 1 (bottom-right: the empty\n"
+      "request's 2 rows see nothing).",
+      26, [7, 0, 12, 1], qo_lens=[3, 2, 5, 1], hq=8, hkv=2, page_size=1,
+      spare_pages=5, empty_last_page_len=0, mixed=True, attrs=["causal"],
+      ref_kw=dict(causal=True))
+    P(out_dir, "paged_prefill_hnd_ps1",
+      "Paged prefill, hnd, page_size 1, f32, Hq=4 Hkv=1, causal, with lse;\n"
+      "qo_len 1, 4, 0, 2 over kv_len 1, 9, 5, 0 (a request with no query rows,\n"
+      "one with no pages).",
+      27, [1, 9, 5, 0], qo_lens=[1, 4, 0, 2], layout="hnd", hq=4, hkv=1,
+      page_size=1, spare_pages=3, empty_last_page_len=0, mixed=True,
+      attrs=["causal"], ref_kw=dict(causal=True))
+    P(out_dir, "paged_decode_nhd_ps16",
+      "Paged decode, nhd, page_size 16, f32, GQA Hq=8 Hkv=2, with lse; kv_len\n"
+      "17, 0, 70, 16, 1 (last pages of 1, 6, 16 and 1 tokens; 5 pages), 3\n"
+      "unused pages.",
+      28, [17, 0, 70, 16, 1], hq=8, hkv=2, page_size=16, spare_pages=3,
+      empty_last_page_len=0, mixed=True)
+    P(out_dir, "paged_decode_hnd_ps16",
+      "Paged decode, hnd, page_size 16 (dynamic in @kernel), f16, Hq=4 Hkv=1,\n"
+      "causal, with lse; kv_len 0, 33, 5, 64; the empty request's\n"
+      "kv_last_page_len is page_size (16).",
+      29, [0, 33, 5, 64], layout="hnd", hq=4, hkv=1, dtype="f16", page_size=16,
+      spare_pages=2, dyn_page_size=True, mixed=True, attrs=["causal"],
+      ref_kw=dict(causal=True))
+    P(out_dir, "paged_prefill_nhd_ps16",
+      "Paged prefill, nhd, page_size 16 (dynamic in @kernel), f32, GQA Hq=8\n"
+      "Hkv=2, causal, with lse; qo_len 3, 2, 5, 1 over kv_len 17, 0, 50, 33.",
+      32, [17, 0, 50, 33], qo_lens=[3, 2, 5, 1], hq=8, hkv=2, page_size=16,
+      spare_pages=3, dyn_page_size=True, empty_last_page_len=0, mixed=True,
+      attrs=["causal"], ref_kw=dict(causal=True))
+    P(out_dir, "paged_prefill_hnd_ps16",
+      "Paged prefill, hnd, page_size 16, bf16, GQA Hq=8 Hkv=2, causal, with\n"
+      "lse; qo_len 4, 1, 6, 2 over kv_len 49, 0, 20, 65 (last pages of 1, 4\n"
+      "and 1 tokens; 5 pages).",
+      33, [49, 0, 20, 65], qo_lens=[4, 1, 6, 2], layout="hnd", hq=8, hkv=2,
+      dtype="bf16", page_size=16, spare_pages=3, empty_last_page_len=0,
+      mixed=True, attrs=["causal"], ref_kw=dict(causal=True))
 
     merge_case(out_dir, "merge_states_2", "Merge 2 f16 states (token 0: both -inf).",
                30, 2, "f16")

@@ -140,7 +140,8 @@ def Attn_PagedAttentionOp : Attn_Op<"paged_attention", [
     (`hnd`); `v_cache` has head dim `Dv`. Request `b` owns the pages
     `kv_indices[kv_indptr[b] .. kv_indptr[b+1])` in order, the last of them
     filled up to `kv_last_page_len[b]` entries, so its `kv_len` is
-    `(num_pages_b - 1) * page_size + kv_last_page_len[b]`. With `qo_indptr`
+    `(num_pages_b - 1) * page_size + kv_last_page_len[b]`, or 0 for a request
+    without pages (whatever `kv_last_page_len[b]` holds). With `qo_indptr`
     (prefill), request `b` owns query rows `[qo_indptr[b], qo_indptr[b+1])`;
     without it (decode), request `b` owns query row `b` alone.
 
