@@ -492,7 +492,7 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
   if (!v.isObject() || v.object.size() != 1)
     return fail(v, exprWhere + " entry must be an integer or an object with "
                                "one key of \"dim\", \"ceil_div\", \"mul\", "
-                               "\"add\"");
+                               "\"add\", \"min\"");
   const std::string &key = v.object[0].first;
   const JsonValue &operand = v.object[0].second;
   if (key == "dim") {
@@ -503,8 +503,10 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
     expr.op = GridExpr::Op::CeilDiv;
     return readArgDim(operand, kernel, "ceil_div", 3, expr);
   }
-  if (key == "mul" || key == "add") {
-    expr.op = key == "mul" ? GridExpr::Op::Mul : GridExpr::Op::Add;
+  if (key == "mul" || key == "add" || key == "min") {
+    expr.op = key == "mul"   ? GridExpr::Op::Mul
+              : key == "add" ? GridExpr::Op::Add
+                             : GridExpr::Op::Min;
     if (!operand.isArray() || operand.array.size() != 2)
       return fail(operand, "\"" + key + "\" takes [expr, expr]");
     expr.operands.resize(2);
@@ -514,7 +516,8 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
     return true;
   }
   return fail(v, exprWhere + ": unknown operator \"" + abbreviate(key) +
-                     "\" (expected \"dim\", \"ceil_div\", \"mul\" or \"add\")");
+                     "\" (expected \"dim\", \"ceil_div\", \"mul\", \"add\" or "
+                     "\"min\")");
 }
 
 bool parseManifest(std::string_view text, const std::string &source,
@@ -624,6 +627,9 @@ static std::string describeExpr(const KernelSpec &kernel, const GridExpr &e) {
   case GridExpr::Op::Add:
     return describeExpr(kernel, e.operands[0]) + " + " +
            describeExpr(kernel, e.operands[1]);
+  case GridExpr::Op::Min:
+    return "min(" + describeExpr(kernel, e.operands[0]) + ", " +
+           describeExpr(kernel, e.operands[1]) + ")";
   }
   return "?";
 }
@@ -847,6 +853,13 @@ static bool evalGrid(const GridExpr &e, const fimlir_arg *args, int64_t &out) {
     if (!evalGrid(e.operands[0], args, a) || !evalGrid(e.operands[1], args, b))
       return false;
     return !__builtin_add_overflow(a, b, &out);
+  }
+  case GridExpr::Op::Min: {
+    int64_t a, b;
+    if (!evalGrid(e.operands[0], args, a) || !evalGrid(e.operands[1], args, b))
+      return false;
+    out = std::min(a, b);
+    return true;
   }
   }
   return false;

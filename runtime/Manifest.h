@@ -24,18 +24,18 @@ namespace fimlir {
 enum class ArgKind { Memref, Scalar };
 
 // Grid entry: integer | {"dim":[arg,d]} | {"ceil_div":[arg,d,n]} |
-// {"mul":[expr,expr]} | {"add":[expr,expr]}. The divisor n of "ceil_div" is a positive integer or
+// {"mul":[expr,expr]} | {"add":[expr,expr]} | {"min":[expr,expr]}. The divisor n of "ceil_div" is a positive integer or
 // the name of an integer scalar argument with a "multiple_of" constraint.
 // Memref shapes use the same forms.
 struct GridExpr {
-  enum class Op { Constant, Dim, CeilDiv, Mul, Add };
+  enum class Op { Constant, Dim, CeilDiv, Mul, Add, Min };
   Op op = Op::Constant;
   int64_t value = 1;              // Constant
   int arg = -1;                   // Dim, CeilDiv: index into KernelSpec::args
   int dim = 0;                    // Dim, CeilDiv
   int64_t divisor = 1;            // CeilDiv: a constant divisor, or
   int divisorArg = -1;            //   the scalar argument that is one
-  std::vector<GridExpr> operands; // Mul, Add
+  std::vector<GridExpr> operands; // Mul, Add, Min
 };
 
 // How a memref argument may be laid out in memory.

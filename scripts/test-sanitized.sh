@@ -4,10 +4,10 @@
 # that every compiler and runtime test also runs instrumented. Exits non-zero
 # on a build failure, a test failure or any sanitizer report.
 #
-# Left out: the Python binding test (it loads the instrumented runtime into
-# an uninstrumented interpreter) and the out-of-tree consumer test (it builds
-# with the default compiler against the instrumented package). libMLIR.so
-# itself is not instrumented.
+# The Python binding test preloads the ASan runtime into the (uninstrumented)
+# interpreter that loads our instrumented runtime library, and the
+# out-of-tree consumer test builds with the same sanitizer flags: test/lit.cfg.py
+# reads FLASHINFER_SANITIZER_* below. libMLIR.so itself is not instrumented.
 #
 # Environment: BUILD_DIR (default build-asan), JOBS (default: Ninja's choice).
 set -euo pipefail
@@ -39,5 +39,6 @@ cmake --build "$BUILD_DIR" ${JOBS:+--parallel "$JOBS"}
 # allow_user_poisoning=0 turns that hand poisoning off.
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allow_user_poisoning=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-export LIT_FILTER_OUT="${LIT_FILTER_OUT:-Runtime/python.test|Integration/downstream.mlir}"
+export FLASHINFER_SANITIZER_RT="$RT_DIR/libclang_rt.asan-x86_64.so"
+export FLASHINFER_SANITIZER_CXX_FLAGS="$SAN" FLASHINFER_SANITIZER_LINKER_FLAGS="$LINK"
 cmake --build "$BUILD_DIR" --target check-flashinfer

@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import shlex
 import shutil
 
 import lit.formats
@@ -28,6 +29,26 @@ config.substitutions.append(("%flashinfer_obj", config.flashinfer_obj_root))
 config.substitutions.append(("%cmake_generator", config.cmake_generator))
 config.substitutions.append(("%cmake", config.cmake_command))
 config.substitutions.append(("%cxx_compiler", config.cxx_compiler))
+# scripts/test-sanitized.sh names the sanitizer runtime and flags; elsewhere
+# both substitutions are empty. %sanitizer_preload loads the ASan runtime into
+# python3, which is not instrumented but loads our instrumented runtime
+# library (CPython's own leaks at exit are not ours); %downstream_flags builds
+# the out-of-tree consumer with the flags of our instrumented libraries.
+sanitizer_rt = os.environ.get("FLASHINFER_SANITIZER_RT", "")
+asan_options = [o for o in os.environ.get("ASAN_OPTIONS", "").split(":")
+                if o and not o.startswith("detect_leaks=")]
+config.substitutions.append(
+    ("%sanitizer_preload",
+     "LD_PRELOAD={} ASAN_OPTIONS={}".format(
+         shlex.quote(sanitizer_rt),
+         shlex.quote(":".join(asan_options + ["detect_leaks=0"])))
+     if sanitizer_rt else ""))
+downstream_flags = [
+    shlex.quote("-D{}={}".format(var, os.environ[env]))
+    for env, var in (("FLASHINFER_SANITIZER_CXX_FLAGS", "CMAKE_CXX_FLAGS"),
+                     ("FLASHINFER_SANITIZER_LINKER_FLAGS", "CMAKE_EXE_LINKER_FLAGS"))
+    if os.environ.get(env)]
+config.substitutions.append(("%downstream_flags", " ".join(downstream_flags)))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

@@ -5,7 +5,7 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: %cmake -G "%cmake_generator" -S %flashinfer_src/test/downstream \
 // RUN:   -B %t/from-build -DCMAKE_BUILD_TYPE=Release \
-// RUN:   -DCMAKE_CXX_COMPILER=%cxx_compiler \
+// RUN:   -DCMAKE_CXX_COMPILER=%cxx_compiler %downstream_flags \
 // RUN:   -DFlashInferMLIR_DIR=%flashinfer_obj/lib/cmake/FlashInferMLIR > %t/log
 // RUN: %cmake --build %t/from-build >> %t/log
 // RUN: %t/from-build/flashinfer-downstream %s attn-raise-builtin-variants \
@@ -17,7 +17,7 @@
 // RUN:   --component flashinfer-cmake-package >> %t/log
 // RUN: %cmake -G "%cmake_generator" -S %flashinfer_src/test/downstream \
 // RUN:   -B %t/from-install -DCMAKE_BUILD_TYPE=Release \
-// RUN:   -DCMAKE_CXX_COMPILER=%cxx_compiler \
+// RUN:   -DCMAKE_CXX_COMPILER=%cxx_compiler %downstream_flags \
 // RUN:   -DFlashInferMLIR_DIR=%t/prefix/lib/cmake/FlashInferMLIR >> %t/log
 // RUN: %cmake --build %t/from-install >> %t/log
 // RUN: %t/from-install/flashinfer-downstream %s attn-raise-builtin-variants \

@@ -203,13 +203,14 @@ static void testMalformedManifests() {
       withKernel("{\"name\": \"f\", \"args\": [], \"block\": [64],\n"
                  "\"grid\": [{\"sub\": [1, 2]}]}"),
       "m.json:3:10: kernels[0] ('f'): grid: unknown operator \"sub\" (expected "
-      "\"dim\", \"ceil_div\", \"mul\" or \"add\")");
+      "\"dim\", \"ceil_div\", \"mul\", \"add\" or \"min\")");
   checkManifestError(
       "grid-float",
       withKernel("{\"name\": \"f\", \"args\": [], \"block\": [64],\n"
                  "\"grid\": [1.5]}"),
       "m.json:3:10: kernels[0] ('f'): grid entry must be an integer or an "
-      "object with one key of \"dim\", \"ceil_div\", \"mul\", \"add\"");
+      "object with one key of \"dim\", \"ceil_div\", \"mul\", \"add\", "
+      "\"min\"");
   checkManifestError(
       "unknown-dtype",
       withKernel("{\"name\": \"f\", \"block\": [64], \"grid\": [1],\n"
@@ -853,7 +854,7 @@ static void testPagedDecodeArgs() {
  {"name": "kv_indices", "kind": "memref", "dtype": "i32", "rank": 1, "shape": [-1]},
  {"name": "kv_last_page_len", "kind": "memref", "dtype": "i32", "rank": 1, "shape": [{"dim": ["q", 0]}]},
  {"name": "schedule", "kind": "memref", "dtype": "i32", "rank": 2, "shape": [-1, 3]}],
-"grid": [1, 1, {"dim": ["schedule", 0]}]})";
+"grid": [{"min": [{"dim": ["q", 0]}, 1]}, 1, {"dim": ["schedule", 0]}]})";
   Manifest m;
   std::string error;
   expect(parseManifest(withKernel(kernel), "m.json", m, error),
@@ -878,8 +879,17 @@ static void testPagedDecodeArgs() {
   std::vector<fimlir_arg> args = good();
   expect(checkArgs(spec, args.data(), 7, error), "paged views: " + error);
   LaunchDims dims;
-  expect(computeLaunch(spec, args.data(), dims, error) && dims.grid[2] == 33,
+  expect(computeLaunch(spec, args.data(), dims, error) && dims.grid[2] == 33 &&
+             dims.grid[0] == 1,
          "paged grid.z is the schedule's rows: " + error);
+  // An empty batch launches nothing (grid.x = min(batch, 1) = 0).
+  args = good();
+  args[0] = tensor(base, FIMLIR_DTYPE_BF16, {0, 4, 64});
+  args[3] = tensor(base, FIMLIR_DTYPE_I32, {1});
+  args[5] = tensor(base, FIMLIR_DTYPE_I32, {0});
+  expect(checkArgs(spec, args.data(), 7, error) &&
+             computeLaunch(spec, args.data(), dims, error) && dims.grid[0] == 0,
+         "empty paged batch: " + error);
   args = good();
   args[3] = tensor(base, FIMLIR_DTYPE_I32, {5});
   checkArgError("indptr-short", spec, args,

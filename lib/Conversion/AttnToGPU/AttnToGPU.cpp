@@ -332,9 +332,18 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
 
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
   SmallVector<Attribute> grid;
+  Attribute headTiles = i64((group + cfg.blockM() - 1) / cfg.blockM());
+  if (cfg.paged) {
+    // An empty batch launches nothing: its schedule's padding rows would
+    // have no query row to read.
+    headTiles = b.getDictionaryAttr(
+        {named("mul", b.getArrayAttr(
+                          {headTiles, b.getDictionaryAttr({named(
+                                          "min", b.getArrayAttr(
+                                                     {dimOf("q"), i64(1)}))})}))});
+  }
   if (cfg.packHeads)
-    grid = {i64((group + cfg.blockM() - 1) / cfg.blockM()), i64(cfg.numKvHeads),
-            split ? partials : i64(1)};
+    grid = {headTiles, i64(cfg.numKvHeads), split ? partials : i64(1)};
   else
     grid = {ceilDiv("q", i64(cfg.blockM())), i64(cfg.numQoHeads), i64(1)};
   SmallVector<Attribute> block = {i64(cfg.numWaves * cfg.instr.waveSize),

@@ -189,7 +189,10 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     chunkEnd = load(schedule, {split, idx(2)});
     Value padding =
         arith::CmpIOp::create(b, arith::CmpIPredicate::slt, request, idx(0));
-    qToken = maxIdx(request, idx(0));
+    // Clamped into the batch (launched only when it is not empty), so that
+    // no schedule row makes the kernel read outside q and the page table.
+    Value lastRequest = sub(memref::DimOp::create(b, qMem, 0), idx(1));
+    qToken = minIdx(maxIdx(request, idx(0)), lastRequest);
     pageBegin = load(indptr, {qToken});
     Value numPages = sub(load(indptr, {add(qToken, idx(1))}), pageBegin);
     // kv_len = (pages - 1) * page_size + last_page_len, 0 without pages.

@@ -20,7 +20,8 @@
 // One partial row per schedule row.
 // CHECK-SAME: {dtype = "i32", kind = "memref", layout = "contiguous", name = "schedule", rank = 2 : i64, shape = [-1, 3]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [{dim = ["schedule", 0]}, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["schedule", 0]}, 32]}]
 // CHECK-SAME: block = [32, 1, 1]
-// CHECK-SAME: grid = [1, 8, {dim = ["schedule", 0]}], name = "paged_decode", op = "attn.paged_attention"
+// An empty batch launches nothing.
+// CHECK-SAME: grid = [{mul = [1, {min = [{dim = ["q", 0]}, 1]}]}, 8, {dim = ["schedule", 0]}], name = "paged_decode", op = "attn.paged_attention"
 // CHECK-SAME: kv_layout = "nhd", kv_source = "paged"
 // CHECK-SAME: page_size = 16 : i64
 // CHECK-SAME: schedule = "request_kv_range"
@@ -34,7 +35,8 @@
 // CHECK: %[[BEGIN:.*]] = memref.load %[[SCHED]][%[[Z]], %{{.*}}] : memref<?x3xi32>
 // CHECK: %[[END:.*]] = memref.load %[[SCHED]][%[[Z]], %{{.*}}] : memref<?x3xi32>
 // CHECK: %[[PAD:.*]] = arith.cmpi slt, %[[REQ:.*]], %{{.*}}
-// CHECK: %[[R:.*]] = arith.maxsi %[[REQ]]
+// CHECK: %[[R0:.*]] = arith.maxsi %[[REQ]]
+// CHECK: %[[R:.*]] = arith.minsi %[[R0]],
 // CHECK: %[[B0:.*]] = memref.load %[[IP]][%[[R]]]
 // CHECK: %[[FIRST:.*]] = arith.index_cast %[[B0]]
 // kv_len = (pages - 1) * 16 + last_page_len, 0 for padding or no pages.
