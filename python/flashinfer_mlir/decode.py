@@ -93,7 +93,8 @@ class PagedDecode:
         torch = _torch()
 
         def host(x, name):
-            t = torch.as_tensor(x)
+            t = x if isinstance(x, torch.Tensor) else \
+                torch.tensor(list(x), dtype=torch.int32)
             if t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
                 raise ValueError(f"PagedDecode.plan: {name} must be a 1-D "
                                  f"int32 tensor, got {t.dtype} of shape "

@@ -4,7 +4,13 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|bench|profile|sanitize|all]
+#   bash scripts/device/run.sh [check|bench|paged|profile|sanitize|all]
+#
+# paged: the paged batch decode matrix (KERNELS/paged, gen_kernels.py --set
+# paged) and its serving benchmark (KERNELS/paged-bench, with KERNELS/decode
+# for our contiguous decode). FUZZ=1 also runs the compiler fuzzer from
+# KERNELS/fuzz (scripts/device/make-fuzz-bundle.sh) on the spare CPU cores
+# beside everything else, and waits for it at the end.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 what=${1:-all}
@@ -19,6 +25,12 @@ export FLASHINFER_RUNTIME_LIB=$PWD/build-rt/lib/libflashinfer_runtime.so
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv
 
 status=0
+fuzz_pid=
+if [[ ${FUZZ:-0} == 1 ]]; then
+  FUZZ_BUNDLE=$KERNELS/fuzz OUT=$OUT bash scripts/device/fuzz-compiler.sh \
+    > "$OUT/fuzz-stdout.txt" 2>&1 &
+  fuzz_pid=$!
+fi
 if [[ $what == check || $what == all ]]; then
   echo "== SASS of the carried cubins (HMMA = tensor-core MMA, LDL/STL = local memory)"
   for f in "$KERNELS"/sm_90a/*.cubin "$KERNELS"/decode/*.cubin; do
@@ -46,6 +58,21 @@ if [[ $what == check || $what == all ]]; then
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
   fi
 fi
+if [[ $what == paged || $what == all ]]; then
+  if [[ -d $KERNELS/paged ]]; then
+    echo "== paged batch decode: correctness"
+    python3 scripts/device/check_paged.py "$KERNELS/paged" \
+      --json "$OUT/check-paged.json" 2>&1 | tee "$OUT/check-paged.log" |
+      grep -E "FAIL|^\|" | tail -n 30
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  fi
+  if [[ -d $KERNELS/paged-bench ]]; then
+    echo "== paged batch decode: benchmark"
+    python3 scripts/device/bench_paged.py "$KERNELS/paged-bench" \
+      --decode-dir "$KERNELS/decode" --json "$OUT/bench-paged.json" 2>&1 |
+      tee "$OUT/bench-paged.log" | tail -n 16
+  fi
+fi
 if [[ $what == sanitize ]]; then
   # compute-sanitizer on a few carried kernels (KERNELS/sanitize: copies of
   # manifests and code objects), small lengths, views and bad arguments
@@ -58,6 +85,12 @@ if [[ $what == sanitize ]]; then
       --lengths 17,130 --decode-chunks plan 2>&1 |
       tee "$OUT/sanitize-$tool.log" | grep -E "ERROR SUMMARY|passed|FAIL" | tail -5
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    if [[ -d $KERNELS/sanitize-paged ]]; then
+      compute-sanitizer --tool "$tool" --error-exitcode 99 \
+        python3 scripts/device/check_paged.py "$KERNELS/sanitize-paged" --quick 2>&1 |
+        tee "$OUT/sanitize-paged-$tool.log" | grep -E "ERROR SUMMARY|^\||FAIL" | tail -5
+      [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    fi
   done
 fi
 if [[ $what == bench || $what == all ]]; then
@@ -81,5 +114,12 @@ if [[ $what == profile || $what == all ]]; then
     > "$OUT/ncu.txt" 2>&1
   grep -E "Duration|Throughput|Achieved Occupancy|Theoretical Occupancy|Registers Per|Block Limit|Stall|Warp Cycles Per Issued|Issued Ipc|Pipe" \
     "$OUT/ncu.txt" | head -40
+fi
+if [[ -n $fuzz_pid ]]; then
+  wait "$fuzz_pid"
+  fuzz_status=$?
+  echo "== compiler fuzzer (exit $fuzz_status)"
+  tail -n 1 "$OUT/fuzz/summary.txt" 2>/dev/null || tail -n 5 "$OUT/fuzz-stdout.txt"
+  [[ $fuzz_status == 0 ]] || status=1
 fi
 exit $status

@@ -95,6 +95,12 @@ func.func @paged_decode(%q: tensor<?x32x128xbf16>, %kc: tensor<?x16x8x128xbf16>,
 // CHECK: %[[P:.*]] = memref.dim %[[KC]], %c2
 // CHECK: arith.muli %{{.*}}, %[[P]]
 // CHECK: attn.online_attention_step {{.*}} {block_n = {{.*}}, causal, kv_layout = #attn.kv_layout<hnd>
+// A page size known only at run time is divided in 32 bits.
+// STAGED-LABEL: gpu.func @paged_hnd(
+// STAGED: %[[T:.*]] = arith.index_castui %{{.*}} : index to i32
+// STAGED-NEXT: %[[PS:.*]] = arith.index_castui %{{.*}} : index to i32
+// STAGED-NEXT: arith.divui %[[T]], %[[PS]] : i32
+// STAGED: arith.remui %[[T]], %[[PS]] : i32
 
 func.func @paged_hnd(%q: tensor<?x16x64xf16>, %kc: tensor<?x4x?x64xf16>, %vc: tensor<?x4x?x64xf16>,
     %ip: tensor<?xi32>, %idx: tensor<?xi32>, %last: tensor<?xi32>, %o: tensor<?x16x64xf16>)

@@ -249,13 +249,13 @@ gpu.module @kernels {
 // CHECK: gpu.barrier
 // CHECK: %[[KEY:.*]] = arith.addi %[[I]], %{{.*}} : index
 // CHECK: %[[P:.*]] = arith.divui %[[KEY]], %c16{{[_0-9]*}} : index
+// CHECK: %[[SLOT:.*]] = arith.remui %[[KEY]], %c16{{[_0-9]*}} : index
 // CHECK: %[[E:.*]] = arith.addi %[[PB]], %[[P]]
 // CHECK: %[[ID:.*]] = memref.load %[[IDX]][%[[E]]] : memref<?xi32>
 // CHECK: %[[PAGE:.*]] = arith.index_cast %[[ID]] : i32 to index
 // CHECK: %[[NP:.*]] = memref.dim %[[K]], %c0{{[_0-9]*}}
 // CHECK: %[[LAST:.*]] = arith.subi %[[NP]], %c1{{[_0-9]*}}
 // CHECK: %[[CL:.*]] = arith.minui %[[PAGE]], %[[LAST]]
-// CHECK: %[[SLOT:.*]] = arith.remui %[[KEY]], %c16{{[_0-9]*}} : index
 // CHECK: vector.load %[[K]][%[[CL]], %{{.*}}, %[[SLOT]], %{{.*}}] {alignment = 16 : i64} : memref<?x2x16x32xbf16>, vector<8xbf16>
 // V may run past kv_len: the token is clamped before the lookup.
 // CHECK: %[[VKEY:.*]] = arith.addi %[[I]], %{{.*}} : index

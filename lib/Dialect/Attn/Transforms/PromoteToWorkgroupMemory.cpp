@@ -78,8 +78,23 @@ SmallVector<Value> rowIndices(ImplicitLocOpBuilder &b, LoadKVTileOp load,
   Value source = load.getSource();
   unsigned tokenDim = load.getTokenDim();
   Value pageSize = b.createOrFold<memref::DimOp>(source, tokenDim);
-  Value entry = arith::AddIOp::create(
-      b, load.getPageBegin(), arith::DivUIOp::create(b, token, pageSize));
+  Value pageOfToken, slot;
+  if (load.getSource().getType().isDynamicDim(tokenDim)) {
+    // A page size known only at run time: divide in 32 bits (tokens and
+    // page sizes fit; the planner bounds kv_len below 2^31), which GPUs do
+    // in a fraction of the 64-bit sequence.
+    Type i32 = b.getI32Type();
+    Value t = arith::IndexCastUIOp::create(b, i32, token);
+    Value p = arith::IndexCastUIOp::create(b, i32, pageSize);
+    pageOfToken = arith::IndexCastUIOp::create(
+        b, b.getIndexType(), arith::DivUIOp::create(b, t, p));
+    slot = arith::IndexCastUIOp::create(b, b.getIndexType(),
+                                        arith::RemUIOp::create(b, t, p));
+  } else {
+    pageOfToken = arith::DivUIOp::create(b, token, pageSize);
+    slot = arith::RemUIOp::create(b, token, pageSize);
+  }
+  Value entry = arith::AddIOp::create(b, load.getPageBegin(), pageOfToken);
   Value id = memref::LoadOp::create(b, load.getKvIndices(), entry);
   Value page = arith::IndexCastOp::create(b, b.getIndexType(), id);
   Value lastPage =
@@ -89,7 +104,7 @@ SmallVector<Value> rowIndices(ImplicitLocOpBuilder &b, LoadKVTileOp load,
   page = arith::MinUIOp::create(b, page, lastPage);
   SmallVector<Value> at(4);
   at[0] = page;
-  at[tokenDim] = arith::RemUIOp::create(b, token, pageSize);
+  at[tokenDim] = slot;
   at[load.getKVHeadDim()] = load.getKvHead();
   at[3] = col;
   return at;
