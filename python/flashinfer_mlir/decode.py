@@ -33,7 +33,7 @@ class PagedDecode:
                  max_batch_size: int, max_num_pages: int,
                  num_sms: Optional[int] = None,
                  max_work_items: Optional[int] = None,
-                 workgroups_per_sm: int = 4, device=None):
+                 workgroups_per_sm: Optional[int] = None, device=None):
         torch = _torch()
         splits = [n for n in module.kernel_names
                   if module.kernel(n).params.get("kv_source") == "paged"]
@@ -57,12 +57,15 @@ class PagedDecode:
             num_sms = torch.cuda.get_device_properties(
                 self.device).multi_processor_count
         self.num_sms = num_sms
-        self.workgroups_per_sm = workgroups_per_sm
+        # The compiler's tuning for this kernel, unless overridden.
+        self.workgroups_per_sm = workgroups_per_sm or p.get(
+            "split_workgroups_per_cu", 4)
         if max_batch_size < 0 or max_num_pages < 0:
             raise ValueError("PagedDecode: max_batch_size and max_num_pages "
                              "must be >= 0")
         # The planner never makes more items than max(wanted, batch).
-        wanted = math.ceil(num_sms * workgroups_per_sm / p["num_kv_heads"])
+        wanted = math.ceil(num_sms * self.workgroups_per_sm /
+                           p["num_kv_heads"])
         rows = max_work_items or max(wanted, max_batch_size, 1)
         i32, f32 = torch.int32, torch.float32
         dev = self.device

@@ -53,7 +53,10 @@ def plan_kv_chunk(kv_len: int, num_kv_heads: int, multiple: int,
 
 
 def plan_decode(params: dict, kv_len: int, num_sms: int, **kwargs) -> int:
-    """plan_kv_chunk for a split kernel's manifest params."""
+    """plan_kv_chunk for a split kernel's manifest params (and its
+    "split_workgroups_per_cu" tuning unless workgroups_per_sm is given)."""
+    kwargs.setdefault("workgroups_per_sm",
+                      params.get("split_workgroups_per_cu", 4))
     return plan_kv_chunk(kv_len, params["num_kv_heads"],
                          params["kv_chunk_multiple"], num_sms, **kwargs)
 

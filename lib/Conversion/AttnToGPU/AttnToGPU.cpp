@@ -24,6 +24,14 @@ static constexpr int64_t kMaxQueryTilesPerWave = 4;
 static constexpr int64_t kMaxBlockN = kMaxTileDim;
 static constexpr int64_t kMaxHeadDim = kMaxTileDim;
 
+/// Split workgroups per compute unit the planner should aim at (manifest
+/// "split_workgroups_per_cu"). Measured on the H200 (docs/performance.md):
+/// four for contiguous decode; eight for paged decode, whose page lookups
+/// add latency that more resident waves hide (0.345 -> 0.276 ms at 64 x 4k
+/// keys, 0.181 -> 0.153 ms at 1 x 128k; sixteen gains nothing more).
+static constexpr int64_t kSplitWorkgroupsPerCU = 4;
+static constexpr int64_t kPagedSplitWorkgroupsPerCU = 8;
+
 /// Name of the module attribute holding the manifest entries.
 static constexpr StringLiteral kManifestsAttr = "attn.manifests";
 
@@ -399,6 +407,9 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
   if (split) {
     paramList.push_back(named("stage", str("split_kv")));
     paramList.push_back(named("kv_chunk_multiple", i64(cfg.blockN)));
+    paramList.push_back(named("split_workgroups_per_cu",
+                              i64(cfg.paged ? kPagedSplitWorkgroupsPerCU
+                                            : kSplitWorkgroupsPerCU)));
     paramList.push_back(named("workspace", workspace));
   }
   StringRef opName = op->getName().getStringRef();

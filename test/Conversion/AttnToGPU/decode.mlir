@@ -19,7 +19,7 @@
 // keys, the split size passed at run time.
 // SM90-SAME: grid = [1, 8, {ceil_div = ["k", 0, "kv_chunk"]}]
 // SM90-SAME: name = "decode", op = "attn.attention"
-// SM90-SAME: params = {block_m = 16 : i64, block_n = 32 : i64, causal = false, group_size = 4 : i64, head_dim = 128 : i64, head_dim_v = 128 : i64, kv_chunk_multiple = 32 : i64, logits_soft_cap = 0.000000e+00 : f64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 8 : i64, num_qo_heads = 32 : i64, q_in_registers = true, query_tiles_per_wave = 1 : i64, rows = "heads", sm_scale = {{.*}} : f64, stage = "split_kv", window_left = -1 : i64
+// SM90-SAME: params = {block_m = 16 : i64, block_n = 32 : i64, causal = false, group_size = 4 : i64, head_dim = 128 : i64, head_dim_v = 128 : i64, kv_chunk_multiple = 32 : i64, logits_soft_cap = 0.000000e+00 : f64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 8 : i64, num_qo_heads = 32 : i64, q_in_registers = true, query_tiles_per_wave = 1 : i64, rows = "heads", sm_scale = {{.*}} : f64, split_workgroups_per_cu = 4 : i64, stage = "split_kv", window_left = -1 : i64
 // SM90-SAME: workspace = [[WS:\[\{dtype = "f32", name = "o_part", shape = \[\{ceil_div = \["k", 0, "kv_chunk"\]\}, 32, 128\]\}, \{dtype = "f32", name = "lse_part", shape = \[\{ceil_div = \["k", 0, "kv_chunk"\]\}, 32\]\}\]]]}
 // SM90-SAME: static_shared_memory = 17408 : i64}
 // The merge kernel: one workgroup per query head, one thread per output

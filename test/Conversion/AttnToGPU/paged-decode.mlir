@@ -25,6 +25,9 @@
 // CHECK-SAME: kv_layout = "nhd", kv_source = "paged"
 // CHECK-SAME: page_size = 16 : i64
 // CHECK-SAME: schedule = "request_kv_range"
+// The planner aims at eight split workgroups per compute unit for paged
+// kernels (page lookups want more resident waves).
+// CHECK-SAME: split_workgroups_per_cu = 8 : i64
 // CHECK-SAME: stage = "split_kv"
 // CHECK-SAME: {args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {dtype = "i32", kind = "memref", layout = "contiguous", name = "merge_indptr", rank = 1 : i64, shape = [{add = [{dim = ["o", 0]}, 1]}]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "strided", name = "lse", rank = 2 : i64, shape = [{dim = ["o", 0]}, 32]}]
 // CHECK-SAME: grid = [32, {dim = ["o", 0]}, 1], name = "paged_decode_merge"
