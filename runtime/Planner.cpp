@@ -226,4 +226,24 @@ FIMLIR_API fimlir_status fimlir_plan_paged_decode(
   return FIMLIR_SUCCESS;
 }
 
+FIMLIR_API fimlir_status fimlir_check_page_indices(const int32_t *kv_indices,
+                                                   int64_t num_indices,
+                                                   int64_t num_pages) {
+  const char *fn = "fimlir_check_page_indices";
+  if (num_indices < 0 || (num_indices > 0 && !kv_indices))
+    return invalid(fn, "num_indices must be >= 0 with kv_indices for each, "
+                       "got " +
+                           std::to_string(num_indices));
+  if (num_pages < 0)
+    return invalid(fn, "num_pages must be >= 0, got " +
+                           std::to_string(num_pages));
+  for (int64_t i = 0; i < num_indices; ++i)
+    if (kv_indices[i] < 0 || kv_indices[i] >= num_pages)
+      return invalid(fn, "kv_indices[" + std::to_string(i) +
+                             "] = " + std::to_string(kv_indices[i]) +
+                             " is not a page of the cache (it has " +
+                             std::to_string(num_pages) + " pages)");
+  return FIMLIR_SUCCESS;
+}
+
 } // extern "C"

@@ -244,6 +244,15 @@ FIMLIR_API fimlir_status fimlir_plan_paged_decode(
     int64_t schedule_rows, int32_t *merge_indptr,
     fimlir_paged_decode_plan *plan);
 
+/* Checks host copies of a page list against a cache of `num_pages` pages:
+ * every kv_indices[i], i < num_indices, must be in [0, num_pages).
+ * FIMLIR_ERROR_INVALID_VALUE names the first entry that is not. The
+ * kernels clamp page ids (a bad id reads a wrong page, never outside the
+ * cache); this is the check that reports it. */
+FIMLIR_API fimlir_status fimlir_check_page_indices(const int32_t *kv_indices,
+                                                   int64_t num_indices,
+                                                   int64_t num_pages);
+
 /* Device memory helpers, mainly for tests. They need the context's backend
  * to be chosen (explicitly or by a loaded module). */
 FIMLIR_API fimlir_status fimlir_malloc(fimlir_context *ctx, size_t bytes,

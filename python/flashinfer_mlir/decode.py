@@ -17,7 +17,7 @@ after later plan() calls for the same batch size.
 import math
 from typing import Optional, Sequence, Tuple, Union
 
-from .planner import plan_paged_decode
+from .planner import check_page_indices, plan_paged_decode
 from .runtime import Module
 
 __all__ = ["PagedDecode"]
@@ -144,7 +144,7 @@ class PagedDecode:
         torch.cuda.current_stream(self.device).synchronize()
         self.batch_size = batch
         self.page_size_planned = page_size
-        self.num_pages_used = int(indices.max()) + 1 if indices.numel() else 0
+        self.planned_indices = indices.tolist()
         self.plan_info = plan
         return plan
 
@@ -183,11 +183,11 @@ class PagedDecode:
                 f"PagedDecode.run: the cache's page size is "
                 f"{k_cache.shape[slot_dim]}, planned "
                 f"{self.page_size_planned}")
-        if validate and self.num_pages_used > k_cache.shape[0]:
-            raise ValueError(
-                f"PagedDecode.run: kv_indices refers to page "
-                f"{self.num_pages_used - 1} but the cache has "
-                f"{k_cache.shape[0]} pages")
+        if validate:
+            try:
+                check_page_indices(self.planned_indices, k_cache.shape[0])
+            except ValueError as e:
+                raise ValueError(f"PagedDecode.run: {e}") from None
         if out is None:
             out = torch.empty((b, self.params["num_qo_heads"],
                                self.params["head_dim_v"]), dtype=q.dtype,

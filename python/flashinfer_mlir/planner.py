@@ -102,3 +102,11 @@ def plan_paged_decode(params: dict, kv_indptr: Sequence[int],
           ctypes.byref(plan))
     return PagedPlan(schedule, merge, plan.kv_chunk, plan.num_work_items,
                      plan.max_kv_len)
+
+
+def check_page_indices(kv_indices: Sequence[int], num_pages: int):
+    """Raises ValueError naming the first page id of `kv_indices` outside a
+    cache of `num_pages` pages (the runtime's fimlir_check_page_indices)."""
+    lib = load_library()
+    ids = (ctypes.c_int32 * max(len(kv_indices), 1))(*kv_indices)
+    _call(lib.fimlir_check_page_indices, ids, len(kv_indices), num_pages)

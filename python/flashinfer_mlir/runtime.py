@@ -182,6 +182,7 @@ def _declare(lib):
         "fimlir_synchronize": (status, [p]),
         "fimlir_stream_synchronize": (status, [p, p]),
         "fimlir_plan_kv_chunk": (status, [c.POINTER(SplitKVParams), c.POINTER(c.c_int64), c.c_int64, c.POINTER(c.c_int64), c.POINTER(c.c_int64)]),
+        "fimlir_check_page_indices": (status, [c.POINTER(c.c_int32), c.c_int64, c.c_int64]),
         "fimlir_plan_paged_decode": (status, [c.POINTER(SplitKVParams), c.c_int32, c.POINTER(c.c_int32), c.POINTER(c.c_int32), c.c_int64, c.c_int64, c.POINTER(c.c_int32), c.c_int64, c.POINTER(c.c_int32), c.POINTER(PagedDecodePlan)]),
     }
     for name, (restype, argtypes) in sigs.items():

@@ -245,7 +245,7 @@ def bad_cases(dec, params, dtype, page_size):
          "must be in [1,"),
         ("negative-page", plan(kv_indices=[0, -1, 2]), "negative page id"),
         ("page-out-of-cache", run_with(paged_kv_cache=(k[:2], k[:2])),
-         "refers to page 2"),
+         "kv_indices[2] = 2 is not a page of the cache"),
         ("q-batch", run_with(q=q[:1]), "as planned"),
         ("q-heads", run_with(q=torch.zeros(2, hq // 2, d, device="cuda",
                                            dtype=dtype)), "'q': dimension 1"),

@@ -1028,6 +1028,23 @@ static void testPlanner() {
             "fimlir_plan_paged_decode: the batch needs 3 work items with "
             "kv_chunk = 32 but the schedule holds 2 (at least one per "
             "non-empty request)");
+  // Page ids against the cache.
+  std::vector<int32_t> ids = {3, 0, 7};
+  expect(fimlir_check_page_indices(ids.data(), 3, 8) == FIMLIR_SUCCESS,
+         "page ids in the cache: " + lastError());
+  expect(fimlir_check_page_indices(ids.data(), 3, 7) ==
+                 FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_check_page_indices: kv_indices[2] = 7 is "
+                            "not a page of the cache (it has 7 pages)",
+         "page id past the cache: " + lastError());
+  ids[1] = -1;
+  expect(fimlir_check_page_indices(ids.data(), 3, 8) ==
+                 FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_check_page_indices: kv_indices[1] = -1 is "
+                            "not a page of the cache (it has 8 pages)",
+         "negative page id: " + lastError());
+  expect(fimlir_check_page_indices(nullptr, 0, 0) == FIMLIR_SUCCESS,
+         "no page ids: " + lastError());
   // An empty batch plans no work.
   int32_t zero = 0, mi = 7;
   std::vector<int32_t> sched(3, 5);

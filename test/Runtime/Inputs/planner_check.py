@@ -26,3 +26,10 @@ for indptr, last in (([0, 2, 1], [3, 3]), ([0, 2], [17])):
         plan_paged_decode(params, indptr, last, 16, 132, 6)
     except ValueError as e:
         print("error:", e)
+
+from flashinfer_mlir.planner import check_page_indices
+check_page_indices([3, 0, 7], 8)
+try:
+    check_page_indices([3, 0, 7], 7)
+except ValueError as e:
+    print("error:", e)
