@@ -15,7 +15,7 @@ after later plan() calls for the same batch size.
 """
 
 import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Tuple, Union
 
 from .planner import check_page_indices, plan_paged_decode
 from .runtime import Module

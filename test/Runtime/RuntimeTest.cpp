@@ -212,6 +212,11 @@ static void testMalformedManifests() {
       "object with one key of \"dim\", \"ceil_div\", \"mul\", \"add\", "
       "\"min\"");
   checkManifestError(
+      "grid-min-arity",
+      withKernel("{\"name\": \"f\", \"args\": [], \"block\": [64],\n"
+                 "\"grid\": [{\"min\": [1]}]}"),
+      "m.json:3:18: kernels[0] ('f'): \"min\" takes [expr, expr]");
+  checkManifestError(
       "unknown-dtype",
       withKernel("{\"name\": \"f\", \"block\": [64], \"grid\": [1],\n"
                  "\"args\": [{\"name\": \"q\", \"kind\": \"memref\", "
@@ -972,6 +977,58 @@ static void testPlanner() {
              lastError() ==
                  "fimlir_plan_kv_chunk: num_kv_heads must be >= 1, got 0",
          "plan bad heads: " + lastError());
+
+  // Each parameter's range.
+  struct BadParam {
+    void (*change)(fimlir_split_kv_params &);
+    const char *message;
+  };
+  int64_t one = 1;
+  for (BadParam bad :
+       {BadParam{[](fimlir_split_kv_params &q) { q.num_compute_units = 0; },
+                 "num_compute_units must be >= 1, got 0"},
+        BadParam{[](fimlir_split_kv_params &q) {
+                   q.workgroups_per_compute_unit = -1;
+                 },
+                 "workgroups_per_compute_unit must be >= 0, got -1"},
+        BadParam{[](fimlir_split_kv_params &q) { q.kv_chunk_multiple = 0; },
+                 "kv_chunk_multiple must be in [1, 2^30], got 0"},
+        BadParam{[](fimlir_split_kv_params &q) { q.max_work_items = -1; },
+                 "max_work_items must be >= 0, got -1"},
+        BadParam{[](fimlir_split_kv_params &q) { q.fixed_kv_chunk = -1; },
+                 "fixed_kv_chunk must be >= 0, got -1"}}) {
+    fimlir_split_kv_params q = h100Params(0);
+    bad.change(q);
+    expect(fimlir_plan_kv_chunk(&q, &one, 1, &chunk, &items) ==
+                   FIMLIR_ERROR_INVALID_VALUE &&
+               lastError() == std::string("fimlir_plan_kv_chunk: ") +
+                                  bad.message,
+           std::string("plan bad parameter: ") + lastError());
+  }
+  int64_t negative = -1;
+  p = h100Params(0);
+  expect(fimlir_plan_kv_chunk(&p, &negative, 1, &chunk, &items) ==
+                 FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_kv_chunk: kv_lens[0] must be in "
+                            "[0, 2^31), got -1",
+         "plan negative length: " + lastError());
+  expect(fimlir_plan_kv_chunk(nullptr, &one, 1, &chunk, &items) ==
+                 FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_kv_chunk: params is NULL",
+         "plan without params: " + lastError());
+  // Fixed and unsplit chunks.
+  fimlir_split_kv_params fixed = h100Params(0);
+  fixed.fixed_kv_chunk = 100;
+  lens = {1, 17, 1000, 32768};
+  expect(fimlir_plan_kv_chunk(&fixed, lens.data(), 4, &chunk, &items) ==
+                 FIMLIR_SUCCESS &&
+             chunk == 128 && items == 1 + 1 + 8 + 256,
+         "plan fixed chunk: " + std::to_string(chunk));
+  fixed.disable_split_kv = 1;
+  expect(fimlir_plan_kv_chunk(&fixed, lens.data(), 4, &chunk, &items) ==
+                 FIMLIR_SUCCESS &&
+             chunk == 32768 && items == 4,
+         "plan without split: " + std::to_string(chunk));
 
   // Paged: requests of 3 pages (last holds 1 token), 0 pages, 1 page (16
   // tokens) and 2 pages (5 tokens in the last), page size 16.

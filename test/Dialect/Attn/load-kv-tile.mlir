@@ -76,3 +76,13 @@ func.func @step_paged_heads(%q: vector<32x128xbf16>, %k: memref<?x16x8x128xbf16>
   %a, %b, %c = attn.online_attention_step %q, %k[%i, %i], %v, %i pages(%idx[%i] : memref<?xi32>), %pos, %acc, %m, %m {block_n = 32 : i64, scale_log2 = 1.0 : f32} : vector<32x128xbf16>, memref<?x16x8x128xbf16>, memref<?x16x4x128xbf16>, vector<32xindex>, vector<32x128xf32>, vector<32xf32>
   return
 }
+
+// -----
+
+// The custom syntax keeps the page list and its start together; the generic
+// form can split them.
+func.func @page_begin_alone(%k: memref<?x16x8x128xbf16>, %i: index) {
+  // expected-error @+1 {{kv_indices and page_begin go together}}
+  %0 = "attn.load_kv_tile"(%k, %i, %i, %i, %i) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1>}> : (memref<?x16x8x128xbf16>, index, index, index, index) -> vector<32x128xbf16>
+  return
+}
