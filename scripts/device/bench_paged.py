@@ -21,7 +21,6 @@ and ratios.
 import argparse
 import json
 import os
-import statistics
 import sys
 
 import torch
@@ -31,26 +30,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python")
 from flashinfer_mlir.decode import PagedDecode  # noqa: E402
 from flashinfer_mlir.planner import plan_decode  # noqa: E402
 from flashinfer_mlir.runtime import Module  # noqa: E402
+from bench_attention import time_ms as bench_time_ms  # noqa: E402
 
 HQ, HKV, D, PAGE = 32, 8, 128, 16
 NUM_SMS = torch.cuda.get_device_properties(0).multi_processor_count
 
 
 def time_ms(fn, warmup=3, repeat=15, batch=10):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(repeat):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(batch):
-            fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / batch)
-    return statistics.median(times)
+    """bench_attention.time_ms for a call without rotated inputs."""
+    return bench_time_ms(fn, [()], warmup=warmup, repeat=repeat, batch=batch)
 
 
 NOT_GRAPHED = []

@@ -103,6 +103,20 @@ LogicalResult checkKernelFunction(Operation *op, func::FuncOp func) {
   return success();
 }
 
+/// Checks that the head-count and head-dim dims of each operand type are
+/// static (the kernel generator specializes on them).
+LogicalResult
+requireStaticHeads(Operation *op,
+                   ArrayRef<std::pair<RankedTensorType, SmallVector<unsigned>>>
+                       headDims) {
+  for (const auto &[type, dims] : headDims)
+    for (unsigned d : dims)
+      if (type.isDynamicDim(d))
+        return op->emitOpError("convert-attn-to-gpu: head counts and head "
+                               "dims must be static for GPU code generation");
+  return success();
+}
+
 /// Checks that `op` is something the kernel generator handles and fills in
 /// the problem part of `cfg`. Reports what is missing otherwise.
 LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
@@ -117,11 +131,11 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
   auto kType = cast<RankedTensorType>(op.getKey().getType());
   auto vType = cast<RankedTensorType>(op.getValue().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
-  for (RankedTensorType t : {qType, kType, vType, oType})
-    for (int64_t d = 1; d < t.getRank(); ++d)
-      if (t.isDynamicDim(d))
-        return op.emitOpError("convert-attn-to-gpu: head counts and head "
-                              "dims must be static for GPU code generation");
+  if (failed(requireStaticHeads(op, {{qType, {1, 2}},
+                                     {kType, {1, 2}},
+                                     {vType, {1, 2}},
+                                     {oType, {1, 2}}})))
+    return failure();
   cfg.elementType = qType.getElementType();
   cfg.numQoHeads = qType.getDimSize(1);
   cfg.numKvHeads = kType.getDimSize(1);
@@ -148,15 +162,11 @@ LogicalResult configurePagedAttention(PagedAttentionOp op, func::FuncOp func,
   auto vType = cast<RankedTensorType>(op.getVCache().getType());
   auto oType = cast<RankedTensorType>(op.getOutput().getType());
   unsigned headDimOfCache = op.getKVHeadDim();
-  for (auto [type, dims] :
-       {std::pair<RankedTensorType, SmallVector<unsigned>>{qType, {1, 2}},
-        {oType, {1, 2}},
-        {kType, {headDimOfCache, 3}},
-        {vType, {headDimOfCache, 3}}})
-    for (unsigned d : dims)
-      if (type.isDynamicDim(d))
-        return op.emitOpError("convert-attn-to-gpu: head counts and head "
-                              "dims must be static for GPU code generation");
+  if (failed(requireStaticHeads(op, {{qType, {1, 2}},
+                                     {oType, {1, 2}},
+                                     {kType, {headDimOfCache, 3}},
+                                     {vType, {headDimOfCache, 3}}})))
+    return failure();
   cfg.paged = true;
   cfg.kvLayout = op.getKvLayout();
   cfg.pageSize = kType.getDimSize(op.getPageSlotDim());
