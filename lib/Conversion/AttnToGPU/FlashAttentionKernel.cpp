@@ -196,8 +196,8 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     pageBegin = load(indptr, {qToken});
     Value numPages = sub(load(indptr, {add(qToken, idx(1))}), pageBegin);
     // kv_len = (pages - 1) * page_size + last_page_len, 0 without pages.
-    unsigned slotDim = cfg.kvLayout == KVLayout::nhd ? 1 : 2;
-    Value pageSize = b.createOrFold<memref::DimOp>(kMem, slotDim);
+    Value pageSize =
+        b.createOrFold<memref::DimOp>(kMem, getPageSlotDim(cfg.kvLayout));
     Value full = mul(sub(numPages, idx(1)), pageSize);
     Value len = add(full, load(lastPageLen, {qToken}));
     Value empty = arith::OrIOp::create(
@@ -350,11 +350,10 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
   if (cfg.paged) {
     // The caches, in their layout, and the page table; the schedule.
     auto cache = [&](int64_t dim) {
-      return cfg.kvLayout == KVLayout::nhd
-                 ? getUserViewType({dyn, cfg.pageSize, cfg.numKvHeads, dim},
-                                   elem)
-                 : getUserViewType({dyn, cfg.numKvHeads, cfg.pageSize, dim},
-                                   elem);
+      SmallVector<int64_t> shape = {dyn, 0, 0, dim};
+      shape[getPageSlotDim(cfg.kvLayout)] = cfg.pageSize;
+      shape[getPagedKVHeadDim(cfg.kvLayout)] = cfg.numKvHeads;
+      return getUserViewType(shape, elem);
     };
     auto i32 = IntegerType::get(ctx, 32);
     auto list = MemRefType::get({dyn}, i32);

@@ -652,8 +652,8 @@ SmallVector<Value> lowerAttention(ImplicitLocOpBuilder &b, AttentionOp op) {
 /// `kv_indices[first + j / page_size]`, slot `j % page_size`.
 Value gatherPages(ImplicitLocOpBuilder &b, Value cache, Value kvIndices,
                   Value firstPage, Value kvLen, KVLayout layout) {
-  unsigned slotDim = layout == KVLayout::nhd ? 1 : 2;
-  unsigned headDim = layout == KVLayout::nhd ? 2 : 1;
+  unsigned slotDim = getPageSlotDim(layout);
+  unsigned headDim = getPagedKVHeadDim(layout);
   Value pageSize = dimOf(b, cache, slotDim);
   Value init =
       emptyTensor(b,

@@ -487,7 +487,7 @@ static LogicalResult verifyKVSource(Operation *op, StringRef name,
            << (paged ? " (a paged cache, with pages(...))"
                      : " ([kv_len, H_kv, D], without pages(...))")
            << ", got " << type;
-  heads = type.getDimSize(!paged ? 1 : layout == KVLayout::nhd ? 2 : 1);
+  heads = type.getDimSize(paged ? getPagedKVHeadDim(layout) : 1);
   dim = type.getDimSize(rank - 1);
   return success();
 }

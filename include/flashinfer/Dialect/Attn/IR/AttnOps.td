@@ -201,8 +201,12 @@ def Attn_PagedAttentionOp : Attn_Op<"paged_attention", [
     float getEffectiveSmScale();
     /// Dimension of the caches that indexes the slot within a page, and the
     /// one that indexes the KV head.
-    unsigned getPageSlotDim() { return getKvLayout() == KVLayout::nhd ? 1 : 2; }
-    unsigned getKVHeadDim() { return getKvLayout() == KVLayout::nhd ? 2 : 1; }
+    unsigned getPageSlotDim() {
+      return ::mlir::attn::getPageSlotDim(getKvLayout());
+    }
+    unsigned getKVHeadDim() {
+      return ::mlir::attn::getPagedKVHeadDim(getKvLayout());
+    }
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
@@ -338,8 +342,12 @@ def Attn_AppendPagedKVOp : Attn_Op<"append_paged_kv", [
     ::mlir::MutableOperandRange getDpsInitsMutable() {
       return ::mlir::MutableOperandRange(getOperation(), 6, 2);
     }
-    unsigned getPageSlotDim() { return getKvLayout() == KVLayout::nhd ? 1 : 2; }
-    unsigned getKVHeadDim() { return getKvLayout() == KVLayout::nhd ? 2 : 1; }
+    unsigned getPageSlotDim() {
+      return ::mlir::attn::getPageSlotDim(getKvLayout());
+    }
+    unsigned getKVHeadDim() {
+      return ::mlir::attn::getPagedKVHeadDim(getKvLayout());
+    }
   }];
   let hasVerifier = 1;
 }
@@ -406,10 +414,10 @@ def Attn_LoadKVTileOp : Attn_Op<"load_kv_tile", [AttrSizedOperandSegments]> {
     /// The source's dims holding the token (the slot within a page when
     /// paged) and the KV head.
     unsigned getTokenDim() {
-      return !isPaged() ? 0 : getKvLayout() == KVLayout::nhd ? 1 : 2;
+      return isPaged() ? ::mlir::attn::getPageSlotDim(getKvLayout()) : 0;
     }
     unsigned getKVHeadDim() {
-      return !isPaged() ? 1 : getKvLayout() == KVLayout::nhd ? 2 : 1;
+      return isPaged() ? ::mlir::attn::getPagedKVHeadDim(getKvLayout()) : 1;
     }
   }];
   let hasVerifier = 1;
