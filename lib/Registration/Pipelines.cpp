@@ -66,7 +66,8 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
   if (nvidia) {
     text += "nvvm-attach-target{chip=" + chip +
             " features=+ptx80 O=3},"
-            "gpu.module(convert-math-to-target-intrinsics),"
+            "gpu.module(convert-math-to-target-intrinsics,"
+            "expand-strided-metadata,lower-affine),"
             "convert-scf-to-cf,convert-nvgpu-to-nvvm,"
             "gpu.module(convert-gpu-to-nvvm),";
   } else {
@@ -74,7 +75,8 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
             " O=3},"
             "gpu.module(convert-math-to-target-intrinsics,"
             "gpu-kernel-args-to-amdgpu-buffers,"
-            "gpu-barriers-to-amdgpu-lds-barriers),"
+            "gpu-barriers-to-amdgpu-lds-barriers,expand-strided-metadata,"
+            "lower-affine),"
             "convert-scf-to-cf,convert-amdgpu-to-rocdl{chipset=" +
             chip + "},gpu.module(convert-gpu-to-rocdl{chipset=" + chip + "}),";
   }

@@ -74,6 +74,24 @@ def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
     from the cache length and the GPU's size; grid.z and the workspace
     (`params.workspace`) are expressions of it. The merge
     kernel is built directly at the thread level.
+
+    Batches run from a schedule that the runtime's planner writes into a
+    device buffer (`fimlir_plan_*` in runtime.h), so no plan value is a
+    kernel argument by value and a CUDA graph replays new plans:
+    - `attn.paged_attention` without `qo_indptr` (batch decode): the split
+      kernel runs schedule row z = (request, kv_begin, kv_end) per grid.z,
+      reading the request's pages through `attn.load_kv_tile`; the merge
+      kernel combines request b's partial rows `merge_indptr[b] ..
+      merge_indptr[b + 1]`.
+    - `attn.paged_attention` with `qo_indptr`, and `attn.attention` with
+      `qo_indptr`/`kv_indptr` (batch prefill): workgroup (x, y) runs
+      schedule row x = (request, q_begin) for query head y, the request's
+      rows `[q_begin, q_begin + block_m)` read from q and written to o at
+      `qo_indptr[request]`, masked at its qo_len, queries aligned to the end
+      of its keys (bottom-right). Ragged K/V are `memref.subview`s of k and v
+      at `kv_indptr[request]`.
+    Request -1 is padding, and every index read from the tables is clamped
+    into the buffers.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -165,7 +183,9 @@ def GPUKernelArgsToAMDGPUBuffers
     registers, and out-of-range reads that return zero. Strided arguments
     (dynamic strides included: the descriptor's extent is computed from the
     sizes and strides at run time) qualify; arguments with a non-strided
-    layout or another address space are left alone.
+    layout or another address space are left alone. `memref.subview`s of a
+    cast argument (a ragged batch's per-request rows) move to the same
+    memory space, so they read through its descriptor.
   }];
   let dependentDialects = ["::mlir::amdgpu::AMDGPUDialect"];
 }

@@ -121,10 +121,8 @@ requireStaticHeads(Operation *op,
 /// the problem part of `cfg`. Reports what is missing otherwise.
 LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
                                  FlashAttentionConfig &cfg) {
-  if (op.getQoIndptr() || op.getKvIndptr())
-    return op.emitOpError(
-        "convert-attn-to-gpu: ragged batches (qo_indptr/kv_indptr) are not "
-        "supported by the GPU lowering yet; compile one request per launch");
+  // A ragged batch (the verifier makes the two indptrs go together).
+  cfg.raggedQueries = cfg.raggedKV = static_cast<bool>(op.getQoIndptr());
   if (failed(configureVariants(op, cfg)))
     return failure();
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
@@ -147,14 +145,11 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
 }
 
 /// The same for attn.paged_attention: batch decode (one query row per
-/// request, no qo_indptr) over paged caches of static head counts and head
-/// dims; the page size may be dynamic.
+/// request, no qo_indptr) or batch prefill (qo_indptr) over paged caches of
+/// static head counts and head dims; the page size may be dynamic.
 LogicalResult configurePagedAttention(PagedAttentionOp op, func::FuncOp func,
                                       FlashAttentionConfig &cfg) {
-  if (op.getQoIndptr())
-    return op.emitOpError(
-        "convert-attn-to-gpu: paged prefill (qo_indptr) is not supported by "
-        "the GPU lowering yet; only batch decode (one query row per request)");
+  cfg.raggedQueries = static_cast<bool>(op.getQoIndptr());
   if (failed(configureVariants(op, cfg)))
     return failure();
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
@@ -318,10 +313,33 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
   // Split-KV partials: one row per chunk of kv_chunk keys, or with a batch
   // one per row of the planner's schedule.
   Attribute partials = ceilDiv("k", str("kv_chunk"));
-  if (cfg.paged) {
+  // A batch's size: the page table's or the indptrs' length.
+  Attribute batch;
+  if (cfg.raggedQueries && cfg.paged) {
+    // Request b owns q rows qo_indptr[b] .. qo_indptr[b + 1] and the pages
+    // kv_indptr[b] .. kv_indptr[b + 1].
+    batch = dimOf("kv_last_page_len");
+    argDescs = {{"q", {}, rowAlign},
+                {"k_cache", {}, rowAlign},
+                {"v_cache", {dimOf("k_cache")}, rowAlign},
+                {"kv_indptr", {add(batch, 1)}},
+                {"kv_indices"},
+                {"kv_last_page_len"},
+                {"qo_indptr", {add(batch, 1)}},
+                {"schedule"}};
+  } else if (cfg.raggedQueries) {
+    // ... and key rows kv_indptr[b] .. kv_indptr[b + 1].
+    batch = add(dimOf("qo_indptr"), -1);
+    argDescs = {{"q", {}, rowAlign},
+                {"k", {}, rowAlign},
+                {"v", {dimOf("k")}, rowAlign},
+                {"qo_indptr"},
+                {"kv_indptr", {dimOf("qo_indptr")}},
+                {"schedule"}};
+  } else if (cfg.paged) {
     // A paged batch: request b is q's row b and owns kv_indptr[b] ..
     // kv_indptr[b + 1] of the page list; v_cache has k_cache's pages.
-    Attribute batch = dimOf("q");
+    batch = dimOf("q");
     argDescs = {{"q", {}, rowAlign},
                 {"k_cache", {}, rowAlign},
                 {"v_cache", {dimOf("k_cache")}, rowAlign},
@@ -349,21 +367,28 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
   ArrayAttr args = buildManifestArgs(b, kernel, argDescs);
 
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
+  auto mulExpr = [&](Attribute lhs, Attribute rhs) {
+    return b.getDictionaryAttr({named("mul", b.getArrayAttr({lhs, rhs}))});
+  };
+  auto atMostOne = [&](Attribute x) {
+    return b.getDictionaryAttr({named("min", b.getArrayAttr({x, i64(1)}))});
+  };
   SmallVector<Attribute> grid;
   Attribute headTiles = i64((group + cfg.blockM() - 1) / cfg.blockM());
-  if (cfg.paged) {
-    // An empty batch launches nothing: its schedule's padding rows would
-    // have no query row to read.
-    headTiles = b.getDictionaryAttr(
-        {named("mul", b.getArrayAttr(
-                          {headTiles, b.getDictionaryAttr({named(
-                                          "min", b.getArrayAttr(
-                                                     {dimOf("q"), i64(1)}))})}))});
-  }
-  if (cfg.packHeads)
+  if (cfg.raggedQueries) {
+    // One workgroup per schedule row and query head; an empty batch or q
+    // launches nothing (the padding rows would have no row to read).
+    grid = {mulExpr(dimOf("schedule"),
+                    mulExpr(atMostOne(batch), atMostOne(dimOf("q")))),
+            i64(cfg.numQoHeads), i64(1)};
+  } else if (cfg.packHeads) {
+    // An empty paged batch launches nothing, for the same reason.
+    if (cfg.paged)
+      headTiles = mulExpr(headTiles, atMostOne(dimOf("q")));
     grid = {headTiles, i64(cfg.numKvHeads), split ? partials : i64(1)};
-  else
+  } else {
     grid = {ceilDiv("q", i64(cfg.blockM())), i64(cfg.numQoHeads), i64(1)};
+  }
   SmallVector<Attribute> block = {i64(cfg.numWaves * cfg.instr.waveSize),
                                   i64(1), i64(1)};
 
@@ -404,16 +429,22 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
   }
   if (cfg.paged) {
     // What the planner needs: kv_len = (pages - 1) * page_size +
-    // kv_last_page_len; the schedule's rows are (request, kv_begin,
-    // kv_end), request -1 padding.
+    // kv_last_page_len.
     paramList.push_back(named("kv_source", str("paged")));
     paramList.push_back(named(
         "kv_layout", str(cfg.kvLayout == KVLayout::nhd ? "nhd" : "hnd")));
     paramList.push_back(named(
         "page_size",
         i64(ShapedType::isDynamic(cfg.pageSize) ? -1 : cfg.pageSize)));
-    paramList.push_back(named("schedule", str("request_kv_range")));
+  } else if (cfg.raggedKV) {
+    paramList.push_back(named("kv_source", str("ragged")));
   }
+  // The schedule's rows: (request, kv_begin, kv_end) for decode, (request,
+  // q_begin) for prefill; request -1 is padding.
+  if (cfg.raggedQueries)
+    paramList.push_back(named("schedule", str("request_q_tile")));
+  else if (cfg.paged)
+    paramList.push_back(named("schedule", str("request_kv_range")));
   if (split) {
     paramList.push_back(named("stage", str("split_kv")));
     paramList.push_back(named("kv_chunk_multiple", i64(cfg.blockN)));
@@ -544,8 +575,9 @@ struct ConvertAttnToGPUPass
       // (one query row per request). One wave's query tile holds the G
       // heads of a KV head and the keys are split over grid.z, so the KV
       // cache is streamed once by many workgroups.
-      bool decode =
-          paged || cast<RankedTensorType>(query.getType()).getDimSize(0) == 1;
+      bool decode = !cfg.raggedQueries &&
+                    (paged || cast<RankedTensorType>(query.getType())
+                                      .getDimSize(0) == 1);
       if (decode) {
         cfg.packHeads = true;
         cfg.numWaves = 1;

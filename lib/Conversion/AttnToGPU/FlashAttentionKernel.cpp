@@ -55,6 +55,11 @@ private:
   Value roundDown(Value x, int64_t n) {
     return mul(arith::DivUIOp::create(b, x, idx(n)), idx(n));
   }
+  /// An i32 table entry as an index.
+  Value loadIndex(Value mem, ValueRange at) {
+    return arith::IndexCastOp::create(b, b.getIndexType(),
+                                      memref::LoadOp::create(b, mem, at));
+  }
   Value splat(VectorType type, Attribute value) {
     return arith::ConstantOp::create(b, DenseElementsAttr::get(type, value));
   }
@@ -66,6 +71,13 @@ private:
         ctx));
   }
 
+  /// Batch prefill: reads the work item (request, q_begin) of workgroup x
+  /// and sets up the request's query rows and KV source.
+  void buildBatchPrefillPrologue(gpu::GPUFuncOp func);
+  /// Paged: the request's first page-list entry and its kv_len (0 for
+  /// padding or a request without pages).
+  void readPageTable(Value kvIndptr, Value lastPageLen, Value request,
+                     Value padding);
   Value readQueryTile();
   Value queryPositions();
   void writeOutputs(Value acc, Value max, Value sum);
@@ -75,8 +87,9 @@ private:
   Value qMem, kMem, vMem, oMem, lseMem;
   // Paged: the page list and the request's first entry in it.
   Value kvIndices, pageBegin;
-  // The query token of the packed rows (decode), its request's.
-  Value qToken;
+  // The query token of the packed rows (decode), its request's; with a
+  // batch of prefill requests, the request's first query row.
+  Value qToken, qStart;
   // The workgroup's first row, its query head (prefill) or first packed
   // head (decode), its KV head, its split-KV chunk; the rows that exist.
   Value rowBase, qHead, headBase, kvHead, split, chunk, kvChunk, numRowsTotal;
@@ -94,7 +107,8 @@ Value TiledKernelBuilder::readQueryTile() {
   // KV head's group are read but never stored.
   SmallVector<Value> at = cfg.packHeads
                               ? SmallVector<Value>{qToken, headBase, idx(0)}
-                              : SmallVector<Value>{rowBase, qHead, idx(0)};
+                              : SmallVector<Value>{add(qStart, rowBase),
+                                                   qHead, idx(0)};
   return vector::TransferReadOp::create(
       b, type, qMem, at, tileMap(ctx, cfg.packHeads ? 1 : 0, 3), pad,
       /*mask=*/Value(), b.getBoolArrayAttr({false, true}));
@@ -135,13 +149,15 @@ void TiledKernelBuilder::writeOutputs(Value acc, Value max, Value sum) {
 
   // Split-KV partials go to [split, head, dv]; packed rows are heads.
   Value first = cfg.splitKV ? split : idx(0);
+  Value oRow = add(qStart, rowBase);
   SmallVector<Value> oAt = cfg.packHeads
                                ? SmallVector<Value>{first, headBase, idx(0)}
-                               : SmallVector<Value>{rowBase, qHead, idx(0)};
-  // Packed rows past the group's G heads belong to another workgroup.
+                               : SmallVector<Value>{oRow, qHead, idx(0)};
+  // Packed rows past the group's G heads belong to another workgroup, rows
+  // past a batched request's queries to the next request.
   Value rowsLeft = sub(numRowsTotal, rowBase);
   Value oMask, lseMask;
-  if (cfg.packHeads) {
+  if (cfg.packHeads || cfg.raggedQueries) {
     oMask = vector::CreateMaskOp::create(
         b, VectorType::get(accType.getShape(), b.getI1Type()),
         ValueRange{rowsLeft, idx(accType.getDimSize(1))});
@@ -156,11 +172,86 @@ void TiledKernelBuilder::writeOutputs(Value acc, Value max, Value sum) {
   Value logSum = arith::AddFOp::create(b, max, math::Log2Op::create(b, sum));
   Value lse = arith::SelectOp::create(b, seen, logSum, negInf);
   SmallVector<Value> lseAt = cfg.packHeads ? SmallVector<Value>{first, headBase}
-                                           : SmallVector<Value>{rowBase, qHead};
+                                           : SmallVector<Value>{oRow, qHead};
   auto lseMap = AffineMapAttr::get(
       AffineMap::get(2, 0, {getAffineDimExpr(rowsDim, ctx)}, ctx));
   vector::TransferWriteOp::create(b, lse, lseMem, lseAt, lseMap, lseMask,
                                   b.getBoolArrayAttr({false}));
+}
+
+void TiledKernelBuilder::readPageTable(Value kvIndptr, Value lastPageLen,
+                                       Value request, Value padding) {
+  pageBegin = loadIndex(kvIndptr, {request});
+  Value numPages = sub(loadIndex(kvIndptr, {add(request, idx(1))}), pageBegin);
+  // kv_len = (pages - 1) * page_size + last_page_len, 0 without pages.
+  Value pageSize =
+      b.createOrFold<memref::DimOp>(kMem, getPageSlotDim(cfg.kvLayout));
+  Value full = mul(sub(numPages, idx(1)), pageSize);
+  Value len = add(full, loadIndex(lastPageLen, {request}));
+  Value empty = arith::OrIOp::create(
+      b, padding,
+      arith::CmpIOp::create(b, arith::CmpIPredicate::sle, numPages, idx(0)));
+  kvLen = arith::SelectOp::create(b, empty, idx(0), len);
+}
+
+void TiledKernelBuilder::buildBatchPrefillPrologue(gpu::GPUFuncOp func) {
+  // Clamps [begin, end) read from an indptr into [0, size): the planner
+  // validates the tables, and this keeps any row of them inside the buffers.
+  auto clampRange = [&](Value indptr, Value at, Value size) {
+    Value begin = minIdx(maxIdx(loadIndex(indptr, {at}), idx(0)), size);
+    Value end = minIdx(maxIdx(loadIndex(indptr, {add(at, idx(1))}), begin), size);
+    return std::make_pair(begin, end);
+  };
+  Value qoIndptr, kvIndptr, lastPageLen;
+  unsigned next;
+  if (cfg.paged) {
+    kvIndptr = func.getArgument(3);
+    kvIndices = func.getArgument(4);
+    lastPageLen = func.getArgument(5);
+    qoIndptr = func.getArgument(6);
+    next = 7;
+  } else {
+    qoIndptr = func.getArgument(3);
+    kvIndptr = func.getArgument(4);
+    next = 5;
+  }
+  Value schedule = func.getArgument(next);
+  oMem = func.getArgument(next + 1);
+  lseMem = cfg.withLse ? func.getArgument(next + 2) : Value();
+  Value item = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value request = loadIndex(schedule, {item, idx(0)});
+  rowBase = loadIndex(schedule, {item, idx(1)});
+  Value padding =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::slt, request, idx(0));
+  // Clamped into the batch (launched only when it and q are not empty).
+  Value lastRequest = sub(memref::DimOp::create(b, qoIndptr, 0), idx(2));
+  Value r = minIdx(maxIdx(request, idx(0)), lastRequest);
+  auto [qBegin, qEnd] =
+      clampRange(qoIndptr, r, memref::DimOp::create(b, qMem, 0));
+  qStart = qBegin;
+  qoLen = arith::SelectOp::create(b, padding, idx(0), sub(qEnd, qBegin));
+  if (cfg.paged) {
+    readPageTable(kvIndptr, lastPageLen, r, padding);
+    return;
+  }
+  // Ragged K/V: the request's keys as views of k and v (v has k's rows).
+  auto [kvBegin, kvEnd] =
+      clampRange(kvIndptr, r, memref::DimOp::create(b, kMem, 0));
+  kvLen = arith::SelectOp::create(b, padding, idx(0), sub(kvEnd, kvBegin));
+  Value firstKey = kvBegin;
+  auto rows = [&](Value mem) {
+    auto type = cast<MemRefType>(mem.getType());
+    SmallVector<OpFoldResult> offsets = {firstKey, b.getIndexAttr(0),
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {kvLen,
+                                       b.getIndexAttr(type.getDimSize(1)),
+                                       b.getIndexAttr(type.getDimSize(2))};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    return memref::SubViewOp::create(b, mem, offsets, sizes, strides)
+        .getResult();
+  };
+  kMem = rows(kMem);
+  vMem = rows(vMem);
 }
 
 void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
@@ -171,7 +262,12 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   vMem = func.getArgument(2);
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
   qToken = idx(0);
-  if (cfg.paged) {
+  qStart = idx(0);
+  Value workItemRow;
+  if (cfg.raggedQueries) {
+    buildBatchPrefillPrologue(func);
+    workItemRow = rowBase;
+  } else if (cfg.paged) {
     // Work item z: (request, kv_begin, kv_end) from the schedule; request
     // -1 (padding) sees no key and writes an empty partial.
     Value indptr = func.getArgument(3), lastPageLen = func.getArgument(5),
@@ -180,30 +276,16 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     oMem = func.getArgument(7);
     lseMem = func.getArgument(8);
     split = gpu::BlockIdOp::create(b, gpu::Dimension::z);
-    auto load = [&](Value mem, ValueRange at) {
-      return arith::IndexCastOp::create(
-          b, b.getIndexType(), memref::LoadOp::create(b, mem, at));
-    };
-    Value request = load(schedule, {split, idx(0)});
-    chunkBegin = load(schedule, {split, idx(1)});
-    chunkEnd = load(schedule, {split, idx(2)});
+    Value request = loadIndex(schedule, {split, idx(0)});
+    chunkBegin = loadIndex(schedule, {split, idx(1)});
+    chunkEnd = loadIndex(schedule, {split, idx(2)});
     Value padding =
         arith::CmpIOp::create(b, arith::CmpIPredicate::slt, request, idx(0));
     // Clamped into the batch (launched only when it is not empty), so that
     // no schedule row makes the kernel read outside q and the page table.
     Value lastRequest = sub(memref::DimOp::create(b, qMem, 0), idx(1));
     qToken = minIdx(maxIdx(request, idx(0)), lastRequest);
-    pageBegin = load(indptr, {qToken});
-    Value numPages = sub(load(indptr, {add(qToken, idx(1))}), pageBegin);
-    // kv_len = (pages - 1) * page_size + last_page_len, 0 without pages.
-    Value pageSize =
-        b.createOrFold<memref::DimOp>(kMem, getPageSlotDim(cfg.kvLayout));
-    Value full = mul(sub(numPages, idx(1)), pageSize);
-    Value len = add(full, load(lastPageLen, {qToken}));
-    Value empty = arith::OrIOp::create(
-        b, padding,
-        arith::CmpIOp::create(b, arith::CmpIPredicate::sle, numPages, idx(0)));
-    kvLen = arith::SelectOp::create(b, empty, idx(0), len);
+    readPageTable(indptr, lastPageLen, qToken, padding);
     qoLen = idx(1);
   } else {
     oMem = func.getArgument(3);
@@ -227,7 +309,9 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
         arith::IndexCastOp::create(b, b.getIndexType(), func.getArgument(5));
   }
   int64_t blockM = cfg.blockM(), blockN = cfg.blockN;
-  rowBase = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), idx(blockM));
+  rowBase = workItemRow
+                ? workItemRow
+                : mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), idx(blockM));
   posOffset = sub(kvLen, qoLen);
   auto positionOf = [&](Value row) {
     return cfg.packHeads ? posOffset : add(row, posOffset);
@@ -244,7 +328,7 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   if (cfg.windowLeft >= 0)
     kvBegin = roundDown(
         maxIdx(idx(0), sub(positionOf(rowBase), idx(cfg.windowLeft))), blockN);
-  if (cfg.paged) {
+  if (cfg.batchDecode()) {
     kvBegin = maxIdx(kvBegin, chunkBegin);
     kvEnd = minIdx(kvEnd, chunkEnd);
   } else if (cfg.splitKV) {
@@ -268,7 +352,7 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   // causal bound), and the steps mask at kvEnd, so that a range never sees
   // its neighbour's keys.
   Value stepKvLen = kvLen;
-  if (cfg.paged) {
+  if (cfg.batchDecode()) {
     stepKvLen = kvEnd;
     if (cfg.windowLeft < 0)
       unmaskedEnd = add(kvBegin, roundDown(maxIdx(idx(0), sub(kvEnd, kvBegin)),
@@ -347,7 +431,17 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
   int64_t qTokens = cfg.packHeads ? 1 : dyn;
   Type f32 = Float32Type::get(ctx);
   SmallVector<Type> args;
-  if (cfg.paged) {
+  auto i32 = IntegerType::get(ctx, 32);
+  auto list = MemRefType::get({dyn}, i32);
+  if (cfg.raggedQueries && !cfg.paged) {
+    // Ragged K/V, the two indptrs, the schedule of query tiles.
+    args = {getUserViewType({dyn, cfg.numQoHeads, cfg.headDim}, elem),
+            getUserViewType({dyn, cfg.numKvHeads, cfg.headDim}, elem),
+            getUserViewType({dyn, cfg.numKvHeads, cfg.headDimV}, elem),
+            list,
+            list,
+            MemRefType::get({dyn, 2}, i32)};
+  } else if (cfg.paged) {
     // The caches, in their layout, and the page table; the schedule.
     auto cache = [&](int64_t dim) {
       SmallVector<int64_t> shape = {dyn, 0, 0, dim};
@@ -355,15 +449,18 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
       shape[getPagedKVHeadDim(cfg.kvLayout)] = cfg.numKvHeads;
       return getUserViewType(shape, elem);
     };
-    auto i32 = IntegerType::get(ctx, 32);
-    auto list = MemRefType::get({dyn}, i32);
     args = {getUserViewType({dyn, cfg.numQoHeads, cfg.headDim}, elem),
             cache(cfg.headDim),
             cache(cfg.headDimV),
             list,
             list,
-            list,
-            MemRefType::get({dyn, 3}, i32)};
+            list};
+    // Prefill: qo_indptr and a schedule of query tiles; decode: the
+    // schedule of key ranges.
+    if (cfg.raggedQueries)
+      args.append({list, MemRefType::get({dyn, 2}, i32)});
+    else
+      args.push_back(MemRefType::get({dyn, 3}, i32));
   } else {
     args = {getUserViewType({qTokens, cfg.numQoHeads, cfg.headDim}, elem),
             getUserViewType({dyn, cfg.numKvHeads, cfg.headDim}, elem),

@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir::attn {
@@ -25,6 +26,21 @@ bool isGlobal(MemRefType type) {
   if (auto intSpace = dyn_cast<IntegerAttr>(space))
     return intSpace.getInt() == 0 || intSpace.getInt() == 1;
   return false;
+}
+
+/// Views of `buffer` (a request's rows of a ragged batch) read through the
+/// same descriptor: their result types take its memory space.
+void moveViewsToSpace(Value buffer) {
+  Attribute space = cast<MemRefType>(buffer.getType()).getMemorySpace();
+  for (Operation *user : buffer.getUsers()) {
+    auto view = dyn_cast<memref::SubViewOp>(user);
+    if (!view || view.getSource() != buffer)
+      continue;
+    MemRefType type = view.getType();
+    view.getResult().setType(MemRefType::get(
+        type.getShape(), type.getElementType(), type.getLayout(), space));
+    moveViewsToSpace(view.getResult());
+  }
 }
 
 struct GPUKernelArgsToAMDGPUBuffersPass
@@ -50,6 +66,7 @@ struct GPUKernelArgsToAMDGPUBuffersPass
             /*cacheSwizzleStride=*/Value(), builder.getBoolAttr(true),
             builder.getUnitAttr());
         arg.replaceAllUsesExcept(cast.getResult(), cast);
+        moveViewsToSpace(cast.getResult());
       }
     });
   }

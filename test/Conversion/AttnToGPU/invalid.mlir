@@ -4,14 +4,6 @@
 // lib/Conversion/AttnToGPU/AttnToGPU.cpp checks them. The pass options and
 // the chip-dependent checks are in invalid-options.mlir.
 
-func.func @ragged(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %qi: tensor<?xi32>, %ki: tensor<?xi32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: ragged batches (qo_indptr/kv_indptr) are not supported by the GPU lowering yet; compile one request per launch}}
-  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) qo_indptr(%qi : tensor<?xi32>) kv_indptr(%ki : tensor<?xi32>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
-  return %r : tensor<?x2x64xf16>
-}
-
-// -----
-
 func.func @custom_mask(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %m: tensor<?xi8>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
   // expected-error @below {{convert-attn-to-gpu: custom_mask is not supported by the GPU lowering yet}}
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) custom_mask(%m : tensor<?xi8>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
@@ -175,14 +167,6 @@ func.func @too_much_workgroup_memory(%q: tensor<?x2x1024xf16>, %k: tensor<?x2x10
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
   "test.terminator"() : () -> ()
 }) : () -> ()
-
-// -----
-
-func.func @paged_prefill(%q: tensor<?x2x64xf16>, %kc: tensor<?x16x2x64xf16>, %ip: tensor<?xi32>, %idx: tensor<?xi32>, %last: tensor<?xi32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: paged prefill (qo_indptr) is not supported by the GPU lowering yet; only batch decode (one query row per request)}}
-  %r = attn.paged_attention q(%q : tensor<?x2x64xf16>) k_cache(%kc : tensor<?x16x2x64xf16>) v_cache(%kc : tensor<?x16x2x64xf16>) kv_indptr(%ip : tensor<?xi32>) kv_indices(%idx : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) qo_indptr(%ip : tensor<?xi32>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
-  return %r : tensor<?x2x64xf16>
-}
 
 // -----
 

@@ -45,3 +45,21 @@ gpu.module @m {
     gpu.return
   }
 }
+
+// A view of an argument (a ragged request's rows), and a view of that view,
+// read through the argument's descriptor.
+// CHECK-LABEL: gpu.func @views
+// CHECK: %[[F:.*]] = amdgpu.fat_raw_buffer_cast %{{.*}} resetOffset
+// CHECK: %[[V:.*]] = memref.subview %[[F]][%{{.*}}, 0, 0] [%{{.*}}, 8, 64] [1, 1, 1] : memref<?x8x64xf16, strided<[?, ?, 1]>, #amdgpu.address_space<fat_raw_buffer>> to memref<?x8x64xf16, strided<[?, ?, 1], offset: ?>, #amdgpu.address_space<fat_raw_buffer>>
+// CHECK: %[[W:.*]] = memref.subview %[[V]][1, 0, 0] [1, 8, 64] [1, 1, 1] : memref<?x8x64xf16, strided<[?, ?, 1], offset: ?>, #amdgpu.address_space<fat_raw_buffer>> to memref<1x8x64xf16, strided<[?, ?, 1], offset: ?>, #amdgpu.address_space<fat_raw_buffer>>
+// CHECK: vector.load %[[W]]
+gpu.module @ragged {
+  gpu.func @views(%k: memref<?x8x64xf16, strided<[?, ?, 1]>>, %begin: index, %len: index) kernel {
+    %c0 = arith.constant 0 : index
+    %rows = memref.subview %k[%begin, 0, 0] [%len, 8, 64] [1, 1, 1] : memref<?x8x64xf16, strided<[?, ?, 1]>> to memref<?x8x64xf16, strided<[?, ?, 1], offset: ?>>
+    %row = memref.subview %rows[1, 0, 0] [1, 8, 64] [1, 1, 1] : memref<?x8x64xf16, strided<[?, ?, 1], offset: ?>> to memref<1x8x64xf16, strided<[?, ?, 1], offset: ?>>
+    %x = vector.load %row[%c0, %c0, %c0] : memref<1x8x64xf16, strided<[?, ?, 1], offset: ?>>, vector<8xf16>
+    vector.store %x, %k[%c0, %c0, %c0] : memref<?x8x64xf16, strided<[?, ?, 1]>>, vector<8xf16>
+    gpu.return
+  }
+}

@@ -56,6 +56,20 @@ struct FlashAttentionConfig {
   bool paged = false;
   KVLayout kvLayout = KVLayout::nhd;
   int64_t pageSize = ShapedType::kDynamic;
+  /// Batch prefill (qo_indptr): q and o are [tokens, Hq, D], request b
+  /// owning rows [qo_indptr[b], qo_indptr[b + 1]), its queries the last
+  /// qo_len of its kv_len positions (bottom-right). Workgroup (x, y) of grid
+  /// (W, Hq) runs work item x of a schedule [W, 2] of (request, q_begin)
+  /// rows written by the planner: the request's query rows [q_begin,
+  /// q_begin + blockM) of head y, straight into o (no split). Request -1 is
+  /// padding. K and V are paged caches (`paged`) or, with `raggedKV`,
+  /// [kv_tokens, Hkv, D] with request b's keys [kv_indptr[b], kv_indptr[b +
+  /// 1]).
+  bool raggedQueries = false;
+  bool raggedKV = false;
+
+  /// Paged batch decode: one query row per request, split over a schedule.
+  bool batchDecode() const { return paged && !raggedQueries; }
 
   /// Query rows per workgroup.
   int64_t blockM() const;
@@ -102,7 +116,10 @@ buildMergeStatesKernel(OpBuilder &builder, Location loc,
 /// packHeads: q is memref<1 x Hq x D>, grid (ceil(G / blockM), numKvHeads,
 /// 1). With splitKV the outputs are (o_part, lse_part, kv_chunk) and grid.z is
 /// the number of chunks. Paged: `(q, k_cache, v_cache, kv_indptr,
-/// kv_indices, kv_last_page_len, schedule, o_part, lse_part)`.
+/// kv_indices, kv_last_page_len, schedule, o_part, lse_part)`. Batch
+/// prefill: `(q, k_cache, v_cache, kv_indptr, kv_indices, kv_last_page_len,
+/// qo_indptr, schedule, o[, lse])` over a paged cache, `(q, k, v, qo_indptr,
+/// kv_indptr, schedule, o[, lse])` over ragged K/V.
 FailureOr<gpu::GPUFuncOp>
 buildFlashAttentionKernel(OpBuilder &builder, Location loc,
                           gpu::GPUModuleOp module, StringRef name,
