@@ -244,6 +244,47 @@ FIMLIR_API fimlir_status fimlir_plan_paged_decode(
     int64_t schedule_rows, int32_t *merge_indptr,
     fimlir_paged_decode_plan *plan);
 
+/* Planning batch prefill. A prefill kernel (manifest params "schedule":
+ * "request_q_tile") runs one work item per schedule row: the query rows
+ * [q_begin, q_begin + block_m) of one request, for every query head
+ * (grid.y), writing o (and lse) in place. Request b owns the q rows
+ * qo_indptr[b] .. qo_indptr[b + 1], its queries the last qo_len of its
+ * kv_len positions (bottom-right causal alignment). */
+typedef struct fimlir_prefill_params {
+  int64_t block_m;     /* the kernel's "block_m", >= 1 */
+  int32_t causal;      /* the kernel's "causal" (orders the tiles) */
+  int64_t window_left; /* the kernel's "window_left"; -1: none */
+} fimlir_prefill_params;
+
+typedef struct fimlir_prefill_plan {
+  int64_t num_work_items; /* schedule rows used; the rest are padding */
+  int64_t total_qo_len;   /* qo_indptr[batch]: q's and o's token count */
+  int64_t total_kv_len;   /* ragged: kv_indptr[batch] (k's tokens); paged: -1 */
+  int64_t max_qo_len;
+  int64_t max_kv_len;
+} fimlir_prefill_plan;
+
+/* Plans batch prefill over a paged cache. Validates qo_indptr (starts at 0,
+ * non-decreasing) and the page table as fimlir_plan_paged_decode does, and
+ * writes `schedule` ([schedule_rows][2] int32: (request, q_begin) per query
+ * tile of block_m rows, the tiles that see the most keys first; unused rows
+ * (-1, 0)). A batch needs sum_b ceil(qo_len_b / block_m) rows, at most
+ * ceil(total_qo_len / block_m) + batch_size. FIMLIR_ERROR_INVALID_VALUE
+ * names the first bad entry, or the rows missing. */
+FIMLIR_API fimlir_status fimlir_plan_paged_prefill(
+    const fimlir_prefill_params *params, int32_t page_size,
+    const int32_t *qo_indptr, const int32_t *kv_indptr,
+    const int32_t *kv_last_page_len, int64_t batch_size,
+    int64_t num_kv_indices, int32_t *schedule, int64_t schedule_rows,
+    fimlir_prefill_plan *plan);
+
+/* The same over ragged K/V ([kv_tokens, Hkv, D], request b's keys the rows
+ * kv_indptr[b] .. kv_indptr[b + 1]): validates both indptrs. */
+FIMLIR_API fimlir_status fimlir_plan_ragged_prefill(
+    const fimlir_prefill_params *params, const int32_t *qo_indptr,
+    const int32_t *kv_indptr, int64_t batch_size, int32_t *schedule,
+    int64_t schedule_rows, fimlir_prefill_plan *plan);
+
 /* Checks host copies of a page list against a cache of `num_pages` pages:
  * every kv_indices[i], i < num_indices, must be in [0, num_pages).
  * FIMLIR_ERROR_INVALID_VALUE names the first entry that is not. The

@@ -114,6 +114,26 @@ class PagedDecodePlan(ctypes.Structure):
     ]
 
 
+class PrefillParams(ctypes.Structure):
+    """fimlir_prefill_params (runtime.h)."""
+    _fields_ = [
+        ("block_m", ctypes.c_int64),
+        ("causal", ctypes.c_int32),
+        ("window_left", ctypes.c_int64),
+    ]
+
+
+class PrefillPlan(ctypes.Structure):
+    """fimlir_prefill_plan (runtime.h)."""
+    _fields_ = [
+        ("num_work_items", ctypes.c_int64),
+        ("total_qo_len", ctypes.c_int64),
+        ("total_kv_len", ctypes.c_int64),
+        ("max_qo_len", ctypes.c_int64),
+        ("max_kv_len", ctypes.c_int64),
+    ]
+
+
 class DeviceTensor(NamedTuple):
     """A strided view of device memory (sizes and strides in elements)."""
 
@@ -183,6 +203,8 @@ def _declare(lib):
         "fimlir_stream_synchronize": (status, [p, p]),
         "fimlir_plan_kv_chunk": (status, [c.POINTER(SplitKVParams), c.POINTER(c.c_int64), c.c_int64, c.POINTER(c.c_int64), c.POINTER(c.c_int64)]),
         "fimlir_check_page_indices": (status, [c.POINTER(c.c_int32), c.c_int64, c.c_int64]),
+        "fimlir_plan_paged_prefill": (status, [c.POINTER(PrefillParams), c.c_int32, c.POINTER(c.c_int32), c.POINTER(c.c_int32), c.POINTER(c.c_int32), c.c_int64, c.c_int64, c.POINTER(c.c_int32), c.c_int64, c.POINTER(PrefillPlan)]),
+        "fimlir_plan_ragged_prefill": (status, [c.POINTER(PrefillParams), c.POINTER(c.c_int32), c.POINTER(c.c_int32), c.c_int64, c.POINTER(c.c_int32), c.c_int64, c.POINTER(PrefillPlan)]),
         "fimlir_plan_paged_decode": (status, [c.POINTER(SplitKVParams), c.c_int32, c.POINTER(c.c_int32), c.POINTER(c.c_int32), c.c_int64, c.c_int64, c.POINTER(c.c_int32), c.c_int64, c.POINTER(c.c_int32), c.POINTER(PagedDecodePlan)]),
     }
     for name, (restype, argtypes) in sigs.items():

@@ -33,3 +33,39 @@ try:
     check_page_indices([3, 0, 7], 7)
 except ValueError as e:
     print("error:", e)
+
+# Prefill over a paged cache (page size 16), 128-row tiles, causal:
+# request 0: 300 queries over 300 keys (19 pages, the last holding 12);
+# request 1: 1 query over 1000 keys; request 2: no query, 5 keys; request 3:
+# 127 queries over 127 keys. Rows (request, q_begin), the tiles that see the
+# most keys first: 1000, 300, 256, 128, 127 keys.
+from flashinfer_mlir.planner import (plan_paged_prefill, plan_ragged_prefill,
+                                     prefill_schedule_rows)
+causal = {"block_m": 128, "causal": True, "window_left": -1}
+plan = plan_paged_prefill(causal, [0, 300, 301, 301, 428],
+                          [0, 19, 82, 83, 91], [12, 8, 5, 15], 16, 7,
+                          num_kv_indices=91)
+rows = [tuple(plan.schedule[2 * i:2 * i + 2]) for i in range(7)]
+print("prefill", plan.num_work_items, plan.total_qo_len, plan.total_kv_len,
+      plan.max_qo_len, plan.max_kv_len, rows)
+print("rows", prefill_schedule_rows(128, 428, 4))
+for qo, n in (([0, 300, 299, 299, 428], 7), ([0, 300, 301, 301, 428], 4)):
+    try:
+        plan_paged_prefill(causal, qo, [0, 19, 82, 83, 91], [12, 8, 5, 15],
+                           16, n)
+    except ValueError as e:
+        print("error:", e)
+# Ragged, 4-row tiles, not causal: every tile of request 0 sees its 5 keys
+# (grid order kept); request 1 has no query.
+full = {"block_m": 4, "causal": False, "window_left": -1}
+plan = plan_ragged_prefill(full, [0, 10, 10], [0, 5, 25], 4)
+print("ragged", plan.num_work_items, plan.total_kv_len,
+      [tuple(plan.schedule[2 * i:2 * i + 2]) for i in range(4)])
+# Causal with a window of 2: tile 0 sees keys 0..3, tile 4 keys 2..7.
+window = {"block_m": 4, "causal": True, "window_left": 2}
+plan = plan_ragged_prefill(window, [0, 8], [0, 8], 2)
+print("window", [tuple(plan.schedule[2 * i:2 * i + 2]) for i in range(2)])
+try:
+    plan_ragged_prefill(full, [0, 4], [1, 5], 2)
+except ValueError as e:
+    print("error:", e)
