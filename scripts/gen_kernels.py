@@ -8,10 +8,12 @@ plus a JSON manifest named `<func>_kernels.*` in the output folder. The
 split-KV kernel and its merge kernel (two kernels in one manifest). The
 `paged` sets hold `attn.paged_attention` batch decode functions (q
 [batch, Hq, D], paged caches, the page size static or any), which compile to
-a scheduled split kernel and its merge kernel. The `merge` set holds
-`attn.merge_states` functions instead.
+a scheduled split kernel and its merge kernel. The `prefill` sets hold batch
+prefill functions: `attn.paged_attention` with qo_indptr (`prefill_*`) and
+`attn.attention` with qo_indptr/kv_indptr (`ragged_*`), each one scheduled
+kernel. The `merge` set holds `attn.merge_states` functions instead.
 
-  gen_kernels.py --chip sm_90a --out build/kernels/sm_90a [--set matrix|bench|decode|decode-bench|merge|example]
+  gen_kernels.py --chip sm_90a --out build/kernels/sm_90a [--set matrix|bench|decode|decode-bench|merge|paged|paged-bench|prefill|prefill-bench|example]
 """
 import argparse
 import itertools
@@ -61,6 +63,33 @@ SETS = {
                                    groups=[4], layouts=["nhd"],
                                    page_sizes=[16, None], variants=[{}]),
                         qo_heads=32),
+    # Batch prefill: attn.paged_attention with qo_indptr over any page size
+    # (dtypes x head dims x GQA x layout, causal), and attn.attention over
+    # ragged K/V (dtypes x head dims x GQA, causal); plus non-causal, a
+    # sliding window and soft-cap at head dim 128, GQA 4.
+    "prefill": dict(prefill=dict(dtypes=["f16", "bf16"],
+                                 head_dims=[64, 128, 256], groups=[1, 4, 8],
+                                 layouts=["nhd", "hnd"], page_sizes=[None],
+                                 variants=[{"causal": True}, {},
+                                           {"causal": True,
+                                            "window_left": 100},
+                                           {"causal": True,
+                                            "logits_soft_cap": 1.0}]),
+                    ragged=dict(dtypes=["f16", "bf16"],
+                                head_dims=[64, 128, 256], groups=[1, 4],
+                                variants=[{"causal": True}, {},
+                                          {"causal": True,
+                                           "window_left": 100}]),
+                    qo_heads=32),
+    # The batched prefill benchmark's shape (bf16, 32/8 heads, head dim 128,
+    # causal): page size 16 compiled in, ragged K/V.
+    "prefill-bench": dict(prefill=dict(dtypes=["bf16"], head_dims=[128],
+                                       groups=[4], layouts=["nhd"],
+                                       page_sizes=[16],
+                                       variants=[{"causal": True}]),
+                          ragged=dict(dtypes=["bf16"], head_dims=[128],
+                                      groups=[4], variants=[{"causal": True}]),
+                          qo_heads=32),
     "example": dict(dtypes=["f16"], head_dims=[64], causal=[False],
                     groups=[1], qo_heads=8),
 }
@@ -91,17 +120,50 @@ def kernel_ir(dtype, d, causal, group, qo_heads, decode=False, soft_cap=0):
         f"  return %r#0, %r#1 : {q}, {lse}\n}}\n")
 
 
-def paged_name(dtype, d, group, layout, page_size, variant):
-    tags = "".join(
+def variant_tags(variant):
+    return "".join(
         "_causal" if k == "causal" else
         f"_w{v}" if k == "window_left" else f"_cap{v:g}"
         for k, v in sorted(variant.items()))
+
+
+def paged_name(dtype, d, group, layout, page_size, variant):
+    tags = variant_tags(variant)
     page = f"p{page_size}" if page_size else "pany"
     return f"paged_{dtype}_d{d}_g{group}_{layout}_{page}{tags}"
 
 
-def paged_ir(dtype, d, group, qo_heads, layout, page_size, variant):
-    """Batch decode over a paged cache, with lse."""
+def variant_attrs(variant):
+    return ["causal" if k == "causal" else
+            f"window_left = {v} : i64" if k == "window_left" else
+            f"logits_soft_cap = {float(v)!r} : f32"
+            for k, v in sorted(variant.items())]
+
+
+def ragged_ir(dtype, d, group, qo_heads, variant):
+    """Batch prefill over ragged K/V (attn.attention with both indptrs),
+    with lse."""
+    kv_heads = qo_heads // group
+    q = f"tensor<?x{qo_heads}x{d}x{dtype}>"
+    kv = f"tensor<?x{kv_heads}x{d}x{dtype}>"
+    lse = f"tensor<?x{qo_heads}xf32>"
+    ids = "tensor<?xi32>"
+    name = f"ragged_{dtype}_d{d}_g{group}{variant_tags(variant)}"
+    attrs = variant_attrs(variant)
+    attr_text = f" attributes {{{', '.join(attrs)}}}" if attrs else ""
+    return (
+        f"func.func @{name}(%q: {q}, %k: {kv}, %v: {kv}, %qo: {ids}, "
+        f"%kvp: {ids}, %o: {q}, %lse: {lse}) -> ({q}, {lse}) {{\n"
+        f"  %r:2 = attn.attention q(%q : {q}) k(%k : {kv}) v(%v : {kv})"
+        f" qo_indptr(%qo : {ids}) kv_indptr(%kvp : {ids})\n"
+        f"      outs(%o, %lse : {q}, {lse}){attr_text} -> {q}, {lse}\n"
+        f"  return %r#0, %r#1 : {q}, {lse}\n}}\n")
+
+
+def paged_ir(dtype, d, group, qo_heads, layout, page_size, variant,
+             prefill=False):
+    """Batch decode (or with `prefill`, batch prefill: qo_indptr) over a
+    paged cache, with lse."""
     kv_heads = qo_heads // group
     p = str(page_size) if page_size else "?"
     cache_shape = f"?x{p}x{kv_heads}x{d}" if layout == "nhd" else \
@@ -110,20 +172,20 @@ def paged_ir(dtype, d, group, qo_heads, layout, page_size, variant):
     q = f"tensor<?x{qo_heads}x{d}x{dtype}>"
     lse = f"tensor<?x{qo_heads}xf32>"
     ids = "tensor<?xi32>"
-    attrs = [f"kv_layout = #attn.kv_layout<{layout}>"]
-    for k, v in sorted(variant.items()):
-        attrs.append("causal" if k == "causal" else
-                     f"window_left = {v} : i64" if k == "window_left" else
-                     f"logits_soft_cap = {float(v)!r} : f32")
+    attrs = [f"kv_layout = #attn.kv_layout<{layout}>"] + variant_attrs(variant)
     name = paged_name(dtype, d, group, layout, page_size, variant)
+    if prefill:
+        name = "prefill" + name[len("paged"):]
+    qo = f", %qo: {ids}" if prefill else ""
+    qo_use = f" qo_indptr(%qo : {ids})" if prefill else ""
     return (
         f"func.func @{name}(%q: {q}, %kc: {cache}, %vc: {cache}, "
-        f"%ip: {ids}, %idx: {ids}, %last: {ids}, %o: {q}, %lse: {lse})"
+        f"%ip: {ids}, %idx: {ids}, %last: {ids}{qo}, %o: {q}, %lse: {lse})"
         f" -> ({q}, {lse}) {{\n"
         f"  %r:2 = attn.paged_attention q(%q : {q}) k_cache(%kc : {cache})"
         f" v_cache(%vc : {cache})\n"
         f"      kv_indptr(%ip : {ids}) kv_indices(%idx : {ids})"
-        f" kv_last_page_len(%last : {ids})\n"
+        f" kv_last_page_len(%last : {ids}){qo_use}\n"
         f"      outs(%o, %lse : {q}, {lse}) attributes {{{', '.join(attrs)}}}"
         f" -> {q}, {lse}\n"
         f"  return %r#0, %r#1 : {q}, {lse}\n}}\n")
@@ -177,6 +239,25 @@ def main():
                 if var and (d != 128 or g != 4):
                     continue
                 funcs.append(paged_ir(t, d, g, cfg["qo_heads"], lay, ps, var))
+    if "prefill" in cfg:
+        pf = cfg["prefill"]
+        for t, d, g, lay, ps in itertools.product(
+                pf["dtypes"], pf["head_dims"], pf["groups"], pf["layouts"],
+                pf["page_sizes"]):
+            # The first variant everywhere, the others at head dim 128, GQA 4.
+            for i, var in enumerate(pf["variants"]):
+                if i and (d != 128 or g != 4):
+                    continue
+                funcs.append(paged_ir(t, d, g, cfg["qo_heads"], lay, ps, var,
+                                      prefill=True))
+    if "ragged" in cfg:
+        rg = cfg["ragged"]
+        for t, d, g in itertools.product(rg["dtypes"], rg["head_dims"],
+                                         rg["groups"]):
+            for i, var in enumerate(rg["variants"]):
+                if i and (d != 128 or g != 4):
+                    continue
+                funcs.append(ragged_ir(t, d, g, cfg["qo_heads"], var))
     if "soft_cap" in cfg:
         sc = cfg["soft_cap"]
         funcs += [kernel_ir(t, d, c, g, cfg["qo_heads"], decode, sc["cap"])

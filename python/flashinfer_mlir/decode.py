@@ -17,6 +17,8 @@ after later plan() calls for the same batch size.
 import math
 from typing import Optional, Tuple, Union
 
+from ._tables import (check_page_size, host_int32, resolve_page_size,
+                      split_paged_cache)
 from .planner import check_page_indices, plan_paged_decode
 from .runtime import Module
 
@@ -36,7 +38,8 @@ class PagedDecode:
                  workgroups_per_sm: Optional[int] = None, device=None):
         torch = _torch()
         splits = [n for n in module.kernel_names
-                  if module.kernel(n).params.get("kv_source") == "paged"]
+                  if module.kernel(n).params.get("schedule") ==
+                  "request_kv_range"]
         if kernel is None:
             if len(splits) != 1:
                 raise ValueError(
@@ -95,18 +98,10 @@ class PagedDecode:
         buffers. Synchronizes with the host (as FlashInfer's plan does)."""
         torch = _torch()
 
-        def host(x, name):
-            t = x if isinstance(x, torch.Tensor) else \
-                torch.tensor(list(x), dtype=torch.int32)
-            if t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
-                raise ValueError(f"PagedDecode.plan: {name} must be a 1-D "
-                                 f"int32 tensor, got {t.dtype} of shape "
-                                 f"{tuple(t.shape)}")
-            return t.to("cpu", torch.int32)
-
-        indptr = host(kv_indptr, "kv_indptr")
-        last = host(kv_last_page_len, "kv_last_page_len")
-        indices = host(kv_indices, "kv_indices")
+        indptr = host_int32(kv_indptr, "PagedDecode.plan: kv_indptr")
+        last = host_int32(kv_last_page_len,
+                          "PagedDecode.plan: kv_last_page_len")
+        indices = host_int32(kv_indices, "PagedDecode.plan: kv_indices")
         batch = last.numel()
         if batch > self.max_batch_size:
             raise ValueError(f"PagedDecode.plan: batch of {batch} exceeds "
@@ -114,14 +109,8 @@ class PagedDecode:
         if indices.numel() > self.kv_indices.numel():
             raise ValueError(f"PagedDecode.plan: {indices.numel()} page ids "
                              f"exceed max_num_pages {self.kv_indices.numel()}")
-        if page_size is None:
-            if self.page_size < 1:
-                raise ValueError("PagedDecode.plan: the kernel takes any page "
-                                 "size; pass page_size")
-            page_size = self.page_size
-        elif self.page_size >= 1 and page_size != self.page_size:
-            raise ValueError(f"PagedDecode.plan: the kernel was compiled for "
-                             f"page size {self.page_size}, got {page_size}")
+        page_size = resolve_page_size(self.page_size, page_size,
+                                      "PagedDecode.plan")
         if indices.numel() and int(indices.min()) < 0:
             raise ValueError(
                 f"PagedDecode.plan: kv_indices holds a negative page id "
@@ -159,30 +148,13 @@ class PagedDecode:
         torch = _torch()
         if self.batch_size is None:
             raise RuntimeError("PagedDecode.run: call plan() first")
-        if isinstance(paged_kv_cache, (tuple, list)):
-            if len(paged_kv_cache) != 2:
-                raise ValueError("PagedDecode.run: paged_kv_cache must be "
-                                 "(k_cache, v_cache) or one [pages, 2, ...] "
-                                 "tensor")
-            k_cache, v_cache = paged_kv_cache
-        else:
-            if paged_kv_cache.dim() != 5 or paged_kv_cache.shape[1] != 2:
-                raise ValueError(
-                    f"PagedDecode.run: a single paged cache must be "
-                    f"[pages, 2, ...] (5-D), got shape "
-                    f"{tuple(paged_kv_cache.shape)}")
-            k_cache, v_cache = paged_kv_cache[:, 0], paged_kv_cache[:, 1]
+        k_cache, v_cache = split_paged_cache(paged_kv_cache, "PagedDecode.run")
         b = self.batch_size
         if q.dim() != 3 or q.shape[0] != b:
             raise ValueError(f"PagedDecode.run: q must be [batch = {b}, Hq, "
                              f"D] as planned, got {tuple(q.shape)}")
-        slot_dim = 1 if self.params["kv_layout"] == "nhd" else 2
-        if k_cache.dim() == 4 and k_cache.shape[slot_dim] != \
-                self.page_size_planned:
-            raise ValueError(
-                f"PagedDecode.run: the cache's page size is "
-                f"{k_cache.shape[slot_dim]}, planned "
-                f"{self.page_size_planned}")
+        check_page_size(self.params, k_cache, self.page_size_planned,
+                        "PagedDecode.run")
         if validate:
             try:
                 check_page_indices(self.planned_indices, k_cache.shape[0])

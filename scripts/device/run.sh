@@ -4,11 +4,13 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|bench|paged|profile|sanitize|all]
+#   bash scripts/device/run.sh [check|bench|paged|prefill|profile|sanitize|all]
 #
 # paged: the paged batch decode matrix (KERNELS/paged, gen_kernels.py --set
 # paged) and its serving benchmark (KERNELS/paged-bench, with KERNELS/decode
-# for our contiguous decode). FUZZ=1 also runs the compiler fuzzer from
+# for our contiguous decode). prefill: the batch prefill matrix
+# (KERNELS/prefill, --set prefill) and its benchmark (KERNELS/prefill-bench,
+# with KERNELS/bench for our single-request prefill). FUZZ=1 also runs the compiler fuzzer from
 # KERNELS/fuzz (scripts/device/make-fuzz-bundle.sh) on the spare CPU cores
 # beside everything else, and waits for it at the end.
 set -uo pipefail
@@ -73,6 +75,21 @@ if [[ $what == paged || $what == all ]]; then
       tee "$OUT/bench-paged.log" | tail -n 16
   fi
 fi
+if [[ $what == prefill || $what == all ]]; then
+  if [[ -d $KERNELS/prefill ]]; then
+    echo "== batch prefill (paged and ragged): correctness"
+    python3 scripts/device/check_prefill.py "$KERNELS/prefill" \
+      --json "$OUT/check-prefill.json" 2>&1 | tee "$OUT/check-prefill.log" |
+      grep -E "FAIL|^\|" | tail -n 30
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  fi
+  if [[ -d $KERNELS/prefill-bench ]]; then
+    echo "== batch prefill: benchmark"
+    python3 scripts/device/bench_prefill.py "$KERNELS/prefill-bench" \
+      --single-dir "$KERNELS/bench" --json "$OUT/bench-prefill.json" 2>&1 |
+      tee "$OUT/bench-prefill.log" | tail -n 16
+  fi
+fi
 if [[ $what == sanitize ]]; then
   # compute-sanitizer on a few carried kernels (KERNELS/sanitize: copies of
   # manifests and code objects), small lengths, views and bad arguments
@@ -89,6 +106,12 @@ if [[ $what == sanitize ]]; then
       compute-sanitizer --tool "$tool" --error-exitcode 99 \
         python3 scripts/device/check_paged.py "$KERNELS/sanitize-paged" --quick 2>&1 |
         tee "$OUT/sanitize-paged-$tool.log" | grep -E "ERROR SUMMARY|^\||FAIL" | tail -5
+      [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    fi
+    if [[ -d $KERNELS/sanitize-prefill ]]; then
+      compute-sanitizer --tool "$tool" --error-exitcode 99 \
+        python3 scripts/device/check_prefill.py "$KERNELS/sanitize-prefill" --quick 2>&1 |
+        tee "$OUT/sanitize-prefill-$tool.log" | grep -E "ERROR SUMMARY|^\||FAIL" | tail -5
       [[ ${PIPESTATUS[0]} == 0 ]] || status=1
     fi
   done

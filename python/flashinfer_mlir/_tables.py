@@ -1,0 +1,55 @@
+"""Argument handling that the batch wrappers (decode.py, prefill.py) share."""
+
+
+def _torch():
+    import torch
+    return torch
+
+
+def host_int32(x, what: str):
+    """A 1-D index table (host or device tensor, or a list) as a host int32
+    tensor; ValueError naming `what` for anything else."""
+    torch = _torch()
+    t = x if isinstance(x, torch.Tensor) else \
+        torch.tensor(list(x), dtype=torch.int32)
+    if t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
+        raise ValueError(f"{what} must be a 1-D int32 tensor, got {t.dtype} "
+                         f"of shape {tuple(t.shape)}")
+    return t.to("cpu", torch.int32)
+
+
+def split_paged_cache(paged_kv_cache, what: str):
+    """(k_cache, v_cache) from a tuple or one [pages, 2, ...] tensor whose K
+    and V halves become views."""
+    if isinstance(paged_kv_cache, (tuple, list)):
+        if len(paged_kv_cache) != 2:
+            raise ValueError(f"{what}: paged_kv_cache must be (k_cache, "
+                             f"v_cache) or one [pages, 2, ...] tensor")
+        return tuple(paged_kv_cache)
+    if paged_kv_cache.dim() != 5 or paged_kv_cache.shape[1] != 2:
+        raise ValueError(f"{what}: a single paged cache must be [pages, 2, "
+                         f"...] (5-D), got shape "
+                         f"{tuple(paged_kv_cache.shape)}")
+    return paged_kv_cache[:, 0], paged_kv_cache[:, 1]
+
+
+def check_page_size(params: dict, k_cache, planned: int, what: str):
+    """The cache's page size must be the planned one."""
+    slot_dim = 1 if params["kv_layout"] == "nhd" else 2
+    if k_cache.dim() == 4 and k_cache.shape[slot_dim] != planned:
+        raise ValueError(f"{what}: the cache's page size is "
+                         f"{k_cache.shape[slot_dim]}, planned {planned}")
+
+
+def resolve_page_size(kernel_page_size: int, page_size, what: str) -> int:
+    """The page size to plan: the kernel's compiled-in one, or the caller's
+    for a kernel that takes any (-1)."""
+    if page_size is None:
+        if kernel_page_size < 1:
+            raise ValueError(f"{what}: the kernel takes any page size; pass "
+                             f"page_size")
+        return kernel_page_size
+    if kernel_page_size >= 1 and page_size != kernel_page_size:
+        raise ValueError(f"{what}: the kernel was compiled for page size "
+                         f"{kernel_page_size}, got {page_size}")
+    return page_size
