@@ -132,7 +132,8 @@ private:
   bool readArg(const JsonValue &v, size_t index, ArgSpec &arg);
   bool readShape(const JsonValue &v, size_t index, KernelSpec &kernel);
   bool readGridExpr(const JsonValue &v, const KernelSpec &kernel,
-                    GridExpr &expr, unsigned depth);
+                    GridExpr &expr, unsigned depth,
+                    bool signedConstant = false);
   bool readArgDim(const JsonValue &v, const KernelSpec &kernel,
                   const char *opName, size_t arity, GridExpr &expr);
 };
@@ -479,12 +480,20 @@ bool ManifestReader::readArgDim(const JsonValue &v, const KernelSpec &kernel,
 }
 
 bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
-                                  GridExpr &expr, unsigned depth) {
+                                  GridExpr &expr, unsigned depth,
+                                  bool signedConstant) {
   if (depth > 16)
     return fail(v, exprWhere + " expression nested too deeply");
   if (v.isInt()) {
-    if (v.integer < 0 || v.integer > std::numeric_limits<uint32_t>::max())
-      return fail(v, exprWhere + " constant must be in [0, 4294967295]");
+    // An operand of "add" may be negative ("batch = qo_indptr's length -
+    // 1"); every evaluated size and grid dimension is checked at launch.
+    constexpr int64_t kMax = std::numeric_limits<uint32_t>::max();
+    if (signedConstant ? (v.integer < -kMax || v.integer > kMax)
+                       : (v.integer < 0 || v.integer > kMax))
+      return fail(v, exprWhere + (signedConstant
+                                      ? " constant must be in [-4294967295, "
+                                        "4294967295]"
+                                      : " constant must be in [0, 4294967295]"));
     expr.op = GridExpr::Op::Constant;
     expr.value = v.integer;
     return true;
@@ -511,7 +520,8 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
       return fail(operand, "\"" + key + "\" takes [expr, expr]");
     expr.operands.resize(2);
     for (size_t i = 0; i < 2; ++i)
-      if (!readGridExpr(operand.array[i], kernel, expr.operands[i], depth + 1))
+      if (!readGridExpr(operand.array[i], kernel, expr.operands[i], depth + 1,
+                        expr.op == GridExpr::Op::Add))
         return false;
     return true;
   }

@@ -922,6 +922,67 @@ static void testPagedDecodeArgs() {
                 "3, got 2");
 }
 
+static void testRaggedPrefillArgs() {
+  // The ragged prefill kernel's arguments and grid as convert-attn-to-gpu
+  // writes them: the batch is qo_indptr's length - 1 (a negative "add").
+  const std::string kernel = R"({"name": "ragged", "block": [256],
+"args": [
+ {"name": "q", "kind": "memref", "dtype": "f16", "rank": 3, "shape": [-1, 4, 64], "layout": "strided", "align": 16},
+ {"name": "k", "kind": "memref", "dtype": "f16", "rank": 3, "shape": [-1, 2, 64], "layout": "strided", "align": 16},
+ {"name": "v", "kind": "memref", "dtype": "f16", "rank": 3, "shape": [{"dim": ["k", 0]}, 2, 64], "layout": "strided", "align": 16},
+ {"name": "qo_indptr", "kind": "memref", "dtype": "i32", "rank": 1, "shape": [-1]},
+ {"name": "kv_indptr", "kind": "memref", "dtype": "i32", "rank": 1, "shape": [{"dim": ["qo_indptr", 0]}]},
+ {"name": "schedule", "kind": "memref", "dtype": "i32", "rank": 2, "shape": [-1, 2]},
+ {"name": "o", "kind": "memref", "dtype": "f16", "rank": 3, "shape": [{"dim": ["q", 0]}, 4, 64], "layout": "strided", "align": 16}],
+"grid": [{"mul": [{"dim": ["schedule", 0]}, {"mul": [{"min": [{"add": [{"dim": ["qo_indptr", 0]}, -1]}, 1]}, {"min": [{"dim": ["q", 0]}, 1]}]}]}, 4, 1]})";
+  Manifest m;
+  std::string error;
+  expect(parseManifest(withKernel(kernel), "m.json", m, error),
+         "ragged manifest parses: " + error);
+  if (m.kernels.empty())
+    return;
+  const KernelSpec &spec = m.kernels[0];
+  auto *base = reinterpret_cast<char *>(0x100000);
+  auto good = [&] {
+    return std::vector<fimlir_arg>{tensor(base, FIMLIR_DTYPE_F16, {300, 4, 64}),
+                                   tensor(base, FIMLIR_DTYPE_F16, {500, 2, 64}),
+                                   tensor(base, FIMLIR_DTYPE_F16, {500, 2, 64}),
+                                   tensor(base, FIMLIR_DTYPE_I32, {4}),
+                                   tensor(base, FIMLIR_DTYPE_I32, {4}),
+                                   tensor(base, FIMLIR_DTYPE_I32, {7, 2}),
+                                   tensor(base, FIMLIR_DTYPE_F16, {300, 4, 64})};
+  };
+  std::vector<fimlir_arg> args = good();
+  LaunchDims dims;
+  expect(checkArgs(spec, args.data(), 7, error) &&
+             computeLaunch(spec, args.data(), dims, error) &&
+             dims.grid[0] == 7 && dims.grid[1] == 4,
+         "ragged grid.x is the schedule's rows: " + error);
+  // An empty batch (qo_indptr = [0]) launches nothing.
+  args[3] = tensor(base, FIMLIR_DTYPE_I32, {1});
+  args[4] = tensor(base, FIMLIR_DTYPE_I32, {1});
+  expect(checkArgs(spec, args.data(), 7, error) &&
+             computeLaunch(spec, args.data(), dims, error) && dims.grid[0] == 0,
+         "empty ragged batch: " + error);
+  // An empty qo_indptr makes the batch -1: an error, not a launch.
+  args[3] = tensor(base, FIMLIR_DTYPE_I32, {0});
+  args[4] = tensor(base, FIMLIR_DTYPE_I32, {0});
+  expect(checkArgs(spec, args.data(), 7, error) &&
+             !computeLaunch(spec, args.data(), dims, error) &&
+             error == "kernel 'ragged': grid dimension x is out of range",
+         "qo_indptr without entries: " + error);
+  args = good();
+  args[4] = tensor(base, FIMLIR_DTYPE_I32, {3});
+  checkArgError("kv-indptr-length", spec, args,
+                "kernel 'ragged': argument 4 'kv_indptr': dimension 0 must be "
+                "qo_indptr.shape[0] = 4, got 3");
+  // Only an operand of "add" may be negative.
+  checkManifestError("grid-negative-mul",
+              withKernel(R"({"name": "f", "block": [1], "grid": [{"mul": [2, -1]}], "args": []})"),
+              "m.json:2:62: kernels[0] ('f'): grid constant must be in [0, "
+              "4294967295]");
+}
+
 static std::string lastError() { return fimlir_last_error(); }
 
 static fimlir_split_kv_params h100Params(int64_t maxItems) {
@@ -1125,6 +1186,7 @@ int main(int argc, char **argv) {
   testScalarDivisor();
   testShapesAndStrides();
   testPagedDecodeArgs();
+  testRaggedPrefillArgs();
   testPlanner();
   std::printf("failures: %d\n", failures);
   return failures ? 1 : 0;
