@@ -273,7 +273,8 @@ def bad_cases(pre, params, dtype, page_size):
             (hkv, page_size)
         k = torch.zeros(4, *slot, d, device="cuda", dtype=dtype)
         good = dict(qo_indptr=[0, 2, 5], kv_indptr=[0, 1, 3],
-                    kv_indices=[0, 1, 2], kv_last_page_len=[1, page_size])
+                    kv_indices=[0, 1, 2], kv_last_page_len=[1, page_size],
+                    page_size=page_size)
     else:
         k = torch.zeros(20, hkv, d, device="cuda", dtype=dtype)
         good = dict(qo_indptr=[0, 2, 5], kv_indptr=[0, 7, 20])
