@@ -90,6 +90,11 @@ SETS = {
                           ragged=dict(dtypes=["bf16"], head_dims=[128],
                                       groups=[4], variants=[{"causal": True}]),
                           qo_heads=32),
+    # attn.append_paged_kv: dtypes x head dims x layout, 8 KV heads, any
+    # page size.
+    "append": dict(append=dict(dtypes=["f16", "bf16"],
+                               head_dims=[64, 128, 256],
+                               layouts=["nhd", "hnd"]), kv_heads=8),
     "example": dict(dtypes=["f16"], head_dims=[64], causal=[False],
                     groups=[1], qo_heads=8),
 }
@@ -191,6 +196,25 @@ def paged_ir(dtype, d, group, qo_heads, layout, page_size, variant,
         f"  return %r#0, %r#1 : {q}, {lse}\n}}\n")
 
 
+def append_ir(dtype, d, kv_heads, layout):
+    """attn.append_paged_kv into caches of any page size."""
+    name = f"append_{dtype}_d{d}_h{kv_heads}_{layout}"
+    rows = f"tensor<?x{kv_heads}x{d}x{dtype}>"
+    shape = f"?x?x{kv_heads}x{d}" if layout == "nhd" else f"?x{kv_heads}x?x{d}"
+    cache = f"tensor<{shape}x{dtype}>"
+    ids = "tensor<?xi32>"
+    return (
+        f"func.func @{name}(%k: {rows}, %v: {rows}, %b: {ids}, %p: {ids}, "
+        f"%i: {ids}, %ip: {ids}, %kc: {cache}, %vc: {cache}) -> ({cache}, "
+        f"{cache}) {{\n"
+        f"  %r:2 = attn.append_paged_kv k(%k : {rows}) v(%v : {rows})"
+        f" batch_indices(%b : {ids}) positions(%p : {ids})"
+        f" kv_indices(%i : {ids}) kv_indptr(%ip : {ids})\n"
+        f"      outs(%kc, %vc : {cache}, {cache})"
+        f" {{kv_layout = #attn.kv_layout<{layout}>}} -> {cache}, {cache}\n"
+        f"  return %r#0, %r#1 : {cache}, {cache}\n}}\n")
+
+
 def merge_ir(value_dtypes, out_dtype, d, heads):
     n = len(value_dtypes)
     name = f"merge{n}_{'_'.join(dict.fromkeys(value_dtypes))}_to_{out_dtype}_d{d}"
@@ -258,6 +282,11 @@ def main():
                 if i and (d != 128 or g != 4):
                     continue
                 funcs.append(ragged_ir(t, d, g, cfg["qo_heads"], var))
+    if "append" in cfg:
+        ap = cfg["append"]
+        funcs += [append_ir(t, d, cfg["kv_heads"], lay)
+                  for t, d, lay in itertools.product(
+                      ap["dtypes"], ap["head_dims"], ap["layouts"])]
     if "soft_cap" in cfg:
         sc = cfg["soft_cap"]
         funcs += [kernel_ir(t, d, c, g, cfg["qo_heads"], decode, sc["cap"])

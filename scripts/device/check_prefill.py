@@ -317,6 +317,9 @@ def bad_cases(pre, params, dtype, page_size):
             ("v-pages", run_with(kv_cache=(k, k[:3])),
              "'v_cache': dimension 0"),
             ("no-page-table", plan(kv_indices=None), "takes kv_indices"),
+            ("v-page-size", run_with(kv_cache=(k, torch.zeros(
+                4, *[2 * x if x == page_size else x for x in slot], d,
+                device="cuda", dtype=dtype))), "'v_cache': dimension"),
         ]
     else:
         cases += [

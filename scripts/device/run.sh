@@ -83,6 +83,13 @@ if [[ $what == prefill || $what == all ]]; then
       grep -E "FAIL|^\|" | tail -n 30
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
   fi
+  if [[ -d $KERNELS/append ]]; then
+    echo "== attn.append_paged_kv, and append + prefill from one CUDA graph"
+    python3 scripts/device/check_append.py "$KERNELS/append" \
+      --prefill-dir "$KERNELS/prefill" 2>&1 | tee "$OUT/check-append.log" |
+      grep -E "FAIL|^\|" | tail -n 12
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  fi
   if [[ -d $KERNELS/prefill-bench ]]; then
     echo "== batch prefill: benchmark"
     python3 scripts/device/bench_prefill.py "$KERNELS/prefill-bench" \

@@ -291,10 +291,14 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
   auto str = [&](StringRef s) { return b.getStringAttr(s); };
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
   auto named = [&](StringRef k, Attribute v) { return b.getNamedAttr(k, v); };
-  auto dimOf = [&](StringRef arg) {
+  auto dimOf = [&](StringRef arg, int64_t d = 0) {
     return b.getDictionaryAttr(
-        {named("dim", b.getArrayAttr({str(arg), i64(0)}))});
+        {named("dim", b.getArrayAttr({str(arg), i64(d)}))});
   };
+  // v_cache has k_cache's pages and, when it is dynamic, its page size.
+  SmallVector<Attribute> vCachePages = {dimOf("k_cache")};
+  if (ShapedType::isDynamic(cfg.pageSize))
+    vCachePages.push_back(dimOf("k_cache", getPageSlotDim(cfg.kvLayout)));
   auto ceilDiv = [&](StringRef arg, Attribute divisor) {
     return b.getDictionaryAttr(
         {named("ceil_div", b.getArrayAttr({str(arg), i64(0), divisor}))});
@@ -321,7 +325,7 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
     batch = dimOf("kv_last_page_len");
     argDescs = {{"q", {}, rowAlign},
                 {"k_cache", {}, rowAlign},
-                {"v_cache", {dimOf("k_cache")}, rowAlign},
+                {"v_cache", vCachePages, rowAlign},
                 {"kv_indptr", {add(batch, 1)}},
                 {"kv_indices"},
                 {"kv_last_page_len"},
@@ -342,7 +346,7 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
     batch = dimOf("q");
     argDescs = {{"q", {}, rowAlign},
                 {"k_cache", {}, rowAlign},
-                {"v_cache", {dimOf("k_cache")}, rowAlign},
+                {"v_cache", vCachePages, rowAlign},
                 {"kv_indptr", {add(batch, 1)}},
                 {"kv_indices"},
                 {"kv_last_page_len", {batch}},
@@ -534,12 +538,17 @@ struct ConvertAttnToGPUPass
 
     SmallVector<std::pair<func::FuncOp, Operation *>> work;
     SmallVector<MergeStatesOp> merges;
+    SmallVector<AppendPagedKVOp> appends;
     WalkResult walk = module.walk([&](Operation *op) {
       if (auto merge = dyn_cast<MergeStatesOp>(op)) {
         merges.push_back(merge);
         return WalkResult::advance();
       }
-      if (isa<RopeOp, AppendPagedKVOp>(op)) {
+      if (auto append = dyn_cast<AppendPagedKVOp>(op)) {
+        appends.push_back(append);
+        return WalkResult::advance();
+      }
+      if (isa<RopeOp>(op)) {
         op->emitOpError("convert-attn-to-gpu: this op has no GPU lowering "
                         "yet; lower it with convert-attn-to-linalg");
         return WalkResult::interrupt();
@@ -671,7 +680,107 @@ struct ConvertAttnToGPUPass
       manifests.push_back(*manifest);
       func.erase();
     }
+    for (AppendPagedKVOp op : appends) {
+      auto func = op->getParentOfType<func::FuncOp>();
+      if (!func) {
+        op.emitOpError("convert-attn-to-gpu: expected inside a func.func");
+        return signalPassFailure();
+      }
+      FailureOr<NamedAttribute> manifest = buildAppendPagedKV(builder, op, func);
+      if (failed(manifest))
+        return signalPassFailure();
+      manifests.push_back(*manifest);
+      func.erase();
+    }
     module->setAttr(kManifestsAttr, builder.getDictionaryAttr(manifests));
+  }
+
+  /// The kernel of one attn.append_paged_kv in its own gpu.module, and that
+  /// module's manifest.
+  FailureOr<NamedAttribute> buildAppendPagedKV(OpBuilder &builder,
+                                               AppendPagedKVOp op,
+                                               func::FuncOp func) {
+    auto kType = cast<RankedTensorType>(op.getKey().getType());
+    auto vType = cast<RankedTensorType>(op.getValue().getType());
+    auto kcType = cast<RankedTensorType>(op.getKCache().getType());
+    auto vcType = cast<RankedTensorType>(op.getVCache().getType());
+    unsigned headDim = op.getKVHeadDim();
+    if (failed(requireStaticHeads(op, {{kType, {1, 2}},
+                                       {vType, {1, 2}},
+                                       {kcType, {headDim, 3}},
+                                       {vcType, {headDim, 3}}})) ||
+        failed(checkKernelFunction(op, func)))
+      return failure();
+    int64_t heads = kType.getDimSize(1);
+    int64_t bytes = std::max(kType.getElementTypeBitWidth(),
+                             vType.getElementTypeBitWidth()) /
+                    8;
+    AppendPagedKVTiling tiling = getAppendPagedKVTiling(
+        heads, kType.getDimSize(2), vType.getDimSize(2), bytes);
+    if (tiling.threads > kMaxWorkgroupThreads)
+      return op.emitOpError()
+             << "convert-attn-to-gpu: " << heads << " KV heads of "
+             << tiling.lanesPerHead << " vectors need " << tiling.threads
+             << " threads, more than a workgroup's "
+             << kMaxWorkgroupThreads;
+    gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
+    std::string moduleName = gpuModule.getName().str();
+    FailureOr<gpu::GPUFuncOp> kernel =
+        buildAppendPagedKVKernel(builder, op.getLoc(), gpuModule,
+                                 func.getSymName(), kType, vType, kcType,
+                                 vcType, op.getKvLayout());
+    if (failed(kernel))
+      return op.emitOpError("convert-attn-to-gpu: kernel generation failed");
+
+    auto str = [&](StringRef s) { return builder.getStringAttr(s); };
+    auto i64 = [&](int64_t v) { return builder.getI64IntegerAttr(v); };
+    auto named = [&](StringRef k, Attribute v) {
+      return builder.getNamedAttr(k, v);
+    };
+    auto dimOf = [&](StringRef arg, int64_t d = 0) {
+      return builder.getDictionaryAttr(
+          {named("dim", builder.getArrayAttr({str(arg), i64(d)}))});
+    };
+    int64_t pageSize = kcType.getDimSize(op.getPageSlotDim());
+    // v_cache has k_cache's pages and, when it is dynamic, its page size.
+    SmallVector<Attribute> vCachePages = {dimOf("k_cache")};
+    if (ShapedType::isDynamic(pageSize))
+      vCachePages.push_back(dimOf("k_cache", op.getPageSlotDim()));
+    // Rows are read and written as vectors of elementsPerThread elements.
+    int64_t align = tiling.elementsPerThread * bytes;
+    Attribute tokens = dimOf("k");
+    SmallVector<ManifestArg> descs = {{"k", {}, align},
+                                      {"v", {tokens}, align},
+                                      {"batch_indices", {tokens}},
+                                      {"positions", {tokens}},
+                                      {"kv_indices"},
+                                      {"kv_indptr"},
+                                      {"k_cache", {}, align},
+                                      {"v_cache", vCachePages, align}};
+    ArrayAttr args = buildManifestArgs(builder, *kernel, descs);
+    DictionaryAttr params = builder.getDictionaryAttr(
+        {named("num_kv_heads", i64(heads)),
+         named("head_dim", i64(kType.getDimSize(2))),
+         named("head_dim_v", i64(vType.getDimSize(2))),
+         named("kv_layout",
+               str(op.getKvLayout() == KVLayout::nhd ? "nhd" : "hnd")),
+         named("page_size",
+               i64(ShapedType::isDynamic(pageSize) ? -1 : pageSize)),
+         named("elements_per_thread", i64(tiling.elementsPerThread))});
+    DictionaryAttr entry = builder.getDictionaryAttr(
+        {named("name", str(func.getSymName())),
+         named("op", str(op->getName().getStringRef())),
+         named("params", params),
+         named("block",
+               builder.getArrayAttr({i64(tiling.threads), i64(1), i64(1)})),
+         named("grid", builder.getArrayAttr({tokens, i64(1), i64(1)})),
+         named("dynamic_shared_memory", i64(0)),
+         named("static_shared_memory", i64(0)), named("args", args)});
+    return builder.getNamedAttr(
+        moduleName,
+        builder.getDictionaryAttr(
+            {builder.getNamedAttr("target", builder.getStringAttr(chip)),
+             builder.getNamedAttr("kernels", builder.getArrayAttr({entry}))}));
   }
 
   /// An empty `gpu.module @<func>_kernels` at the end of the module, which

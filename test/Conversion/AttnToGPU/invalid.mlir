@@ -202,8 +202,16 @@ func.func @rope(%x: tensor<?x2x64xf16>, %p: tensor<?xi32>, %o: tensor<?x2x64xf16
 
 // -----
 
-func.func @append(%k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %b: tensor<?xi32>, %p: tensor<?xi32>, %i: tensor<?xi32>, %ip: tensor<?xi32>, %kc: tensor<?x16x2x64xf16>, %vc: tensor<?x16x2x64xf16>) -> (tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) {
-  // expected-error @below {{convert-attn-to-gpu: this op has no GPU lowering yet; lower it with convert-attn-to-linalg}}
-  %kc2, %vc2 = attn.append_paged_kv k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) -> tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
-  return %kc2, %vc2 : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
+func.func @append_dynamic_heads(%k: tensor<?x?x64xf16>, %v: tensor<?x?x64xf16>, %b: tensor<?xi32>, %p: tensor<?xi32>, %i: tensor<?xi32>, %ip: tensor<?xi32>, %kc: tensor<?x16x?x64xf16>, %vc: tensor<?x16x?x64xf16>) -> (tensor<?x16x?x64xf16>, tensor<?x16x?x64xf16>) {
+  // expected-error @below {{convert-attn-to-gpu: head counts and head dims must be static for GPU code generation}}
+  %kc2, %vc2 = attn.append_paged_kv k(%k : tensor<?x?x64xf16>) v(%v : tensor<?x?x64xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x?x64xf16>, tensor<?x16x?x64xf16>) -> tensor<?x16x?x64xf16>, tensor<?x16x?x64xf16>
+  return %kc2, %vc2 : tensor<?x16x?x64xf16>, tensor<?x16x?x64xf16>
+}
+
+// -----
+
+func.func @append_too_wide(%k: tensor<?x64x256xf16>, %v: tensor<?x64x256xf16>, %b: tensor<?xi32>, %p: tensor<?xi32>, %i: tensor<?xi32>, %ip: tensor<?xi32>, %kc: tensor<?x16x64x256xf16>, %vc: tensor<?x16x64x256xf16>) -> (tensor<?x16x64x256xf16>, tensor<?x16x64x256xf16>) {
+  // expected-error @below {{convert-attn-to-gpu: 64 KV heads of 32 vectors need 2048 threads, more than a workgroup's 1024}}
+  %kc2, %vc2 = attn.append_paged_kv k(%k : tensor<?x64x256xf16>) v(%v : tensor<?x64x256xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x64x256xf16>, tensor<?x16x64x256xf16>) -> tensor<?x16x64x256xf16>, tensor<?x16x64x256xf16>
+  return %kc2, %vc2 : tensor<?x16x64x256xf16>, tensor<?x16x64x256xf16>
 }

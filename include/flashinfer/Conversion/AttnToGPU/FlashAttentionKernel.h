@@ -108,6 +108,30 @@ buildMergeStatesKernel(OpBuilder &builder, Location loc,
                        gpu::GPUModuleOp module, StringRef name,
                        TypeRange valueTypes, RankedTensorType outType);
 
+/// How the append kernel of attn.append_paged_kv splits a token's rows: each
+/// thread copies `elementsPerThread` elements of one KV head's K and V rows,
+/// `lanesPerHead` threads a head, `threads` a token.
+struct AppendPagedKVTiling {
+  int64_t elementsPerThread = 1;
+  int64_t lanesPerHead = 1;
+  int64_t threads = 1;
+};
+AppendPagedKVTiling getAppendPagedKVTiling(int64_t heads, int64_t dim,
+                                           int64_t dimV, int64_t elemBytes);
+
+/// Builds `gpu.func @name(k, v, batch_indices, positions, kv_indices,
+/// kv_indptr, k_cache, v_cache) kernel` writing each new token's K and V rows
+/// into its page slot, as attn.append_paged_kv defines it: workgroup n of
+/// grid (tokens, 1, 1) copies token n, tiled by getAppendPagedKVTiling. A
+/// token whose request, position, page-list entry (it must be one of the
+/// request's) or page is out of range is skipped. The caches are written in
+/// place. Fails for dynamic head counts or dims, or more than 1024 threads.
+FailureOr<gpu::GPUFuncOp> buildAppendPagedKVKernel(
+    OpBuilder &builder, Location loc, gpu::GPUModuleOp module, StringRef name,
+    RankedTensorType kType, RankedTensorType vType,
+    RankedTensorType kCacheType, RankedTensorType vCacheType,
+    KVLayout layout);
+
 /// Builds `gpu.func @name(q, k, v, o[, lse]) kernel` computing attention with
 /// FlashAttention-2's online softmax inside `module`, on whole workgroup
 /// tiles: a loop of `attn.online_attention_step` over the key tiles without

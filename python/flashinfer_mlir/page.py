@@ -1,0 +1,116 @@
+"""Paged KV cache helpers: appending new tokens (attn.append_paged_kv on the
+GPU) and FlashInfer's index helpers.
+
+    from flashinfer_mlir.page import AppendPagedKV, get_batch_indices_positions
+    append = AppendPagedKV(Module("append_bf16_d128_h8_nhd_kernels.json"))
+    batch_indices, positions = get_batch_indices_positions(
+        append_indptr, seq_lens, nnz)
+    append(k, v, batch_indices, positions, paged_kv_cache, kv_indices,
+           kv_indptr)
+
+The kernel writes token n's K and V rows to slot positions[n] % page_size of
+page kv_indices[kv_indptr[b] + positions[n] // page_size], b =
+batch_indices[n], in place. A token whose request, position, page-list entry
+(it must be one of the request's pages) or page id is out of range is not
+written: with validate=True the call reports the first such token instead.
+"""
+
+from typing import Optional
+
+from ._tables import split_paged_cache
+
+__all__ = ["AppendPagedKV", "get_batch_indices_positions", "get_seq_lens"]
+
+
+def _torch():
+    import torch
+    return torch
+
+
+def get_seq_lens(kv_indptr, kv_last_page_len, page_size: int):
+    """Each request's kv_len from its page table: (pages - 1) * page_size +
+    last_page_len, 0 without pages."""
+    torch = _torch()
+    pages = kv_indptr[1:] - kv_indptr[:-1]
+    return torch.where(pages > 0, (pages - 1) * page_size + kv_last_page_len,
+                       torch.zeros_like(pages))
+
+
+def get_batch_indices_positions(append_indptr, seq_lens, nnz: int):
+    """For `nnz` new tokens, request b's being append_indptr[b] ..
+    append_indptr[b + 1]: each token's request and its position, the new
+    tokens being the last of the request's seq_lens[b] (which include
+    them). Returns (batch_indices, positions), int32, on the inputs'
+    device."""
+    torch = _torch()
+    dev = append_indptr.device
+    counts = (append_indptr[1:] - append_indptr[:-1]).to(torch.int64)
+    batch = torch.repeat_interleave(
+        torch.arange(counts.numel(), device=dev), counts, output_size=nnz)
+    offset = torch.arange(nnz, device=dev) - append_indptr[batch].to(
+        torch.int64)
+    positions = seq_lens[batch].to(torch.int64) - counts[batch] + offset
+    return batch.to(torch.int32), positions.to(torch.int32)
+
+
+class AppendPagedKV:
+    def __init__(self, module, kernel: Optional[str] = None):
+        names = [n for n in module.kernel_names
+                 if module.kernel(n).params.get("elements_per_thread")
+                 is not None and "kv_layout" in module.kernel(n).params]
+        if kernel is None:
+            if len(names) != 1:
+                raise ValueError(f"AppendPagedKV: {module.manifest_path} "
+                                 f"holds {len(names)} append kernels "
+                                 f"{names}; name one")
+            kernel = names[0]
+        if kernel not in names:
+            raise ValueError(f"AppendPagedKV: '{kernel}' is not an append "
+                             f"kernel of {module.manifest_path}")
+        self.kernel = module.kernel(kernel)
+        self.params = self.kernel.params
+
+    def __call__(self, append_key, append_value, batch_indices, positions,
+                 paged_kv_cache, kv_indices, kv_indptr,
+                 validate: bool = False, stream=None):
+        """Writes the tokens into the cache ((k_cache, v_cache) or one
+        [pages, 2, ...] tensor) in place. With `validate`, first checks on
+        the host (a sync) that every token lands in one of its request's
+        pages of the cache, and raises ValueError naming the first that
+        does not."""
+        torch = _torch()
+        what = "AppendPagedKV"
+        k_cache, v_cache = split_paged_cache(paged_kv_cache, what)
+        if validate:
+            self._validate(batch_indices, positions, k_cache, kv_indices,
+                           kv_indptr)
+        self.kernel(append_key, append_value, batch_indices.to(torch.int32),
+                    positions.to(torch.int32), kv_indices.to(torch.int32),
+                    kv_indptr.to(torch.int32), k_cache, v_cache,
+                    stream=stream)
+
+    def _validate(self, batch_indices, positions, k_cache, kv_indices,
+                  kv_indptr):
+        slot_dim = 1 if self.params["kv_layout"] == "nhd" else 2
+        page_size = k_cache.shape[slot_dim]
+        b = batch_indices.cpu().tolist()
+        p = positions.cpu().tolist()
+        ip = kv_indptr.cpu().tolist()
+        ids = kv_indices.cpu().tolist()
+        batch = len(ip) - 1
+        for n, (req, pos) in enumerate(zip(b, p)):
+            where = f"AppendPagedKV: token {n} (request {req}, position {pos})"
+            if not 0 <= req < batch:
+                raise ValueError(f"{where}: the request is not in the batch "
+                                 f"of {batch}")
+            if pos < 0:
+                raise ValueError(f"{where}: negative position")
+            entry = ip[req] + pos // page_size
+            if not ip[req] <= entry < min(ip[req + 1], len(ids)):
+                raise ValueError(f"{where}: the request has "
+                                 f"{ip[req + 1] - ip[req]} pages of "
+                                 f"{page_size}")
+            if not 0 <= ids[entry] < k_cache.shape[0]:
+                raise ValueError(f"{where}: kv_indices[{entry}] = "
+                                 f"{ids[entry]} is not a page of the cache "
+                                 f"(it has {k_cache.shape[0]} pages)")
