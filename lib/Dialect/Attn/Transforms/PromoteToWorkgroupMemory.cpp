@@ -71,10 +71,12 @@ std::optional<Candidate> asCandidate(LoadKVTileOp load) {
 /// head: [token, head, col] when contiguous; for a paged cache the page
 /// comes from the page list, clamped to the cache (a bad page id reads a
 /// wrong page, never out of bounds; run()'s validating mode reports it).
-SmallVector<Value> rowIndices(ImplicitLocOpBuilder &b, LoadKVTileOp load,
-                              Value token, Value col) {
-  if (!load.isPaged())
-    return {token, load.getKvHead(), col};
+/// `token`'s page of a paged `load` and its slot in it. The page comes from
+/// the page list, clamped to the cache (a bad page id reads a wrong page,
+/// never out of bounds; run()'s validating mode reports it). With
+/// `knownPage` the lookup is skipped and that page used.
+std::pair<Value, Value> pageAndSlot(ImplicitLocOpBuilder &b, LoadKVTileOp load,
+                                    Value token, Value knownPage = Value()) {
   Value source = load.getSource();
   unsigned tokenDim = load.getTokenDim();
   Value pageSize = b.createOrFold<memref::DimOp>(source, tokenDim);
@@ -94,6 +96,8 @@ SmallVector<Value> rowIndices(ImplicitLocOpBuilder &b, LoadKVTileOp load,
     pageOfToken = arith::DivUIOp::create(b, token, pageSize);
     slot = arith::RemUIOp::create(b, token, pageSize);
   }
+  if (knownPage)
+    return {knownPage, slot};
   Value entry = arith::AddIOp::create(b, load.getPageBegin(), pageOfToken);
   Value id = memref::LoadOp::create(b, load.getKvIndices(), entry);
   Value page = arith::IndexCastOp::create(b, b.getIndexType(), id);
@@ -102,9 +106,21 @@ SmallVector<Value> rowIndices(ImplicitLocOpBuilder &b, LoadKVTileOp load,
                             arith::ConstantIndexOp::create(b, 1));
   // Unsigned: a negative id becomes huge and is clamped too.
   page = arith::MinUIOp::create(b, page, lastPage);
+  return {page, slot};
+}
+
+/// The source indices of element `col` of token `token` of `load`'s KV
+/// head: [token, head, col] when contiguous; for a paged cache [page, slot,
+/// head, col] in the cache's layout (pageAndSlot).
+SmallVector<Value> rowIndices(ImplicitLocOpBuilder &b, LoadKVTileOp load,
+                              Value token, Value col,
+                              Value knownPage = Value()) {
+  if (!load.isPaged())
+    return {token, load.getKvHead(), col};
+  auto [page, slot] = pageAndSlot(b, load, token, knownPage);
   SmallVector<Value> at(4);
   at[0] = page;
-  at[tokenDim] = slot;
+  at[load.getTokenDim()] = slot;
   at[load.getKVHeadDim()] = load.getKvHead();
   at[3] = col;
   return at;
@@ -180,12 +196,26 @@ private:
   void
   forEachChunk(ImplicitLocOpBuilder &b, Candidate c, Value keyStart,
                bool rowsFastest,
-               function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit);
+               function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit,
+               ArrayRef<Value> pages = {});
+  /// The token this thread copies in each round of forEachChunk (rows along
+  /// the copy, not rowsFastest), clamped as the copy clamps it.
+  Value tokenOfRound(ImplicitLocOpBuilder &b, Candidate c, Value keyStart,
+                     int64_t round);
+  /// The pages of this thread's tokens of every copy round of the paged
+  /// `c`'s tile at `keyStart`, looked up once for the copies that share
+  /// them (K and V of one tile).
+  SmallVector<Value> pagesFor(ImplicitLocOpBuilder &b, Candidate c,
+                              Value keyStart);
+  int64_t copyRounds(Candidate c);
+  /// Whether K and V (`cands`) read the same tokens through the same page
+  /// list, so that one lookup serves both copies.
+  bool sharePages(ArrayRef<Candidate> cands);
   void copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer);
   /// Issues asynchronous copies of `c`'s tile into `buffer`, reading the
   /// tile that starts at `keyStart` instead of the load's own.
   void copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
-                 Value keyStart);
+                 Value keyStart, ArrayRef<Value> pages = {});
   bool promoteLoopAsync(scf::ForOp loop, MutableArrayRef<Candidate> cands);
   /// The load's key start with the loop's induction variable replaced by
   /// `iv`, or failure if it depends on other values of the loop body.
@@ -226,9 +256,68 @@ Value Promoter::bufferFor(Candidate c) {
 /// global reads run along the rows (coalesced); with `rowsFastest`
 /// consecutive threads take consecutive tile rows instead, so that the
 /// scalar stores of a transposing copy fall in different banks.
+int64_t Promoter::copyRounds(Candidate c) {
+  VectorType type = c.load.getTile().getType();
+  int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
+  int64_t chunks = type.getDimSize(0) * type.getDimSize(1) / perCopy;
+  return (chunks + threads - 1) / threads;
+}
+
+Value Promoter::tokenOfRound(ImplicitLocOpBuilder &b, Candidate c,
+                             Value keyStart, int64_t round) {
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+  LoadKVTileOp load = c.load;
+  VectorType type = load.getTile().getType();
+  int64_t perCopy =
+      kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
+  int64_t chunksPerRow = type.getDimSize(1) / perCopy;
+  int64_t chunks = type.getDimSize(0) * chunksPerRow;
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value linear = arith::AddIOp::create(b, tid, idx(round * threads));
+  // Idle threads of a partial round take the last chunk's row.
+  if ((round + 1) * threads > chunks)
+    linear = arith::MinUIOp::create(b, linear, idx(chunks - 1));
+  Value row = arith::DivUIOp::create(b, linear, idx(chunksPerRow));
+  Value token = arith::AddIOp::create(b, keyStart, row);
+  if (!load.getInBounds())
+    token = arith::MinSIOp::create(
+        b, token, arith::SubIOp::create(b, load.getKvLen(), idx(1)));
+  return token;
+}
+
+SmallVector<Value> Promoter::pagesFor(ImplicitLocOpBuilder &b, Candidate c,
+                                      Value keyStart) {
+  // As i32, half the registers of index values across the loop.
+  SmallVector<Value> pages;
+  for (int64_t round = 0; round < copyRounds(c); ++round)
+    pages.push_back(arith::IndexCastUIOp::create(
+        b, b.getI32Type(),
+        pageAndSlot(b, c.load, tokenOfRound(b, c, keyStart, round)).first));
+  return pages;
+}
+
+bool Promoter::sharePages(ArrayRef<Candidate> cands) {
+  if (cands.size() != 2)
+    return false;
+  LoadKVTileOp k = cands[0].load, v = cands[1].load;
+  if (!k.isPaged() || !v.isPaged() || k.getKvIndices() != v.getKvIndices() ||
+      k.getPageBegin() != v.getPageBegin() || k.getKvLen() != v.getKvLen() ||
+      k.getKeyStart() != v.getKeyStart() ||
+      k.getInBounds() != v.getInBounds() ||
+      k.getTile().getType() != v.getTile().getType() ||
+      k.getKvLayout() != v.getKvLayout())
+    return false;
+  // The same page size: equal static sizes, or both dynamic (the manifest
+  // makes the runtime check that v_cache's equals k_cache's).
+  unsigned dim = k.getTokenDim();
+  return k.getSource().getType().getDimSize(dim) ==
+         v.getSource().getType().getDimSize(dim);
+}
+
 void Promoter::forEachChunk(
     ImplicitLocOpBuilder &b, Candidate c, Value keyStart, bool rowsFastest,
-    function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit) {
+    function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit,
+    ArrayRef<Value> pages) {
   auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
   LoadKVTileOp load = c.load;
   VectorType type = load.getTile().getType();
@@ -267,7 +356,10 @@ void Promoter::forEachChunk(
                                       load.getKvLen());
       token = arith::MinSIOp::create(b, token, lastToken);
     }
-    emit(row, col, rowIndices(b, load, token, col), inRange);
+    Value page;
+    if (!pages.empty())
+      page = arith::IndexCastUIOp::create(b, b.getIndexType(), pages[round]);
+    emit(row, col, rowIndices(b, load, token, col, page), inRange);
   }
 }
 
@@ -303,7 +395,7 @@ void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
 }
 
 void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
-                         Value keyStart) {
+                         Value keyStart, ArrayRef<Value> pages) {
   int64_t perCopy =
       kStagingCopyBytes / (c.load.getTile().getType().getElementTypeBitWidth() /
                            8);
@@ -319,7 +411,8 @@ void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
                      b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
                      buffer, ValueRange{row, col}, c.load.getSource(), at,
                      b.getIndexAttr(perCopy), srcElements, b.getUnitAttr());
-               });
+               },
+               pages);
 }
 
 FailureOr<Value> Promoter::keyStartAt(ImplicitLocOpBuilder &b,
@@ -375,6 +468,31 @@ bool Promoter::promoteLoopAsync(scf::ForOp loop,
     c.transposed = false;
   }
   ImplicitLocOpBuilder b(loop.getLoc(), loop);
+  // K and V of a paged tile read the same tokens: one lookup of their pages
+  // serves both copies. The pages of tile i + 1 are looked up early in
+  // iteration i, right after V(i)'s copy is issued, so the loads run behind
+  // the products; K(i + 1)'s copy uses them, and they are carried into
+  // iteration i + 1 for V(i + 1)'s.
+  bool share = sharePages(cands);
+  MLIRContext *ctx = func.getContext();
+  auto pageTypes = [&](size_t n) {
+    return SmallVector<Type>(n, b.getI32Type());
+  };
+  // `lookUp` (yielding pages) if `cond`, else `otherwise`: the page list is
+  // read only for tiles that exist.
+  auto pagesIf = [&](Value cond, function_ref<SmallVector<Value>()> lookUp,
+                     ValueRange otherwise) {
+    size_t n = otherwise.size();
+    auto ifOp = scf::IfOp::create(b, pageTypes(n), cond,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, lookUp());
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, otherwise);
+    return SmallVector<Value>(ifOp.getResults());
+  };
+  SmallVector<Value> firstPages;
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop);
@@ -387,13 +505,33 @@ bool Promoter::promoteLoopAsync(scf::ForOp loop,
     Value any =
         arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
                               loop.getLowerBound(), loop.getUpperBound());
+    if (share) {
+      Value zero = arith::ConstantIntOp::create(b, 0, 32);
+      firstPages = pagesIf(
+          any, [&] { return pagesFor(b, cands.front(), *first); },
+          SmallVector<Value>(copyRounds(cands.front()), zero));
+    }
     auto ifOp = scf::IfOp::create(b, any, /*withElseRegion=*/false);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    copyAsync(b, cands.front(), bufferFor(cands.front()), *first);
+    copyAsync(b, cands.front(), bufferFor(cands.front()), *first, firstPages);
     nvgpu::DeviceAsyncCreateGroupOp::create(
         b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
   }
-  MLIRContext *ctx = func.getContext();
+  // The pages of the iteration's tile arrive as loop-carried values.
+  ValueRange carriedPages;
+  if (share) {
+    IRRewriter rewriter(ctx);
+    FailureOr<LoopLikeOpInterface> extended = loop.replaceWithAdditionalYields(
+        rewriter, firstPages, /*replaceInitOperandUsesInLoop=*/false,
+        [](OpBuilder &, Location, ArrayRef<BlockArgument> args) {
+          return SmallVector<Value>(args.begin(), args.end());
+        });
+    if (failed(extended))
+      return false;
+    loop = cast<scf::ForOp>(extended->getOperation());
+    carriedPages = loop.getRegionIterArgs().take_back(firstPages.size());
+  }
+  SmallVector<Value> nextPages;
   for (auto [j, c] : llvm::enumerate(cands)) {
     Value buffer = bufferFor(c);
     b.setInsertionPoint(uses[j]);
@@ -402,19 +540,32 @@ bool Promoter::promoteLoopAsync(scf::ForOp loop,
         b, nvgpu::DeviceAsyncTokenType::get(ctx), ValueRange{});
     nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(0));
     gpu::BarrierOp::create(b);
+    Value next =
+        j + 1 < cands.size() && !share
+            ? Value()
+            : arith::AddIOp::create(b, loop.getInductionVar(), loop.getStep());
+    Value more = next ? arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                                              next, loop.getUpperBound())
+                      : Value();
     if (j + 1 < cands.size()) {
       copyAsync(b, cands[j + 1], bufferFor(cands[j + 1]),
-                cands[j + 1].load.getKeyStart());
+                cands[j + 1].load.getKeyStart(),
+                share ? SmallVector<Value>(carriedPages) : SmallVector<Value>());
+      if (share)
+        nextPages = pagesIf(
+            more,
+            [&] {
+              FailureOr<Value> at =
+                  keyStartAt(b, cands.front().load, loop, next);
+              return pagesFor(b, cands.front(), *at);
+            },
+            carriedPages);
     } else {
-      Value next =
-          arith::AddIOp::create(b, loop.getInductionVar(), loop.getStep());
-      Value more = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, next,
-                                         loop.getUpperBound());
       auto ifOp = scf::IfOp::create(b, more, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       FailureOr<Value> at = keyStartAt(b, cands.front().load, loop, next);
-      copyAsync(b, cands.front(), bufferFor(cands.front()), *at);
+      copyAsync(b, cands.front(), bufferFor(cands.front()), *at, nextPages);
     }
     Value zero = arith::ConstantIndexOp::create(b, 0);
     VectorType type = c.load.getTile().getType();
@@ -428,6 +579,13 @@ bool Promoter::promoteLoopAsync(scf::ForOp loop,
   }
   for (Candidate &c : cands)
     c.load.erase();
+  if (share) {
+    // Tile i + 1's pages go to iteration i + 1.
+    auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+    unsigned first = yield.getNumOperands() - nextPages.size();
+    for (auto [i, page] : llvm::enumerate(nextPages))
+      yield.setOperand(first + i, page);
+  }
   return true;
 }
 
