@@ -490,10 +490,11 @@ bool ManifestReader::readGridExpr(const JsonValue &v, const KernelSpec &kernel,
     constexpr int64_t kMax = std::numeric_limits<uint32_t>::max();
     if (signedConstant ? (v.integer < -kMax || v.integer > kMax)
                        : (v.integer < 0 || v.integer > kMax))
-      return fail(v, exprWhere + (signedConstant
-                                      ? " constant must be in [-4294967295, "
-                                        "4294967295]"
-                                      : " constant must be in [0, 4294967295]"));
+      return fail(v,
+                  exprWhere + (signedConstant
+                                   ? " constant must be in [-4294967295, "
+                                     "4294967295]"
+                                   : " constant must be in [0, 4294967295]"));
     expr.op = GridExpr::Op::Constant;
     expr.value = v.integer;
     return true;

@@ -50,8 +50,9 @@ fimlir_status checkParams(const char *function,
     return invalid(function, "num_compute_units must be >= 1, got " +
                                  std::to_string(p->num_compute_units));
   if (p->workgroups_per_compute_unit < 0)
-    return invalid(function, "workgroups_per_compute_unit must be >= 0, got " +
-                                 std::to_string(p->workgroups_per_compute_unit));
+    return invalid(function,
+                   "workgroups_per_compute_unit must be >= 0, got " +
+                       std::to_string(p->workgroups_per_compute_unit));
   if (p->kv_chunk_multiple < 1 || p->kv_chunk_multiple > (int64_t(1) << 30))
     return invalid(function, "kv_chunk_multiple must be in [1, 2^30], got " +
                                  std::to_string(p->kv_chunk_multiple));
@@ -65,10 +66,9 @@ fimlir_status checkParams(const char *function,
 }
 
 /// The planner proper, on validated parameters and lengths.
-fimlir_status chooseChunk(const char *function,
-                          const fimlir_split_kv_params *p, const int64_t *lens,
-                          int64_t n, int64_t maxItems, int64_t &chunkOut,
-                          int64_t &itemsOut) {
+fimlir_status chooseChunk(const char *function, const fimlir_split_kv_params *p,
+                          const int64_t *lens, int64_t n, int64_t maxItems,
+                          int64_t &chunkOut, int64_t &itemsOut) {
   const int64_t m = p->kv_chunk_multiple;
   int64_t maxLen = 0, nonEmpty = 0;
   for (int64_t b = 0; b < n; ++b) {
@@ -87,8 +87,8 @@ fimlir_status chooseChunk(const char *function,
                           ? p->workgroups_per_compute_unit
                           : kDefaultWorkgroupsPerComputeUnit;
     int64_t wanted = std::max<int64_t>(
-        nonEmpty, ceilDiv(int64_t(p->num_compute_units) * perUnit,
-                          p->num_kv_heads));
+        nonEmpty,
+        ceilDiv(int64_t(p->num_compute_units) * perUnit, p->num_kv_heads));
     if (maxItems > 0)
       wanted = std::min(wanted, maxItems);
     // Smallest chunk with at most `wanted` items (the count only falls as
@@ -138,8 +138,8 @@ fimlir_status pagedKvLens(const char *fn, int32_t page_size,
     int64_t pages = int64_t(kv_indptr[b + 1]) - kv_indptr[b];
     if (pages < 0)
       return invalid(fn, "kv_indptr must be non-decreasing: kv_indptr[" +
-                             std::to_string(b + 1) + "] = " +
-                             std::to_string(kv_indptr[b + 1]) +
+                             std::to_string(b + 1) +
+                             "] = " + std::to_string(kv_indptr[b + 1]) +
                              " < kv_indptr[" + at +
                              "] = " + std::to_string(kv_indptr[b]));
     if (pages == 0) {
@@ -158,8 +158,8 @@ fimlir_status pagedKvLens(const char *fn, int32_t page_size,
                              " keys, more than 2^31 - 1");
   }
   if (num_kv_indices >= 0 && kv_indptr[batch_size] != num_kv_indices)
-    return invalid(fn, "kv_indptr[" + std::to_string(batch_size) + "] = " +
-                           std::to_string(kv_indptr[batch_size]) +
+    return invalid(fn, "kv_indptr[" + std::to_string(batch_size) +
+                           "] = " + std::to_string(kv_indptr[batch_size]) +
                            " must equal the length of kv_indices (" +
                            std::to_string(num_kv_indices) + ")");
   return FIMLIR_SUCCESS;
@@ -182,11 +182,11 @@ fimlir_status indptrLens(const char *fn, const char *what,
   for (int64_t b = 0; b < batch_size; ++b) {
     lens[b] = int64_t(indptr[b + 1]) - indptr[b];
     if (lens[b] < 0)
-      return invalid(fn, std::string(what) + " must be non-decreasing: " +
-                             what + "[" + std::to_string(b + 1) +
-                             "] = " + std::to_string(indptr[b + 1]) + " < " +
-                             what + "[" + std::to_string(b) +
-                             "] = " + std::to_string(indptr[b]));
+      return invalid(
+          fn, std::string(what) + " must be non-decreasing: " + what + "[" +
+                  std::to_string(b + 1) +
+                  "] = " + std::to_string(indptr[b + 1]) + " < " + what + "[" +
+                  std::to_string(b) + "] = " + std::to_string(indptr[b]));
   }
   return FIMLIR_SUCCESS;
 }
@@ -256,12 +256,13 @@ fimlir_status scheduleQueryTiles(const char *fn, const fimlir_prefill_params *p,
       int64_t hi = p->causal ? std::min(kv, lastPos + 1) : kv;
       int64_t lo = p->window_left >= 0 ? firstPos - p->window_left : 0;
       int64_t keys = std::max<int64_t>(0, hi - std::max<int64_t>(0, lo));
-      tiles.push_back({keys, static_cast<int32_t>(b),
-                       static_cast<int32_t>(begin)});
+      tiles.push_back(
+          {keys, static_cast<int32_t>(b), static_cast<int32_t>(begin)});
     }
   }
-  std::stable_sort(tiles.begin(), tiles.end(),
-                   [](const Tile &a, const Tile &b) { return a.keys > b.keys; });
+  std::stable_sort(
+      tiles.begin(), tiles.end(),
+      [](const Tile &a, const Tile &b) { return a.keys > b.keys; });
   int64_t row = 0;
   for (const Tile &t : tiles) {
     schedule[2 * row] = t.request;
@@ -313,8 +314,8 @@ FIMLIR_API fimlir_status fimlir_plan_paged_decode(
   if (fimlir_status s = checkParams(fn, params))
     return s;
   if (page_size < 1)
-    return invalid(fn, "page_size must be >= 1, got " +
-                           std::to_string(page_size));
+    return invalid(fn,
+                   "page_size must be >= 1, got " + std::to_string(page_size));
   if (batch_size < 0 || batch_size > std::numeric_limits<int32_t>::max() - 1)
     return invalid(fn, "batch_size must be in [0, 2^31 - 1), got " +
                            std::to_string(batch_size));
@@ -340,7 +341,8 @@ FIMLIR_API fimlir_status fimlir_plan_paged_decode(
     for (int64_t begin = 0; begin < lens[b]; begin += chunk, ++row) {
       schedule[3 * row] = static_cast<int32_t>(b);
       schedule[3 * row + 1] = static_cast<int32_t>(begin);
-      schedule[3 * row + 2] = static_cast<int32_t>(std::min(lens[b], begin + chunk));
+      schedule[3 * row + 2] =
+          static_cast<int32_t>(std::min(lens[b], begin + chunk));
     }
   }
   merge_indptr[batch_size] = static_cast<int32_t>(row);
@@ -358,21 +360,20 @@ FIMLIR_API fimlir_status fimlir_plan_paged_decode(
 FIMLIR_API fimlir_status fimlir_plan_paged_prefill(
     const fimlir_prefill_params *params, int32_t page_size,
     const int32_t *qo_indptr, const int32_t *kv_indptr,
-    const int32_t *kv_last_page_len, int64_t batch_size,
-    int64_t num_kv_indices, int32_t *schedule, int64_t schedule_rows,
-    fimlir_prefill_plan *plan) {
+    const int32_t *kv_last_page_len, int64_t batch_size, int64_t num_kv_indices,
+    int32_t *schedule, int64_t schedule_rows, fimlir_prefill_plan *plan) {
   const char *fn = "fimlir_plan_paged_prefill";
   if (fimlir_status s = checkPrefillArgs(fn, params, qo_indptr, batch_size,
                                          schedule, schedule_rows, plan))
     return s;
   if (page_size < 1)
-    return invalid(fn, "page_size must be >= 1, got " +
-                           std::to_string(page_size));
+    return invalid(fn,
+                   "page_size must be >= 1, got " + std::to_string(page_size));
   if (!kv_indptr || (batch_size > 0 && !kv_last_page_len))
     return invalid(fn, "kv_indptr and kv_last_page_len must not be NULL");
   std::vector<int64_t> qoLens, kvLens;
-  if (fimlir_status s = indptrLens(fn, "qo_indptr", qo_indptr, batch_size,
-                                   qoLens))
+  if (fimlir_status s =
+          indptrLens(fn, "qo_indptr", qo_indptr, batch_size, qoLens))
     return s;
   if (fimlir_status s = pagedKvLens(fn, page_size, kv_indptr, kv_last_page_len,
                                     batch_size, num_kv_indices, kvLens))
@@ -395,11 +396,11 @@ FIMLIR_API fimlir_status fimlir_plan_ragged_prefill(
   if (!kv_indptr)
     return invalid(fn, "kv_indptr must not be NULL");
   std::vector<int64_t> qoLens, kvLens;
-  if (fimlir_status s = indptrLens(fn, "qo_indptr", qo_indptr, batch_size,
-                                   qoLens))
+  if (fimlir_status s =
+          indptrLens(fn, "qo_indptr", qo_indptr, batch_size, qoLens))
     return s;
-  if (fimlir_status s = indptrLens(fn, "kv_indptr", kv_indptr, batch_size,
-                                   kvLens))
+  if (fimlir_status s =
+          indptrLens(fn, "kv_indptr", kv_indptr, batch_size, kvLens))
     return s;
   if (fimlir_status s = scheduleQueryTiles(fn, params, qoLens, kvLens, schedule,
                                            schedule_rows, plan))
@@ -417,8 +418,8 @@ FIMLIR_API fimlir_status fimlir_check_page_indices(const int32_t *kv_indices,
                        "got " +
                            std::to_string(num_indices));
   if (num_pages < 0)
-    return invalid(fn, "num_pages must be >= 0, got " +
-                           std::to_string(num_pages));
+    return invalid(fn,
+                   "num_pages must be >= 0, got " + std::to_string(num_pages));
   for (int64_t i = 0; i < num_indices; ++i)
     if (kv_indices[i] < 0 || kv_indices[i] >= num_pages)
       return invalid(fn, "kv_indices[" + std::to_string(i) +

@@ -944,13 +944,14 @@ static void testRaggedPrefillArgs() {
   const KernelSpec &spec = m.kernels[0];
   auto *base = reinterpret_cast<char *>(0x100000);
   auto good = [&] {
-    return std::vector<fimlir_arg>{tensor(base, FIMLIR_DTYPE_F16, {300, 4, 64}),
-                                   tensor(base, FIMLIR_DTYPE_F16, {500, 2, 64}),
-                                   tensor(base, FIMLIR_DTYPE_F16, {500, 2, 64}),
-                                   tensor(base, FIMLIR_DTYPE_I32, {4}),
-                                   tensor(base, FIMLIR_DTYPE_I32, {4}),
-                                   tensor(base, FIMLIR_DTYPE_I32, {7, 2}),
-                                   tensor(base, FIMLIR_DTYPE_F16, {300, 4, 64})};
+    return std::vector<fimlir_arg>{
+        tensor(base, FIMLIR_DTYPE_F16, {300, 4, 64}),
+        tensor(base, FIMLIR_DTYPE_F16, {500, 2, 64}),
+        tensor(base, FIMLIR_DTYPE_F16, {500, 2, 64}),
+        tensor(base, FIMLIR_DTYPE_I32, {4}),
+        tensor(base, FIMLIR_DTYPE_I32, {4}),
+        tensor(base, FIMLIR_DTYPE_I32, {7, 2}),
+        tensor(base, FIMLIR_DTYPE_F16, {300, 4, 64})};
   };
   std::vector<fimlir_arg> args = good();
   LaunchDims dims;
@@ -977,10 +978,12 @@ static void testRaggedPrefillArgs() {
                 "kernel 'ragged': argument 4 'kv_indptr': dimension 0 must be "
                 "qo_indptr.shape[0] = 4, got 3");
   // Only an operand of "add" may be negative.
-  checkManifestError("grid-negative-mul",
-              withKernel(R"({"name": "f", "block": [1], "grid": [{"mul": [2, -1]}], "args": []})"),
-              "m.json:2:62: kernels[0] ('f'): grid constant must be in [0, "
-              "4294967295]");
+  checkManifestError(
+      "grid-negative-mul",
+      withKernel(
+          R"({"name": "f", "block": [1], "grid": [{"mul": [2, -1]}], "args": []})"),
+      "m.json:2:62: kernels[0] ('f'): grid constant must be in [0, "
+      "4294967295]");
 }
 
 static std::string lastError() { return fimlir_last_error(); }
@@ -1002,11 +1005,11 @@ static void testPlanner() {
   struct Case {
     int64_t len, chunk, items;
   };
-  for (Case c : {Case{0, 32, 0}, Case{1, 32, 1}, Case{17, 32, 1},
-                 Case{4096, 64, 64}, Case{32768, 512, 64},
-                 Case{131072, 2016, 66}}) {
-    bool ok = fimlir_plan_kv_chunk(&p, &c.len, 1, &chunk, &items) ==
-              FIMLIR_SUCCESS;
+  for (Case c :
+       {Case{0, 32, 0}, Case{1, 32, 1}, Case{17, 32, 1}, Case{4096, 64, 64},
+        Case{32768, 512, 64}, Case{131072, 2016, 66}}) {
+    bool ok =
+        fimlir_plan_kv_chunk(&p, &c.len, 1, &chunk, &items) == FIMLIR_SUCCESS;
     expect(ok && chunk == c.chunk && items == c.items,
            "plan one request of " + std::to_string(c.len) + " keys: chunk " +
                std::to_string(chunk) + " items " + std::to_string(items));
@@ -1062,8 +1065,8 @@ static void testPlanner() {
     bad.change(q);
     expect(fimlir_plan_kv_chunk(&q, &one, 1, &chunk, &items) ==
                    FIMLIR_ERROR_INVALID_VALUE &&
-               lastError() == std::string("fimlir_plan_kv_chunk: ") +
-                                  bad.message,
+               lastError() ==
+                   std::string("fimlir_plan_kv_chunk: ") + bad.message,
            std::string("plan bad parameter: ") + lastError());
   }
   int64_t negative = -1;
@@ -1097,18 +1100,18 @@ static void testPlanner() {
   std::vector<int32_t> indptr = {0, 3, 3, 4, 6}, last = {1, 7, 16, 5};
   std::vector<int32_t> schedule(3 * 8, 99), merge(5, 99);
   fimlir_paged_decode_plan plan = {};
-  fimlir_status st = fimlir_plan_paged_decode(
-      &p, 16, indptr.data(), last.data(), 4, 6, schedule.data(), 8,
-      merge.data(), &plan);
+  fimlir_status st =
+      fimlir_plan_paged_decode(&p, 16, indptr.data(), last.data(), 4, 6,
+                               schedule.data(), 8, merge.data(), &plan);
   expect(st == FIMLIR_SUCCESS, "paged plan: " + lastError());
   // kv_len 33, 0, 16, 21: the smallest chunk (32) with <= 66 items.
   expect(plan.kv_chunk == 32 && plan.num_work_items == 4 &&
              plan.max_kv_len == 33,
          "paged plan chunk " + std::to_string(plan.kv_chunk) + " items " +
              std::to_string(plan.num_work_items));
-  std::vector<int32_t> wantSchedule = {0, 0,  32, 0,  32, 33, 2,  0,
-                                       16, 3, 0,  21, -1, 0,  0,  -1,
-                                       0,  0, -1, 0,  0,  -1, 0,  0};
+  std::vector<int32_t> wantSchedule = {0,  0, 32, 0,  32, 33, 2, 0,
+                                       16, 3, 0,  21, -1, 0,  0, -1,
+                                       0,  0, -1, 0,  0,  -1, 0, 0};
   expect(schedule == wantSchedule, "paged schedule rows");
   expect(merge == std::vector<int32_t>({0, 2, 2, 3, 4}), "paged merge_indptr");
 
@@ -1166,8 +1169,8 @@ static void testPlanner() {
   // An empty batch plans no work.
   int32_t zero = 0, mi = 7;
   std::vector<int32_t> sched(3, 5);
-  expect(fimlir_plan_paged_decode(&p, 16, &zero, nullptr, 0, 0, sched.data(),
-                                  1, &mi, &plan) == FIMLIR_SUCCESS &&
+  expect(fimlir_plan_paged_decode(&p, 16, &zero, nullptr, 0, 0, sched.data(), 1,
+                                  &mi, &plan) == FIMLIR_SUCCESS &&
              plan.num_work_items == 0 && mi == 0 && sched[0] == -1,
          "paged plan of an empty batch: " + lastError());
 }

@@ -100,6 +100,20 @@ struct MatrixInstr {
   /// asynchronously (cp.async on NVIDIA), 0 if the target cannot. With a
   /// transposing tile load, staged tiles then keep their memory layout.
   int64_t asyncCopyBytes = 0;
+  /// Tuning: the key tile of decode (one query token), which streams the
+  /// cache. 32 keys halve the score registers of 64 (168 instead of 255 on
+  /// sm_90a at head dim 128), so more one-wave workgroups stay resident;
+  /// measured 0.60-0.70 of copy bandwidth at 32k-128k keys on H100 against
+  /// 0.49-0.61 with 64. AMD keeps it until measured on hardware.
+  int64_t decodeBlockN = 32;
+  /// Tuning: split-KV workgroups per compute unit the planner aims at
+  /// (manifest "split_workgroups_per_cu"). Measured on the H200
+  /// (docs/performance.md): four for contiguous decode; eight for paged
+  /// decode, whose page lookups add latency that more resident waves hide
+  /// (0.345 -> 0.276 ms at 64 x 4k keys, 0.181 -> 0.153 ms at 1 x 128k;
+  /// sixteen gains nothing more).
+  int64_t splitWorkgroupsPerComputeUnit = 4;
+  int64_t pagedSplitWorkgroupsPerComputeUnit = 8;
 };
 
 /// The matrix instruction to use for `elemType` on `chip` (sm_90a, gfx942,

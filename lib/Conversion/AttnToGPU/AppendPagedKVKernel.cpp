@@ -38,33 +38,31 @@ AppendPagedKVTiling mlir::attn::getAppendPagedKVTiling(int64_t heads,
 
 FailureOr<gpu::GPUFuncOp> mlir::attn::buildAppendPagedKVKernel(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module, StringRef name,
-    RankedTensorType kType, RankedTensorType vType,
-    RankedTensorType kCacheType, RankedTensorType vCacheType,
-    KVLayout layout) {
+    RankedTensorType kType, RankedTensorType vType, RankedTensorType kCacheType,
+    RankedTensorType vCacheType, KVLayout layout) {
   int64_t heads = kType.getDimSize(1), dim = kType.getDimSize(2),
           dimV = vType.getDimSize(2);
   if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(dim) ||
       ShapedType::isDynamic(dimV))
     return failure();
   Type kElem = kType.getElementType(), vElem = vType.getElementType();
-  int64_t bytes = std::max(kElem.getIntOrFloatBitWidth(),
-                           vElem.getIntOrFloatBitWidth()) /
-                  8;
+  int64_t bytes =
+      std::max(kElem.getIntOrFloatBitWidth(), vElem.getIntOrFloatBitWidth()) /
+      8;
   AppendPagedKVTiling tiling = getAppendPagedKVTiling(heads, dim, dimV, bytes);
   if (tiling.threads > kMaxWorkgroupThreads)
     return failure();
   MLIRContext *ctx = builder.getContext();
   int64_t dyn = ShapedType::kDynamic;
   auto list = MemRefType::get({dyn}, IntegerType::get(ctx, 32));
-  SmallVector<Type> args = {
-      getUserViewType({dyn, heads, dim}, kElem),
-      getUserViewType({dyn, heads, dimV}, vElem),
-      list,
-      list,
-      list,
-      list,
-      getUserViewType(kCacheType.getShape(), kElem),
-      getUserViewType(vCacheType.getShape(), vElem)};
+  SmallVector<Type> args = {getUserViewType({dyn, heads, dim}, kElem),
+                            getUserViewType({dyn, heads, dimV}, vElem),
+                            list,
+                            list,
+                            list,
+                            list,
+                            getUserViewType(kCacheType.getShape(), kElem),
+                            getUserViewType(vCacheType.getShape(), vElem)};
   OpBuilder::InsertionGuard guard(builder);
   gpu::GPUFuncOp func =
       createKernel(builder, loc, module, name, args, tiling.threads);
@@ -111,15 +109,15 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildAppendPagedKVKernel(
   Value pageSize = dimOf(kCache, getPageSlotDim(layout));
   Value first = load(kvIndptr, request);
   Value end = load(kvIndptr, arith::AddIOp::create(b, request, idx(1)));
-  Value entry = arith::AddIOp::create(
-      b, first, arith::DivUIOp::create(b, pos, pageSize));
+  Value entry =
+      arith::AddIOp::create(b, first, arith::DivUIOp::create(b, pos, pageSize));
   // The entry must be one of the request's pages and inside the list.
   guardBy(arith::AndIOp::create(
       b, arith::AndIOp::create(b, sge(first, zero), slt(entry, end)),
       slt(entry, dimOf(kvIndices, 0))));
   Value page = load(kvIndices, entry);
-  guardBy(arith::AndIOp::create(b, sge(page, zero),
-                                slt(page, dimOf(kCache, 0))));
+  guardBy(
+      arith::AndIOp::create(b, sge(page, zero), slt(page, dimOf(kCache, 0))));
   Value slot = arith::RemUIOp::create(b, pos, pageSize);
   auto copyRow = [&](Value src, Value cache, int64_t rowDim) {
     // Lanes past a narrower head dim copy nothing.

@@ -24,14 +24,6 @@ static constexpr int64_t kMaxQueryTilesPerWave = 4;
 static constexpr int64_t kMaxBlockN = kMaxTileDim;
 static constexpr int64_t kMaxHeadDim = kMaxTileDim;
 
-/// Split workgroups per compute unit the planner should aim at (manifest
-/// "split_workgroups_per_cu"). Measured on the H200 (docs/performance.md):
-/// four for contiguous decode; eight for paged decode, whose page lookups
-/// add latency that more resident waves hide (0.345 -> 0.276 ms at 64 x 4k
-/// keys, 0.181 -> 0.153 ms at 1 x 128k; sixteen gains nothing more).
-static constexpr int64_t kSplitWorkgroupsPerCU = 4;
-static constexpr int64_t kPagedSplitWorkgroupsPerCU = 8;
-
 /// Name of the module attribute holding the manifest entries.
 static constexpr StringLiteral kManifestsAttr = "attn.manifests";
 
@@ -105,10 +97,9 @@ LogicalResult checkKernelFunction(Operation *op, func::FuncOp func) {
 
 /// Checks that the head-count and head-dim dims of each operand type are
 /// static (the kernel generator specializes on them).
-LogicalResult
-requireStaticHeads(Operation *op,
-                   ArrayRef<std::pair<RankedTensorType, SmallVector<unsigned>>>
-                       headDims) {
+LogicalResult requireStaticHeads(
+    Operation *op,
+    ArrayRef<std::pair<RankedTensorType, SmallVector<unsigned>>> headDims) {
   for (const auto &[type, dims] : headDims)
     for (unsigned d : dims)
       if (type.isDynamicDim(d))
@@ -304,8 +295,7 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
         {named("ceil_div", b.getArrayAttr({str(arg), i64(0), divisor}))});
   };
   auto add = [&](Attribute lhs, int64_t rhs) {
-    return b.getDictionaryAttr(
-        {named("add", b.getArrayAttr({lhs, i64(rhs)}))});
+    return b.getDictionaryAttr({named("add", b.getArrayAttr({lhs, i64(rhs)}))});
   };
   bool split = cfg.splitKV;
   StringRef name = kernel.getName();
@@ -435,11 +425,11 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
     // What the planner needs: kv_len = (pages - 1) * page_size +
     // kv_last_page_len.
     paramList.push_back(named("kv_source", str("paged")));
-    paramList.push_back(named(
-        "kv_layout", str(cfg.kvLayout == KVLayout::nhd ? "nhd" : "hnd")));
-    paramList.push_back(named(
-        "page_size",
-        i64(ShapedType::isDynamic(cfg.pageSize) ? -1 : cfg.pageSize)));
+    paramList.push_back(
+        named("kv_layout", str(cfg.kvLayout == KVLayout::nhd ? "nhd" : "hnd")));
+    paramList.push_back(
+        named("page_size",
+              i64(ShapedType::isDynamic(cfg.pageSize) ? -1 : cfg.pageSize)));
   } else if (cfg.raggedKV) {
     paramList.push_back(named("kv_source", str("ragged")));
   }
@@ -452,9 +442,10 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
   if (split) {
     paramList.push_back(named("stage", str("split_kv")));
     paramList.push_back(named("kv_chunk_multiple", i64(cfg.blockN)));
-    paramList.push_back(named("split_workgroups_per_cu",
-                              i64(cfg.paged ? kPagedSplitWorkgroupsPerCU
-                                            : kSplitWorkgroupsPerCU)));
+    paramList.push_back(
+        named("split_workgroups_per_cu",
+              i64(cfg.paged ? cfg.instr.pagedSplitWorkgroupsPerComputeUnit
+                            : cfg.instr.splitWorkgroupsPerComputeUnit)));
     paramList.push_back(named("workspace", workspace));
   }
   StringRef opName = op->getName().getStringRef();
@@ -584,16 +575,16 @@ struct ConvertAttnToGPUPass
       // (one query row per request). One wave's query tile holds the G
       // heads of a KV head and the keys are split over grid.z, so the KV
       // cache is streamed once by many workgroups.
-      bool decode = !cfg.raggedQueries &&
-                    (paged || cast<RankedTensorType>(query.getType())
-                                      .getDimSize(0) == 1);
+      bool decode =
+          !cfg.raggedQueries &&
+          (paged || cast<RankedTensorType>(query.getType()).getDimSize(0) == 1);
       if (decode) {
         cfg.packHeads = true;
         cfg.numWaves = 1;
       }
       if (!getAttentionLayout(cfg.instr)) {
         op->emitOpError() << "convert-attn-to-gpu: the lane layouts of "
-                         << cfg.instr.name << " cannot keep P in registers";
+                          << cfg.instr.name << " cannot keep P in registers";
         return signalPassFailure();
       }
       // Largest key tile whose staged K and V fit in workgroup memory.
@@ -603,37 +594,35 @@ struct ConvertAttnToGPUPass
         cfg.blockN /= 2;
       if (tileBytes(cfg, cfg.blockN) > limit) {
         op->emitOpError() << "convert-attn-to-gpu: head dims " << cfg.headDim
-                         << "/" << cfg.headDimV
-                         << " need more workgroup memory than " << limit
-                         << " bytes";
+                          << "/" << cfg.headDimV
+                          << " need more workgroup memory than " << limit
+                          << " bytes";
         return signalPassFailure();
       }
-      // Decode streams the cache: a 32-key tile halves the score registers
-      // (168 instead of 255 on sm_90a at head dim 128), so more one-wave
-      // workgroups stay resident per SM; measured 0.60-0.70 of copy
-      // bandwidth at 32k-128k keys on H100 against 0.49-0.61 with 64.
       if (blockN > 0) {
         // A key tile is whole column tiles of S = Q K^T and whole k steps
         // of P V, and must fit in workgroup memory.
         int64_t keysPerStep =
             std::lcm(getAttentionLayout(cfg.instr)->colsPerTile(), cfg.instr.k);
         if (static_cast<int64_t>(blockN) % keysPerStep != 0) {
-          op->emitOpError() << "convert-attn-to-gpu: block-n ("
-                           << static_cast<int64_t>(blockN)
-                           << ") must be a multiple of " << keysPerStep
-                           << " for " << cfg.instr.name;
+          op->emitOpError()
+              << "convert-attn-to-gpu: block-n ("
+              << static_cast<int64_t>(blockN) << ") must be a multiple of "
+              << keysPerStep << " for " << cfg.instr.name;
           return signalPassFailure();
         }
         if (tileBytes(cfg, static_cast<int64_t>(blockN)) > limit) {
           op->emitOpError() << "convert-attn-to-gpu: block-n ("
-                           << static_cast<int64_t>(blockN) << ") needs "
-                           << tileBytes(cfg, static_cast<int64_t>(blockN))
-                           << " bytes of workgroup memory; at most "
-                           << cfg.blockN << " keys fit in " << limit;
+                            << static_cast<int64_t>(blockN) << ") needs "
+                            << tileBytes(cfg, static_cast<int64_t>(blockN))
+                            << " bytes of workgroup memory; at most "
+                            << cfg.blockN << " keys fit in " << limit;
           return signalPassFailure();
         }
       }
-      int64_t decodeBlockN = blockN > 0 ? int64_t(blockN) : int64_t(32);
+      // Decode streams the cache with the target's decode key tile.
+      int64_t decodeBlockN =
+          blockN > 0 ? int64_t(blockN) : cfg.instr.decodeBlockN;
       chooseRegisterTiling(cfg, decode ? 1 : queryTilesPerWave,
                            decode ? decodeBlockN : int64_t(blockN));
       cfg.splitKV = decode;
@@ -653,7 +642,7 @@ struct ConvertAttnToGPUPass
             builder, op->getLoc(), gpuModule, mergeName, cfg);
         if (failed(built)) {
           op->emitOpError() << "convert-attn-to-gpu: head dim " << cfg.headDimV
-                           << " exceeds the merge kernel's 1024 threads";
+                            << " exceeds the merge kernel's 1024 threads";
           return signalPassFailure();
         }
         merge = *built;
@@ -686,7 +675,8 @@ struct ConvertAttnToGPUPass
         op.emitOpError("convert-attn-to-gpu: expected inside a func.func");
         return signalPassFailure();
       }
-      FailureOr<NamedAttribute> manifest = buildAppendPagedKV(builder, op, func);
+      FailureOr<NamedAttribute> manifest =
+          buildAppendPagedKV(builder, op, func);
       if (failed(manifest))
         return signalPassFailure();
       manifests.push_back(*manifest);
@@ -721,14 +711,12 @@ struct ConvertAttnToGPUPass
       return op.emitOpError()
              << "convert-attn-to-gpu: " << heads << " KV heads of "
              << tiling.lanesPerHead << " vectors need " << tiling.threads
-             << " threads, more than a workgroup's "
-             << kMaxWorkgroupThreads;
+             << " threads, more than a workgroup's " << kMaxWorkgroupThreads;
     gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
     std::string moduleName = gpuModule.getName().str();
-    FailureOr<gpu::GPUFuncOp> kernel =
-        buildAppendPagedKVKernel(builder, op.getLoc(), gpuModule,
-                                 func.getSymName(), kType, vType, kcType,
-                                 vcType, op.getKvLayout());
+    FailureOr<gpu::GPUFuncOp> kernel = buildAppendPagedKVKernel(
+        builder, op.getLoc(), gpuModule, func.getSymName(), kType, vType,
+        kcType, vcType, op.getKvLayout());
     if (failed(kernel))
       return op.emitOpError("convert-attn-to-gpu: kernel generation failed");
 

@@ -105,10 +105,9 @@ Value TiledKernelBuilder::readQueryTile() {
   // Rows are tokens of one head, or with packed heads the heads of the one
   // token. Rows past the memref's end read the padding; rows of another
   // KV head's group are read but never stored.
-  SmallVector<Value> at = cfg.packHeads
-                              ? SmallVector<Value>{qToken, headBase, idx(0)}
-                              : SmallVector<Value>{add(qStart, rowBase),
-                                                   qHead, idx(0)};
+  SmallVector<Value> at =
+      cfg.packHeads ? SmallVector<Value>{qToken, headBase, idx(0)}
+                    : SmallVector<Value>{add(qStart, rowBase), qHead, idx(0)};
   return vector::TransferReadOp::create(
       b, type, qMem, at, tileMap(ctx, cfg.packHeads ? 1 : 0, 3), pad,
       /*mask=*/Value(), b.getBoolArrayAttr({false, true}));
@@ -199,7 +198,8 @@ void TiledKernelBuilder::buildBatchPrefillPrologue(gpu::GPUFuncOp func) {
   // validates the tables, and this keeps any row of them inside the buffers.
   auto clampRange = [&](Value indptr, Value at, Value size) {
     Value begin = minIdx(maxIdx(loadIndex(indptr, {at}), idx(0)), size);
-    Value end = minIdx(maxIdx(loadIndex(indptr, {add(at, idx(1))}), begin), size);
+    Value end =
+        minIdx(maxIdx(loadIndex(indptr, {add(at, idx(1))}), begin), size);
     return std::make_pair(begin, end);
   };
   Value qoIndptr, kvIndptr, lastPageLen;
@@ -309,9 +309,9 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
         arith::IndexCastOp::create(b, b.getIndexType(), func.getArgument(5));
   }
   int64_t blockM = cfg.blockM(), blockN = cfg.blockN;
-  rowBase = workItemRow
-                ? workItemRow
-                : mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), idx(blockM));
+  rowBase = workItemRow ? workItemRow
+                        : mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                              idx(blockM));
   posOffset = sub(kvLen, qoLen);
   auto positionOf = [&](Value row) {
     return cfg.packHeads ? posOffset : add(row, posOffset);
@@ -355,8 +355,8 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   if (cfg.batchDecode()) {
     stepKvLen = kvEnd;
     if (cfg.windowLeft < 0)
-      unmaskedEnd = add(kvBegin, roundDown(maxIdx(idx(0), sub(kvEnd, kvBegin)),
-                                           blockN));
+      unmaskedEnd =
+          add(kvBegin, roundDown(maxIdx(idx(0), sub(kvEnd, kvBegin)), blockN));
   }
 
   // Q stays in registers for the whole kernel when it fits, else it is

@@ -128,9 +128,8 @@ AppendPagedKVTiling getAppendPagedKVTiling(int64_t heads, int64_t dim,
 /// place. Fails for dynamic head counts or dims, or more than 1024 threads.
 FailureOr<gpu::GPUFuncOp> buildAppendPagedKVKernel(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module, StringRef name,
-    RankedTensorType kType, RankedTensorType vType,
-    RankedTensorType kCacheType, RankedTensorType vCacheType,
-    KVLayout layout);
+    RankedTensorType kType, RankedTensorType vType, RankedTensorType kCacheType,
+    RankedTensorType vCacheType, KVLayout layout);
 
 /// Builds `gpu.func @name(q, k, v, o[, lse]) kernel` computing attention with
 /// FlashAttention-2's online softmax inside `module`, on whole workgroup

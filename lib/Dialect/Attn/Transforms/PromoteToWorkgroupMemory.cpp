@@ -88,8 +88,8 @@ std::pair<Value, Value> pageAndSlot(ImplicitLocOpBuilder &b, LoadKVTileOp load,
     Type i32 = b.getI32Type();
     Value t = arith::IndexCastUIOp::create(b, i32, token);
     Value p = arith::IndexCastUIOp::create(b, i32, pageSize);
-    pageOfToken = arith::IndexCastUIOp::create(
-        b, b.getIndexType(), arith::DivUIOp::create(b, t, p));
+    pageOfToken = arith::IndexCastUIOp::create(b, b.getIndexType(),
+                                               arith::DivUIOp::create(b, t, p));
     slot = arith::IndexCastUIOp::create(b, b.getIndexType(),
                                         arith::RemUIOp::create(b, t, p));
   } else {
@@ -144,9 +144,9 @@ void readDirectly(LoadKVTileOp load) {
     if (!load.getInBounds())
       mask = vector::CreateMaskOp::create(
           b, VectorType::get(type.getShape(), b.getI1Type()),
-          ValueRange{arith::SubIOp::create(b, load.getKvLen(),
-                                           load.getKeyStart()),
-                     arith::ConstantIndexOp::create(b, cols)});
+          ValueRange{
+              arith::SubIOp::create(b, load.getKvLen(), load.getKeyStart()),
+              arith::ConstantIndexOp::create(b, cols)});
     Value tile = vector::TransferReadOp::create(
         b, type, load.getSource(),
         ValueRange{load.getKeyStart(), load.getKvHead(), zero},
@@ -268,8 +268,7 @@ Value Promoter::tokenOfRound(ImplicitLocOpBuilder &b, Candidate c,
   auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
   LoadKVTileOp load = c.load;
   VectorType type = load.getTile().getType();
-  int64_t perCopy =
-      kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
+  int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
   int64_t chunksPerRow = type.getDimSize(1) / perCopy;
   int64_t chunks = type.getDimSize(0) * chunksPerRow;
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -368,51 +367,51 @@ void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
   int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
   auto copyType = VectorType::get({perCopy}, type.getElementType());
   Value padding = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(copyType,
-                                b.getZeroAttr(type.getElementType())));
-  forEachChunk(b, c, c.load.getKeyStart(), /*rowsFastest=*/c.transposed,
-               [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
-                 auto load = vector::LoadOp::create(b, copyType,
-                                                    c.load.getSource(), at);
-                 load.setAlignment(kStagingCopyBytes);
-                 // Rows past the end are zero.
-                 Value chunk = load;
-                 if (inRange)
-                   chunk = arith::SelectOp::create(b, inRange, chunk, padding);
-                 if (!c.transposed) {
-                   auto store = vector::StoreOp::create(b, chunk, buffer,
-                                                        ValueRange{row, col});
-                   store.setAlignment(kStagingCopyBytes);
-                   return;
-                 }
-                 for (int64_t j = 0; j < perCopy; ++j) {
-                   Value x = vector::ExtractOp::create(b, chunk, j);
-                   Value at = arith::AddIOp::create(
-                       b, col, arith::ConstantIndexOp::create(b, j));
-                   memref::StoreOp::create(b, x, buffer, ValueRange{at, row});
-                 }
-               });
+      b,
+      DenseElementsAttr::get(copyType, b.getZeroAttr(type.getElementType())));
+  forEachChunk(
+      b, c, c.load.getKeyStart(), /*rowsFastest=*/c.transposed,
+      [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
+        auto load = vector::LoadOp::create(b, copyType, c.load.getSource(), at);
+        load.setAlignment(kStagingCopyBytes);
+        // Rows past the end are zero.
+        Value chunk = load;
+        if (inRange)
+          chunk = arith::SelectOp::create(b, inRange, chunk, padding);
+        if (!c.transposed) {
+          auto store =
+              vector::StoreOp::create(b, chunk, buffer, ValueRange{row, col});
+          store.setAlignment(kStagingCopyBytes);
+          return;
+        }
+        for (int64_t j = 0; j < perCopy; ++j) {
+          Value x = vector::ExtractOp::create(b, chunk, j);
+          Value at = arith::AddIOp::create(
+              b, col, arith::ConstantIndexOp::create(b, j));
+          memref::StoreOp::create(b, x, buffer, ValueRange{at, row});
+        }
+      });
 }
 
 void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
                          Value keyStart, ArrayRef<Value> pages) {
-  int64_t perCopy =
-      kStagingCopyBytes / (c.load.getTile().getType().getElementTypeBitWidth() /
-                           8);
-  forEachChunk(b, c, keyStart, /*rowsFastest=*/false,
-               [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
-                 // Rows past the end copy nothing and are zero filled.
-                 Value srcElements;
-                 if (inRange)
-                   srcElements = arith::SelectOp::create(
-                       b, inRange, arith::ConstantIndexOp::create(b, perCopy),
-                       arith::ConstantIndexOp::create(b, 0));
-                 nvgpu::DeviceAsyncCopyOp::create(
-                     b, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
-                     buffer, ValueRange{row, col}, c.load.getSource(), at,
-                     b.getIndexAttr(perCopy), srcElements, b.getUnitAttr());
-               },
-               pages);
+  int64_t perCopy = kStagingCopyBytes /
+                    (c.load.getTile().getType().getElementTypeBitWidth() / 8);
+  forEachChunk(
+      b, c, keyStart, /*rowsFastest=*/false,
+      [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
+        // Rows past the end copy nothing and are zero filled.
+        Value srcElements;
+        if (inRange)
+          srcElements = arith::SelectOp::create(
+              b, inRange, arith::ConstantIndexOp::create(b, perCopy),
+              arith::ConstantIndexOp::create(b, 0));
+        nvgpu::DeviceAsyncCopyOp::create(
+            b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), buffer,
+            ValueRange{row, col}, c.load.getSource(), at,
+            b.getIndexAttr(perCopy), srcElements, b.getUnitAttr());
+      },
+      pages);
 }
 
 FailureOr<Value> Promoter::keyStartAt(ImplicitLocOpBuilder &b,
@@ -550,7 +549,8 @@ bool Promoter::promoteLoopAsync(scf::ForOp loop,
     if (j + 1 < cands.size()) {
       copyAsync(b, cands[j + 1], bufferFor(cands[j + 1]),
                 cands[j + 1].load.getKeyStart(),
-                share ? SmallVector<Value>(carriedPages) : SmallVector<Value>());
+                share ? SmallVector<Value>(carriedPages)
+                      : SmallVector<Value>());
       if (share)
         nextPages = pagesIf(
             more,
@@ -569,12 +569,12 @@ bool Promoter::promoteLoopAsync(scf::ForOp loop,
     }
     Value zero = arith::ConstantIndexOp::create(b, 0);
     VectorType type = c.load.getTile().getType();
-    Value padding = arith::ConstantOp::create(
-        b, b.getZeroAttr(type.getElementType()));
+    Value padding =
+        arith::ConstantOp::create(b, b.getZeroAttr(type.getElementType()));
     auto read = vector::TransferReadOp::create(
         b, type, buffer, ValueRange{zero, zero},
-        AffineMapAttr::get(AffineMap::getMultiDimIdentityMap(2, ctx)),
-        padding, /*mask=*/Value(), b.getBoolArrayAttr({true, true}));
+        AffineMapAttr::get(AffineMap::getMultiDimIdentityMap(2, ctx)), padding,
+        /*mask=*/Value(), b.getBoolArrayAttr({true, true}));
     c.load.replaceAllUsesWith(read.getResult());
   }
   for (Candidate &c : cands)
