@@ -1175,6 +1175,69 @@ static void testPlanner() {
          "paged plan of an empty batch: " + lastError());
 }
 
+static void testPrefillPlanner() {
+  fimlir_prefill_params p = {};
+  p.block_m = 128;
+  p.causal = 1;
+  p.window_left = -1;
+  fimlir_prefill_plan plan = {};
+  // Two requests: 130 queries over 130 keys, 1 over 500 (page size 16).
+  std::vector<int32_t> qo = {0, 130, 131}, kv = {0, 9, 41}, last = {2, 4};
+  std::vector<int32_t> sched(2 * 4, 7);
+  expect(fimlir_plan_paged_prefill(&p, 16, qo.data(), kv.data(), last.data(), 2,
+                                   41, sched.data(), 4,
+                                   &plan) == FIMLIR_SUCCESS &&
+             plan.num_work_items == 3 && plan.total_qo_len == 131 &&
+             plan.max_kv_len == 500 && plan.total_kv_len == -1,
+         "paged prefill plan: " + lastError());
+  // 500 keys, then 130 (the second tile of request 0), then 128.
+  expect(sched == std::vector<int32_t>{1, 0, 0, 128, 0, 0, -1, 0},
+         "tiles by the keys they see, padding last");
+  expect(fimlir_plan_paged_prefill(&p, 16, qo.data(), kv.data(), last.data(), 2,
+                                   41, sched.data(), 2,
+                                   &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_paged_prefill: the batch needs 3 work "
+                            "items of block_m = 128 query rows but the "
+                            "schedule holds 2",
+         "schedule too small: " + lastError());
+  expect(fimlir_plan_paged_prefill(nullptr, 16, qo.data(), kv.data(),
+                                   last.data(), 2, 41, sched.data(), 4,
+                                   &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_paged_prefill: params is NULL",
+         "NULL params: " + lastError());
+  fimlir_prefill_params bad = p;
+  bad.block_m = 0;
+  expect(fimlir_plan_ragged_prefill(&bad, qo.data(), qo.data(), 2, sched.data(),
+                                    4, &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_ragged_prefill: block_m must be in "
+                            "[1, 2^20], got 0",
+         "block_m: " + lastError());
+  bad = p;
+  bad.window_left = -2;
+  expect(fimlir_plan_ragged_prefill(&bad, qo.data(), qo.data(), 2, sched.data(),
+                                    4, &plan) == FIMLIR_ERROR_INVALID_VALUE,
+         "window_left: " + lastError());
+  expect(fimlir_plan_ragged_prefill(&p, qo.data(), nullptr, 2, sched.data(), 4,
+                                    &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() ==
+                 "fimlir_plan_ragged_prefill: kv_indptr must not be NULL",
+         "NULL kv_indptr: " + lastError());
+  std::vector<int32_t> down = {0, 130, 120};
+  expect(fimlir_plan_ragged_prefill(&p, qo.data(), down.data(), 2, sched.data(),
+                                    4, &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_ragged_prefill: kv_indptr must be "
+                            "non-decreasing: kv_indptr[2] = 120 < "
+                            "kv_indptr[1] = 130",
+         "decreasing kv_indptr: " + lastError());
+  // An empty batch: all padding; the ragged plan reports k's tokens.
+  int32_t zero = 0;
+  expect(fimlir_plan_ragged_prefill(&p, &zero, &zero, 0, sched.data(), 4,
+                                    &plan) == FIMLIR_SUCCESS &&
+             plan.num_work_items == 0 && plan.total_kv_len == 0 &&
+             sched[0] == -1 && sched[6] == -1,
+         "empty prefill batch: " + lastError());
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -1191,6 +1254,7 @@ int main(int argc, char **argv) {
   testPagedDecodeArgs();
   testRaggedPrefillArgs();
   testPlanner();
+  testPrefillPlanner();
   std::printf("failures: %d\n", failures);
   return failures ? 1 : 0;
 }
