@@ -123,11 +123,19 @@ class Cache:
         return self.tensor if self.tensor is not None else (self.k, self.v)
 
 
-def check(dec, params, dtype, lens, page_size, gen, fused=True, label=""):
-    """Plans and runs one batch; returns a result row."""
+def check(dec, params, dtype, lens, page_size, gen, fused=True, label="",
+          q_from_qkv=False):
+    """Plans and runs one batch; returns a result row. With `q_from_qkv`, q
+    is the head range of one fused [batch, Hq + 2 Hkv, D] projection."""
     hq, d = params["num_qo_heads"], params["head_dim"]
     cache = Cache(params, dtype, lens, page_size, gen, fused)
-    q = torch.randn(len(lens), hq, d, generator=gen, device="cuda").to(dtype)
+    if q_from_qkv:
+        qkv = torch.randn(len(lens), hq + 2 * params["num_kv_heads"], d,
+                          generator=gen, device="cuda").to(dtype)
+        q = qkv[:, :hq]
+    else:
+        q = torch.randn(len(lens), hq, d, generator=gen,
+                        device="cuda").to(dtype)
     plan = dec.plan(cache.indptr, cache.indices, cache.last,
                     page_size=page_size)
     dec.o_part.fill_(float("nan"))
@@ -301,6 +309,9 @@ def main():
             label=f"two-tensors p{ps}")))
         rows.append(dict(kernel=name, **check(
             dec, params, dtype, [], ps, cuda_gen, label="empty-batch")))
+        rows.append(dict(kernel=name, **check(
+            dec, params, dtype, [300, 1, 2000], ps, cuda_gen,
+            label="q-from-qkv", q_from_qkv=True)))
         if full or "_d64_g1_nhd" in name:
             for r in graph_case(dec, params, dtype, cuda_gen, ps):
                 rows.append(dict(kernel=name, **r))

@@ -100,9 +100,15 @@ class Batch:
         for n in qo_lens:
             self.qo_indptr.append(self.qo_indptr[-1] + n)
         tokens = self.qo_indptr[-1] + spare_rows
-        if fused_qkv:
+        if fused_qkv and paged:
+            # q is a head range of one projection whose K and V went to the
+            # cache.
+            qkv = torch.randn(tokens, hq + 2 * hkv, d, generator=gen,
+                              device="cuda").to(dtype)
+            self.q = qkv[:, :hq]
+        elif fused_qkv:
             # One projection's output: q, k and v are head ranges of it.
-            assert not paged and qo_lens == kv_lens and d == dv
+            assert qo_lens == kv_lens and d == dv
             qkv = torch.randn(tokens, hq + 2 * hkv, d, generator=gen,
                               device="cuda").to(dtype)
             self.q = qkv[:, :hq]
@@ -389,6 +395,9 @@ def main():
             rows.append(dict(kernel=name, **check(
                 pre, params, dtype, [200, 3], [700, 40], cuda_gen, ps,
                 label="two-tensors", fused_kv=False)))
+            rows.append(dict(kernel=name, **check(
+                pre, params, dtype, [130, 1, 64], [500, 9, 64], cuda_gen, ps,
+                label="q-from-qkv", fused_qkv=True)))
         elif params["head_dim"] == params["head_dim_v"]:
             rows.append(dict(kernel=name, **check(
                 pre, params, dtype, [300, 1, 77], [300, 1, 77], cuda_gen,

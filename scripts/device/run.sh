@@ -4,7 +4,7 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|bench|paged|prefill|profile|sanitize|all]
+#   bash scripts/device/run.sh [check|bench|paged|prefill|flashinfer|profile|sanitize|all]
 #
 # paged: the paged batch decode matrix (KERNELS/paged, gen_kernels.py --set
 # paged) and its serving benchmark (KERNELS/paged-bench, with KERNELS/decode
@@ -96,6 +96,15 @@ if [[ $what == prefill || $what == all ]]; then
       --single-dir "$KERNELS/bench" --json "$OUT/bench-prefill.json" 2>&1 |
       tee "$OUT/bench-prefill.log" | tail -n 16
   fi
+fi
+if [[ $what == flashinfer ]]; then
+  # FlashInfer itself beside ours: its wheel and missing dependencies in
+  # .whl/ (carried; see docs/performance.md), kernels JIT-built by nvcc.
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+    --upgrade --target /tmp/site .whl/*.whl || { echo "no wheels"; exit 1; }
+  PYTHONPATH=/tmp/site FLASHINFER_CUDA_ARCH_LIST=9.0a \
+    python3 scripts/device/bench_flashinfer.py "$KERNELS/paged-bench" \
+    "$KERNELS/prefill-bench" 2>&1 | tee "$OUT/bench-flashinfer.log" | tail -n 8
 fi
 if [[ $what == sanitize ]]; then
   # compute-sanitizer on a few carried kernels (KERNELS/sanitize: copies of
