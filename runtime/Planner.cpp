@@ -31,6 +31,31 @@ fimlir_status invalid(const char *function, const std::string &message) {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
+/// A batch and a schedule whose indices fit the kernels' i32 tables.
+fimlir_status checkBatchAndRows(const char *fn, int64_t batch_size,
+                                int64_t schedule_rows) {
+  if (batch_size < 0 || batch_size > std::numeric_limits<int32_t>::max() - 1)
+    return invalid(fn, "batch_size must be in [0, 2^31 - 1), got " +
+                           std::to_string(batch_size));
+  if (schedule_rows < 1 || schedule_rows > std::numeric_limits<int32_t>::max())
+    return invalid(fn, "schedule_rows must be in [1, 2^31), got " +
+                           std::to_string(schedule_rows));
+  return FIMLIR_SUCCESS;
+}
+
+/// Sizes `v` to `n` elements; FIMLIR_ERROR_OUT_OF_MEMORY (from `fn`) when
+/// the host has no room, instead of an exception through the C API.
+template <typename T>
+fimlir_status allocate(const char *fn, std::vector<T> &v, int64_t n) {
+  try {
+    v.resize(static_cast<size_t>(n));
+  } catch (const std::bad_alloc &) {
+    return setError(FIMLIR_ERROR_OUT_OF_MEMORY,
+                    std::string(fn) + ": out of host memory");
+  }
+  return FIMLIR_SUCCESS;
+}
+
 /// Work items of requests `lens` split into chunks of `chunk` keys.
 int64_t countItems(const int64_t *lens, int64_t n, int64_t chunk) {
   int64_t items = 0;
@@ -127,12 +152,8 @@ fimlir_status pagedKvLens(const char *fn, int32_t page_size,
   if (kv_indptr[0] != 0)
     return invalid(fn, "kv_indptr[0] must be 0, got " +
                            std::to_string(kv_indptr[0]));
-  try {
-    lens.resize(static_cast<size_t>(batch_size));
-  } catch (const std::bad_alloc &) {
-    return setError(FIMLIR_ERROR_OUT_OF_MEMORY,
-                    std::string(fn) + ": out of host memory");
-  }
+  if (fimlir_status st = allocate(fn, lens, batch_size))
+    return st;
   for (int64_t b = 0; b < batch_size; ++b) {
     std::string at = std::to_string(b);
     int64_t pages = int64_t(kv_indptr[b + 1]) - kv_indptr[b];
@@ -173,12 +194,8 @@ fimlir_status indptrLens(const char *fn, const char *what,
   if (indptr[0] != 0)
     return invalid(fn, std::string(what) + "[0] must be 0, got " +
                            std::to_string(indptr[0]));
-  try {
-    lens.resize(static_cast<size_t>(batch_size));
-  } catch (const std::bad_alloc &) {
-    return setError(FIMLIR_ERROR_OUT_OF_MEMORY,
-                    std::string(fn) + ": out of host memory");
-  }
+  if (fimlir_status st = allocate(fn, lens, batch_size))
+    return st;
   for (int64_t b = 0; b < batch_size; ++b) {
     lens[b] = int64_t(indptr[b + 1]) - indptr[b];
     if (lens[b] < 0)
@@ -203,12 +220,8 @@ fimlir_status checkPrefillArgs(const char *fn, const fimlir_prefill_params *p,
   if (p->window_left < -1)
     return invalid(fn, "window_left must be >= -1, got " +
                            std::to_string(p->window_left));
-  if (batch_size < 0 || batch_size > std::numeric_limits<int32_t>::max() - 1)
-    return invalid(fn, "batch_size must be in [0, 2^31 - 1), got " +
-                           std::to_string(batch_size));
-  if (schedule_rows < 1 || schedule_rows > std::numeric_limits<int32_t>::max())
-    return invalid(fn, "schedule_rows must be in [1, 2^31), got " +
-                           std::to_string(schedule_rows));
+  if (fimlir_status st = checkBatchAndRows(fn, batch_size, schedule_rows))
+    return st;
   if (!qo_indptr || !schedule || !plan)
     return invalid(fn, "qo_indptr, schedule and plan must not be NULL");
   return FIMLIR_SUCCESS;
@@ -241,12 +254,9 @@ fimlir_status scheduleQueryTiles(const char *fn, const fimlir_prefill_params *p,
                            " query rows but the schedule holds " +
                            std::to_string(scheduleRows));
   std::vector<Tile> tiles;
-  try {
-    tiles.reserve(static_cast<size_t>(items));
-  } catch (const std::bad_alloc &) {
-    return setError(FIMLIR_ERROR_OUT_OF_MEMORY,
-                    std::string(fn) + ": out of host memory");
-  }
+  if (fimlir_status st = allocate(fn, tiles, items))
+    return st;
+  tiles.clear();
   for (size_t b = 0; b < qoLens.size(); ++b) {
     int64_t qo = qoLens[b], kv = kvLens[b];
     for (int64_t begin = 0; begin < qo; begin += m) {
@@ -316,12 +326,8 @@ FIMLIR_API fimlir_status fimlir_plan_paged_decode(
   if (page_size < 1)
     return invalid(fn,
                    "page_size must be >= 1, got " + std::to_string(page_size));
-  if (batch_size < 0 || batch_size > std::numeric_limits<int32_t>::max() - 1)
-    return invalid(fn, "batch_size must be in [0, 2^31 - 1), got " +
-                           std::to_string(batch_size));
-  if (schedule_rows < 1 || schedule_rows > std::numeric_limits<int32_t>::max())
-    return invalid(fn, "schedule_rows must be in [1, 2^31), got " +
-                           std::to_string(schedule_rows));
+  if (fimlir_status st = checkBatchAndRows(fn, batch_size, schedule_rows))
+    return st;
   if (!kv_indptr || (batch_size > 0 && !kv_last_page_len) || !schedule ||
       !merge_indptr || !plan)
     return invalid(fn, "kv_indptr, kv_last_page_len, schedule, "

@@ -53,3 +53,18 @@ def resolve_page_size(kernel_page_size: int, page_size, what: str) -> int:
         raise ValueError(f"{what}: the kernel was compiled for page size "
                          f"{kernel_page_size}, got {page_size}")
     return page_size
+
+
+def pick_kernel(module, kernel, accept, what: str, kind: str):
+    """The kernel of `module` named `kernel`, or its one kernel whose params
+    `accept`; ValueError (from `what`) naming the candidates otherwise."""
+    names = [n for n in module.kernel_names if accept(module.kernel(n).params)]
+    if kernel is None:
+        if len(names) != 1:
+            raise ValueError(f"{what}: {module.manifest_path} holds "
+                             f"{len(names)} {kind} kernels {names}; name one")
+        kernel = names[0]
+    if kernel not in names:
+        raise ValueError(f"{what}: '{kernel}' is not a {kind} kernel of "
+                         f"{module.manifest_path}")
+    return module.kernel(kernel)

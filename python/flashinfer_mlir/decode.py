@@ -17,8 +17,8 @@ after later plan() calls for the same batch size.
 import math
 from typing import Optional, Tuple, Union
 
-from ._tables import (check_page_size, host_int32, resolve_page_size,
-                      split_paged_cache)
+from ._tables import (check_page_size, host_int32, pick_kernel,
+                      resolve_page_size, split_paged_cache)
 from .planner import check_page_indices, plan_paged_decode
 from .runtime import Module
 
@@ -37,20 +37,11 @@ class PagedDecode:
                  max_work_items: Optional[int] = None,
                  workgroups_per_sm: Optional[int] = None, device=None):
         torch = _torch()
-        splits = [n for n in module.kernel_names
-                  if module.kernel(n).params.get("schedule") ==
-                  "request_kv_range"]
-        if kernel is None:
-            if len(splits) != 1:
-                raise ValueError(
-                    f"PagedDecode: {module.manifest_path} holds "
-                    f"{len(splits)} paged decode kernels {splits}; name one")
-            kernel = splits[0]
-        if kernel not in splits:
-            raise ValueError(f"PagedDecode: '{kernel}' is not a paged decode "
-                             f"kernel of {module.manifest_path}")
-        self.split = module.kernel(kernel)
-        self.merge = module.kernel(kernel + "_merge")
+        self.split = pick_kernel(
+            module, kernel,
+            lambda p: p.get("schedule") == "request_kv_range", "PagedDecode",
+            "paged decode")
+        self.merge = module.kernel(self.split.name + "_merge")
         p = self.split.params
         self.params = p
         self.page_size = p["page_size"]  # -1: any (read from the cache)

@@ -17,7 +17,7 @@ written: with validate=True the call reports the first such token instead.
 
 from typing import Optional
 
-from ._tables import split_paged_cache
+from ._tables import pick_kernel, split_paged_cache
 
 __all__ = ["AppendPagedKV", "get_batch_indices_positions", "get_seq_lens"]
 
@@ -55,19 +55,10 @@ def get_batch_indices_positions(append_indptr, seq_lens, nnz: int):
 
 class AppendPagedKV:
     def __init__(self, module, kernel: Optional[str] = None):
-        names = [n for n in module.kernel_names
-                 if module.kernel(n).params.get("elements_per_thread")
-                 is not None and "kv_layout" in module.kernel(n).params]
-        if kernel is None:
-            if len(names) != 1:
-                raise ValueError(f"AppendPagedKV: {module.manifest_path} "
-                                 f"holds {len(names)} append kernels "
-                                 f"{names}; name one")
-            kernel = names[0]
-        if kernel not in names:
-            raise ValueError(f"AppendPagedKV: '{kernel}' is not an append "
-                             f"kernel of {module.manifest_path}")
-        self.kernel = module.kernel(kernel)
+        self.kernel = pick_kernel(
+            module, kernel,
+            lambda p: "elements_per_thread" in p and "kv_layout" in p,
+            "AppendPagedKV", "append")
         self.params = self.kernel.params
 
     def __call__(self, append_key, append_value, batch_indices, positions,

@@ -20,8 +20,8 @@ CUDA graph replays correctly after later plan() calls of the same batch size.
 
 from typing import Optional
 
-from ._tables import (check_page_size, host_int32, resolve_page_size,
-                      split_paged_cache)
+from ._tables import (check_page_size, host_int32, pick_kernel,
+                      resolve_page_size, split_paged_cache)
 from .planner import (check_page_indices, plan_paged_prefill,
                       plan_ragged_prefill, prefill_schedule_rows)
 from .runtime import Module
@@ -39,22 +39,13 @@ class BatchPrefill:
                  max_batch_size: int, max_num_tokens: int,
                  max_num_pages: int = 0, device=None):
         torch = _torch()
-        names = [n for n in module.kernel_names
-                 if module.kernel(n).params.get("schedule") ==
-                 "request_q_tile"]
-        if kernel is None:
-            if len(names) != 1:
-                raise ValueError(
-                    f"BatchPrefill: {module.manifest_path} holds "
-                    f"{len(names)} batch prefill kernels {names}; name one")
-            kernel = names[0]
-        if kernel not in names:
-            raise ValueError(f"BatchPrefill: '{kernel}' is not a batch "
-                             f"prefill kernel of {module.manifest_path}")
+        self.kernel = pick_kernel(
+            module, kernel,
+            lambda p: p.get("schedule") == "request_q_tile", "BatchPrefill",
+            "batch prefill")
         if max_batch_size < 0 or max_num_tokens < 0 or max_num_pages < 0:
             raise ValueError("BatchPrefill: max_batch_size, max_num_tokens "
                              "and max_num_pages must be >= 0")
-        self.kernel = module.kernel(kernel)
         p = self.kernel.params
         self.params = p
         self.paged = p.get("kv_source") == "paged"

@@ -263,6 +263,36 @@ def bad_cases(dec, params, dtype, page_size):
     ]
 
 
+def run_bad_cases(name, cases, out):
+    """Runs (label, callable, expected message part) cases, each of which
+    must raise; appends (kernel, label, raised as expected, message)."""
+    for label, fn, expect in cases:
+        try:
+            fn()
+            torch.cuda.synchronize()
+            out.append((name, label, False, "no error"))
+        except (ValueError, RuntimeError) as e:
+            out.append((name, label, expect in str(e), str(e)))
+
+
+def report(rows, bad_rows, what, json_path=None):
+    """Prints the bad-argument rows and the summary table (and writes
+    `json_path`); returns whether anything failed."""
+    for name, label, ok, msg in bad_rows:
+        print(f"{'ok ' if ok else 'FAIL'} {name:40s} bad {label:18s} {msg[:110]}")
+    print(f"\n| {what} | passed | bad-argument cases raised | worst rel err "
+          f"| worst lse err |")
+    print("|---|---|---|---|---|")
+    print(f"| {len(rows)} | {sum(r['ok'] for r in rows)} | "
+          f"{sum(b[2] for b in bad_rows)}/{len(bad_rows)} | "
+          f"{max((r['rel'] for r in rows), default=0):.2e} | "
+          f"{max((r['lse_err'] for r in rows), default=0):.2e} |")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(dict(rows=rows, bad=bad_rows), f, indent=1)
+    return any(not r["ok"] for r in rows) or any(not b[2] for b in bad_rows)
+
+
 TOL = 2e-2
 
 
@@ -315,31 +345,14 @@ def main():
         if full or "_d64_g1_nhd" in name:
             for r in graph_case(dec, params, dtype, cuda_gen, ps):
                 rows.append(dict(kernel=name, **r))
-            for label, fn, expect in bad_cases(dec, params, dtype, ps):
-                try:
-                    fn()
-                    torch.cuda.synchronize()
-                    bad_rows.append((name, label, False, "no error"))
-                except (ValueError, RuntimeError) as e:
-                    bad_rows.append((name, label, expect in str(e), str(e)))
+            run_bad_cases(name, bad_cases(dec, params, dtype, ps), bad_rows)
     for r in rows:
         print(f"{'ok ' if r['ok'] else 'FAIL'} {r['kernel']:36s} "
               f"{r['label']:14s} rel {r['rel']:.2e} lse {r['lse_err']:.2e} "
               f"items {r['items']:4d} chunk {r['chunk']:6d}"
               + ("" if r["written"] else " UNWRITTEN")
               + ("" if r["sensitive"] else " VARIANT-IGNORED"))
-    for name, label, ok, msg in bad_rows:
-        print(f"{'ok ' if ok else 'FAIL'} {name:36s} bad {label:18s} {msg[:110]}")
-    failed = [r for r in rows if not r["ok"]] + [b for b in bad_rows if not b[2]]
-    print("\n| cases | passed | bad-argument cases raised | worst rel err | worst lse err |")
-    print("|---|---|---|---|---|")
-    print(f"| {len(rows)} | {sum(r['ok'] for r in rows)} | "
-          f"{sum(b[2] for b in bad_rows)}/{len(bad_rows)} | "
-          f"{max((r['rel'] for r in rows), default=0):.2e} | "
-          f"{max((r['lse_err'] for r in rows), default=0):.2e} |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(dict(rows=rows, bad=bad_rows), f, indent=1)
+    failed = report(rows, bad_rows, "cases", args.json)
     sys.exit(1 if failed else 0)
 
 

@@ -32,7 +32,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 sys.path.insert(0, os.path.dirname(__file__))
-from check_paged import DTYPES, Cache  # noqa: E402
+from check_paged import DTYPES, Cache, report, run_bad_cases  # noqa: E402
 from flashinfer_mlir.prefill import BatchPrefill  # noqa: E402
 from flashinfer_mlir.runtime import Module  # noqa: E402
 
@@ -405,13 +405,7 @@ def main():
         if full or "_d64_g1" in name:
             for r in graph_case(pre, params, dtype, cuda_gen, ps):
                 rows.append(dict(kernel=name, **r))
-            for label, fn, expect in bad_cases(pre, params, dtype, ps):
-                try:
-                    fn()
-                    torch.cuda.synchronize()
-                    bad_rows.append((name, label, False, "no error"))
-                except (ValueError, RuntimeError) as e:
-                    bad_rows.append((name, label, expect in str(e), str(e)))
+            run_bad_cases(name, bad_cases(pre, params, dtype, ps), bad_rows)
     for r in rows:
         print(f"{'ok ' if r['ok'] else 'FAIL'} {r['kernel']:40s} "
               f"{r['label']:14s} rel {r['rel']:.2e} lse {r['lse_err']:.2e} "
@@ -419,18 +413,7 @@ def main():
               + ("" if r["written"] else " UNWRITTEN")
               + ("" if r["untouched"] else " WROTE-PAST")
               + ("" if r["sensitive"] else " VARIANT-IGNORED"))
-    for name, label, ok, msg in bad_rows:
-        print(f"{'ok ' if ok else 'FAIL'} {name:40s} bad {label:18s} {msg[:110]}")
-    failed = [r for r in rows if not r["ok"]] + [b for b in bad_rows if not b[2]]
-    print("\n| prefill cases | passed | bad-argument cases raised | worst rel err | worst lse err |")
-    print("|---|---|---|---|---|")
-    print(f"| {len(rows)} | {sum(r['ok'] for r in rows)} | "
-          f"{sum(b[2] for b in bad_rows)}/{len(bad_rows)} | "
-          f"{max((r['rel'] for r in rows), default=0):.2e} | "
-          f"{max((r['lse_err'] for r in rows), default=0):.2e} |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(dict(rows=rows, bad=bad_rows), f, indent=1)
+    failed = report(rows, bad_rows, "prefill cases", args.json)
     sys.exit(1 if failed else 0)
 
 
