@@ -56,4 +56,10 @@ mkdir -p "$ARTIFACTS" "$SCRATCH/corpus"
   -dict="$REPO_ROOT/test/Fuzz/manifest.dict" \
   -artifact_prefix="$ARTIFACTS/" \
   "$SCRATCH/corpus" "$REPO_ROOT/test/Fuzz/corpus"
+# The batch planners, on tables drawn from the input.
+mkdir -p "$SCRATCH/planner-corpus"
+"$BUILD_DIR/bin/flashinfer-planner-fuzzer" \
+  -runs="$RUNS" -max_total_time="$MAX_TIME" -seed="$SEED" \
+  -max_len=4096 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+  -artifact_prefix="$ARTIFACTS/planner-" "$SCRATCH/planner-corpus"
 echo "fuzz-runtime: no crash"
