@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CodeObject.h"
+#include "FuzzInput.h"
 #include "Json.h"
 #include "Manifest.h"
 
@@ -26,21 +27,12 @@ using namespace fimlir;
 
 namespace {
 
-// Reads little-endian values from the argument bytes; 0 once exhausted.
-class Bytes {
+// The argument bytes, with the values the arguments are drawn as.
+class Bytes : public fuzz::FuzzInput {
 public:
-  Bytes(const uint8_t *data, size_t size) : data(data), size(size) {}
+  using FuzzInput::FuzzInput;
 
-  uint8_t u8() { return pos < size ? data[pos++] : 0; }
-
-  int64_t i64() {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i)
-      v |= static_cast<uint64_t>(u8()) << (8 * i);
-    int64_t out;
-    std::memcpy(&out, &v, sizeof(out));
-    return out;
-  }
+  int64_t i64() { return little<int64_t>(); }
 
   double f64() {
     int64_t bits = i64();
@@ -58,21 +50,7 @@ public:
       return 0;
     return i64();
   }
-
-  const uint8_t *rest() const { return data + pos; }
-  size_t restSize() const { return size - pos; }
-
-private:
-  const uint8_t *data;
-  size_t size;
-  size_t pos = 0;
 };
-
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      __builtin_trap();                                                        \
-  } while (0)
 
 // Messages are bounded: user values are abbreviated.
 constexpr size_t kMaxMessage = 2048;

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FuzzInput.h"
 #include "flashinfer-runtime/runtime.h"
 
 #include <algorithm>
@@ -24,19 +25,11 @@
 
 namespace {
 
-// Reads values from the input bytes; 0 once exhausted.
-class Bytes {
+// The input, with the values the tables are drawn as.
+class Bytes : public fimlir::fuzz::FuzzInput {
 public:
-  Bytes(const uint8_t *data, size_t size) : data(data), size(size) {}
-  uint8_t u8() { return pos < size ? data[pos++] : 0; }
-  int32_t i32() {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i)
-      v |= static_cast<uint32_t>(u8()) << (8 * i);
-    int32_t out;
-    std::memcpy(&out, &v, sizeof(out));
-    return out;
-  }
+  using FuzzInput::FuzzInput;
+  int32_t i32() { return little<int32_t>(); }
   /// A schedule's rows: mostly 1 .. most, sometimes 0 or negative (which
   /// the planners must refuse before writing).
   int64_t rows(int64_t most) {
@@ -57,18 +50,7 @@ public:
       return static_cast<int32_t>(u8() | (u8() << 8)) % mod;
     return i32();
   }
-
-private:
-  const uint8_t *data;
-  size_t size;
-  size_t pos = 0;
 };
-
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      __builtin_trap();                                                        \
-  } while (0)
 
 void checkRefusal(fimlir_status status) {
   FUZZ_CHECK(status == FIMLIR_ERROR_INVALID_VALUE ||

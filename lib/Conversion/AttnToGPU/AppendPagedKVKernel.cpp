@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "flashinfer/Conversion/AttnToGPU/FlashAttentionKernel.h"
+#include "flashinfer/Dialect/Attn/Transforms/Staging.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -25,9 +26,10 @@ AppendPagedKVTiling mlir::attn::getAppendPagedKVTiling(int64_t heads,
                                                        int64_t dim,
                                                        int64_t dimV,
                                                        int64_t elemBytes) {
-  // 16-byte vectors where both head dims allow, narrower otherwise.
+  // Vectors of the staging copies' 16 bytes where both head dims allow,
+  // narrower otherwise.
   AppendPagedKVTiling tiling;
-  int64_t vec = 16 / elemBytes;
+  int64_t vec = kStagingCopyBytes / elemBytes;
   while (vec > 1 && (dim % vec != 0 || dimV % vec != 0))
     vec /= 2;
   tiling.elementsPerThread = vec;

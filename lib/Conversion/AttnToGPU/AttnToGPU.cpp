@@ -113,7 +113,7 @@ LogicalResult requireStaticHeads(
 LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
                                  FlashAttentionConfig &cfg) {
   // A ragged batch (the verifier makes the two indptrs go together).
-  cfg.raggedQueries = cfg.raggedKV = static_cast<bool>(op.getQoIndptr());
+  cfg.raggedQueries = static_cast<bool>(op.getQoIndptr());
   if (failed(configureVariants(op, cfg)))
     return failure();
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
@@ -321,7 +321,7 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
                 {"kv_last_page_len"},
                 {"qo_indptr", {add(batch, 1)}},
                 {"schedule"}};
-  } else if (cfg.raggedQueries) {
+  } else if (cfg.raggedKV()) {
     // ... and key rows kv_indptr[b] .. kv_indptr[b + 1].
     batch = add(dimOf("qo_indptr"), -1);
     argDescs = {{"q", {}, rowAlign},
@@ -430,7 +430,7 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
     paramList.push_back(
         named("page_size",
               i64(ShapedType::isDynamic(cfg.pageSize) ? -1 : cfg.pageSize)));
-  } else if (cfg.raggedKV) {
+  } else if (cfg.raggedKV()) {
     paramList.push_back(named("kv_source", str("ragged")));
   }
   // The schedule's rows: (request, kv_begin, kv_end) for decode, (request,

@@ -263,10 +263,11 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
   qToken = idx(0);
   qStart = idx(0);
-  Value workItemRow;
+  // The workgroup's first row: from the schedule with a batch of prefill
+  // requests (the prologue sets it), else from grid.x below.
+  rowBase = Value();
   if (cfg.raggedQueries) {
     buildBatchPrefillPrologue(func);
-    workItemRow = rowBase;
   } else if (cfg.paged) {
     // Work item z: (request, kv_begin, kv_end) from the schedule; request
     // -1 (padding) sees no key and writes an empty partial.
@@ -309,9 +310,8 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
         arith::IndexCastOp::create(b, b.getIndexType(), func.getArgument(5));
   }
   int64_t blockM = cfg.blockM(), blockN = cfg.blockN;
-  rowBase = workItemRow ? workItemRow
-                        : mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-                              idx(blockM));
+  if (!rowBase)
+    rowBase = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), idx(blockM));
   posOffset = sub(kvLen, qoLen);
   auto positionOf = [&](Value row) {
     return cfg.packHeads ? posOffset : add(row, posOffset);
@@ -433,7 +433,7 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
   SmallVector<Type> args;
   auto i32 = IntegerType::get(ctx, 32);
   auto list = MemRefType::get({dyn}, i32);
-  if (cfg.raggedQueries && !cfg.paged) {
+  if (cfg.raggedKV()) {
     // Ragged K/V, the two indptrs, the schedule of query tiles.
     args = {getUserViewType({dyn, cfg.numQoHeads, cfg.headDim}, elem),
             getUserViewType({dyn, cfg.numKvHeads, cfg.headDim}, elem),

@@ -62,11 +62,13 @@ struct FlashAttentionConfig {
   /// (W, Hq) runs work item x of a schedule [W, 2] of (request, q_begin)
   /// rows written by the planner: the request's query rows [q_begin,
   /// q_begin + blockM) of head y, straight into o (no split). Request -1 is
-  /// padding. K and V are paged caches (`paged`) or, with `raggedKV`,
+  /// padding. K and V are paged caches (`paged`) or, otherwise,
   /// [kv_tokens, Hkv, D] with request b's keys [kv_indptr[b], kv_indptr[b +
-  /// 1]).
+  /// 1]) (raggedKV()).
   bool raggedQueries = false;
-  bool raggedKV = false;
+
+  /// Batch prefill over ragged (contiguous) K/V.
+  bool raggedKV() const { return raggedQueries && !paged; }
 
   /// Paged batch decode: one query row per request, split over a schedule.
   bool batchDecode() const { return paged && !raggedQueries; }

@@ -198,6 +198,23 @@ private:
                bool rowsFastest,
                function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit,
                ArrayRef<Value> pages = {});
+  /// How a tile splits into 16-byte copy chunks.
+  struct ChunkGeometry {
+    int64_t rows, perCopy, chunksPerRow, chunks;
+  };
+  ChunkGeometry geometry(Candidate c) const;
+  /// Chunk `linear` of a tile at `keyStart`: its tile row and column, its
+  /// token (clamped to `lastToken` when given) and whether that token
+  /// exists. With `rowsFastest` consecutive chunks go down the
+  /// rows.
+  struct Chunk {
+    Value row, col, token, inRange;
+  };
+  Chunk chunkAt(ImplicitLocOpBuilder &b, Candidate c, Value keyStart,
+                Value linear, bool rowsFastest, Value lastToken);
+  /// kv_len - 1, the token rows past the end are clamped to, or null when
+  /// the load is in bounds.
+  Value lastTokenOf(ImplicitLocOpBuilder &b, Candidate c);
   /// The token this thread copies in each round of forEachChunk (rows along
   /// the copy, not rowsFastest), clamped as the copy clamps it.
   Value tokenOfRound(ImplicitLocOpBuilder &b, Candidate c, Value keyStart,
@@ -256,32 +273,64 @@ Value Promoter::bufferFor(Candidate c) {
 /// global reads run along the rows (coalesced); with `rowsFastest`
 /// consecutive threads take consecutive tile rows instead, so that the
 /// scalar stores of a transposing copy fall in different banks.
-int64_t Promoter::copyRounds(Candidate c) {
+Promoter::ChunkGeometry Promoter::geometry(Candidate c) const {
   VectorType type = c.load.getTile().getType();
-  int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
-  int64_t chunks = type.getDimSize(0) * type.getDimSize(1) / perCopy;
-  return (chunks + threads - 1) / threads;
+  ChunkGeometry g;
+  g.rows = type.getDimSize(0);
+  g.perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
+  g.chunksPerRow = type.getDimSize(1) / g.perCopy;
+  g.chunks = g.rows * g.chunksPerRow;
+  return g;
+}
+
+int64_t Promoter::copyRounds(Candidate c) {
+  return (geometry(c).chunks + threads - 1) / threads;
+}
+
+Promoter::Chunk Promoter::chunkAt(ImplicitLocOpBuilder &b, Candidate c,
+                                  Value keyStart, Value linear,
+                                  bool rowsFastest, Value lastToken) {
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+  ChunkGeometry g = geometry(c);
+  Chunk chunk;
+  if (rowsFastest) {
+    chunk.row = arith::RemUIOp::create(b, linear, idx(g.rows));
+    chunk.col = arith::MulIOp::create(
+        b, arith::DivUIOp::create(b, linear, idx(g.rows)), idx(g.perCopy));
+  } else {
+    chunk.row = arith::DivUIOp::create(b, linear, idx(g.chunksPerRow));
+    chunk.col = arith::MulIOp::create(
+        b, arith::RemUIOp::create(b, linear, idx(g.chunksPerRow)),
+        idx(g.perCopy));
+  }
+  chunk.token = arith::AddIOp::create(b, keyStart, chunk.row);
+  if (lastToken) {
+    chunk.inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                                          chunk.token, c.load.getKvLen());
+    chunk.token = arith::MinSIOp::create(b, chunk.token, lastToken);
+  }
+  return chunk;
 }
 
 Value Promoter::tokenOfRound(ImplicitLocOpBuilder &b, Candidate c,
                              Value keyStart, int64_t round) {
   auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
-  LoadKVTileOp load = c.load;
-  VectorType type = load.getTile().getType();
-  int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
-  int64_t chunksPerRow = type.getDimSize(1) / perCopy;
-  int64_t chunks = type.getDimSize(0) * chunksPerRow;
+  int64_t chunks = geometry(c).chunks;
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value linear = arith::AddIOp::create(b, tid, idx(round * threads));
   // Idle threads of a partial round take the last chunk's row.
   if ((round + 1) * threads > chunks)
     linear = arith::MinUIOp::create(b, linear, idx(chunks - 1));
-  Value row = arith::DivUIOp::create(b, linear, idx(chunksPerRow));
-  Value token = arith::AddIOp::create(b, keyStart, row);
-  if (!load.getInBounds())
-    token = arith::MinSIOp::create(
-        b, token, arith::SubIOp::create(b, load.getKvLen(), idx(1)));
-  return token;
+  return chunkAt(b, c, keyStart, linear, /*rowsFastest=*/false,
+                 lastTokenOf(b, c))
+      .token;
+}
+
+Value Promoter::lastTokenOf(ImplicitLocOpBuilder &b, Candidate c) {
+  if (c.load.getInBounds())
+    return Value();
+  return arith::SubIOp::create(b, c.load.getKvLen(),
+                               arith::ConstantIndexOp::create(b, 1));
 }
 
 SmallVector<Value> Promoter::pagesFor(ImplicitLocOpBuilder &b, Candidate c,
@@ -318,15 +367,9 @@ void Promoter::forEachChunk(
     function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit,
     ArrayRef<Value> pages) {
   auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
-  LoadKVTileOp load = c.load;
-  VectorType type = load.getTile().getType();
-  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-  int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
+  int64_t chunks = geometry(c).chunks;
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value lastToken;
-  if (!load.getInBounds())
-    lastToken = arith::SubIOp::create(b, load.getKvLen(), idx(1));
-  int64_t chunks = rows * cols / perCopy, chunksPerRow = cols / perCopy;
+  Value lastToken = lastTokenOf(b, c);
   for (int64_t round = 0; round * threads < chunks; ++round) {
     OpBuilder::InsertionGuard guard(b);
     Value linear = arith::AddIOp::create(b, tid, idx(round * threads));
@@ -337,28 +380,12 @@ void Promoter::forEachChunk(
       auto ifOp = scf::IfOp::create(b, active, /*withElseRegion=*/false);
       b.setInsertionPointToStart(ifOp.thenBlock());
     }
-    Value row, col;
-    if (rowsFastest) {
-      row = arith::RemUIOp::create(b, linear, idx(rows));
-      col = arith::MulIOp::create(
-          b, arith::DivUIOp::create(b, linear, idx(rows)), idx(perCopy));
-    } else {
-      row = arith::DivUIOp::create(b, linear, idx(chunksPerRow));
-      col = arith::MulIOp::create(
-          b, arith::RemUIOp::create(b, linear, idx(chunksPerRow)),
-          idx(perCopy));
-    }
-    Value token = arith::AddIOp::create(b, keyStart, row);
-    Value inRange;
-    if (lastToken) {
-      inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, token,
-                                      load.getKvLen());
-      token = arith::MinSIOp::create(b, token, lastToken);
-    }
+    Chunk chunk = chunkAt(b, c, keyStart, linear, rowsFastest, lastToken);
     Value page;
     if (!pages.empty())
       page = arith::IndexCastUIOp::create(b, b.getIndexType(), pages[round]);
-    emit(row, col, rowIndices(b, load, token, col, page), inRange);
+    emit(chunk.row, chunk.col,
+         rowIndices(b, c.load, chunk.token, chunk.col, page), chunk.inRange);
   }
 }
 
