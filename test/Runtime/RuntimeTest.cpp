@@ -977,6 +977,12 @@ static void testRaggedPrefillArgs() {
   checkArgError("kv-indptr-length", spec, args,
                 "kernel 'ragged': argument 4 'kv_indptr': dimension 0 must be "
                 "qo_indptr.shape[0] = 4, got 3");
+  checkManifestError(
+      "grid-add-constant-range",
+      withKernel(
+          R"({"name": "f", "block": [1], "grid": [{"add": [1, -4294967296]}], "args": []})"),
+      "m.json:2:62: kernels[0] ('f'): grid constant must be in "
+      "[-4294967295, 4294967295]");
   // Only an operand of "add" may be negative.
   checkManifestError(
       "grid-negative-mul",
@@ -1229,6 +1235,47 @@ static void testPrefillPlanner() {
                             "non-decreasing: kv_indptr[2] = 120 < "
                             "kv_indptr[1] = 130",
          "decreasing kv_indptr: " + lastError());
+  expect(fimlir_plan_paged_prefill(&p, 0, qo.data(), kv.data(), last.data(), 2,
+                                   41, sched.data(), 4,
+                                   &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() ==
+                 "fimlir_plan_paged_prefill: page_size must be >= 1, got 0",
+         "page size: " + lastError());
+  expect(fimlir_plan_paged_prefill(&p, 16, qo.data(), kv.data(), nullptr, 2, 41,
+                                   sched.data(), 4,
+                                   &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_paged_prefill: kv_indptr and "
+                            "kv_last_page_len must not be NULL",
+         "NULL page table: " + lastError());
+  expect(fimlir_plan_ragged_prefill(&p, nullptr, qo.data(), 2, sched.data(), 4,
+                                    &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_ragged_prefill: qo_indptr, schedule "
+                            "and plan must not be NULL",
+         "NULL qo_indptr: " + lastError());
+  expect(fimlir_plan_ragged_prefill(&p, qo.data(), qo.data(), -1, sched.data(),
+                                    4, &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_ragged_prefill: batch_size must be "
+                            "in [0, 2^31 - 1), got -1",
+         "negative batch: " + lastError());
+  expect(fimlir_plan_ragged_prefill(&p, qo.data(), qo.data(), 2, sched.data(),
+                                    0, &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_ragged_prefill: schedule_rows must "
+                            "be in [1, 2^31), got 0",
+         "no schedule rows: " + lastError());
+  std::vector<int32_t> shifted = {1, 130, 131};
+  expect(fimlir_plan_ragged_prefill(&p, shifted.data(), qo.data(), 2,
+                                    sched.data(), 4,
+                                    &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() ==
+                 "fimlir_plan_ragged_prefill: qo_indptr[0] must be 0, got 1",
+         "qo_indptr start: " + lastError());
+  std::vector<int32_t> longLast = {2, 17};
+  expect(fimlir_plan_paged_prefill(&p, 16, qo.data(), kv.data(),
+                                   longLast.data(), 2, 41, sched.data(), 4,
+                                   &plan) == FIMLIR_ERROR_INVALID_VALUE &&
+             lastError() == "fimlir_plan_paged_prefill: kv_last_page_len[1] "
+                            "= 17 must be in [1, 16] (request 1 has 32 pages)",
+         "last page length: " + lastError());
   // An empty batch: all padding; the ragged plan reports k's tokens.
   int32_t zero = 0;
   expect(fimlir_plan_ragged_prefill(&p, &zero, &zero, 0, sched.data(), 4,

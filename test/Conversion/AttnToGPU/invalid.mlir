@@ -215,3 +215,21 @@ func.func @append_too_wide(%k: tensor<?x64x256xf16>, %v: tensor<?x64x256xf16>, %
   %kc2, %vc2 = attn.append_paged_kv k(%k : tensor<?x64x256xf16>) v(%v : tensor<?x64x256xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x64x256xf16>, tensor<?x16x64x256xf16>) -> tensor<?x16x64x256xf16>, tensor<?x16x64x256xf16>
   return %kc2, %vc2 : tensor<?x16x64x256xf16>, tensor<?x16x64x256xf16>
 }
+
+// -----
+
+func.func @append_operand_not_argument(%k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %b: tensor<?xi32>, %p: tensor<?xi32>, %i: tensor<?xi32>, %ip: tensor<?xi32>, %kc: tensor<?x16x2x64xf16>, %vc: tensor<?x16x2x64xf16>) -> (tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) {
+  %k2 = arith.negf %k : tensor<?x2x64xf16>
+  // expected-error @below {{convert-attn-to-gpu: operands must be arguments of the enclosing function, which becomes the kernel}}
+  %kc2, %vc2 = attn.append_paged_kv k(%k2 : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) -> tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
+  return %kc2, %vc2 : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
+}
+
+// -----
+
+"test.wrapper"() ({
+^bb0(%k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %b: tensor<?xi32>, %p: tensor<?xi32>, %i: tensor<?xi32>, %ip: tensor<?xi32>, %kc: tensor<?x16x2x64xf16>, %vc: tensor<?x16x2x64xf16>):
+  // expected-error @below {{convert-attn-to-gpu: expected inside a func.func}}
+  %kc2, %vc2 = attn.append_paged_kv k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) -> tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
+  "test.terminator"() : () -> ()
+}) : () -> ()

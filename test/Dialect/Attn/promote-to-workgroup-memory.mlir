@@ -295,9 +295,64 @@ gpu.module @kernels {
 
 // -----
 
+// K and V tiles of one shape over one page list (the kernels' case): their
+// copies share one lookup of the tile's pages. The first tile's pages are
+// looked up before the loop (only if it runs); in iteration i, V(i)'s copy
+// uses the carried pages, the pages of tile i + 1 are looked up right after
+// it (only if there is a next tile), K(i + 1)'s copy uses them, and they go
+// to iteration i + 1 as an i32 loop value. 64 threads copy a 16 x 32 bf16
+// tile in one round: one page per thread.
+
+// CHECK-LABEL: gpu.func @paged_async_shared(
+// CHECK-SAME: %[[K:[^:]*]]: memref<?x16x2x32xbf16>, %[[V:[^:]*]]: memref<?x16x2x32xbf16>, %[[IDX:[^:]*]]: memref<?xi32>
+// CHECK: %[[FIRST:.*]] = scf.if %[[ANY:.*]] -> (i32) {
+// CHECK:   memref.load %[[IDX]]
+// CHECK:   scf.yield %{{.*}} : i32
+// CHECK: } else {
+// CHECK:   scf.yield %c0_i32 : i32
+// CHECK: scf.if %[[ANY]] {
+// CHECK:   %[[P0:.*]] = arith.index_castui %[[FIRST]] : i32 to index
+// CHECK:   nvgpu.device_async_copy %[[K]][%[[P0]],
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}, %[[CARRIED:.*]] = %[[FIRST]]) -> (vector<16x32xf32>, i32)
+// CHECK-NOT: memref.load %[[IDX]]
+// CHECK:   %[[PV:.*]] = arith.index_castui %[[CARRIED]] : i32 to index
+// CHECK:   nvgpu.device_async_copy %[[V]][%[[PV]],
+// CHECK:   %[[NEXT:.*]] = scf.if %{{.*}} -> (i32) {
+// CHECK:     memref.load %[[IDX]]
+// CHECK:   } else {
+// CHECK:     scf.yield %[[CARRIED]] : i32
+// CHECK-NOT: memref.load %[[IDX]]
+// CHECK:   %[[PK:.*]] = arith.index_castui %[[NEXT]] : i32 to index
+// CHECK:   nvgpu.device_async_copy %[[K]][%[[PK]],
+// CHECK:   scf.yield %{{.*}}, %[[NEXT]] : vector<16x32xf32>, i32
+
+gpu.module @kernels {
+  gpu.func @paged_async_shared(%k: memref<?x16x2x32xbf16>, %v: memref<?x16x2x32xbf16>, %idx: memref<?xi32>, %pb: index, %o: memref<16x32xf32>, %end: index, %len: index)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.bf16">} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %qt = arith.constant dense<1.0> : vector<16x32xbf16>
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %zacc = arith.constant dense<0.0> : vector<16x32xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zacc) -> (vector<16x32xf32>) {
+      %kt = attn.load_kv_tile %k[%c0, %i], %len pages(%idx[%pb] : memref<?xi32>) : memref<?x16x2x32xbf16> -> vector<16x32xbf16>
+      %vt = attn.load_kv_tile %v[%c0, %i], %len pages(%idx[%pb] : memref<?xi32>) : memref<?x16x2x32xbf16> -> vector<16x32xbf16>
+      %s = vector.contract {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
+      %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
+      %a = vector.contract {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x32xbf16> into vector<16x32xf32>
+      scf.yield %a : vector<16x32xf32>
+    }
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x32xf32>, memref<16x32xf32>
+    gpu.return
+  }
+}
+
+// -----
+
 // The same with asynchronous copies (nhd: [pages, page_size, H_kv, D]): the
 // first tile's copy before the loop and the next iteration's in it read
-// through the page list too.
+// through the page list too. K and V tiles differ in shape here, so each
+// copy looks its pages up itself.
 
 // CHECK-LABEL: gpu.func @paged_async(
 // CHECK-SAME: %[[K:[^:]*]]: memref<?x16x2x32xbf16>, %[[V:[^:]*]]: memref<?x16x2x16xbf16>, %[[IDX:[^:]*]]: memref<?xi32>
