@@ -46,7 +46,10 @@ SETS = {
     "merge": dict(merge=[(["f32", "f32"], "bf16", 128),
                          (["f16", "f16", "f16"], "f16", 64),
                          (["bf16"] * 5, "bf16", 256),
-                         (["f32", "bf16"], "f16", 128)], qo_heads=32),
+                         (["f32", "bf16"], "f16", 128)],
+                  # The segmented form: (rows' dtype, output dtype, head dim).
+                  segmented_merge=[("f32", "bf16", 128), ("bf16", "bf16", 64)],
+                  qo_heads=32),
     # Paged batch decode: dtypes x head dims x GQA x layout, any page size
     # (read from the cache), with lse; plus causal, a sliding window and
     # soft-cap at head dim 128, GQA 4.
@@ -233,6 +236,20 @@ def merge_ir(value_dtypes, out_dtype, d, heads):
         f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
 
 
+def segmented_merge_ir(value_dtype, out_dtype, d, heads):
+    name = f"varlen_merge_{value_dtype}_to_{out_dtype}_d{d}"
+    v = f"tensor<?x{heads}x{d}x{value_dtype}>"
+    lse = f"tensor<?x{heads}xf32>"
+    o = f"tensor<?x{heads}x{d}x{out_dtype}>"
+    return (
+        f"func.func @{name}(%v0: {v}, %l0: {lse}, %ip: tensor<?xi32>, %o: {o},"
+        f" %lse: {lse}) -> ({o}, {lse}) {{\n"
+        f"  %r:2 = attn.merge_states indptr(%ip : tensor<?xi32>) values(%v0 : {v})"
+        f" lse(%l0 : {lse})\n"
+        f"      outs(%o, %lse : {o}, {lse}) -> {o}, {lse}\n"
+        f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--chip", default="sm_90a")
@@ -253,6 +270,8 @@ def main():
                                cfg.get("causal", []), cfg.get("groups", []))]
     funcs += [merge_ir(vt, ot, d, cfg["qo_heads"])
               for vt, ot, d in cfg.get("merge", [])]
+    funcs += [segmented_merge_ir(vt, ot, d, cfg["qo_heads"])
+              for vt, ot, d in cfg.get("segmented_merge", [])]
     if "paged" in cfg:
         pg = cfg["paged"]
         for t, d, g, lay, ps in itertools.product(

@@ -37,6 +37,7 @@ Prints one row per case and a summary; exits non-zero if any case fails.
 """
 import argparse
 import glob
+import itertools
 import json
 import math
 import os
@@ -362,6 +363,89 @@ def check_merge(kernel, manifest_kernel, gen, rows, tol):
     return failures
 
 
+def check_segmented_merge(kernel, gen, rows, tol):
+    """Segmented attn.merge_states (indptr): output row b merges the rows
+    indptr[b] .. indptr[b + 1]; empty segments, NaN in empty rows, views,
+    then bad arguments."""
+    p = kernel.params
+    h, d = p["num_qo_heads"], p["head_dim_v"]
+    dev, failures = "cuda", 0
+    # The last case's indptr points outside the 6 rows: it is clamped into
+    # them (segments [0,3), [3,6), empty, [0,6)), never read past them.
+    bad_indptr = [0, 3, 1000, -5, 6]
+    for lengths in ([1], [3, 0, 1, 17], [0] * 4 + [1000, 5], [2] * 64, None):
+        for views in (False, True):
+            offsets = (bad_indptr if lengths is None
+                       else [0] + list(itertools.accumulate(lengths)))
+            indptr = torch.tensor(offsets, dtype=torch.int32, device=dev)
+            rows_n = 6 if lengths is None else offsets[-1]
+            batch = len(offsets) - 1
+            vdt = DTYPES[kernel.manifest_args["v0"]["dtype"]]
+            odt = DTYPES[kernel.manifest_args["o"]["dtype"]]
+            vbuf = torch.randn(rows_n, 2 * h, d, generator=gen, device=dev).to(vdt)
+            v = vbuf[:, h:] if views else vbuf[:, :h].contiguous()
+            lse = torch.randn(rows_n, h, generator=gen, device=dev) * 4
+            lse[1::3] = -math.inf
+            v[1::3] = float("nan")
+            obuf = torch.full((batch, 2 * h, d), float("nan"), device=dev,
+                              dtype=odt)
+            o = obuf[:, h:] if views else obuf[:, :h].contiguous()
+            olse = torch.full((batch, h), float("nan"), device=dev)
+            kernel(v, lse, indptr, o, olse)
+            torch.cuda.synchronize()
+            ref_o = torch.zeros(batch, h, d, dtype=torch.float64, device=dev)
+            ref_lse = torch.full((batch, h), -math.inf, dtype=torch.float64,
+                                 device=dev)
+            for b in range(batch):
+                lo = max(offsets[b], 0)
+                hi = min(offsets[b + 1], rows_n)
+                if hi > lo:
+                    ob, lb = merge_reference(list(v[lo:hi, None].unbind(0)),
+                                             list(lse[lo:hi, None].unbind(0)))
+                    ref_o[b], ref_lse[b] = ob[0], lb[0]
+            finite = bool(torch.isfinite(o).all())
+            rel = ((o.double() - ref_o).norm() /
+                   ref_o.norm().clamp_min(1e-30)).item()
+            same_inf = bool((torch.isinf(olse) == torch.isinf(ref_lse)).all())
+            fin = torch.isfinite(ref_lse)
+            lse_err = ((olse.double()[fin] - ref_lse[fin]).abs().max().item()
+                       if fin.any() else 0.0)
+            untouched = not views or bool(torch.isnan(obuf[:, :h]).all())
+            ok = finite and same_inf and untouched and rel <= tol and lse_err <= 1e-3
+            failures += not ok
+            label = "segmented:views" if views else "segmented"
+            rows.append(dict(kernel=kernel.name, mode=label, kv_len=rows_n,
+                             qo_len=batch, rel_err=rel,
+                             lse_max_abs_err=lse_err, finite=finite, ok=ok))
+            print(f"{kernel.name:28s} {label:16s} B={batch:3d} rows={rows_n:5d} "
+                  f"rel={rel:.2e} lse={lse_err:.2e} {'ok' if ok else 'FAIL'}",
+                  flush=True)
+    z = lambda *shape, t=torch.float32: torch.zeros(*shape, device=dev, dtype=t)
+    vdt = DTYPES[kernel.manifest_args["v0"]["dtype"]]
+    odt = DTYPES[kernel.manifest_args["o"]["dtype"]]
+    ip = lambda n: torch.zeros(n, dtype=torch.int32, device=dev)
+    for label, args, expect in [
+            ("indptr-length", (z(6, h, d, t=vdt), z(6, h), ip(4), z(4, h, d, t=odt), z(4, h)),
+             "'indptr': dimension 0 must be"),
+            ("lse-rows", (z(6, h, d, t=vdt), z(5, h), ip(5), z(4, h, d, t=odt), z(4, h)),
+             "'lse0': dimension 0 must be"),
+            ("out-heads", (z(6, h, d, t=vdt), z(6, h), ip(5), z(4, h + 1, d, t=odt), z(4, h)),
+             "'o': dimension 1 must be")]:
+        try:
+            kernel(*args)
+            torch.cuda.synchronize()
+            message, ok = "launched", False
+        except Exception as e:
+            message, ok = str(e), expect in str(e)
+        failures += not ok
+        rows.append(dict(kernel=kernel.name, mode=f"bad:{label}", kv_len=0,
+                         qo_len=4, rel_err=0.0, lse_max_abs_err=0.0,
+                         finite=True, ok=ok, message=message))
+        print(f"{kernel.name:28s} bad:{label:14s} {'ok' if ok else 'FAIL'}: "
+              f"{message[:110]}", flush=True)
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("kernel_dir")
@@ -385,8 +469,13 @@ def main():
         manifest = json.load(open(path))
         if manifest["kernels"][0].get("op") == "attn.merge_states":
             for k in manifest["kernels"]:
-                failures += check_merge(module.kernel(k["name"]), k, gen,
-                                        rows, args.tol)
+                kernel = module.kernel(k["name"])
+                if "indptr" in kernel.arg_names:
+                    kernel.manifest_args = {a["name"]: a for a in k["args"]}
+                    failures += check_segmented_merge(kernel, gen, rows,
+                                                      args.tol)
+                else:
+                    failures += check_merge(kernel, k, gen, rows, args.tol)
             continue
         dtype = DTYPES[manifest["kernels"][0]["args"][0]["dtype"]]
         stages = [k.get("params", {}).get("stage") for k in manifest["kernels"]]

@@ -272,6 +272,58 @@ ArrayAttr buildManifestArgs(Builder &b, gpu::GPUFuncOp kernel,
   return b.getArrayAttr(args);
 }
 
+/// Argument names of a segmented merge kernel in its manifest.
+struct SegmentedMergeNames {
+  StringRef values, lse, indptr, out, outLse;
+};
+
+/// The manifest entry of a kernel built by buildSegmentedMergeStatesKernel:
+/// the state's rows are free, the lse has the values' rows, the indptr one
+/// entry per output row and one more; grid (H, output rows, 1), one thread
+/// per element of a head. `extraParams` joins the entry's params.
+DictionaryAttr buildSegmentedMergeEntry(Builder &b, gpu::GPUFuncOp kernel,
+                                        const SegmentedMergeNames &names,
+                                        ArrayRef<NamedAttribute> extraParams) {
+  auto str = [&](StringRef s) { return b.getStringAttr(s); };
+  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+  auto named = [&](StringRef k, Attribute v) { return b.getNamedAttr(k, v); };
+  auto dimOf = [&](StringRef arg, int64_t d = 0) {
+    return b.getDictionaryAttr(
+        {named("dim", b.getArrayAttr({str(arg), i64(d)}))});
+  };
+  auto add = [&](Attribute lhs, int64_t rhs) {
+    return b.getDictionaryAttr({named("add", b.getArrayAttr({lhs, i64(rhs)}))});
+  };
+  ArrayRef<Type> types = kernel.getArgumentTypes();
+  bool withIndptr = types.size() > 2 && isa<MemRefType>(types[2]) &&
+                    cast<MemRefType>(types[2]).getRank() == 1;
+  unsigned outArg = withIndptr ? 3 : 2;
+  auto outType = cast<MemRefType>(types[outArg]);
+  int64_t heads = outType.getDimSize(1), dim = outType.getDimSize(2);
+  // Scalar accesses, one element per thread: no alignment beyond the type's.
+  SmallVector<ManifestArg> descs = {{names.values},
+                                    {names.lse, {dimOf(names.values)}}};
+  if (withIndptr)
+    descs.push_back({names.indptr, {add(dimOf(names.out), 1)}});
+  descs.push_back({names.out});
+  if (types.size() > outArg + 1)
+    descs.push_back({names.outLse, {dimOf(names.out)}});
+  ArrayAttr args = buildManifestArgs(b, kernel, descs);
+  SmallVector<NamedAttribute> params(extraParams);
+  params.push_back(named("num_qo_heads", i64(heads)));
+  params.push_back(named("head_dim_v", i64(dim)));
+  params.push_back(named("lse_base", str("2")));
+  Attribute rows = withIndptr ? Attribute(dimOf(names.out)) : i64(1);
+  return b.getDictionaryAttr(
+      {named("name", str(kernel.getName())),
+       named("op", str(MergeStatesOp::getOperationName())),
+       named("params", b.getDictionaryAttr(params)),
+       named("block", b.getArrayAttr({i64(dim), i64(1), i64(1)})),
+       named("grid", b.getArrayAttr({i64(heads), rows, i64(1)})),
+       named("dynamic_shared_memory", i64(0)),
+       named("static_shared_memory", i64(0)), named("args", args)});
+}
+
 /// The manifest entries of `op`'s kernels, in launch order: one prefill
 /// kernel, or for decode (packHeads) the split-KV kernel and its merge
 /// kernel, both carrying the workspace they share in "params".
@@ -460,32 +512,9 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
   if (!split)
     return entries;
 
-  SmallVector<ManifestArg> mergeDescs = {{"o_part"},
-                                         {"lse_part", {dimOf("o_part")}}};
-  // With a batch, request b merges the partial rows merge_indptr[b] ..
-  // merge_indptr[b + 1] into o's row b.
-  if (cfg.paged) {
-    mergeDescs.push_back({"merge_indptr", {add(dimOf("o"), 1)}});
-    mergeDescs.push_back({"o", {}, rowAlign});
-    if (cfg.withLse)
-      mergeDescs.push_back({"lse", {dimOf("o")}});
-  } else {
-    llvm::append_range(mergeDescs, outDescs);
-  }
-  ArrayAttr mergeArgs = buildManifestArgs(b, merge, mergeDescs);
-  DictionaryAttr mergeParams = b.getDictionaryAttr(
-      {named("stage", str("merge")), named("num_qo_heads", i64(cfg.numQoHeads)),
-       named("head_dim_v", i64(cfg.headDimV)), named("lse_base", str("2")),
-       named("workspace", workspace)});
-  entries.push_back(b.getDictionaryAttr(
-      {named("name", str(merge.getName())), named("op", str(opName)),
-       named("params", mergeParams),
-       named("block", b.getArrayAttr({i64(cfg.headDimV), i64(1), i64(1)})),
-       named("grid", b.getArrayAttr({i64(cfg.numQoHeads),
-                                     cfg.paged ? Attribute(dimOf("o")) : i64(1),
-                                     i64(1)})),
-       named("dynamic_shared_memory", i64(0)),
-       named("static_shared_memory", i64(0)), named("args", mergeArgs)}));
+  entries.push_back(buildSegmentedMergeEntry(
+      b, merge, {"o_part", "lse_part", "merge_indptr", "o", "lse"},
+      {named("stage", str("merge")), named("workspace", workspace)}));
   return entries;
 }
 
@@ -638,8 +667,23 @@ struct ConvertAttnToGPUPass
       std::string mergeName = (func.getSymName() + "_merge").str();
       gpu::GPUFuncOp merge;
       if (cfg.splitKV) {
-        FailureOr<gpu::GPUFuncOp> built = buildSplitKVMergeKernel(
-            builder, op->getLoc(), gpuModule, mergeName, cfg);
+        // The partials are merged as attn.merge_states merges a segmented
+        // state: with a batch, request b's rows merge_indptr[b] ..
+        // merge_indptr[b + 1]; for one request all of them.
+        int64_t dyn = ShapedType::kDynamic, rows = cfg.paged ? dyn : 1;
+        Type f32 = builder.getF32Type();
+        SegmentedMergeConfig mergeCfg;
+        mergeCfg.valuesType =
+            MemRefType::get({dyn, cfg.numQoHeads, cfg.headDimV}, f32);
+        mergeCfg.lseType = MemRefType::get({dyn, cfg.numQoHeads}, f32);
+        if (cfg.paged)
+          mergeCfg.indptrType = MemRefType::get({dyn}, builder.getI32Type());
+        mergeCfg.outType = getUserViewType(
+            {rows, cfg.numQoHeads, cfg.headDimV}, cfg.elementType);
+        if (cfg.withLse)
+          mergeCfg.outLseType = getUserViewType({rows, cfg.numQoHeads}, f32);
+        FailureOr<gpu::GPUFuncOp> built = buildSegmentedMergeStatesKernel(
+            builder, op->getLoc(), gpuModule, mergeName, mergeCfg);
         if (failed(built)) {
           op->emitOpError() << "convert-attn-to-gpu: head dim " << cfg.headDimV
                             << " exceeds the merge kernel's 1024 threads";
@@ -794,8 +838,36 @@ struct ConvertAttnToGPUPass
     if (dim > kMaxWorkgroupThreads)
       return op.emitOpError() << "convert-attn-to-gpu: head dim " << dim
                               << " exceeds the merge kernel's 1024 threads";
+    if (failed(checkKernelFunction(op, func)))
+      return failure();
     gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
     std::string moduleName = gpuModule.getName().str();
+    if (op.getIndptr()) {
+      auto view = [](Value v) {
+        auto t = cast<RankedTensorType>(v.getType());
+        return getUserViewType(t.getShape(), t.getElementType());
+      };
+      SegmentedMergeConfig cfg;
+      cfg.valuesType = view(op.getValues()[0]);
+      cfg.lseType = view(op.getLses()[0]);
+      auto indptrType = cast<RankedTensorType>(op.getIndptr().getType());
+      cfg.indptrType =
+          MemRefType::get(indptrType.getShape(), indptrType.getElementType());
+      cfg.outType = view(op.getOutputs()[0]);
+      cfg.outLseType = view(op.getOutputs()[1]);
+      FailureOr<gpu::GPUFuncOp> kernel = buildSegmentedMergeStatesKernel(
+          builder, op.getLoc(), gpuModule, func.getSymName(), cfg);
+      if (failed(kernel))
+        return op.emitOpError("convert-attn-to-gpu: kernel generation failed");
+      DictionaryAttr entry = buildSegmentedMergeEntry(
+          builder, *kernel, {"v0", "lse0", "indptr", "o", "lse"}, {});
+      return builder.getNamedAttr(
+          moduleName,
+          builder.getDictionaryAttr(
+              {builder.getNamedAttr("target", builder.getStringAttr(chip)),
+               builder.getNamedAttr("kernels",
+                                    builder.getArrayAttr({entry}))}));
+    }
     FailureOr<gpu::GPUFuncOp> kernel = buildMergeStatesKernel(
         builder, op.getLoc(), gpuModule, func.getSymName(),
         TypeRange(op.getValues()), outType);

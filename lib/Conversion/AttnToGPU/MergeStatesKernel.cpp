@@ -1,9 +1,11 @@
 //===- MergeStatesKernel.cpp - attn.merge_states as a GPU kernel ----------===//
 //
-// Stage 1 of the GPU lowering for attn.merge_states. Memory-bound: each
-// thread reads a short vector of its row from every state, and the states'
-// lse, all loads issued before the arithmetic that combines them; a
-// workgroup takes one token and a group of heads.
+// Stage 1 of the GPU lowering for attn.merge_states, both forms. Memory-bound.
+// Several states: each thread reads a short vector of its row from every
+// state, and the states' lse, all loads issued before the arithmetic that
+// combines them; a workgroup takes one token and a group of heads.
+// Segmented (indptr, and split-KV decode's merge): one thread per output
+// element walks its segment's rows with online rescaling.
 //
 //===----------------------------------------------------------------------===//
 
@@ -141,6 +143,142 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildMergeStatesKernel(
     memref::StoreOp::create(b, merged, func.getArgument(2 * n + 1),
                             ValueRange{token, head});
   }
+  gpu::ReturnOp::create(b);
+  return func;
+}
+
+FailureOr<gpu::GPUFuncOp> mlir::attn::buildSegmentedMergeStatesKernel(
+    OpBuilder &builder, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const SegmentedMergeConfig &cfg) {
+  int64_t heads = cfg.outType.getDimSize(1), dim = cfg.outType.getDimSize(2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(dim) ||
+      dim > kMaxWorkgroupThreads)
+    return failure();
+  MLIRContext *ctx = builder.getContext();
+  Type f32 = Float32Type::get(ctx);
+  bool withIndptr = static_cast<bool>(cfg.indptrType);
+  SmallVector<Type> args = {cfg.valuesType, cfg.lseType};
+  if (withIndptr)
+    args.push_back(cfg.indptrType);
+  args.push_back(cfg.outType);
+  if (cfg.outLseType)
+    args.push_back(cfg.outLseType);
+
+  OpBuilder::InsertionGuard guard(builder);
+  auto func = createKernel(builder, loc, module, name, args, dim);
+
+  ImplicitLocOpBuilder b(loc, builder);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Value oPart = func.getArgument(0), lsePart = func.getArgument(1);
+  unsigned outArg = withIndptr ? 3 : 2;
+  Value o = func.getArgument(outArg);
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+  auto cst = [&](float v) {
+    return arith::ConstantFloatOp::create(b, b.getF32Type(), APFloat(v));
+  };
+  Value negInf = cst(-std::numeric_limits<float>::infinity());
+  Value zero = cst(0.0f);
+  Value head = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value dv = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value c0 = idx(0);
+  // The rows [begin, end) of the output row `token`: its segment, or all of
+  // them.
+  Value token = c0, begin = c0, end;
+  if (withIndptr) {
+    token = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+    auto load = [&](Value at) {
+      return arith::IndexCastOp::create(
+          b, b.getIndexType(),
+          memref::LoadOp::create(b, func.getArgument(2), at));
+    };
+    // Clamped into the state: a bad indptr merges fewer rows, never reads
+    // outside.
+    Value rows = memref::DimOp::create(b, oPart, 0);
+    begin = arith::MaxSIOp::create(b, load(token), c0);
+    end = arith::MinSIOp::create(
+        b, load(arith::AddIOp::create(b, token, idx(1))), rows);
+  } else {
+    end = memref::DimOp::create(b, oPart, 0);
+  }
+
+  // One pass with online rescaling, `unroll` splits per trip so that their
+  // loads are in flight together (each thread's chain of dependent loads is
+  // what bounds this kernel). State: running max m of the partial lse, the
+  // sum of 2^(lse_z - m) and the weighted sum of the partial outputs.
+  const int64_t unroll = 8;
+  Value lastSplit = arith::SubIOp::create(b, end, idx(1));
+  auto loop = scf::ForOp::create(b, begin, end, idx(unroll),
+                                 ValueRange{negInf, zero, zero});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value z0 = loop.getInductionVar();
+    ValueRange it = loop.getRegionIterArgs();
+    Value m = it[0], sum = it[1], acc = it[2];
+    SmallVector<Value> l(unroll), x(unroll);
+    for (int64_t i = 0; i < unroll; ++i) {
+      // Trips past the last split reread it and count as lse -inf.
+      Value z = arith::AddIOp::create(b, z0, idx(i));
+      Value zc = arith::MinSIOp::create(b, z, lastSplit);
+      Value inRange =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, z, end);
+      l[i] = arith::SelectOp::create(
+          b, inRange, memref::LoadOp::create(b, lsePart, ValueRange{zc, head}),
+          negInf);
+      x[i] = memref::LoadOp::create(b, oPart, ValueRange{zc, head, dv});
+      if (x[i].getType() != f32)
+        x[i] = arith::ExtFOp::create(b, f32, x[i]);
+    }
+    Value newMax = m;
+    for (Value li : l)
+      newMax = arith::MaximumFOp::create(b, newMax, li);
+    // While no split has seen a key the max is -inf: exponentiate against 0
+    // so that no NaN appears, and drop the (empty) old state.
+    Value noneYet =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, negInf);
+    Value mExp = arith::SelectOp::create(b, noneYet, zero, newMax);
+    Value oldEmpty =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf);
+    Value rescale = arith::SelectOp::create(
+        b, oldEmpty, zero,
+        math::Exp2Op::create(b, arith::SubFOp::create(b, m, mExp)));
+    sum = arith::MulFOp::create(b, sum, rescale);
+    acc = arith::MulFOp::create(b, acc, rescale);
+    for (int64_t i = 0; i < unroll; ++i) {
+      Value w = math::Exp2Op::create(b, arith::SubFOp::create(b, l[i], mExp));
+      // A split that saw no key (lse -inf) adds exactly nothing.
+      Value used = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, w, zero);
+      Value term = arith::SelectOp::create(
+          b, used, arith::MulFOp::create(b, w, x[i]), zero);
+      sum = arith::AddFOp::create(b, sum, w);
+      acc = arith::AddFOp::create(b, acc, term);
+    }
+    scf::YieldOp::create(b, ValueRange{newMax, sum, acc});
+  }
+  Value m = loop.getResult(0), sum = loop.getResult(1), acc = loop.getResult(2);
+  Value mExp = arith::SelectOp::create(
+      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf), zero,
+      m);
+  Value positive =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
+  Value out = arith::SelectOp::create(b, positive,
+                                      arith::DivFOp::create(b, acc, sum), zero);
+  Type outElem = cfg.outType.getElementType();
+  if (outElem != f32)
+    out = arith::TruncFOp::create(b, outElem, out);
+  memref::StoreOp::create(b, out, o, ValueRange{token, head, dv});
+  if (cfg.outLseType) {
+    Value lse = arith::SelectOp::create(
+        b, positive,
+        arith::AddFOp::create(b, mExp, math::Log2Op::create(b, sum)), negInf);
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, dv, c0);
+    auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    memref::StoreOp::create(b, lse, func.getArgument(outArg + 1),
+                            ValueRange{token, head});
+  }
+  b.setInsertionPointToEnd(&func.getBody().front());
   gpu::ReturnOp::create(b);
   return func;
 }

@@ -730,7 +730,101 @@ SmallVector<Value> lowerPagedAttention(ImplicitLocOpBuilder &b,
 // merge_states, rope, append_paged_kv
 //===----------------------------------------------------------------------===//
 
+/// The segmented form: output row b merges the rows indptr[b] ..
+/// indptr[b + 1] of the one state. Each reduction runs over every row and
+/// masks those outside the segment (a reference, not a fast path).
+SmallVector<Value> lowerSegmentedMergeStates(ImplicitLocOpBuilder &b,
+                                             MergeStatesOp op) {
+  MLIRContext *ctx = b.getContext();
+  Value values = op.getValues()[0], lses = op.getLses()[0];
+  Value indptr = op.getIndptr();
+  Value outV = op.getOutputs()[0], outLse = op.getOutputs()[1];
+  Type outElem = cast<RankedTensorType>(outV.getType()).getElementType();
+  OpFoldResult batch = tensor::getMixedSize(b, b.getLoc(), outV, 0);
+  OpFoldResult heads = tensor::getMixedSize(b, b.getLoc(), outV, 1);
+  OpFoldResult dim = tensor::getMixedSize(b, b.getLoc(), outV, 2);
+  // Whether loop dim `rowDim` lies in output row `batchDim`'s segment.
+  auto inSegment = [&](ImplicitLocOpBuilder &ib, unsigned batchDim,
+                       unsigned rowDim) {
+    Value bIdx = linalg::IndexOp::create(ib, ib.getI64IntegerAttr(batchDim));
+    Value row = linalg::IndexOp::create(ib, ib.getI64IntegerAttr(rowDim));
+    Value begin = extractIndex(ib, indptr, bIdx);
+    Value end = extractIndex(
+        ib, indptr, arith::AddIOp::create(ib, bIdx, indexConst(ib, 1)));
+    Value afterBegin =
+        arith::CmpIOp::create(ib, arith::CmpIPredicate::sge, row, begin);
+    Value beforeEnd =
+        arith::CmpIOp::create(ib, arith::CmpIPredicate::slt, row, end);
+    return arith::AndIOp::create(ib, afterBegin, beforeEnd);
+  };
+  // 2^(lse - shift) inside the segment, else 0; shift is the row max, or 0
+  // when every state of the row is empty.
+  auto weight = [&](ImplicitLocOpBuilder &ib, Value inSeg, Value l, Value m) {
+    Value shift =
+        arith::SelectOp::create(ib, isVisibleMax(ib, m), m, f32Const(ib, 0));
+    Value used = arith::AndIOp::create(
+        ib, inSeg,
+        arith::CmpFOp::create(ib, arith::CmpFPredicate::ONE, l, negInf(ib)));
+    Value w = math::Exp2Op::create(ib, arith::SubFOp::create(ib, l, shift));
+    return arith::SelectOp::create(ib, used, w, f32Const(ib, 0));
+  };
+  // Loops (b, h, r) and (b, h, d, r); r runs over the state's rows.
+  AffineMap bhr_rh = loopsTo(ctx, 3, {2, 1}), bhr_bh = loopsTo(ctx, 3, {0, 1});
+  Value rowMax = generic(
+      b, {lses}, filledTensor(b, {batch, heads}, -std::numeric_limits<double>::infinity()), {bhr_rh, bhr_bh},
+      {kPar, kPar, kRed}, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        Value l = arith::SelectOp::create(ib, inSegment(ib, 0, 2), a[0],
+                                          negInf(ib));
+        return arith::MaximumFOp::create(ib, a[1], l);
+      });
+  Value sum = generic(
+      b, {lses, rowMax}, filledTensor(b, {batch, heads}, 0),
+      {bhr_rh, bhr_bh, bhr_bh}, {kPar, kPar, kRed},
+      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        return arith::AddFOp::create(
+            ib, a[2], weight(ib, inSegment(ib, 0, 2), a[0], a[1]));
+      });
+  Value acc = generic(
+      b, {values, lses, rowMax}, filledTensor(b, {batch, heads, dim}, 0),
+      {loopsTo(ctx, 4, {3, 1, 2}), loopsTo(ctx, 4, {3, 1}),
+       loopsTo(ctx, 4, {0, 1}), loopsTo(ctx, 4, {0, 1, 2})},
+      {kPar, kPar, kPar, kRed},
+      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        Value w = weight(ib, inSegment(ib, 0, 3), a[1], a[2]);
+        // A row with weight 0 adds nothing, even if its values are garbage.
+        Value used =
+            arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, w, f32Const(ib, 0));
+        Value term = arith::MulFOp::create(ib, w, toF32(ib, a[0]));
+        return arith::AddFOp::create(
+            ib, a[3], arith::SelectOp::create(ib, used, term, f32Const(ib, 0)));
+      });
+  AffineMap id2 = b.getMultiDimIdentityMap(2);
+  Value lse = generic(
+      b, {rowMax, sum}, outLse, {id2, id2, id2}, {kPar, kPar},
+      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        Value positive = arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT,
+                                               a[1], f32Const(ib, 0));
+        Value merged =
+            arith::AddFOp::create(ib, a[0], math::Log2Op::create(ib, a[1]));
+        return arith::SelectOp::create(ib, positive, merged, negInf(ib));
+      });
+  AffineMap id3 = b.getMultiDimIdentityMap(3);
+  Value v = generic(
+      b, {acc, sum}, outV, {id3, loopsTo(ctx, 3, {0, 1}), id3},
+      {kPar, kPar, kPar}, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        Value positive = arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT,
+                                               a[1], f32Const(ib, 0));
+        Value r = arith::SelectOp::create(
+            ib, positive, arith::DivFOp::create(ib, a[0], a[1]),
+            f32Const(ib, 0));
+        return fromF32(ib, r, outElem);
+      });
+  return {v, lse};
+}
+
 SmallVector<Value> lowerMergeStates(ImplicitLocOpBuilder &b, MergeStatesOp op) {
+  if (op.getIndptr())
+    return lowerSegmentedMergeStates(b, op);
   MLIRContext *ctx = b.getContext();
   unsigned numStates = op.getValues().size();
   Value outV = op.getOutputs()[0], outLse = op.getOutputs()[1];

@@ -24,8 +24,8 @@
 // SM90-SAME: static_shared_memory = 17408 : i64}
 // The merge kernel: one workgroup per query head, one thread per output
 // element, the same workspace.
-// SM90-SAME: {args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "strided", name = "lse", rank = 2 : i64, shape = [1, 32]}]
-// SM90-SAME: block = [128, 1, 1], dynamic_shared_memory = 0 : i64, grid = [32, 1, 1], name = "decode_merge", op = "attn.attention"
+// SM90-SAME: {args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {dtype = "bf16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "strided", name = "lse", rank = 2 : i64, shape = [1, 32]}]
+// SM90-SAME: block = [128, 1, 1], dynamic_shared_memory = 0 : i64, grid = [32, 1, 1], name = "decode_merge", op = "attn.merge_states"
 // SM90-SAME: params = {head_dim_v = 128 : i64, lse_base = "2", num_qo_heads = 32 : i64, stage = "merge", workspace = [[WS]]}
 // SM90-SAME: static_shared_memory = 0 : i64}]
 // SM90-SAME: target = "sm_90a"
@@ -159,7 +159,7 @@ func.func @decode(%q: tensor<1x32x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tenso
 // SM90-LABEL: module attributes
 // SM90-SAME: grid = [2, 1, {ceil_div = ["k", 0, "kv_chunk"]}]
 // SM90-SAME: group_size = 32 : i64
-// SM90-SAME: {args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 64]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [1, 32, 64]}], block = [64, 1, 1]
+// SM90-SAME: {args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 64]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {dtype = "f16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [1, 32, 64]}], block = [64, 1, 1]
 // SM90: gpu.func @mqa(%{{.*}}: memref<1x32x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x1x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x1x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x32x64xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: i64)
 // Row = 16 block x + row in tile; stores for rows < 32.
 // SM90: arith.muli %{{.*}}, %c16 : index

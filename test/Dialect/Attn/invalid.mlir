@@ -484,6 +484,38 @@ func.func @paged_mask_mod_args(%q: tensor<2x8x64xf16>, %kc: tensor<?x16x8x64xf16
 
 // -----
 
+func.func @merge_segmented_two_states(%ip: tensor<?xi32>, %v0: tensor<?x8x64xf32>, %s0: tensor<?x8xf32>, %vo: tensor<?x8x64xf16>, %so: tensor<?x8xf32>) -> (tensor<?x8x64xf16>, tensor<?x8xf32>) {
+  // expected-error @below {{with 'indptr' takes one state whose rows are merged, got 2}}
+  %v, %s = attn.merge_states indptr(%ip : tensor<?xi32>) values(%v0, %v0 : tensor<?x8x64xf32>, tensor<?x8x64xf32>) lse(%s0, %s0 : tensor<?x8xf32>, tensor<?x8xf32>) outs(%vo, %so : tensor<?x8x64xf16>, tensor<?x8xf32>) -> tensor<?x8x64xf16>, tensor<?x8xf32>
+  return %v, %s : tensor<?x8x64xf16>, tensor<?x8xf32>
+}
+
+// -----
+
+func.func @merge_segmented_indptr_length(%ip: tensor<5xi32>, %v0: tensor<?x8x64xf32>, %s0: tensor<?x8xf32>, %vo: tensor<3x8x64xf16>, %so: tensor<3x8xf32>) -> (tensor<3x8x64xf16>, tensor<3x8xf32>) {
+  // expected-error @below {{'indptr' dim 0 (output rows + 1) must be 4, got 5}}
+  %v, %s = attn.merge_states indptr(%ip : tensor<5xi32>) values(%v0 : tensor<?x8x64xf32>) lse(%s0 : tensor<?x8xf32>) outs(%vo, %so : tensor<3x8x64xf16>, tensor<3x8xf32>) -> tensor<3x8x64xf16>, tensor<3x8xf32>
+  return %v, %s : tensor<3x8x64xf16>, tensor<3x8xf32>
+}
+
+// -----
+
+func.func @merge_segmented_rows(%ip: tensor<?xi32>, %v0: tensor<7x8x64xf32>, %s0: tensor<6x8xf32>, %vo: tensor<?x8x64xf16>, %so: tensor<?x8xf32>) -> (tensor<?x8x64xf16>, tensor<?x8xf32>) {
+  // expected-error @below {{state row count mismatch: 'lse #0' dim 0 is 6 but 'values #0' dim 0 is 7}}
+  %v, %s = attn.merge_states indptr(%ip : tensor<?xi32>) values(%v0 : tensor<7x8x64xf32>) lse(%s0 : tensor<6x8xf32>) outs(%vo, %so : tensor<?x8x64xf16>, tensor<?x8xf32>) -> tensor<?x8x64xf16>, tensor<?x8xf32>
+  return %v, %s : tensor<?x8x64xf16>, tensor<?x8xf32>
+}
+
+// -----
+
+func.func @merge_segmented_heads(%ip: tensor<?xi32>, %v0: tensor<?x4x64xf32>, %s0: tensor<?x4xf32>, %vo: tensor<?x8x64xf16>, %so: tensor<?x8xf32>) -> (tensor<?x8x64xf16>, tensor<?x8xf32>) {
+  // expected-error @below {{state shape mismatch: 'values #0' dim 1 is 4 but 'outs v' dim 1 is 8}}
+  %v, %s = attn.merge_states indptr(%ip : tensor<?xi32>) values(%v0 : tensor<?x4x64xf32>) lse(%s0 : tensor<?x4xf32>) outs(%vo, %so : tensor<?x8x64xf16>, tensor<?x8xf32>) -> tensor<?x8x64xf16>, tensor<?x8xf32>
+  return %v, %s : tensor<?x8x64xf16>, tensor<?x8xf32>
+}
+
+// -----
+
 func.func @merge_one_state(%v0: tensor<?x8x64xf16>, %s0: tensor<?x8xf32>, %vo: tensor<?x8x64xf16>, %so: tensor<?x8xf32>) -> (tensor<?x8x64xf16>, tensor<?x8xf32>) {
   // expected-error @below {{needs at least 2 states to merge, got 1}}
   %v, %s = attn.merge_states values(%v0 : tensor<?x8x64xf16>) lse(%s0 : tensor<?x8xf32>) outs(%vo, %so : tensor<?x8x64xf16>, tensor<?x8xf32>) -> tensor<?x8x64xf16>, tensor<?x8xf32>

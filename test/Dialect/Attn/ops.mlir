@@ -132,6 +132,13 @@ func.func @merge_three_static(%v0: tensor<4x2x16xf32>, %v1: tensor<4x2x16xf32>, 
   return %v, %s : tensor<4x2x16xf32>, tensor<4x2xf32>
 }
 
+// CHECK-LABEL: func.func @merge_segmented(
+// CHECK-NEXT: %0:2 = attn.merge_states indptr(%arg0 : tensor<?xi32>) values(%arg1 : tensor<?x8x64xf32>) lse(%arg2 : tensor<?x8xf32>) outs(%arg3, %arg4 : tensor<?x8x64xf16>, tensor<?x8xf32>) -> tensor<?x8x64xf16>, tensor<?x8xf32>
+func.func @merge_segmented(%ip: tensor<?xi32>, %v0: tensor<?x8x64xf32>, %s0: tensor<?x8xf32>, %vo: tensor<?x8x64xf16>, %so: tensor<?x8xf32>) -> (tensor<?x8x64xf16>, tensor<?x8xf32>) {
+  %v, %s = attn.merge_states indptr(%ip : tensor<?xi32>) values(%v0 : tensor<?x8x64xf32>) lse(%s0 : tensor<?x8xf32>) outs(%vo, %so : tensor<?x8x64xf16>, tensor<?x8xf32>) -> tensor<?x8x64xf16>, tensor<?x8xf32>
+  return %v, %s : tensor<?x8x64xf16>, tensor<?x8xf32>
+}
+
 // CHECK-LABEL: func.func @rope_default(
 // CHECK-NEXT: %0 = attn.rope %arg0 pos_ids(%arg1 : tensor<?xi32>) outs(%arg2 : tensor<?x8x64xf16>) : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
 // CHECK-NEXT: return %0 : tensor<?x8x64xf16>

@@ -572,6 +572,41 @@ def merge_case(out_dir, name, doc, seed, num_states, dtype, tokens=5, heads=4,
     emit_case(out_dir, name, doc, args, outs, text)
 
 
+def segmented_merge_case(out_dir, name, doc, seed, dtype, lengths, heads=4,
+                         dim=8):
+    """Output row b merges rows indptr[b] .. indptr[b + 1] of one state
+    (split-KV's merge). Row 1 of the first segment is empty (lse -inf) with
+    NaN garbage values, which must not leak."""
+    rng = np.random.default_rng(seed)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    rows = int(indptr[-1])
+    vs = rand(rng, (rows, heads, dim))
+    lses = rand(rng, (rows, heads), 2.0)
+    if lengths[0] > 1:
+        lses[1, :] = -np.inf
+        if dtype == "f32":
+            vs[1] = np.nan
+    o = np.zeros((len(lengths), heads, dim))
+    l = np.full((len(lengths), heads), -np.inf)
+    for b in range(len(lengths)):
+        lo, hi = indptr[b], indptr[b + 1]
+        if hi > lo:
+            ob, lb = merge_ref([vs[r:r + 1] for r in range(lo, hi)],
+                               [lses[r:r + 1] for r in range(lo, hi)])
+            o[b], l[b] = ob[0], lb[0]
+    args = [Arg("ip", indptr, "i32"), Arg("vp", vs, dtype),
+            Arg("sp", lses, "f32")]
+
+    def text(types, inits, out_types):
+        return ("attn.merge_states indptr(%%ip : %s) values(%%vp : %s) "
+                "lse(%%sp : %s) outs(%s : %s) -> %s"
+                % (types["ip"], types["vp"], types["sp"], ", ".join(inits),
+                   ", ".join(out_types), ", ".join(out_types)))
+    outs = [Out("v", o, dtype, like=[("vp", 0)] * 3, dyn=()),
+            Out("lse", l, "f32", like=[("vp", 0)] * 2, dyn=(), tol=1e-5)]
+    emit_case(out_dir, name, doc, args, outs, text)
+
+
 def rope_case(out_dir, name, doc, seed, dtype, tokens=6, heads=4, dim=16,
               rotary_dim=None, interleave=False, scale=1.0, theta=1e4):
     rng = np.random.default_rng(seed)
@@ -825,6 +860,14 @@ def main():
     merge_case(out_dir, "merge_states_3",
                "Merge 3 f32 states; state 1 is all -inf with NaN garbage values.",
                31, 3, "f32", empty_state=1)
+    segmented_merge_case(
+        out_dir, "merge_states_segmented",
+        "Segmented merge (split-KV's), f32: segments of 3, 1, 0 and 5 rows; row 1\n"
+        "is empty with NaN garbage values.", 32, "f32", [3, 1, 0, 5])
+    segmented_merge_case(
+        out_dir, "merge_states_segmented_f16",
+        "Segmented merge, f16 output from f16 rows: segments of 1, 4 and 2.",
+        33, "f16", [1, 4, 2])
 
     rope_case(out_dir, "rope_f32", "RoPE rotate-half, f32.", 40, "f32")
     rope_case(out_dir, "rope_interleave_f16",

@@ -150,18 +150,25 @@ buildFlashAttentionKernel(OpBuilder &builder, Location loc,
                           gpu::GPUModuleOp module, StringRef name,
                           const FlashAttentionConfig &config);
 
-/// Builds `gpu.func @name(o_part, lse_part, o[, lse]) kernel` merging the
-/// split-KV partials of a one-token (decode) problem: o = sum_z 2^(lse_z -
-/// lse) o_z with lse = log2(sum_z 2^lse_z); splits with lse -inf add nothing
-/// and a row without any key gets o = 0, lse = -inf. Grid (numQoHeads, 1, 1),
-/// block headDimV threads, one per output element; the number of splits is
-/// o_part's leading size. With `paged`: `(o_part, lse_part, merge_indptr, o[,
-/// lse])`, grid (numQoHeads, batch, 1), request b merging the partial rows
-/// [merge_indptr[b], merge_indptr[b + 1]) into its row b of o.
+/// The operands of a segmented merge (attn.merge_states with indptr, and
+/// the merge of split-KV decode): `values [rows, H, D]` and `lse [rows, H]`
+/// merged into `out [batch, H, D]` and, if `outLseType` is set, its lse;
+/// with `indptrType` (i32 [batch + 1]) output row b merges the rows
+/// [indptr[b], indptr[b + 1]), without it the single output row merges all
+/// of them (a one-request split-KV decode).
+struct SegmentedMergeConfig {
+  MemRefType valuesType, lseType, indptrType, outType, outLseType;
+};
+
+/// Builds `gpu.func @name(values, lse[, indptr], o[, lse_out]) kernel`:
+/// o = sum_z 2^(lse_z - lse) values_z with lse = log2(sum_z 2^lse_z) over
+/// each output row's rows; rows with lse -inf add nothing and an empty
+/// segment gives o = 0, lse = -inf. Grid (H, batch, 1), block D threads, one
+/// per output element. Fails for D > 1024 or dynamic H, D.
 FailureOr<gpu::GPUFuncOp>
-buildSplitKVMergeKernel(OpBuilder &builder, Location loc,
-                        gpu::GPUModuleOp module, StringRef name,
-                        const FlashAttentionConfig &config);
+buildSegmentedMergeStatesKernel(OpBuilder &builder, Location loc,
+                                gpu::GPUModuleOp module, StringRef name,
+                                const SegmentedMergeConfig &config);
 
 } // namespace mlir::attn
 

@@ -350,7 +350,12 @@ LogicalResult MergeStatesOp::verify() {
   if (failed(verifyNoStaticZeroSizes(*this)))
     return failure();
   ShapeChecker check(*this);
-  if (getValues().size() < 2)
+  bool segmented = static_cast<bool>(getIndptr());
+  if (segmented && getValues().size() != 1)
+    return emitOpError() << "with 'indptr' takes one state whose rows are "
+                            "merged, got "
+                         << getValues().size();
+  if (!segmented && getValues().size() < 2)
     return emitOpError() << "needs at least 2 states to merge, got "
                          << getValues().size();
   if (getValues().size() != getLses().size())
@@ -377,12 +382,21 @@ LogicalResult MergeStatesOp::verify() {
     if (failed(check.rank(v, 3, "[tokens, H, D]")) ||
         failed(check.rank(l, 2, "[tokens, H]")))
       return failure();
-    for (unsigned d = 0; d < 3; ++d)
+    // With indptr the state's rows are not the output's.
+    for (unsigned d = segmented ? 1 : 0; d < 3; ++d)
       if (failed(check.sameDim(v, d, out, d, "state shape")))
         return failure();
-    for (unsigned d = 0; d < 2; ++d)
+    for (unsigned d = segmented ? 1 : 0; d < 2; ++d)
       if (failed(check.sameDim(l, d, outLse, d, "lse shape")))
         return failure();
+    if (segmented && failed(check.sameDim(l, 0, v, 0, "state row count")))
+      return failure();
+  }
+  if (segmented) {
+    NamedTensor indptr = named("indptr", getIndptr());
+    if (!ShapedType::isDynamic(out.dim(0)) &&
+        failed(check.dimIs(indptr, 0, out.dim(0) + 1, "output rows + 1")))
+      return failure();
   }
   return success();
 }

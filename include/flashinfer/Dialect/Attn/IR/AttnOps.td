@@ -243,12 +243,28 @@ def Attn_MergeStatesOp : Attn_Op<"merge_states", [
                outs(%vi, %si : tensor<?x8x64xf16>, tensor<?x8xf32>)
                -> tensor<?x8x64xf16>, tensor<?x8xf32>
     ```
+
+    With `indptr`, the states are the rows of one state (FlashInfer's
+    variable-length merge, and the chunks of split-KV): output row `b` merges
+    rows `indptr[b] .. indptr[b + 1]` of `values [rows, H, D]` and
+    `lse [rows, H]`; `indptr` has one entry more than the output has rows, an
+    empty range gives v = 0 and lse = `-inf`. This is the form that the GPU
+    lowering of a split-KV decode ends in.
+
+    ```mlir
+    %v, %s = attn.merge_states indptr(%merge_indptr : tensor<?xi32>)
+               values(%parts : tensor<?x8x64xf32>) lse(%lses : tensor<?x8xf32>)
+               outs(%vi, %si : tensor<?x8x64xf16>, tensor<?x8xf32>)
+               -> tensor<?x8x64xf16>, tensor<?x8xf32>
+    ```
   }];
-  let arguments = (ins Variadic<Attn_FloatTensor>:$values,
+  let arguments = (ins Optional<Attn_I32Tensor1D>:$indptr,
+                       Variadic<Attn_FloatTensor>:$values,
                        Variadic<RankedTensorOf<[F32]>>:$lses,
                        Variadic<Attn_FloatTensor>:$outputs);
   let results = (outs Variadic<Attn_FloatTensor>:$results);
   let assemblyFormat = [{
+    (`indptr` `(` $indptr^ `:` type($indptr) `)`)?
     `values` `(` $values `:` type($values) `)`
     `lse` `(` $lses `:` type($lses) `)`
     `outs` `(` $outputs `:` type($outputs) `)`
