@@ -90,6 +90,8 @@ public:
       : source(source), error(error) {}
 
   bool read(const JsonValue &root, Manifest &out);
+  bool readSequence(const JsonValue &v, const Manifest &manifest,
+                    SequenceSpec &sequence);
 
 private:
   const std::string &source;
@@ -233,6 +235,86 @@ bool ManifestReader::read(const JsonValue &root, Manifest &out) {
                   "duplicate kernel name '" + abbreviate(kernel.name) + "'");
     }
     out.kernels.push_back(std::move(kernel));
+  }
+  context.clear();
+  if (const JsonValue *sequence = root.get("sequence")) {
+    out.sequence.emplace();
+    if (!readSequence(*sequence, out, *out.sequence))
+      return false;
+  }
+  return true;
+}
+
+bool ManifestReader::readSequence(const JsonValue &v, const Manifest &manifest,
+                                  SequenceSpec &sequence) {
+  context = "sequence: ";
+  if (!expectKind(v, JsonValue::Kind::Object, "the sequence"))
+    return false;
+  const JsonValue *args = require(v, "args");
+  if (!args || !expectKind(*args, JsonValue::Kind::Array, "\"args\""))
+    return false;
+  std::unordered_set<std::string> names;
+  for (const JsonValue &name : args->array) {
+    if (!expectKind(name, JsonValue::Kind::String, "an argument name"))
+      return false;
+    if (name.string.empty() || !names.insert(name.string).second)
+      return fail(name, "argument names must be unique and not empty, got '" +
+                            abbreviate(name.string) + "'");
+    sequence.args.push_back(name.string);
+  }
+  const JsonValue *launches = require(v, "launches");
+  if (!launches ||
+      !expectKind(*launches, JsonValue::Kind::Array, "\"launches\""))
+    return false;
+  for (size_t i = 0; i < launches->array.size(); ++i) {
+    const JsonValue &lv = launches->array[i];
+    context = "sequence: launches[" + std::to_string(i) + "]: ";
+    if (!expectKind(lv, JsonValue::Kind::Object, "a launch"))
+      return false;
+    const JsonValue *kernel = require(lv, "kernel");
+    if (!kernel || !expectKind(*kernel, JsonValue::Kind::String, "\"kernel\""))
+      return false;
+    LaunchSpec launch;
+    const KernelSpec *spec = manifest.findKernel(kernel->string);
+    if (!spec)
+      return fail(*kernel, "no kernel '" + abbreviate(kernel->string) +
+                               "' in \"kernels\"");
+    launch.kernel = static_cast<int>(spec - manifest.kernels.data());
+    const JsonValue *picks = require(lv, "args");
+    if (!picks || !expectKind(*picks, JsonValue::Kind::Array, "\"args\""))
+      return false;
+    if (picks->array.size() != spec->args.size())
+      return fail(*picks, "passes " + std::to_string(picks->array.size()) +
+                              " arguments to '" + abbreviate(spec->name) +
+                              "', which takes " +
+                              std::to_string(spec->args.size()));
+    for (const JsonValue &pick : picks->array) {
+      if (!expectKind(pick, JsonValue::Kind::Int, "an argument index"))
+        return false;
+      if (pick.integer < 0 ||
+          pick.integer >= static_cast<int64_t>(sequence.args.size()))
+        return fail(pick, "argument index " + std::to_string(pick.integer) +
+                              " is outside the sequence's " +
+                              std::to_string(sequence.args.size()));
+      launch.args.push_back(static_cast<int>(pick.integer));
+    }
+    sequence.launches.push_back(std::move(launch));
+  }
+  context = "sequence: ";
+  if (const JsonValue *workspace = v.get("workspace")) {
+    if (!expectKind(*workspace, JsonValue::Kind::Array, "\"workspace\""))
+      return false;
+    for (const JsonValue &buffer : workspace->array) {
+      if (!expectKind(buffer, JsonValue::Kind::Object, "a workspace buffer"))
+        return false;
+      const JsonValue *name = require(buffer, "name");
+      if (!name || !expectKind(*name, JsonValue::Kind::String, "\"name\""))
+        return false;
+      if (!names.count(name->string))
+        return fail(*name, "workspace buffer '" + abbreviate(name->string) +
+                               "' is not a sequence argument");
+      sequence.workspace.push_back(name->string);
+    }
   }
   context.clear();
   return true;
@@ -948,6 +1030,37 @@ void packParams(const KernelSpec &kernel, const fimlir_arg *args,
   // Storage no longer grows, so pointers into it stay valid.
   for (uint64_t &slot : out.storage)
     out.pointers.push_back(&slot);
+}
+
+//===----------------------------------------------------------------------===//
+// Launch sequences
+//===----------------------------------------------------------------------===//
+
+bool checkSequenceArgs(const Manifest &manifest, const fimlir_arg *args,
+                       int nargs, std::vector<std::vector<fimlir_arg>> &picked,
+                       std::string &error) {
+  const SequenceSpec &sequence = *manifest.sequence;
+  if (nargs != static_cast<int>(sequence.args.size())) {
+    error = "expected " + std::to_string(sequence.args.size()) +
+            " arguments, got " + std::to_string(nargs);
+    return false;
+  }
+  picked.assign(sequence.launches.size(), {});
+  for (size_t i = 0; i < sequence.launches.size(); ++i) {
+    const LaunchSpec &launch = sequence.launches[i];
+    const KernelSpec &spec = manifest.kernels[launch.kernel];
+    for (int a : launch.args)
+      picked[i].push_back(args[a]);
+    LaunchDims dims;
+    std::string why;
+    if (!checkArgs(spec, picked[i].data(), static_cast<int>(picked[i].size()),
+                   why) ||
+        !computeLaunch(spec, picked[i].data(), dims, why)) {
+      error = "launch " + std::to_string(i) + " of the sequence: " + why;
+      return false;
+    }
+  }
+  return true;
 }
 
 } // namespace fimlir

@@ -24,9 +24,9 @@ namespace fimlir {
 enum class ArgKind { Memref, Scalar };
 
 // Grid entry: integer | {"dim":[arg,d]} | {"ceil_div":[arg,d,n]} |
-// {"mul":[expr,expr]} | {"add":[expr,expr]} | {"min":[expr,expr]}. The divisor n of "ceil_div" is a positive integer or
-// the name of an integer scalar argument with a "multiple_of" constraint.
-// Memref shapes use the same forms.
+// {"mul":[expr,expr]} | {"add":[expr,expr]} | {"min":[expr,expr]}. The divisor
+// n of "ceil_div" is a positive integer or the name of an integer scalar
+// argument with a "multiple_of" constraint. Memref shapes use the same forms.
 struct GridExpr {
   enum class Op { Constant, Dim, CeilDiv, Mul, Add, Min };
   Op op = Op::Constant;
@@ -80,12 +80,31 @@ struct KernelSpec {
 
 enum class TargetKind { Cuda, Amdgpu };
 
+// One launch of the sequence: a kernel (index into Manifest::kernels) and,
+// for each of its arguments, the sequence argument passed to it.
+struct LaunchSpec {
+  int kernel = 0;
+  std::vector<int> args;
+};
+
+// The launch sequence convert-attn-to-gpu records for the function the
+// module was made of ("sequence"): its arguments' names, and its launches in
+// order. `workspace` names the arguments that are scratch buffers.
+struct SequenceSpec {
+  std::vector<std::string> args;
+  std::vector<LaunchSpec> launches;
+  std::vector<std::string> workspace;
+};
+
 struct Manifest {
   int version = 0;
   std::string target;
   TargetKind targetKind = TargetKind::Cuda;
   std::string binary;
   std::vector<KernelSpec> kernels;
+  // Absent in manifests without a "sequence" (written by hand or by older
+  // compilers): their kernels are launched one by one.
+  std::optional<SequenceSpec> sequence;
 
   const KernelSpec *findKernel(const std::string &name) const;
 };
@@ -110,6 +129,13 @@ struct LaunchDims {
 // shape relations, layout and alignment.
 bool checkArgs(const KernelSpec &kernel, const fimlir_arg *args, int nargs,
                std::string &error);
+
+// Checks the arguments of a manifest's launch sequence: their count, then
+// each launch's picks with checkArgs and computeLaunch; `picked` receives
+// each launch's arguments. Errors name the launch.
+bool checkSequenceArgs(const Manifest &manifest, const fimlir_arg *args,
+                       int nargs, std::vector<std::vector<fimlir_arg>> &picked,
+                       std::string &error);
 
 // Evaluates the grid for arguments that passed checkArgs.
 bool computeLaunch(const KernelSpec &kernel, const fimlir_arg *args,

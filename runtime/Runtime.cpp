@@ -5,6 +5,7 @@
 #include "CodeObject.h"
 #include "Manifest.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -462,6 +463,64 @@ fimlir_status fimlir_kernel_launch(fimlir_kernel *kernel,
   packParams(spec, args, params);
   return kernel->backend->launch(kernel->function, spec.name, dims, stream,
                                  params.pointers.data());
+  FIMLIR_GUARD_END
+}
+
+int fimlir_module_sequence_num_args(const fimlir_module *module) {
+  if (!module || !module->manifest.sequence)
+    return -1;
+  return static_cast<int>(module->manifest.sequence->args.size());
+}
+
+const char *fimlir_module_sequence_arg_name(const fimlir_module *module,
+                                            int index) {
+  if (index < 0 || index >= fimlir_module_sequence_num_args(module))
+    return nullptr;
+  return module->manifest.sequence->args[index].c_str();
+}
+
+int fimlir_module_sequence_arg_is_workspace(const fimlir_module *module,
+                                            int index) {
+  const char *name = fimlir_module_sequence_arg_name(module, index);
+  if (!name)
+    return 0;
+  const auto &workspace = module->manifest.sequence->workspace;
+  return std::find(workspace.begin(), workspace.end(), name) != workspace.end();
+}
+
+int fimlir_module_sequence_num_launches(const fimlir_module *module) {
+  if (!module || !module->manifest.sequence)
+    return 0;
+  return static_cast<int>(module->manifest.sequence->launches.size());
+}
+
+fimlir_status fimlir_module_launch_sequence(fimlir_module *module,
+                                            const fimlir_arg *args, int nargs,
+                                            void *stream) {
+  FIMLIR_GUARD_BEGIN
+  FIMLIR_REQUIRE(module, "fimlir_module_launch_sequence: null module");
+  if (!module->manifest.sequence)
+    return setError(FIMLIR_ERROR_NOT_FOUND,
+                    "fimlir_module_launch_sequence: the manifest has no "
+                    "launch sequence (launch its kernels one by one)");
+  FIMLIR_REQUIRE(args || nargs == 0,
+                 "fimlir_module_launch_sequence: null arguments");
+  const SequenceSpec &sequence = *module->manifest.sequence;
+  // Every launch's arguments are checked before the first launch, so that a
+  // bad argument never leaves the sequence half run.
+  std::vector<std::vector<fimlir_arg>> picked;
+  std::string error;
+  if (!checkSequenceArgs(module->manifest, args, nargs, picked, error))
+    return setError(FIMLIR_ERROR_ARGUMENT,
+                    "fimlir_module_launch_sequence: " + error);
+  for (size_t i = 0; i < sequence.launches.size(); ++i) {
+    fimlir_kernel *kernel = module->kernels[sequence.launches[i].kernel].get();
+    if (fimlir_status status =
+            fimlir_kernel_launch(kernel, picked[i].data(),
+                                 static_cast<int>(picked[i].size()), stream))
+      return status;
+  }
+  return FIMLIR_SUCCESS;
   FIMLIR_GUARD_END
 }
 

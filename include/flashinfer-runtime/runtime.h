@@ -187,6 +187,30 @@ FIMLIR_API fimlir_status fimlir_kernel_launch(fimlir_kernel *kernel,
                                               const fimlir_arg *args, int nargs,
                                               void *stream);
 
+/* Launch sequences. convert-attn-to-gpu turns one function holding attn ops
+ * (for example attn.append_paged_kv then attn.paged_attention) into one
+ * module whose manifest "sequence" lists the function's launches in order:
+ * a split-KV decode's split and merge kernels, each op's kernels in program
+ * order. The sequence's arguments are the function's operands (named after
+ * the kernel argument that first reads them), then each op's planner
+ * buffers and workspace ("schedule", "merge_indptr", "o_part", ...; a name
+ * taken already gets the op's index as a suffix). fimlir_module_launch_sequence
+ * checks every launch's arguments first and launches nothing if one is
+ * wrong (the error names the launch and the argument), then launches them
+ * all on `stream`, asynchronously. Modules whose manifest has no sequence
+ * report -1 arguments and FIMLIR_ERROR_NOT_FOUND on launch. */
+FIMLIR_API int fimlir_module_sequence_num_args(const fimlir_module *module);
+/* Name of sequence argument `index` (NULL if out of range). */
+FIMLIR_API const char *
+fimlir_module_sequence_arg_name(const fimlir_module *module, int index);
+/* Nonzero if sequence argument `index` is a workspace buffer. */
+FIMLIR_API int
+fimlir_module_sequence_arg_is_workspace(const fimlir_module *module, int index);
+FIMLIR_API int fimlir_module_sequence_num_launches(const fimlir_module *module);
+FIMLIR_API fimlir_status fimlir_module_launch_sequence(fimlir_module *module,
+                                                       const fimlir_arg *args,
+                                                       int nargs, void *stream);
+
 /* Planning split-KV decode (FlashInfer's plan(): plan once, run many).
  *
  * A split-KV decode kernel (manifest params "stage": "split_kv") reads keys
@@ -274,9 +298,8 @@ typedef struct fimlir_prefill_plan {
 FIMLIR_API fimlir_status fimlir_plan_paged_prefill(
     const fimlir_prefill_params *params, int32_t page_size,
     const int32_t *qo_indptr, const int32_t *kv_indptr,
-    const int32_t *kv_last_page_len, int64_t batch_size,
-    int64_t num_kv_indices, int32_t *schedule, int64_t schedule_rows,
-    fimlir_prefill_plan *plan);
+    const int32_t *kv_last_page_len, int64_t batch_size, int64_t num_kv_indices,
+    int32_t *schedule, int64_t schedule_rows, fimlir_prefill_plan *plan);
 
 /* The same over ragged K/V ([kv_tokens, Hkv, D], request b's keys the rows
  * kv_indptr[b] .. kv_indptr[b + 1]): validates both indptrs. */

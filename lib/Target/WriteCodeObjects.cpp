@@ -1,5 +1,6 @@
 //===- WriteCodeObjects.cpp - write code objects and manifests ------------===//
 
+#include "flashinfer/Dialect/Attn/IR/AttnOps.h"
 #include "flashinfer/Target/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -62,9 +63,28 @@ struct AttnWriteCodeObjectsPass
     return success();
   }
 
+  /// The JSON manifest's kernel entry for `kernel`.
+  static llvm::json::Object kernelToJson(KernelAttr kernel) {
+    llvm::json::Object out;
+    out["name"] = kernel.getName().str();
+    out["op"] = kernel.getOp().str();
+    out["params"] = toJson(kernel.getParams());
+    out["block"] = llvm::json::Array(kernel.getBlock());
+    out["grid"] = toJson(kernel.getGrid());
+    out["dynamic_shared_memory"] = 0;
+    out["static_shared_memory"] = kernel.getStaticSharedMemory();
+    out["args"] = toJson(kernel.getArgs());
+    return out;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto manifests = module->getAttrOfType<DictionaryAttr>("attn.manifests");
+    // Each binary's manifest op, found through its symbol reference.
+    llvm::DenseMap<Operation *, KernelManifestOp> manifestOf;
+    SymbolTable symbols(module);
+    for (auto manifest : module.getOps<KernelManifestOp>())
+      if (Operation *target = symbols.lookup(manifest.getKernelModule()))
+        manifestOf[target] = manifest;
     if (std::error_code ec = llvm::sys::fs::create_directories(outputDir)) {
       module.emitError() << "attn-write-code-objects: cannot create '"
                          << outputDir << "': " << ec.message();
@@ -72,8 +92,7 @@ struct AttnWriteCodeObjectsPass
     }
     WalkResult result = module.walk([&](gpu::BinaryOp binary) {
       StringRef name = binary.getSymName();
-      auto entry =
-          manifests ? manifests.getAs<DictionaryAttr>(name) : DictionaryAttr();
+      KernelManifestOp entry = manifestOf.lookup(binary);
       if (!entry) {
         binary.emitError() << "attn-write-code-objects: no kernels were "
                               "recorded for '"
@@ -113,7 +132,21 @@ struct AttnWriteCodeObjectsPass
         manifest["target"] = chip.str();
         manifest["binary"] = file;
         manifest["format"] = isBinary ? "binary" : "assembly";
-        manifest["kernels"] = toJson(entry.get("kernels"));
+        llvm::json::Array kernels, launches;
+        for (Attribute kernel : entry.getKernels())
+          kernels.push_back(kernelToJson(cast<KernelAttr>(kernel)));
+        for (Attribute attr : entry.getLaunches()) {
+          auto launch = cast<KernelLaunchAttr>(attr);
+          launches.push_back(llvm::json::Object{
+              {"kernel", launch.getKernel().str()},
+              {"args", llvm::json::Array(launch.getArguments())}});
+        }
+        manifest["kernels"] = std::move(kernels);
+        // The launch sequence (docs/runtime.md: launch sequences).
+        manifest["sequence"] =
+            llvm::json::Object{{"args", toJson(entry.getArguments())},
+                               {"launches", std::move(launches)},
+                               {"workspace", toJson(entry.getWorkspace())}};
         std::string text;
         llvm::raw_string_ostream os(text);
         os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))

@@ -13,5 +13,5 @@
 // CPU: llvm.func @attention_f16_d64(
 // CPU-NOT: attn.
 
-// GPU: attn.manifests = {attention_f16_d64_kernels = {kernels = [{{.*}}name = "attention_f16_d64"{{.*}}num_kv_heads = 8 : i64, num_qo_heads = 32 : i64
+// GPU: attn.kernel_manifest @attention_f16_d64_kernels {{.*}}name = "attention_f16_d64"{{.*}}num_kv_heads = 8 : i64, num_qo_heads = 32 : i64
 // GPU: gpu.func @attention_f16_d64(%{{.*}}: memref<?x32x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x8x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x8x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x32x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x32xf32, strided<[?, 1]>>) kernel attributes {attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">

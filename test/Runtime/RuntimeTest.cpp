@@ -1285,6 +1285,90 @@ static void testPrefillPlanner() {
          "empty prefill batch: " + lastError());
 }
 
+// A launch sequence as convert-attn-to-gpu writes it for a function of two
+// ops: a kernel writing a cache, then one reading it and a workspace buffer.
+static std::string sequenceManifest(const std::string &sequence) {
+  return R"({"version": 1, "target": "sm_90a", "binary": "a.cubin",
+"kernels": [
+ {"name": "write", "block": [32], "grid": [{"dim": ["k", 0]}, 1, 1],
+  "args": [{"name": "k", "kind": "memref", "dtype": "f16", "rank": 2, "shape": [-1, 64]},
+           {"name": "cache", "kind": "memref", "dtype": "f16", "rank": 2, "shape": [-1, 64]}]},
+ {"name": "read", "block": [32], "grid": [{"dim": ["cache", 0]}, 1, 1],
+  "args": [{"name": "cache", "kind": "memref", "dtype": "f16", "rank": 2, "shape": [-1, 64]},
+           {"name": "part", "kind": "memref", "dtype": "f32", "rank": 2, "shape": [{"dim": ["cache", 0]}, 64]}]}],
+"sequence": )" +
+         sequence + "}";
+}
+
+static void testSequences() {
+  const std::string good =
+      R"({"args": ["k", "cache", "part"],
+  "launches": [{"kernel": "write", "args": [0, 1]}, {"kernel": "read", "args": [1, 2]}],
+  "workspace": [{"name": "part", "dtype": "f32", "shape": [{"dim": ["cache", 0]}, 64]}]})";
+  Manifest m;
+  std::string error;
+  expect(parseManifest(sequenceManifest(good), "m.json", m, error) &&
+             m.sequence && m.sequence->launches.size() == 2 &&
+             m.sequence->launches[1].kernel == 1 &&
+             m.sequence->launches[1].args == std::vector<int>({1, 2}) &&
+             m.sequence->workspace == std::vector<std::string>({"part"}),
+         "sequence parses: " + error);
+  Manifest none;
+  expect(parseManifest(kValidManifest, "m.json", none, error) && !none.sequence,
+         "a manifest without a sequence has none");
+
+  checkManifestError(
+      "sequence-unknown-kernel",
+      sequenceManifest(
+          R"({"args": ["k"], "launches": [{"kernel": "nope", "args": []}]})"),
+      "m.json:9:53: sequence: launches[0]: no kernel 'nope' in \"kernels\"");
+  checkManifestError(
+      "sequence-arg-count",
+      sequenceManifest(
+          R"({"args": ["k"], "launches": [{"kernel": "write", "args": [0]}]})"),
+      "m.json:9:70: sequence: launches[0]: passes 1 arguments to 'write', "
+      "which takes 2");
+  checkManifestError(
+      "sequence-arg-index",
+      sequenceManifest(
+          R"({"args": ["k"], "launches": [{"kernel": "write", "args": [0, 1]}]})"),
+      "m.json:9:74: sequence: launches[0]: argument index 1 is outside the "
+      "sequence's 1");
+  checkManifestError(
+      "sequence-duplicate-arg",
+      sequenceManifest(R"({"args": ["k", "k"], "launches": []})"),
+      "m.json:9:28: sequence: argument names must be unique and not empty, "
+      "got 'k'");
+  checkManifestError(
+      "sequence-workspace",
+      sequenceManifest(
+          R"({"args": ["k"], "launches": [], "workspace": [{"name": "w"}]})"),
+      "m.json:9:68: sequence: workspace buffer 'w' is not a sequence "
+      "argument");
+
+  // Every launch is checked before any runs; errors name the launch.
+  auto *base = reinterpret_cast<char *>(0x100000);
+  std::vector<fimlir_arg> args = {tensor(base, FIMLIR_DTYPE_F16, {3, 64}),
+                                  tensor(base, FIMLIR_DTYPE_F16, {10, 64}),
+                                  tensor(base, FIMLIR_DTYPE_F32, {10, 64})};
+  std::vector<std::vector<fimlir_arg>> picked;
+  expect(checkSequenceArgs(m, args.data(), 3, picked, error) &&
+             picked.size() == 2 && picked[1].size() == 2 &&
+             picked[1][0].u.tensor.sizes[0] == 10 &&
+             picked[1][1].u.tensor.dtype == FIMLIR_DTYPE_F32,
+         "sequence arguments picked per launch: " + error);
+  expect(!checkSequenceArgs(m, args.data(), 2, picked, error) &&
+             error == "expected 3 arguments, got 2",
+         "sequence argument count: " + error);
+  std::printf("sequence count: %s\n", error.c_str());
+  args[2] = tensor(base, FIMLIR_DTYPE_F32, {9, 64});
+  expect(!checkSequenceArgs(m, args.data(), 3, picked, error) &&
+             error == "launch 1 of the sequence: kernel 'read': argument 1 "
+                      "'part': dimension 0 must be cache.shape[0] = 10, got 9",
+         "sequence launch 1 checked: " + error);
+  std::printf("sequence launch: %s\n", error.c_str());
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -1302,6 +1386,7 @@ int main(int argc, char **argv) {
   testRaggedPrefillArgs();
   testPlanner();
   testPrefillPlanner();
+  testSequences();
   std::printf("failures: %d\n", failures);
   return failures ? 1 : 0;
 }

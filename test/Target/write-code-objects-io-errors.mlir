@@ -9,6 +9,7 @@
 // RUN: mkdir -p %t/taken/good_kernels.cubin
 // RUN: not flashinfer-opt %s --attn-write-code-objects="o-dir=%t/taken" 2>&1 | FileCheck %s --check-prefix=FILE
 // FILE: error: attn-write-code-objects: cannot write '{{.*}}taken{{/|\\}}good_kernels.cubin': Is a directory
-module attributes {attn.manifests = {good_kernels = {kernels = [{name = "g"}]}}} {
+module {
+  attn.kernel_manifest @good_kernels {arguments = [], kernels = [#attn.kernel<args = [], block = [1, 1, 1], grid = [1, 1, 1], name = "g", op = "attn.attention", params = {}, static_shared_memory = 0>], launches = [], target = "sm_90a"}
   gpu.binary @good_kernels [#gpu.object<#nvvm.target<chip = "sm_90a">, bin = "X">]
 }

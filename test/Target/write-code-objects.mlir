@@ -1,6 +1,7 @@
 // attn-write-code-objects writes each gpu.binary's object as
 // <dir>/<binary>.<ext>, the extension chosen by target and format, and the
-// manifest <dir>/<binary>.json from the module's attn.manifests entry.
+// manifest <dir>/<binary>.json from the attn.kernel_manifest that refers to
+// the binary.
 
 // RUN: rm -rf %t && flashinfer-opt %s --attn-write-code-objects="o-dir=%t/out" | FileCheck %s --check-prefix=IR
 // RUN: ls %t/out | FileCheck %s --check-prefix=FILES
@@ -51,6 +52,7 @@
 // NV-BIN-NEXT:         1,
 // NV-BIN-NEXT:         1
 // NV-BIN-NEXT:       ],
+// NV-BIN-NEXT:       "dynamic_shared_memory": 0,
 // NV-BIN-NEXT:       "grid": [
 // NV-BIN-NEXT:         {
 // NV-BIN-NEXT:           "ceil_div": [
@@ -63,13 +65,31 @@
 // NV-BIN-NEXT:         1
 // NV-BIN-NEXT:       ],
 // NV-BIN-NEXT:       "name": "attn_fwd",
+// NV-BIN-NEXT:       "op": "attn.attention",
 // NV-BIN-NEXT:       "params": {
 // NV-BIN-NEXT:         "causal": true,
 // NV-BIN-NEXT:         "lse_base": "2",
 // NV-BIN-NEXT:         "sm_scale": 0.125
-// NV-BIN-NEXT:       }
+// NV-BIN-NEXT:       },
+// NV-BIN-NEXT:       "static_shared_memory": 4096
 // NV-BIN-NEXT:     }
 // NV-BIN-NEXT:   ],
+// The launch sequence: its arguments, each launch's picks from them, and
+// the workspace buffers among them.
+// NV-BIN-NEXT:   "sequence": {
+// NV-BIN-NEXT:     "args": [
+// NV-BIN-NEXT:       "q"
+// NV-BIN-NEXT:     ],
+// NV-BIN-NEXT:     "launches": [
+// NV-BIN-NEXT:       {
+// NV-BIN-NEXT:         "args": [
+// NV-BIN-NEXT:           0
+// NV-BIN-NEXT:         ],
+// NV-BIN-NEXT:         "kernel": "attn_fwd"
+// NV-BIN-NEXT:       }
+// NV-BIN-NEXT:     ],
+// NV-BIN-NEXT:     "workspace": []
+// NV-BIN-NEXT:   },
 // NV-BIN-NEXT:   "target": "sm_90a",
 // NV-BIN-NEXT:   "version": 1
 // NV-BIN-NEXT: }
@@ -89,14 +109,17 @@
 // AMD-ISA-NEXT: "format": "assembly",
 // AMD-ISA: "target": "gfx950",
 
-module attributes {attn.manifests = {
-    nv_bin = {kernels = [{name = "attn_fwd", block = [128, 1, 1],
-                          grid = [{ceil_div = ["q", 0, 64]}, 8, 1],
-                          params = {causal = true, sm_scale = 0.125 : f64, lse_base = "2"},
-                          args = [{name = "q", kind = "memref", dtype = "f16", rank = 3}]}]},
-    nv_isa = {kernels = [{name = "ptx_kernel"}]},
-    amd_bin = {kernels = [{name = "a0"}, {name = "a1"}]},
-    amd_isa = {kernels = [{name = "s_kernel"}]}}} {
+module {
+  attn.kernel_manifest @nv_bin {arguments = ["q"], kernels = [
+      #attn.kernel<args = [{name = "q", kind = "memref", dtype = "f16", rank = 3}],
+                   block = [128, 1, 1], grid = [{ceil_div = ["q", 0, 64]}, 8, 1],
+                   name = "attn_fwd", op = "attn.attention",
+                   params = {causal = true, sm_scale = 0.125 : f64, lse_base = "2"},
+                   static_shared_memory = 4096>],
+      launches = [#attn.launch<kernel = "attn_fwd", arguments = [0]>], target = "sm_90a"}
+  attn.kernel_manifest @nv_isa {arguments = [], kernels = [#attn.kernel<args = [], block = [1, 1, 1], grid = [1, 1, 1], name = "ptx_kernel", op = "attn.attention", params = {}, static_shared_memory = 0>], launches = [], target = "sm_80"}
+  attn.kernel_manifest @amd_bin {arguments = [], kernels = [#attn.kernel<args = [], block = [1, 1, 1], grid = [1, 1, 1], name = "a0", op = "attn.attention", params = {}, static_shared_memory = 0>, #attn.kernel<args = [], block = [1, 1, 1], grid = [1, 1, 1], name = "a1", op = "attn.attention", params = {}, static_shared_memory = 0>], launches = [], target = "gfx942"}
+  attn.kernel_manifest @amd_isa {arguments = [], kernels = [#attn.kernel<args = [], block = [1, 1, 1], grid = [1, 1, 1], name = "s_kernel", op = "attn.attention", params = {}, static_shared_memory = 0>], launches = [], target = "gfx950"}
   gpu.binary @nv_bin [#gpu.object<#nvvm.target<chip = "sm_90a">, bin = "CUBIN-BYTES\0A">]
   gpu.binary @nv_isa [#gpu.object<#nvvm.target<chip = "sm_80">, assembly = ".version 8.0\0A">]
   gpu.binary @amd_bin [#gpu.object<#rocdl.target<chip = "gfx942">, bin = "HSACO-BYTES\0A">]

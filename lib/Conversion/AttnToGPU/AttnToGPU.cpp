@@ -8,6 +8,13 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <map>
+#include <set>
 
 #include <numeric>
 
@@ -23,9 +30,6 @@ using namespace mlir::attn;
 static constexpr int64_t kMaxQueryTilesPerWave = 4;
 static constexpr int64_t kMaxBlockN = kMaxTileDim;
 static constexpr int64_t kMaxHeadDim = kMaxTileDim;
-
-/// Name of the module attribute holding the manifest entries.
-static constexpr StringLiteral kManifestsAttr = "attn.manifests";
 
 namespace {
 
@@ -80,21 +84,6 @@ LogicalResult checkProblem(Operation *op, Type elem, Type outElem,
   return success();
 }
 
-/// Every operand must be an argument of `func`, which holds just `op` and
-/// its return: the function becomes the kernel.
-LogicalResult checkKernelFunction(Operation *op, func::FuncOp func) {
-  Block &body = func.getBody().front();
-  for (Value v : op->getOperands())
-    if (!isa<BlockArgument>(v) || v.getParentBlock() != &body)
-      return op->emitOpError("convert-attn-to-gpu: operands must be "
-                             "arguments of the enclosing function, which "
-                             "becomes the kernel");
-  if (body.getOperations().size() != 2)
-    return op->emitOpError("convert-attn-to-gpu: the enclosing function must "
-                           "hold just the attention op and its return");
-  return success();
-}
-
 /// Checks that the head-count and head-dim dims of each operand type are
 /// static (the kernel generator specializes on them).
 LogicalResult requireStaticHeads(
@@ -110,8 +99,7 @@ LogicalResult requireStaticHeads(
 
 /// Checks that `op` is something the kernel generator handles and fills in
 /// the problem part of `cfg`. Reports what is missing otherwise.
-LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
-                                 FlashAttentionConfig &cfg) {
+LogicalResult configureAttention(AttentionOp op, FlashAttentionConfig &cfg) {
   // A ragged batch (the verifier makes the two indptrs go together).
   cfg.raggedQueries = static_cast<bool>(op.getQoIndptr());
   if (failed(configureVariants(op, cfg)))
@@ -130,15 +118,13 @@ LogicalResult configureAttention(AttentionOp op, func::FuncOp func,
   cfg.numKvHeads = kType.getDimSize(1);
   cfg.headDim = qType.getDimSize(2);
   cfg.headDimV = vType.getDimSize(2);
-  if (failed(checkProblem(op, cfg.elementType, oType.getElementType(), cfg)))
-    return failure();
-  return checkKernelFunction(op, func);
+  return checkProblem(op, cfg.elementType, oType.getElementType(), cfg);
 }
 
 /// The same for attn.paged_attention: batch decode (one query row per
 /// request, no qo_indptr) or batch prefill (qo_indptr) over paged caches of
 /// static head counts and head dims; the page size may be dynamic.
-LogicalResult configurePagedAttention(PagedAttentionOp op, func::FuncOp func,
+LogicalResult configurePagedAttention(PagedAttentionOp op,
                                       FlashAttentionConfig &cfg) {
   cfg.raggedQueries = static_cast<bool>(op.getQoIndptr());
   if (failed(configureVariants(op, cfg)))
@@ -161,9 +147,7 @@ LogicalResult configurePagedAttention(PagedAttentionOp op, func::FuncOp func,
   cfg.numKvHeads = kType.getDimSize(headDimOfCache);
   cfg.headDim = qType.getDimSize(2);
   cfg.headDimV = vType.getDimSize(3);
-  if (failed(checkProblem(op, cfg.elementType, oType.getElementType(), cfg)))
-    return failure();
-  return checkKernelFunction(op, func);
+  return checkProblem(op, cfg.elementType, oType.getElementType(), cfg);
 }
 
 /// Workgroup memory bytes of the K and V tiles for `blockN`, as
@@ -209,6 +193,16 @@ void chooseRegisterTiling(FlashAttentionConfig &cfg, int64_t requestedTiles,
   cfg.queryTilesPerWave = tiles;
   cfg.blockN = blockN;
   cfg.qInRegisters = tiles * (accRegs + scoreRegs(blockN) + qRegs) <= budget;
+}
+
+/// The #attn.kernel of `kernel`: a one-dimensional block of `threads`.
+KernelAttr makeKernelAttr(Builder &b, gpu::GPUFuncOp kernel, StringRef opName,
+                          int64_t threads, ArrayRef<Attribute> grid,
+                          int64_t staticSharedMemory,
+                          ArrayRef<NamedAttribute> params, ArrayAttr args) {
+  return KernelAttr::get(b.getContext(), kernel.getName(), opName,
+                         b.getDictionaryAttr(params), {threads, 1, 1},
+                         b.getArrayAttr(grid), staticSharedMemory, args);
 }
 
 /// What the manifest says of one kernel argument beyond its type: its name,
@@ -281,9 +275,9 @@ struct SegmentedMergeNames {
 /// the state's rows are free, the lse has the values' rows, the indptr one
 /// entry per output row and one more; grid (H, output rows, 1), one thread
 /// per element of a head. `extraParams` joins the entry's params.
-DictionaryAttr buildSegmentedMergeEntry(Builder &b, gpu::GPUFuncOp kernel,
-                                        const SegmentedMergeNames &names,
-                                        ArrayRef<NamedAttribute> extraParams) {
+KernelAttr buildSegmentedMergeEntry(Builder &b, gpu::GPUFuncOp kernel,
+                                    const SegmentedMergeNames &names,
+                                    ArrayRef<NamedAttribute> extraParams) {
   auto str = [&](StringRef s) { return b.getStringAttr(s); };
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
   auto named = [&](StringRef k, Attribute v) { return b.getNamedAttr(k, v); };
@@ -314,23 +308,17 @@ DictionaryAttr buildSegmentedMergeEntry(Builder &b, gpu::GPUFuncOp kernel,
   params.push_back(named("head_dim_v", i64(dim)));
   params.push_back(named("lse_base", str("2")));
   Attribute rows = withIndptr ? Attribute(dimOf(names.out)) : i64(1);
-  return b.getDictionaryAttr(
-      {named("name", str(kernel.getName())),
-       named("op", str(MergeStatesOp::getOperationName())),
-       named("params", b.getDictionaryAttr(params)),
-       named("block", b.getArrayAttr({i64(dim), i64(1), i64(1)})),
-       named("grid", b.getArrayAttr({i64(heads), rows, i64(1)})),
-       named("dynamic_shared_memory", i64(0)),
-       named("static_shared_memory", i64(0)), named("args", args)});
+  return makeKernelAttr(b, kernel, MergeStatesOp::getOperationName(), dim,
+                        {i64(heads), rows, i64(1)}, 0, params, args);
 }
 
 /// The manifest entries of `op`'s kernels, in launch order: one prefill
 /// kernel, or for decode (packHeads) the split-KV kernel and its merge
 /// kernel, both carrying the workspace they share in "params".
-SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
-                                            gpu::GPUFuncOp kernel,
-                                            gpu::GPUFuncOp merge,
-                                            const FlashAttentionConfig &cfg) {
+SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
+                                             gpu::GPUFuncOp kernel,
+                                             gpu::GPUFuncOp merge,
+                                             const FlashAttentionConfig &cfg) {
   auto str = [&](StringRef s) { return b.getStringAttr(s); };
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
   auto named = [&](StringRef k, Attribute v) { return b.getNamedAttr(k, v); };
@@ -350,7 +338,6 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
     return b.getDictionaryAttr({named("add", b.getArrayAttr({lhs, i64(rhs)}))});
   };
   bool split = cfg.splitKV;
-  StringRef name = kernel.getName();
   // Token counts: v has k's, o and lse have q's; the split-KV partials have
   // one row per chunk of kv_chunk keys (docs/runtime.md: planning decode).
   // q, k, v and o rows are staged and stored with 16-byte accesses.
@@ -435,8 +422,6 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
   } else {
     grid = {ceilDiv("q", i64(cfg.blockM())), i64(cfg.numQoHeads), i64(1)};
   }
-  SmallVector<Attribute> block = {i64(cfg.numWaves * cfg.instr.waveSize),
-                                  i64(1), i64(1)};
 
   // Split-KV workspace, sized with the grid's expression forms over the
   // attention operands (q, k, v): o_part [splits, Hq, Dv], lse_part
@@ -500,15 +485,10 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
                             : cfg.instr.splitWorkgroupsPerComputeUnit)));
     paramList.push_back(named("workspace", workspace));
   }
-  StringRef opName = op->getName().getStringRef();
-  SmallVector<Attribute> entries = {b.getDictionaryAttr(
-      {named("name", str(name)), named("op", str(opName)),
-       named("params", b.getDictionaryAttr(paramList)),
-       named("block", b.getArrayAttr(block)),
-       named("grid", b.getArrayAttr(grid)),
-       named("dynamic_shared_memory", i64(0)),
-       named("static_shared_memory", i64(tileBytes(cfg, cfg.blockN))),
-       named("args", args)})};
+  SmallVector<KernelAttr> entries = {
+      makeKernelAttr(b, kernel, op->getName().getStringRef(),
+                     cfg.numWaves * cfg.instr.waveSize, grid,
+                     tileBytes(cfg, cfg.blockN), paramList, args)};
   if (!split)
     return entries;
 
@@ -516,6 +496,110 @@ SmallVector<Attribute> buildManifestEntries(Builder &b, Operation *op,
       b, merge, {"o_part", "lse_part", "merge_indptr", "o", "lse"},
       {named("stage", str("merge")), named("workspace", workspace)}));
   return entries;
+}
+
+/// The operand of `op` that the kernel argument `argName` of its kernels
+/// reads or writes; null for the planner's buffers and the workspace
+/// (schedule, merge_indptr, o_part, lse_part, kv_chunk).
+Value getOperandOfKernelArg(Operation *op, StringRef argName) {
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case([&](AttentionOp a) -> Value {
+        return llvm::StringSwitch<Value>(argName)
+            .Case("q", a.getQuery())
+            .Case("k", a.getKey())
+            .Case("v", a.getValue())
+            .Case("qo_indptr", a.getQoIndptr())
+            .Case("kv_indptr", a.getKvIndptr())
+            .Case("o", a.getOutput())
+            .Case("lse", a.getLseOutput())
+            .Default(Value());
+      })
+      .Case([&](PagedAttentionOp a) -> Value {
+        return llvm::StringSwitch<Value>(argName)
+            .Case("q", a.getQuery())
+            .Case("k_cache", a.getKCache())
+            .Case("v_cache", a.getVCache())
+            .Case("kv_indptr", a.getKvIndptr())
+            .Case("kv_indices", a.getKvIndices())
+            .Case("kv_last_page_len", a.getKvLastPageLen())
+            .Case("qo_indptr", a.getQoIndptr())
+            .Case("o", a.getOutput())
+            .Case("lse", a.getLseOutput())
+            .Default(Value());
+      })
+      .Case([&](AppendPagedKVOp a) -> Value {
+        return llvm::StringSwitch<Value>(argName)
+            .Case("k", a.getKey())
+            .Case("v", a.getValue())
+            .Case("batch_indices", a.getBatchIndices())
+            .Case("positions", a.getPositions())
+            .Case("kv_indices", a.getKvIndices())
+            .Case("kv_indptr", a.getKvIndptr())
+            .Case("k_cache", a.getKCache())
+            .Case("v_cache", a.getVCache())
+            .Default(Value());
+      })
+      .Case([&](MergeStatesOp m) -> Value {
+        if (argName == "indptr")
+          return m.getIndptr();
+        if (argName == "o")
+          return m.getOutputs()[0];
+        if (argName == "lse")
+          return m.getOutputs()[1];
+        unsigned i = 0;
+        if (argName.consume_front("lse") && !argName.getAsInteger(10, i))
+          return Value(m.getLses()[i]);
+        if (argName.consume_front("v") && !argName.getAsInteger(10, i))
+          return Value(m.getValues()[i]);
+        return Value();
+      })
+      .Default([](Operation *) { return Value(); });
+}
+
+/// `expr` (a size expression, or an array or dictionary of them) with the
+/// argument names of its {dim}/{ceil_div} references replaced by `names`.
+Attribute renameArgRefs(Builder &b, Attribute expr,
+                        const llvm::StringMap<std::string> &names) {
+  auto rename = [&](Attribute a) -> Attribute {
+    auto str = dyn_cast<StringAttr>(a);
+    if (!str || !names.count(str.getValue()))
+      return a;
+    return b.getStringAttr(names.lookup(str.getValue()));
+  };
+  if (auto array = dyn_cast<ArrayAttr>(expr))
+    return b.getArrayAttr(llvm::map_to_vector(
+        array, [&](Attribute e) { return renameArgRefs(b, e, names); }));
+  auto dict = dyn_cast<DictionaryAttr>(expr);
+  if (!dict)
+    return expr;
+  NamedAttrList out;
+  for (NamedAttribute entry : dict) {
+    StringRef key = entry.getName().getValue();
+    auto operands = dyn_cast<ArrayAttr>(entry.getValue());
+    if ((key == "dim" || key == "ceil_div") && operands) {
+      // [arg, dim] or [arg, dim, divisor]; a divisor may name a scalar.
+      SmallVector<Attribute> renamed(operands.begin(), operands.end());
+      for (unsigned i = 0; i < renamed.size(); i += 2)
+        renamed[i] = rename(renamed[i]);
+      out.append(entry.getName(), b.getArrayAttr(renamed));
+      continue;
+    }
+    out.append(entry.getName(), renameArgRefs(b, entry.getValue(), names));
+  }
+  return out.getDictionary(b.getContext());
+}
+
+/// The function argument that `v` is: an argument itself, or the result of
+/// an earlier destination-style op of the function, which is its init.
+BlockArgument traceToFunctionArgument(Value v, Block &body) {
+  while (auto result = dyn_cast<OpResult>(v)) {
+    auto dps = dyn_cast<DestinationStyleOpInterface>(result.getOwner());
+    if (!dps || !isa<AttnDialect>(dps->getDialect()))
+      return {};
+    v = dps.getDpsInitOperand(result.getResultNumber())->get();
+  }
+  auto arg = dyn_cast<BlockArgument>(v);
+  return arg && arg.getOwner() == &body ? arg : BlockArgument();
 }
 
 struct ConvertAttnToGPUPass
@@ -556,184 +640,268 @@ struct ConvertAttnToGPUPass
       return signalPassFailure();
     }
 
-    SmallVector<std::pair<func::FuncOp, Operation *>> work;
-    SmallVector<MergeStatesOp> merges;
-    SmallVector<AppendPagedKVOp> appends;
+    // The functions holding attn ops, in module order; each becomes one
+    // gpu.module and its launch sequence.
+    llvm::SetVector<func::FuncOp> funcs;
     WalkResult walk = module.walk([&](Operation *op) {
-      if (auto merge = dyn_cast<MergeStatesOp>(op)) {
-        merges.push_back(merge);
-        return WalkResult::advance();
-      }
-      if (auto append = dyn_cast<AppendPagedKVOp>(op)) {
-        appends.push_back(append);
-        return WalkResult::advance();
-      }
       if (isa<RopeOp>(op)) {
         op->emitOpError("convert-attn-to-gpu: this op has no GPU lowering "
                         "yet; lower it with convert-attn-to-linalg");
         return WalkResult::interrupt();
       }
-      if (isa<AttentionOp, PagedAttentionOp>(op))
-        work.push_back({op->getParentOfType<func::FuncOp>(), op});
+      if (!isa<AttentionOp, PagedAttentionOp, MergeStatesOp, AppendPagedKVOp>(
+              op))
+        return WalkResult::advance();
+      auto func = dyn_cast<func::FuncOp>(op->getParentOp());
+      if (!func) {
+        op->emitOpError("convert-attn-to-gpu: expected directly inside a "
+                        "func.func, which becomes its launch sequence");
+        return WalkResult::interrupt();
+      }
+      funcs.insert(func);
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
       return signalPassFailure();
 
     OpBuilder builder(module.getContext());
-    SmallVector<NamedAttribute> manifests;
-    if (auto existing = module->getAttrOfType<DictionaryAttr>(kManifestsAttr))
-      llvm::append_range(manifests, existing.getValue());
-    for (auto [func, op] : work) {
-      if (!func) {
-        op->emitOpError("convert-attn-to-gpu: expected inside a func.func");
+    for (func::FuncOp func : funcs) {
+      if (failed(lowerFunction(builder, func)))
         return signalPassFailure();
-      }
-      auto paged = dyn_cast<PagedAttentionOp>(op);
-      Value query = paged ? paged.getQuery() : cast<AttentionOp>(op).getQuery();
-      auto elemType = getElementTypeOrSelf(query.getType());
-      FlashAttentionConfig cfg;
-      cfg.instr = *getMatrixInstr(
-          chip, elemType.isBF16() ? MatrixElemType::BF16 : MatrixElemType::F16);
-      cfg.numWaves =
-          numWaves > 0 ? int64_t(numWaves) : cfg.instr.wavesPerWorkgroup;
-      if (failed(paged ? configurePagedAttention(paged, func, cfg)
-                       : configureAttention(cast<AttentionOp>(op), func, cfg)))
-        return signalPassFailure();
-      // Decode: a query token dimension of static size 1, or a paged batch
-      // (one query row per request). One wave's query tile holds the G
-      // heads of a KV head and the keys are split over grid.z, so the KV
-      // cache is streamed once by many workgroups.
-      bool decode =
-          !cfg.raggedQueries &&
-          (paged || cast<RankedTensorType>(query.getType()).getDimSize(0) == 1);
-      if (decode) {
-        cfg.packHeads = true;
-        cfg.numWaves = 1;
-      }
-      if (!getAttentionLayout(cfg.instr)) {
-        op->emitOpError() << "convert-attn-to-gpu: the lane layouts of "
-                          << cfg.instr.name << " cannot keep P in registers";
-        return signalPassFailure();
-      }
-      // Largest key tile whose staged K and V fit in workgroup memory.
-      int64_t limit = cfg.instr.maxStaticWorkgroupMemory;
-      cfg.blockN = 64;
-      while (cfg.blockN > 16 && tileBytes(cfg, cfg.blockN) > limit)
-        cfg.blockN /= 2;
-      if (tileBytes(cfg, cfg.blockN) > limit) {
-        op->emitOpError() << "convert-attn-to-gpu: head dims " << cfg.headDim
-                          << "/" << cfg.headDimV
-                          << " need more workgroup memory than " << limit
-                          << " bytes";
-        return signalPassFailure();
-      }
-      if (blockN > 0) {
-        // A key tile is whole column tiles of S = Q K^T and whole k steps
-        // of P V, and must fit in workgroup memory.
-        int64_t keysPerStep =
-            std::lcm(getAttentionLayout(cfg.instr)->colsPerTile(), cfg.instr.k);
-        if (static_cast<int64_t>(blockN) % keysPerStep != 0) {
-          op->emitOpError()
-              << "convert-attn-to-gpu: block-n ("
-              << static_cast<int64_t>(blockN) << ") must be a multiple of "
-              << keysPerStep << " for " << cfg.instr.name;
-          return signalPassFailure();
-        }
-        if (tileBytes(cfg, static_cast<int64_t>(blockN)) > limit) {
-          op->emitOpError() << "convert-attn-to-gpu: block-n ("
-                            << static_cast<int64_t>(blockN) << ") needs "
-                            << tileBytes(cfg, static_cast<int64_t>(blockN))
-                            << " bytes of workgroup memory; at most "
-                            << cfg.blockN << " keys fit in " << limit;
-          return signalPassFailure();
-        }
-      }
-      // Decode streams the cache with the target's decode key tile.
-      int64_t decodeBlockN =
-          blockN > 0 ? int64_t(blockN) : cfg.instr.decodeBlockN;
-      chooseRegisterTiling(cfg, decode ? 1 : queryTilesPerWave,
-                           decode ? decodeBlockN : int64_t(blockN));
-      cfg.splitKV = decode;
-
-      gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
-      std::string moduleName = gpuModule.getName().str();
-      FailureOr<gpu::GPUFuncOp> kernel = buildFlashAttentionKernel(
-          builder, op->getLoc(), gpuModule, func.getSymName(), cfg);
-      if (failed(kernel)) {
-        op->emitOpError("convert-attn-to-gpu: kernel generation failed");
-        return signalPassFailure();
-      }
-      std::string mergeName = (func.getSymName() + "_merge").str();
-      gpu::GPUFuncOp merge;
-      if (cfg.splitKV) {
-        // The partials are merged as attn.merge_states merges a segmented
-        // state: with a batch, request b's rows merge_indptr[b] ..
-        // merge_indptr[b + 1]; for one request all of them.
-        int64_t dyn = ShapedType::kDynamic, rows = cfg.paged ? dyn : 1;
-        Type f32 = builder.getF32Type();
-        SegmentedMergeConfig mergeCfg;
-        mergeCfg.valuesType =
-            MemRefType::get({dyn, cfg.numQoHeads, cfg.headDimV}, f32);
-        mergeCfg.lseType = MemRefType::get({dyn, cfg.numQoHeads}, f32);
-        if (cfg.paged)
-          mergeCfg.indptrType = MemRefType::get({dyn}, builder.getI32Type());
-        mergeCfg.outType = getUserViewType(
-            {rows, cfg.numQoHeads, cfg.headDimV}, cfg.elementType);
-        if (cfg.withLse)
-          mergeCfg.outLseType = getUserViewType({rows, cfg.numQoHeads}, f32);
-        FailureOr<gpu::GPUFuncOp> built = buildSegmentedMergeStatesKernel(
-            builder, op->getLoc(), gpuModule, mergeName, mergeCfg);
-        if (failed(built)) {
-          op->emitOpError() << "convert-attn-to-gpu: head dim " << cfg.headDimV
-                            << " exceeds the merge kernel's 1024 threads";
-          return signalPassFailure();
-        }
-        merge = *built;
-      }
-      SmallVector<Attribute> entries =
-          buildManifestEntries(builder, op, *kernel, merge, cfg);
-      manifests.push_back(builder.getNamedAttr(
-          moduleName,
-          builder.getDictionaryAttr(
-              {builder.getNamedAttr("target", builder.getStringAttr(chip)),
-               builder.getNamedAttr("kernels",
-                                    builder.getArrayAttr(entries))})));
       func.erase();
     }
-    for (MergeStatesOp op : merges) {
-      auto func = op->getParentOfType<func::FuncOp>();
-      if (!func) {
-        op.emitOpError("convert-attn-to-gpu: expected inside a func.func");
-        return signalPassFailure();
-      }
-      FailureOr<NamedAttribute> manifest = buildMergeStates(builder, op, func);
-      if (failed(manifest))
-        return signalPassFailure();
-      manifests.push_back(*manifest);
-      func.erase();
-    }
-    for (AppendPagedKVOp op : appends) {
-      auto func = op->getParentOfType<func::FuncOp>();
-      if (!func) {
-        op.emitOpError("convert-attn-to-gpu: expected inside a func.func");
-        return signalPassFailure();
-      }
-      FailureOr<NamedAttribute> manifest =
-          buildAppendPagedKV(builder, op, func);
-      if (failed(manifest))
-        return signalPassFailure();
-      manifests.push_back(*manifest);
-      func.erase();
-    }
-    module->setAttr(kManifestsAttr, builder.getDictionaryAttr(manifests));
   }
 
-  /// The kernel of one attn.append_paged_kv in its own gpu.module, and that
-  /// module's manifest.
-  FailureOr<NamedAttribute> buildAppendPagedKV(OpBuilder &builder,
-                                               AppendPagedKVOp op,
-                                               func::FuncOp func) {
+  /// Lowers every attn op of `func` into kernels of one gpu.module and
+  /// records them, with the launch sequence that runs them in program order,
+  /// in an attn.kernel_manifest. The sequence's arguments are the
+  /// function's arguments that the ops use (an op result stands for its
+  /// destination), named after the first kernel argument bound to them, then
+  /// each op's planner buffers and workspace.
+  LogicalResult lowerFunction(OpBuilder &builder, func::FuncOp func) {
+    Block &body = func.getBody().front();
+    SmallVector<Operation *> ops;
+    for (Operation &op : body.without_terminator()) {
+      if (!isa<AttentionOp, PagedAttentionOp, MergeStatesOp, AppendPagedKVOp>(
+              op))
+        continue;
+      for (auto [i, operand] : llvm::enumerate(op.getOperands()))
+        if (!traceToFunctionArgument(operand, body))
+          return op.emitOpError()
+                 << "convert-attn-to-gpu: operand #" << i
+                 << " must be an argument of the enclosing function or the "
+                    "result of an earlier attn op in it";
+      ops.push_back(&op);
+    }
+    // Nothing else can run between the launches.
+    for (Operation &op : body.without_terminator())
+      if (!isa<AttentionOp, PagedAttentionOp, MergeStatesOp, AppendPagedKVOp>(
+              op))
+        return op.emitOpError()
+               << "convert-attn-to-gpu: a function with attn ops becomes a "
+                  "launch sequence and may hold only attn ops and its "
+                  "return";
+
+    gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
+    SmallVector<Attribute> kernels, launches, workspace;
+    SmallVector<std::string> argNames;
+    // Sequence argument of each function argument, and of each (op, planner
+    // or workspace buffer) pair.
+    DenseMap<BlockArgument, int64_t> argOfOperand;
+    std::map<std::pair<size_t, std::string>, int64_t> argOfBuffer;
+    llvm::StringSet<> usedNames;
+    std::set<int64_t> recordedWorkspace;
+    auto addArg = [&](StringRef name, size_t opIndex) {
+      std::string unique = name.str();
+      if (!usedNames.insert(unique).second) {
+        unique = (name + "_" + Twine(opIndex)).str();
+        for (int n = 1; !usedNames.insert(unique).second; ++n)
+          unique = (name + "_" + Twine(opIndex) + "_" + Twine(n)).str();
+      }
+      argNames.push_back(unique);
+      return static_cast<int64_t>(argNames.size() - 1);
+    };
+    for (auto [opIndex, op] : llvm::enumerate(ops)) {
+      std::string name = ops.size() == 1
+                             ? func.getSymName().str()
+                             : (func.getSymName() + "_" + Twine(opIndex)).str();
+      FailureOr<SmallVector<KernelAttr>> built =
+          llvm::TypeSwitch<Operation *, FailureOr<SmallVector<KernelAttr>>>(op)
+              .Case([&](MergeStatesOp m) {
+                return lowerMergeStates(builder, m, gpuModule, name);
+              })
+              .Case([&](AppendPagedKVOp a) {
+                return lowerAppendPagedKV(builder, a, gpuModule, name);
+              })
+              .Default([&](Operation *) {
+                return lowerAttention(builder, op, gpuModule, name);
+              });
+      if (failed(built))
+        return failure();
+      for (KernelAttr kernel : *built) {
+        SmallVector<int64_t> bound;
+        for (unsigned i = 0, e = kernel.getArgs().size(); i < e; ++i) {
+          StringRef argName = kernel.getArgName(i);
+          if (Value operand = getOperandOfKernelArg(op, argName)) {
+            BlockArgument arg = traceToFunctionArgument(operand, body);
+            auto [it, inserted] = argOfOperand.try_emplace(arg, 0);
+            if (inserted)
+              it->second = addArg(argName, opIndex);
+            bound.push_back(it->second);
+            continue;
+          }
+          auto [it, inserted] =
+              argOfBuffer.try_emplace({opIndex, argName.str()}, 0);
+          if (inserted)
+            it->second = addArg(argName, opIndex);
+          bound.push_back(it->second);
+        }
+        kernels.push_back(kernel);
+        launches.push_back(KernelLaunchAttr::get(builder.getContext(),
+                                                 kernel.getName(), bound));
+        // The split-KV partials, under their sequence names, once each.
+        if (auto buffers = kernel.getParams().getAs<ArrayAttr>("workspace"))
+          for (Attribute buffer : buffers) {
+            auto entry = cast<DictionaryAttr>(buffer);
+            int64_t index = argOfBuffer.at(
+                {opIndex, entry.getAs<StringAttr>("name").getValue().str()});
+            if (!recordedWorkspace.insert(index).second)
+              continue;
+            NamedAttrList renamed(entry);
+            renamed.set("name", builder.getStringAttr(argNames[index]));
+            // Its shape refers to the kernel's arguments: name the sequence's.
+            llvm::StringMap<std::string> sequenceName;
+            for (unsigned i = 0, e = bound.size(); i < e; ++i)
+              sequenceName[kernel.getArgName(i)] = argNames[bound[i]];
+            renamed.set("shape", renameArgRefs(builder, entry.get("shape"),
+                                               sequenceName));
+            workspace.push_back(renamed.getDictionary(builder.getContext()));
+          }
+      }
+    }
+    // Before the kernels it describes.
+    builder.setInsertionPoint(gpuModule);
+    SmallVector<StringRef> names(argNames.begin(), argNames.end());
+    KernelManifestOp::create(
+        builder, func.getLoc(), gpuModule.getName(), chip,
+        builder.getArrayAttr(kernels), builder.getStrArrayAttr(names),
+        builder.getArrayAttr(launches), builder.getArrayAttr(workspace));
+    return success();
+  }
+
+  /// The kernels of one attn.attention or attn.paged_attention: one tiled
+  /// kernel, or for decode the split-KV kernel and its merge.
+  FailureOr<SmallVector<KernelAttr>> lowerAttention(OpBuilder &builder,
+                                                    Operation *op,
+                                                    gpu::GPUModuleOp gpuModule,
+                                                    StringRef name) {
+    auto paged = dyn_cast<PagedAttentionOp>(op);
+    Value query = paged ? paged.getQuery() : cast<AttentionOp>(op).getQuery();
+    auto elemType = getElementTypeOrSelf(query.getType());
+    FlashAttentionConfig cfg;
+    cfg.instr = *getMatrixInstr(chip, elemType.isBF16() ? MatrixElemType::BF16
+                                                        : MatrixElemType::F16);
+    cfg.numWaves =
+        numWaves > 0 ? int64_t(numWaves) : cfg.instr.wavesPerWorkgroup;
+    if (failed(paged ? configurePagedAttention(paged, cfg)
+                     : configureAttention(cast<AttentionOp>(op), cfg)))
+      return failure();
+    // Decode: a query token dimension of static size 1, or a paged batch
+    // (one query row per request). One wave's query tile holds the G
+    // heads of a KV head and the keys are split over grid.z, so the KV
+    // cache is streamed once by many workgroups.
+    bool decode =
+        !cfg.raggedQueries &&
+        (paged || cast<RankedTensorType>(query.getType()).getDimSize(0) == 1);
+    if (decode) {
+      cfg.packHeads = true;
+      cfg.numWaves = 1;
+    }
+    if (!getAttentionLayout(cfg.instr)) {
+      op->emitOpError() << "convert-attn-to-gpu: the lane layouts of "
+                        << cfg.instr.name << " cannot keep P in registers";
+      return failure();
+    }
+    // Largest key tile whose staged K and V fit in workgroup memory.
+    int64_t limit = cfg.instr.maxStaticWorkgroupMemory;
+    cfg.blockN = 64;
+    while (cfg.blockN > 16 && tileBytes(cfg, cfg.blockN) > limit)
+      cfg.blockN /= 2;
+    if (tileBytes(cfg, cfg.blockN) > limit) {
+      op->emitOpError() << "convert-attn-to-gpu: head dims " << cfg.headDim
+                        << "/" << cfg.headDimV
+                        << " need more workgroup memory than " << limit
+                        << " bytes";
+      return failure();
+    }
+    if (blockN > 0) {
+      // A key tile is whole column tiles of S = Q K^T and whole k steps
+      // of P V, and must fit in workgroup memory.
+      int64_t keysPerStep =
+          std::lcm(getAttentionLayout(cfg.instr)->colsPerTile(), cfg.instr.k);
+      if (static_cast<int64_t>(blockN) % keysPerStep != 0) {
+        op->emitOpError() << "convert-attn-to-gpu: block-n ("
+                          << static_cast<int64_t>(blockN)
+                          << ") must be a multiple of " << keysPerStep
+                          << " for " << cfg.instr.name;
+        return failure();
+      }
+      if (tileBytes(cfg, static_cast<int64_t>(blockN)) > limit) {
+        op->emitOpError() << "convert-attn-to-gpu: block-n ("
+                          << static_cast<int64_t>(blockN) << ") needs "
+                          << tileBytes(cfg, static_cast<int64_t>(blockN))
+                          << " bytes of workgroup memory; at most "
+                          << cfg.blockN << " keys fit in " << limit;
+        return failure();
+      }
+    }
+    // Decode streams the cache with the target's decode key tile.
+    int64_t decodeBlockN =
+        blockN > 0 ? int64_t(blockN) : cfg.instr.decodeBlockN;
+    chooseRegisterTiling(cfg, decode ? 1 : queryTilesPerWave,
+                         decode ? decodeBlockN : int64_t(blockN));
+    cfg.splitKV = decode;
+
+    FailureOr<gpu::GPUFuncOp> kernel =
+        buildFlashAttentionKernel(builder, op->getLoc(), gpuModule, name, cfg);
+    if (failed(kernel)) {
+      op->emitOpError("convert-attn-to-gpu: kernel generation failed");
+      return failure();
+    }
+    std::string mergeName = (name + "_merge").str();
+    gpu::GPUFuncOp merge;
+    if (cfg.splitKV) {
+      // The partials are merged as attn.merge_states merges a segmented
+      // state: with a batch, request b's rows merge_indptr[b] ..
+      // merge_indptr[b + 1]; for one request all of them.
+      int64_t dyn = ShapedType::kDynamic, rows = cfg.paged ? dyn : 1;
+      Type f32 = builder.getF32Type();
+      SegmentedMergeConfig mergeCfg;
+      mergeCfg.valuesType =
+          MemRefType::get({dyn, cfg.numQoHeads, cfg.headDimV}, f32);
+      mergeCfg.lseType = MemRefType::get({dyn, cfg.numQoHeads}, f32);
+      if (cfg.paged)
+        mergeCfg.indptrType = MemRefType::get({dyn}, builder.getI32Type());
+      mergeCfg.outType = getUserViewType({rows, cfg.numQoHeads, cfg.headDimV},
+                                         cfg.elementType);
+      if (cfg.withLse)
+        mergeCfg.outLseType = getUserViewType({rows, cfg.numQoHeads}, f32);
+      FailureOr<gpu::GPUFuncOp> built = buildSegmentedMergeStatesKernel(
+          builder, op->getLoc(), gpuModule, mergeName, mergeCfg);
+      if (failed(built)) {
+        op->emitOpError() << "convert-attn-to-gpu: head dim " << cfg.headDimV
+                          << " exceeds the merge kernel's 1024 threads";
+        return failure();
+      }
+      merge = *built;
+    }
+    return buildManifestEntries(builder, op, *kernel, merge, cfg);
+  }
+
+  /// The kernel of one attn.append_paged_kv.
+  FailureOr<SmallVector<KernelAttr>>
+  lowerAppendPagedKV(OpBuilder &builder, AppendPagedKVOp op,
+                     gpu::GPUModuleOp gpuModule, StringRef name) {
     auto kType = cast<RankedTensorType>(op.getKey().getType());
     auto vType = cast<RankedTensorType>(op.getValue().getType());
     auto kcType = cast<RankedTensorType>(op.getKCache().getType());
@@ -742,8 +910,7 @@ struct ConvertAttnToGPUPass
     if (failed(requireStaticHeads(op, {{kType, {1, 2}},
                                        {vType, {1, 2}},
                                        {kcType, {headDim, 3}},
-                                       {vcType, {headDim, 3}}})) ||
-        failed(checkKernelFunction(op, func)))
+                                       {vcType, {headDim, 3}}})))
       return failure();
     int64_t heads = kType.getDimSize(1);
     int64_t bytes = std::max(kType.getElementTypeBitWidth(),
@@ -756,11 +923,9 @@ struct ConvertAttnToGPUPass
              << "convert-attn-to-gpu: " << heads << " KV heads of "
              << tiling.lanesPerHead << " vectors need " << tiling.threads
              << " threads, more than a workgroup's " << kMaxWorkgroupThreads;
-    gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
-    std::string moduleName = gpuModule.getName().str();
-    FailureOr<gpu::GPUFuncOp> kernel = buildAppendPagedKVKernel(
-        builder, op.getLoc(), gpuModule, func.getSymName(), kType, vType,
-        kcType, vcType, op.getKvLayout());
+    FailureOr<gpu::GPUFuncOp> kernel =
+        buildAppendPagedKVKernel(builder, op.getLoc(), gpuModule, name, kType,
+                                 vType, kcType, vcType, op.getKvLayout());
     if (failed(kernel))
       return op.emitOpError("convert-attn-to-gpu: kernel generation failed");
 
@@ -799,20 +964,9 @@ struct ConvertAttnToGPUPass
          named("page_size",
                i64(ShapedType::isDynamic(pageSize) ? -1 : pageSize)),
          named("elements_per_thread", i64(tiling.elementsPerThread))});
-    DictionaryAttr entry = builder.getDictionaryAttr(
-        {named("name", str(func.getSymName())),
-         named("op", str(op->getName().getStringRef())),
-         named("params", params),
-         named("block",
-               builder.getArrayAttr({i64(tiling.threads), i64(1), i64(1)})),
-         named("grid", builder.getArrayAttr({tokens, i64(1), i64(1)})),
-         named("dynamic_shared_memory", i64(0)),
-         named("static_shared_memory", i64(0)), named("args", args)});
-    return builder.getNamedAttr(
-        moduleName,
-        builder.getDictionaryAttr(
-            {builder.getNamedAttr("target", builder.getStringAttr(chip)),
-             builder.getNamedAttr("kernels", builder.getArrayAttr({entry}))}));
+    return SmallVector<KernelAttr>{makeKernelAttr(
+        builder, *kernel, op->getName().getStringRef(), tiling.threads,
+        {tokens, i64(1), i64(1)}, 0, params.getValue(), args)};
   }
 
   /// An empty `gpu.module @<func>_kernels` at the end of the module, which
@@ -826,10 +980,10 @@ struct ConvertAttnToGPUPass
                                     (func.getSymName() + "_kernels").str());
   }
 
-  /// The kernel of one attn.merge_states in its own gpu.module, and that
-  /// module's manifest.
-  FailureOr<NamedAttribute>
-  buildMergeStates(OpBuilder &builder, MergeStatesOp op, func::FuncOp func) {
+  /// The kernel of one attn.merge_states.
+  FailureOr<SmallVector<KernelAttr>>
+  lowerMergeStates(OpBuilder &builder, MergeStatesOp op,
+                   gpu::GPUModuleOp gpuModule, StringRef name) {
     auto outType = cast<RankedTensorType>(op.getOutputs()[0].getType());
     int64_t heads = outType.getDimSize(1), dim = outType.getDimSize(2);
     if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(dim))
@@ -838,10 +992,6 @@ struct ConvertAttnToGPUPass
     if (dim > kMaxWorkgroupThreads)
       return op.emitOpError() << "convert-attn-to-gpu: head dim " << dim
                               << " exceeds the merge kernel's 1024 threads";
-    if (failed(checkKernelFunction(op, func)))
-      return failure();
-    gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
-    std::string moduleName = gpuModule.getName().str();
     if (op.getIndptr()) {
       auto view = [](Value v) {
         auto t = cast<RankedTensorType>(v.getType());
@@ -856,21 +1006,15 @@ struct ConvertAttnToGPUPass
       cfg.outType = view(op.getOutputs()[0]);
       cfg.outLseType = view(op.getOutputs()[1]);
       FailureOr<gpu::GPUFuncOp> kernel = buildSegmentedMergeStatesKernel(
-          builder, op.getLoc(), gpuModule, func.getSymName(), cfg);
+          builder, op.getLoc(), gpuModule, name, cfg);
       if (failed(kernel))
         return op.emitOpError("convert-attn-to-gpu: kernel generation failed");
-      DictionaryAttr entry = buildSegmentedMergeEntry(
-          builder, *kernel, {"v0", "lse0", "indptr", "o", "lse"}, {});
-      return builder.getNamedAttr(
-          moduleName,
-          builder.getDictionaryAttr(
-              {builder.getNamedAttr("target", builder.getStringAttr(chip)),
-               builder.getNamedAttr("kernels",
-                                    builder.getArrayAttr({entry}))}));
+      return SmallVector<KernelAttr>{buildSegmentedMergeEntry(
+          builder, *kernel, {"v0", "lse0", "indptr", "o", "lse"}, {})};
     }
-    FailureOr<gpu::GPUFuncOp> kernel = buildMergeStatesKernel(
-        builder, op.getLoc(), gpuModule, func.getSymName(),
-        TypeRange(op.getValues()), outType);
+    FailureOr<gpu::GPUFuncOp> kernel =
+        buildMergeStatesKernel(builder, op.getLoc(), gpuModule, name,
+                               TypeRange(op.getValues()), outType);
     if (failed(kernel))
       return op.emitOpError("convert-attn-to-gpu: kernel generation failed");
 
@@ -907,21 +1051,10 @@ struct ConvertAttnToGPUPass
          named("elements_per_thread", i64(tiling.elementsPerThread)),
          named("heads_per_workgroup", i64(tiling.headsPerWorkgroup))});
     int64_t threads = dim / tiling.elementsPerThread * tiling.headsPerWorkgroup;
-    DictionaryAttr entry = builder.getDictionaryAttr(
-        {named("name", str(func.getSymName())),
-         named("op", str(op->getName().getStringRef())),
-         named("params", params),
-         named("block", builder.getArrayAttr({i64(threads), i64(1), i64(1)})),
-         named("grid",
-               builder.getArrayAttr(
-                   {tokens, i64(heads / tiling.headsPerWorkgroup), i64(1)})),
-         named("dynamic_shared_memory", i64(0)),
-         named("static_shared_memory", i64(0)), named("args", args)});
-    return builder.getNamedAttr(
-        moduleName,
-        builder.getDictionaryAttr(
-            {builder.getNamedAttr("target", builder.getStringAttr(chip)),
-             builder.getNamedAttr("kernels", builder.getArrayAttr({entry}))}));
+    return SmallVector<KernelAttr>{
+        makeKernelAttr(builder, *kernel, op->getName().getStringRef(), threads,
+                       {tokens, i64(heads / tiling.headsPerWorkgroup), i64(1)},
+                       0, params.getValue(), args)};
   }
 };
 } // namespace

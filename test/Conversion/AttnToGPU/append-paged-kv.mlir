@@ -9,7 +9,8 @@
 
 // bf16, 8 KV heads, head dim 128, any page size, nhd: 8 x 16 lanes.
 //
-// CHECK-LABEL: module attributes
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK-NEXT: attn.kernel_manifest
 // CHECK-SAME: name = "k", rank = 3 : i64, shape = [-1, 8, 128]}
 // CHECK-SAME: name = "v", rank = 3 : i64, shape = [{dim = ["k", 0]}, 8, 128]}
 // CHECK-SAME: name = "batch_indices", rank = 1 : i64, shape = [{dim = ["k", 0]}]}
@@ -52,7 +53,8 @@ func.func @append_kv(%k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %b: ten
 // hnd, f16, head dims 64 (K) and 96 (V), page size 16: 2 x 12 lanes, the
 // lanes past K's 64 columns copy only V.
 //
-// CHECK-LABEL: module attributes
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK-NEXT: attn.kernel_manifest
 // CHECK-SAME: name = "v_cache", rank = 4 : i64, shape = [{dim = ["k_cache", 0]}, 2, 16, 96]}
 // CHECK-SAME: block = [24, 1, 1]
 // CHECK: gpu.func @append_hnd

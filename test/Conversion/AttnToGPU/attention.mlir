@@ -12,20 +12,18 @@
 
 // f16, head dim 128, GQA 8:2, causal, with lse.
 //
-// SM90-LABEL: module attributes
-// SM90-SAME: attn.manifests = {attn_f16_d128_kernels = {kernels = [{
+// SM90-LABEL: module attributes {gpu.container_module}
+// SM90-NEXT: attn.kernel_manifest @attn_f16_d128_kernels {{.*}}kernels = [#attn.kernel<
 // SM90-SAME: args = [{align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "q", rank = 3 : i64, shape = [-1, 8, 128]}, {align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "k", rank = 3 : i64, shape = [-1, 2, 128]}, {align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "v", rank = 3 : i64, shape = [{dim = ["k", 0]}, 2, 128]}, {align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [{dim = ["q", 0]}, 8, 128]}, {dtype = "f32", kind = "memref", layout = "strided", name = "lse", rank = 2 : i64, shape = [{dim = ["q", 0]}, 8]}]
 // 8 waves of 32 lanes (the sm_90a default, see MatrixInstructions.h).
 // SM90-SAME: block = [256, 1, 1]
-// SM90-SAME: dynamic_shared_memory = 0 : i64
 // One workgroup per block_m query rows and query head.
 // SM90-SAME: grid = [{ceil_div = ["q", 0, [[BM:[0-9]+]]]}, 8, 1]
 // SM90-SAME: name = "attn_f16_d128", op = "attn.attention"
 // SM90-SAME: params = {block_m = [[BM]] : i64, block_n = [[#BN:]] : i64, causal = true, head_dim = 128 : i64, head_dim_v = 128 : i64, logits_soft_cap = 0.000000e+00 : f64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.f16", num_kv_heads = 2 : i64, num_qo_heads = 8 : i64, q_in_registers = {{true|false}}, query_tiles_per_wave = {{[0-9]+}} : i64, sm_scale = 0.088388{{[0-9]*}} : f64, window_left = -1 : i64}
 // K and V tiles, 2 bytes an element.
-// SM90-SAME: static_shared_memory = [[#mul(mul(BN,136),4)]] : i64
+// SM90-SAME: static_shared_memory = [[#mul(mul(BN,136),4)]]
 // SM90-SAME: target = "sm_90a"
-// SM90-SAME: gpu.container_module
 // SM90-NOT: func.func
 // SM90: gpu.module @attn_f16_d128_kernels {
 // SM90-NEXT: gpu.func @attn_f16_d128(%[[Q:.*]]: memref<?x8x128xf16, strided<[?, ?, 1]>>, %[[K:.*]]: memref<?x2x128xf16, strided<[?, ?, 1]>>, %[[V:.*]]: memref<?x2x128xf16, strided<[?, ?, 1]>>, %[[O:.*]]: memref<?x8x128xf16, strided<[?, ?, 1]>>, %[[LSE:.*]]: memref<?x8xf32, strided<[?, 1]>>)
@@ -47,7 +45,8 @@
 // SM90-NOT: amdgpu.mfma
 
 // 2 waves: half the threads and query rows per workgroup.
-// WAVES2-LABEL: module attributes
+// WAVES2-LABEL: module attributes {gpu.container_module}
+// WAVES2-NEXT: attn.kernel_manifest
 // WAVES2-SAME: block = [64, 1, 1]
 // WAVES2: known_block_size = array<i32: 64, 1, 1>
 
@@ -67,10 +66,11 @@
 // TILED: gpu.return
 
 // Wave64 MFMA, 16x16x16 on CDNA3 (gfx942) and 16x16x32 on CDNA4 (gfx950).
-// GFX942-LABEL: module attributes
+// GFX942-LABEL: module attributes {gpu.container_module}
+// GFX942-NEXT: attn.kernel_manifest
 // GFX942-SAME: block = [256, 1, 1]
 // GFX942-SAME: matrix_instruction = "v_mfma_f32_16x16x16_f16"
-// GFX942-SAME: static_shared_memory = {{[0-9]+}} : i64
+// GFX942-SAME: static_shared_memory = {{[0-9]+}}
 // GFX942-SAME: target = "gfx942"
 // GFX942: gpu.func @attn_f16_d128(%{{.*}}: memref<?x8x128xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x2x128xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x2x128xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x8x128xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x8xf32, strided<[?, 1]>>)
 // GFX942-SAME: known_block_size = array<i32: 256, 1, 1>
@@ -80,7 +80,8 @@
 // GFX942-NOT: amdgpu.mfma 16x16x32
 // GFX942-NOT: nvgpu.mma.sync
 
-// GFX950-LABEL: module attributes
+// GFX950-LABEL: module attributes {gpu.container_module}
+// GFX950-NEXT: attn.kernel_manifest
 // GFX950-SAME: matrix_instruction = "v_mfma_f32_16x16x32_f16"
 // GFX950-SAME: target = "gfx950"
 // GFX950: scf.for
@@ -98,8 +99,8 @@ func.func @attn_f16_d128(%q: tensor<?x8x128xf16>, %k: tensor<?x2x128xf16>, %v: t
 // bf16 multiplicands. No lse: four arguments. Dv (64) differs from D (128),
 // and the explicit scale and sliding window reach the manifest.
 //
-// SM90-LABEL: module attributes
-// SM90-SAME: attn.manifests = {attn_bf16_kernels = {kernels = [{
+// SM90-LABEL: module attributes {gpu.container_module}
+// SM90-NEXT: attn.kernel_manifest @attn_bf16_kernels {{.*}}kernels = [#attn.kernel<
 // SM90-SAME: args = [{align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "q", rank = 3 : i64, shape = [-1, 4, 128]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "k", rank = 3 : i64, shape = [-1, 4, 128]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "v", rank = 3 : i64, shape = [{dim = ["k", 0]}, 4, 64]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [{dim = ["q", 0]}, 4, 64]}]
 // SM90-SAME: grid = [{ceil_div = ["q", 0, {{[0-9]+}}]}, 4, 1]
 // SM90-SAME: causal = false, head_dim = 128 : i64, head_dim_v = 64 : i64
@@ -109,11 +110,13 @@ func.func @attn_f16_d128(%q: tensor<?x8x128xf16>, %k: tensor<?x2x128xf16>, %v: t
 // SM90: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
 // SM90-NOT: nvgpu.mma.sync
 
-// GFX942-LABEL: module attributes
+// GFX942-LABEL: module attributes {gpu.container_module}
+// GFX942-NEXT: attn.kernel_manifest
 // GFX942-SAME: matrix_instruction = "v_mfma_f32_16x16x16_bf16"
 // GFX942: amdgpu.mfma 16x16x16 {{.*}}: vector<4xbf16>, vector<4xbf16>, vector<4xf32>
 
-// GFX950-LABEL: module attributes
+// GFX950-LABEL: module attributes {gpu.container_module}
+// GFX950-NEXT: attn.kernel_manifest
 // GFX950-SAME: matrix_instruction = "v_mfma_f32_16x16x32_bf16"
 // GFX950: amdgpu.mfma 16x16x32 {{.*}}: vector<8xbf16>, vector<8xbf16>, vector<4xf32>
 
@@ -127,11 +130,12 @@ func.func @attn_bf16(%q: tensor<?x4x128xbf16>, %k: tensor<?x4x128xbf16>, %v: ten
 // Two functions: two gpu.modules, two manifest entries; functions without
 // attn ops stay on the host.
 //
-// SM90-LABEL: module attributes
-// SM90-SAME: attn.manifests = {first_kernels = {kernels = [{{.*}}name = "first"{{.*}}target = "sm_90a"}, second_kernels = {kernels = [{{.*}}name = "second"{{.*}}target = "sm_90a"}}
-// SM90-DAG: gpu.module @first_kernels
-// SM90-DAG: gpu.module @second_kernels
-// SM90-DAG: func.func @host_only(
+// SM90-LABEL: module attributes {gpu.container_module}
+// SM90: func.func @host_only(
+// SM90: attn.kernel_manifest @first_kernels {{.*}}kernels = [#attn.kernel<{{.*}}name = "first"{{.*}}target = "sm_90a"}
+// SM90-NEXT: gpu.module @first_kernels
+// SM90: attn.kernel_manifest @second_kernels {{.*}}kernels = [#attn.kernel<{{.*}}name = "second"{{.*}}target = "sm_90a"}
+// SM90-NEXT: gpu.module @second_kernels
 
 func.func @first(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>

@@ -11,7 +11,8 @@
 
 // Paged: bf16, head dim 128, GQA 4, page size 16, nhd, causal, with lse.
 //
-// CHECK-LABEL: module attributes
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK-NEXT: attn.kernel_manifest
 // The batch is the page table's length; both indptrs have one entry more.
 // CHECK-SAME: name = "kv_indptr", rank = 1 : i64, shape = [{add = [{dim = ["kv_last_page_len", 0]}, 1]}]}
 // CHECK-SAME: name = "kv_last_page_len", rank = 1 : i64, shape = [-1]}
@@ -85,7 +86,8 @@ func.func @paged_prefill(%q: tensor<?x32x128xbf16>, %kc: tensor<?x16x8x128xbf16>
 // Ragged K/V: f16, head dim 64, GQA 2, a sliding window, no lse. The
 // request's keys are a view of k and v at kv_indptr[request].
 //
-// CHECK-LABEL: module attributes
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK-NEXT: attn.kernel_manifest
 // CHECK-SAME: name = "qo_indptr", rank = 1 : i64, shape = [-1]}
 // CHECK-SAME: name = "kv_indptr", rank = 1 : i64, shape = [{dim = ["qo_indptr", 0]}]}
 // CHECK-SAME: name = "schedule", rank = 2 : i64, shape = [-1, 2]}

@@ -9,8 +9,8 @@
 
 // bf16, head dim 128, GQA 32:8, with lse.
 //
-// SM90-LABEL: module attributes
-// SM90-SAME: attn.manifests = {decode_kernels = {kernels = [{
+// SM90-LABEL: module attributes {gpu.container_module}
+// SM90-NEXT: attn.kernel_manifest @decode_kernels {{.*}}kernels = [#attn.kernel<
 // The split kernel writes the f32 workspace, not o and lse.
 // SM90-SAME: args = [{align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "q", rank = 3 : i64, shape = [1, 32, 128]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "k", rank = 3 : i64, shape = [-1, 8, 128]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "v", rank = 3 : i64, shape = [{dim = ["k", 0]}, 8, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [{ceil_div = ["k", 0, "kv_chunk"]}, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{ceil_div = ["k", 0, "kv_chunk"]}, 32]}, {dtype = "i64", kind = "scalar", multiple_of = 32 : i64, name = "kv_chunk"}]
 // One wave.
@@ -21,13 +21,13 @@
 // SM90-SAME: name = "decode", op = "attn.attention"
 // SM90-SAME: params = {block_m = 16 : i64, block_n = 32 : i64, causal = false, group_size = 4 : i64, head_dim = 128 : i64, head_dim_v = 128 : i64, kv_chunk_multiple = 32 : i64, logits_soft_cap = 0.000000e+00 : f64, lse_base = "2", matrix_instruction = "mma.sync.m16n8k16.f32.bf16", num_kv_heads = 8 : i64, num_qo_heads = 32 : i64, q_in_registers = true, query_tiles_per_wave = 1 : i64, rows = "heads", sm_scale = {{.*}} : f64, split_workgroups_per_cu = 4 : i64, stage = "split_kv", window_left = -1 : i64
 // SM90-SAME: workspace = [[WS:\[\{dtype = "f32", name = "o_part", shape = \[\{ceil_div = \["k", 0, "kv_chunk"\]\}, 32, 128\]\}, \{dtype = "f32", name = "lse_part", shape = \[\{ceil_div = \["k", 0, "kv_chunk"\]\}, 32\]\}\]]]}
-// SM90-SAME: static_shared_memory = 17408 : i64}
+// SM90-SAME: static_shared_memory = 17408>
 // The merge kernel: one workgroup per query head, one thread per output
 // element, the same workspace.
-// SM90-SAME: {args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {dtype = "bf16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "strided", name = "lse", rank = 2 : i64, shape = [1, 32]}]
-// SM90-SAME: block = [128, 1, 1], dynamic_shared_memory = 0 : i64, grid = [32, 1, 1], name = "decode_merge", op = "attn.merge_states"
+// SM90-SAME: #attn.kernel<args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {dtype = "bf16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "strided", name = "lse", rank = 2 : i64, shape = [1, 32]}]
+// SM90-SAME: block = [128, 1, 1], grid = [32, 1, 1], name = "decode_merge", op = "attn.merge_states"
 // SM90-SAME: params = {head_dim_v = 128 : i64, lse_base = "2", num_qo_heads = 32 : i64, stage = "merge", workspace = [[WS]]}
-// SM90-SAME: static_shared_memory = 0 : i64}]
+// SM90-SAME: static_shared_memory = 0>]
 // SM90-SAME: target = "sm_90a"
 
 // SM90: gpu.module @decode_kernels {
@@ -134,7 +134,8 @@
 // SM90: gpu.return
 
 // AMD: wave64, the query tile is the MFMA's N (transposed formulation).
-// GFX942-LABEL: module attributes
+// GFX942-LABEL: module attributes {gpu.container_module}
+// GFX942-NEXT: attn.kernel_manifest
 // GFX942-SAME: block = [64, 1, 1]
 // GFX942-SAME: grid = [1, 8, {ceil_div = ["k", 0, "kv_chunk"]}]
 // GFX942-SAME: matrix_instruction = "v_mfma_f32_16x16x16_bf16"
@@ -156,10 +157,11 @@ func.func @decode(%q: tensor<1x32x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tenso
 // MQA 32:1 with more heads than a query tile's 16 rows: grid.x covers them.
 // Causal is trivially satisfied by the last token; no lse: the merge kernel
 // takes o only.
-// SM90-LABEL: module attributes
+// SM90-LABEL: module attributes {gpu.container_module}
+// SM90-NEXT: attn.kernel_manifest
 // SM90-SAME: grid = [2, 1, {ceil_div = ["k", 0, "kv_chunk"]}]
 // SM90-SAME: group_size = 32 : i64
-// SM90-SAME: {args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 64]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {dtype = "f16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [1, 32, 64]}], block = [64, 1, 1]
+// SM90-SAME: #attn.kernel<args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 64]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {dtype = "f16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [1, 32, 64]}], block = [64, 1, 1]
 // SM90: gpu.func @mqa(%{{.*}}: memref<1x32x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x1x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x1x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?x32x64xf32>, %{{.*}}: memref<?x32xf32>, %{{.*}}: i64)
 // Row = 16 block x + row in tile; stores for rows < 32.
 // SM90: arith.muli %{{.*}}, %c16 : index

@@ -135,7 +135,7 @@ func.func @operand_not_argument(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, 
   %c0 = arith.constant 0 : index
   %n = tensor.dim %q, %c0 : tensor<?x2x64xf16>
   %o = tensor.empty(%n) : tensor<?x2x64xf16>
-  // expected-error @below {{convert-attn-to-gpu: operands must be arguments of the enclosing function, which becomes the kernel}}
+  // expected-error @below {{convert-attn-to-gpu: operand #3 must be an argument of the enclosing function or the result of an earlier attn op in it}}
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
   return %r : tensor<?x2x64xf16>
 }
@@ -143,8 +143,8 @@ func.func @operand_not_argument(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, 
 // -----
 
 func.func @extra_op(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> (tensor<?x2x64xf16>, index) {
+  // expected-error @below {{convert-attn-to-gpu: a function with attn ops becomes a launch sequence and may hold only attn ops and its return}}
   %c0 = arith.constant 0 : index
-  // expected-error @below {{convert-attn-to-gpu: the enclosing function must hold just the attention op and its return}}
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
   return %r, %c0 : tensor<?x2x64xf16>, index
 }
@@ -163,7 +163,7 @@ func.func @too_much_workgroup_memory(%q: tensor<?x2x1024xf16>, %k: tensor<?x2x10
 
 "test.wrapper"() ({
 ^bb0(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>):
-  // expected-error @below {{convert-attn-to-gpu: expected inside a func.func}}
+  // expected-error @below {{convert-attn-to-gpu: expected directly inside a func.func, which becomes its launch sequence}}
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
   "test.terminator"() : () -> ()
 }) : () -> ()
@@ -220,7 +220,7 @@ func.func @append_too_wide(%k: tensor<?x64x256xf16>, %v: tensor<?x64x256xf16>, %
 
 func.func @append_operand_not_argument(%k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %b: tensor<?xi32>, %p: tensor<?xi32>, %i: tensor<?xi32>, %ip: tensor<?xi32>, %kc: tensor<?x16x2x64xf16>, %vc: tensor<?x16x2x64xf16>) -> (tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) {
   %k2 = arith.negf %k : tensor<?x2x64xf16>
-  // expected-error @below {{convert-attn-to-gpu: operands must be arguments of the enclosing function, which becomes the kernel}}
+  // expected-error @below {{convert-attn-to-gpu: operand #0 must be an argument of the enclosing function or the result of an earlier attn op in it}}
   %kc2, %vc2 = attn.append_paged_kv k(%k2 : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) -> tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
   return %kc2, %vc2 : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
 }
@@ -229,7 +229,7 @@ func.func @append_operand_not_argument(%k: tensor<?x2x64xf16>, %v: tensor<?x2x64
 
 "test.wrapper"() ({
 ^bb0(%k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %b: tensor<?xi32>, %p: tensor<?xi32>, %i: tensor<?xi32>, %ip: tensor<?xi32>, %kc: tensor<?x16x2x64xf16>, %vc: tensor<?x16x2x64xf16>):
-  // expected-error @below {{convert-attn-to-gpu: expected inside a func.func}}
+  // expected-error @below {{convert-attn-to-gpu: expected directly inside a func.func, which becomes its launch sequence}}
   %kc2, %vc2 = attn.append_paged_kv k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) -> tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
   "test.terminator"() : () -> ()
 }) : () -> ()

@@ -2,7 +2,7 @@
 // the `causal` attribute before convert-attn-to-gpu, which rejects regions.
 
 // RUN: flashinfer-opt %s --attn-raise-builtin-variants --convert-attn-to-gpu="chip=sm_90a" | FileCheck %s --check-prefix=PASSES
-// PASSES: attn.manifests = {prefill_kernels = {kernels = [{{.*}}params = {{{.*}}causal = true,
+// PASSES: attn.kernel_manifest @prefill_kernels {{.*}}kernels = [#attn.kernel<{{.*}}params = {{{.*}}causal = true,
 // PASSES: gpu.func @prefill(
 
 // RUN: rm -rf %t && flashinfer-opt %s --attn-compile="chip=sm_90a format=isa o-dir=%t" -o /dev/null

@@ -12,8 +12,8 @@
 
 // bf16, head dim 128, GQA 32:8, page size 16, nhd, with lse.
 //
-// CHECK-LABEL: module attributes
-// CHECK-SAME: attn.manifests = {paged_decode_kernels = {kernels = [{
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK-NEXT: attn.kernel_manifest @paged_decode_kernels {{.*}}kernels = [#attn.kernel<
 // CHECK-SAME: args = [{align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "q", rank = 3 : i64, shape = [-1, 32, 128]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "k_cache", rank = 4 : i64, shape = [-1, 16, 8, 128]}, {align = 16 : i64, dtype = "bf16", kind = "memref", layout = "strided", name = "v_cache", rank = 4 : i64, shape = [{dim = ["k_cache", 0]}, 16, 8, 128]}
 // kv_indptr has batch + 1 entries, kv_last_page_len batch.
 // CHECK-SAME: {dtype = "i32", kind = "memref", layout = "contiguous", name = "kv_indptr", rank = 1 : i64, shape = [{add = [{dim = ["q", 0]}, 1]}]}, {dtype = "i32", kind = "memref", layout = "contiguous", name = "kv_indices", rank = 1 : i64, shape = [-1]}, {dtype = "i32", kind = "memref", layout = "contiguous", name = "kv_last_page_len", rank = 1 : i64, shape = [{dim = ["q", 0]}]}
@@ -29,7 +29,7 @@
 // kernels (page lookups want more resident waves).
 // CHECK-SAME: split_workgroups_per_cu = 8 : i64
 // CHECK-SAME: stage = "split_kv"
-// CHECK-SAME: {args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {dtype = "i32", kind = "memref", layout = "contiguous", name = "merge_indptr", rank = 1 : i64, shape = [{add = [{dim = ["o", 0]}, 1]}]}, {dtype = "bf16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "strided", name = "lse", rank = 2 : i64, shape = [{dim = ["o", 0]}, 32]}]
+// CHECK-SAME: #attn.kernel<args = [{dtype = "f32", kind = "memref", layout = "contiguous", name = "o_part", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "contiguous", name = "lse_part", rank = 2 : i64, shape = [{dim = ["o_part", 0]}, 32]}, {dtype = "i32", kind = "memref", layout = "contiguous", name = "merge_indptr", rank = 1 : i64, shape = [{add = [{dim = ["o", 0]}, 1]}]}, {dtype = "bf16", kind = "memref", layout = "strided", name = "o", rank = 3 : i64, shape = [-1, 32, 128]}, {dtype = "f32", kind = "memref", layout = "strided", name = "lse", rank = 2 : i64, shape = [{dim = ["o", 0]}, 32]}]
 // CHECK-SAME: grid = [32, {dim = ["o", 0]}, 1], name = "paged_decode_merge"
 
 // CHECK: gpu.func @paged_decode(%[[Q:[^:]*]]: memref<?x32x128xbf16, strided<[?, ?, 1]>>, %[[KC:[^:]*]]: memref<?x16x8x128xbf16, strided<[?, ?, ?, 1]>>, %[[VC:[^:]*]]: memref<?x16x8x128xbf16, strided<[?, ?, ?, 1]>>, %[[IP:[^:]*]]: memref<?xi32>, %[[IDX:[^:]*]]: memref<?xi32>, %[[LAST:[^:]*]]: memref<?xi32>, %[[SCHED:[^:]*]]: memref<?x3xi32>, %{{[^:]*}}: memref<?x32x128xf32>, %{{[^:]*}}: memref<?x32xf32>)
@@ -88,7 +88,8 @@ func.func @paged_decode(%q: tensor<?x32x128xbf16>, %kc: tensor<?x16x8x128xbf16>,
 
 // hnd with a dynamic page size, f16, head dim 64, causal: the page size is
 // read from the cache's shape, the manifest says -1.
-// CHECK-LABEL: module attributes
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK-NEXT: attn.kernel_manifest
 // CHECK-SAME: name = "k_cache", rank = 4 : i64, shape = [-1, 4, -1, 64]
 // CHECK-SAME: causal = true
 // CHECK-SAME: kv_layout = "hnd"

@@ -5,7 +5,8 @@
 // manifest; the decomposition applies it (test/Dialect/Attn/
 // decompose-online-attention.mlir).
 
-// CHECK-LABEL: module attributes
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK-NEXT: attn.kernel_manifest
 // CHECK-SAME: logits_soft_cap = 3.000000e+01 : f64
 // CHECK: attn.online_attention_step {{.*}} {block_n = {{[0-9]+}} : i64, causal, logits_soft_cap = 3.000000e+01 : f32, scale_log2
 // CHECK: attn.online_attention_step {{.*}} {block_n = {{[0-9]+}} : i64, causal, logits_soft_cap = 3.000000e+01 : f32, masked, scale_log2

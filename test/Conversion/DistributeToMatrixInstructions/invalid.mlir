@@ -516,10 +516,3 @@ gpu.module @kernels {
     gpu.return
   }
 }
-
-// -----
-
-// The manifests convert-attn-to-gpu records are a dictionary.
-// expected-error @+1 {{'attn.manifests' must be a dictionary}}
-module attributes {attn.manifests = [1, 2]} {
-}

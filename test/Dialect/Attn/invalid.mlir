@@ -889,3 +889,59 @@ func.func @bad_layout(%q: tensor<2x8x64xf16>, %kc: tensor<?x16x8x64xf16>, %ip: t
   %r = attn.paged_attention q(%q : tensor<2x8x64xf16>) k_cache(%kc : tensor<?x16x8x64xf16>) v_cache(%kc : tensor<?x16x8x64xf16>) kv_indptr(%ip : tensor<3xi32>) kv_indices(%ip : tensor<3xi32>) kv_last_page_len(%last : tensor<2xi32>) outs(%o : tensor<2x8x64xf16>) attributes {kv_layout = #attn.kv_layout<nchw>} -> tensor<2x8x64xf16>
   return %r : tensor<2x8x64xf16>
 }
+
+//===----------------------------------------------------------------------===//
+// attn.kernel_manifest and #attn.kernel
+//===----------------------------------------------------------------------===//
+
+// -----
+
+gpu.module @m {}
+// expected-error @below {{launch 0 names kernel 'missing', which is not described}}
+attn.kernel_manifest @m {arguments = [], kernels = [], launches = [#attn.launch<kernel = "missing", arguments = []>], target = "sm_90a"}
+
+// -----
+
+gpu.module @m {}
+// expected-error @below {{launch 0 of 'k' passes 2 arguments; the kernel takes 1}}
+attn.kernel_manifest @m {arguments = ["a", "b"], kernels = [#attn.kernel<args = [{name = "a"}], block = [1, 1, 1], grid = [1, 1, 1], name = "k", op = "attn.attention", params = {}, static_shared_memory = 0>], launches = [#attn.launch<kernel = "k", arguments = [0, 1]>], target = "sm_90a"}
+
+// -----
+
+gpu.module @m {}
+// expected-error @below {{launch 0 of 'k' passes sequence argument 3, outside the 1 arguments}}
+attn.kernel_manifest @m {arguments = ["a"], kernels = [#attn.kernel<args = [{name = "a"}], block = [1, 1, 1], grid = [1, 1, 1], name = "k", op = "attn.attention", params = {}, static_shared_memory = 0>], launches = [#attn.launch<kernel = "k", arguments = [3]>], target = "sm_90a"}
+
+// -----
+
+gpu.module @m {}
+// expected-error @below {{kernel 'k' is described twice}}
+attn.kernel_manifest @m {arguments = [], kernels = [#attn.kernel<args = [], block = [1, 1, 1], grid = [1, 1, 1], name = "k", op = "attn.attention", params = {}, static_shared_memory = 0>, #attn.kernel<args = [], block = [1, 1, 1], grid = [1, 1, 1], name = "k", op = "attn.attention", params = {}, static_shared_memory = 0>], launches = [], target = "sm_90a"}
+
+// -----
+
+func.func @not_kernels() {
+  return
+}
+// expected-error @below {{'not_kernels' is not a gpu.module or gpu.binary}}
+attn.kernel_manifest @not_kernels {arguments = [], kernels = [], launches = [], target = "sm_90a"}
+
+// -----
+
+gpu.module @m {}
+// expected-error @below {{#attn.kernel 'k': block must be 3 positive sizes}}
+attn.kernel_manifest @m {arguments = [], kernels = [#attn.kernel<args = [], block = [0, 1, 1], grid = [1, 1, 1], name = "k", op = "attn.attention", params = {}, static_shared_memory = 0>], launches = [], target = "sm_90a"}
+
+// -----
+
+gpu.module @m {}
+// expected-error @below {{#attn.kernel 'k': argument 0 must be a dictionary with a string 'name'}}
+attn.kernel_manifest @m {arguments = [], kernels = [#attn.kernel<args = [1], block = [1, 1, 1], grid = [1, 1, 1], name = "k", op = "attn.attention", params = {}, static_shared_memory = 0>], launches = [], target = "sm_90a"}
+
+// -----
+
+func.func @in_function() {
+  // expected-error @below {{expects parent op 'builtin.module'}}
+  attn.kernel_manifest @m {arguments = [], kernels = [], launches = [], target = "sm_90a"}
+  return
+}

@@ -9,6 +9,20 @@
 using namespace mlir;
 using namespace mlir::attn;
 
+/// `[a, b, ...]`, possibly empty: integer lists of #attn.kernel and
+/// #attn.launch.
+static ParseResult parseIntList(AsmParser &parser,
+                                SmallVector<int64_t> &values) {
+  return parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&] {
+    return parser.parseInteger(values.emplace_back());
+  });
+}
+static void printIntList(AsmPrinter &printer, ArrayRef<int64_t> values) {
+  printer << '[';
+  llvm::interleaveComma(values, printer);
+  printer << ']';
+}
+
 #include "flashinfer/Dialect/Attn/IR/AttnDialect.cpp.inc"
 #include "flashinfer/Dialect/Attn/IR/AttnEnums.cpp.inc"
 #define GET_ATTRDEF_CLASSES
@@ -37,6 +51,35 @@ MatrixInstr MatrixInstructionAttr::getInstr() const {
   return *getMatrixInstrByName(getName());
 }
 
+LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 StringRef name, StringRef op,
+                                 DictionaryAttr params, ArrayRef<int64_t> block,
+                                 ArrayAttr grid, int64_t staticSharedMemory,
+                                 ArrayAttr args) {
+  if (name.empty())
+    return emitError() << "#attn.kernel needs a name";
+  if (block.size() != 3 || llvm::any_of(block, [](int64_t b) { return b < 1; }))
+    return emitError() << "#attn.kernel '" << name
+                       << "': block must be 3 positive sizes";
+  if (grid.size() != 3)
+    return emitError() << "#attn.kernel '" << name
+                       << "': grid must have 3 entries";
+  if (staticSharedMemory < 0)
+    return emitError() << "#attn.kernel '" << name
+                       << "': static_shared_memory must be >= 0";
+  for (auto [i, arg] : llvm::enumerate(args)) {
+    auto entry = dyn_cast<DictionaryAttr>(arg);
+    if (!entry || !entry.getAs<StringAttr>("name"))
+      return emitError() << "#attn.kernel '" << name << "': argument " << i
+                         << " must be a dictionary with a string 'name'";
+  }
+  return success();
+}
+
+StringRef KernelAttr::getArgName(unsigned i) const {
+  return cast<DictionaryAttr>(getArgs()[i]).getAs<StringAttr>("name");
+}
+
 LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
@@ -44,12 +87,6 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
     if (!isa<MatrixInstructionAttr>(attribute.getValue()))
       return op->emitError()
              << "'" << name << "' must be a #attn.matrix_instruction";
-    return success();
-  }
-  // The manifests convert-attn-to-gpu records for attn-write-code-objects.
-  if (name == "attn.manifests") {
-    if (!isa<DictionaryAttr>(attribute.getValue()))
-      return op->emitError() << "'" << name << "' must be a dictionary";
     return success();
   }
   return op->emitError() << "unknown attn dialect attribute '" << name << "'";

@@ -2,9 +2,11 @@
 
 #include "flashinfer/Dialect/Attn/IR/AttnOps.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <cmath>
 
@@ -521,8 +523,8 @@ LogicalResult LoadKVTileOp::verify() {
                          << ", got " << tile.getDimSize(0);
   if (ShapedType::isDynamic(dim) || tile.getDimSize(1) != dim)
     return emitOpError() << "tile columns (" << tile.getDimSize(1)
-                         << ") must equal the source's static head dim ("
-                         << dim << ")";
+                         << ") must equal the source's static head dim (" << dim
+                         << ")";
   return success();
 }
 
@@ -581,3 +583,46 @@ LogicalResult OnlineAttentionStepOp::verify() {
 
 #define GET_OP_CLASSES
 #include "flashinfer/Dialect/Attn/IR/AttnOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// KernelManifestOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+KernelManifestOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  Operation *target =
+      symbolTable.lookupNearestSymbolFrom(*this, getKernelModuleAttr());
+  if (!isa_and_nonnull<gpu::GPUModuleOp, gpu::BinaryOp>(target))
+    return emitOpError() << "'" << getKernelModule()
+                         << "' is not a gpu.module or gpu.binary";
+  return success();
+}
+
+LogicalResult KernelManifestOp::verify() {
+  llvm::StringMap<KernelAttr> kernels;
+  for (Attribute attr : getKernels()) {
+    auto kernel = cast<KernelAttr>(attr);
+    if (!kernels.try_emplace(kernel.getName(), kernel).second)
+      return emitOpError() << "kernel '" << kernel.getName()
+                           << "' is described twice";
+  }
+  int64_t numArgs = getArguments().size();
+  for (auto [i, attr] : llvm::enumerate(getLaunches())) {
+    auto launch = cast<KernelLaunchAttr>(attr);
+    KernelAttr kernel = kernels.lookup(launch.getKernel());
+    if (!kernel)
+      return emitOpError() << "launch " << i << " names kernel '"
+                           << launch.getKernel() << "', which is not described";
+    if (launch.getArguments().size() != kernel.getArgs().size())
+      return emitOpError() << "launch " << i << " of '" << launch.getKernel()
+                           << "' passes " << launch.getArguments().size()
+                           << " arguments; the kernel takes "
+                           << kernel.getArgs().size();
+    for (int64_t a : launch.getArguments())
+      if (a < 0 || a >= numArgs)
+        return emitOpError() << "launch " << i << " of '" << launch.getKernel()
+                             << "' passes sequence argument " << a
+                             << ", outside the " << numArgs << " arguments";
+  }
+  return success();
+}

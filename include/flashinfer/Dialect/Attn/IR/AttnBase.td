@@ -101,4 +101,72 @@ def Attn_MatrixInstructionAttr : AttrDef<Attn_Dialect, "MatrixInstruction"> {
   }];
 }
 
+def Attn_KernelAttr : AttrDef<Attn_Dialect, "Kernel"> {
+  let mnemonic = "kernel";
+  let summary = "one kernel of a launch sequence, as the runtime launches it";
+  let description = [{
+    What `convert-attn-to-gpu` decides about one kernel it builds and the
+    runtime needs to launch it: the `gpu.func`'s `name`, the attn `op` it
+    implements, the block size, the grid and the size relations of the
+    arguments, and the static workgroup memory. `params` holds the problem
+    (head counts and dims, variant, tiling, schedule kind) for callers that
+    pick and plan kernels. It is recorded in an `attn.kernel_manifest`, and
+    `attn-write-code-objects` writes it as one entry of the JSON manifest's
+    `kernels` (docs/runtime.md gives the format).
+
+    `grid` entries and argument shape entries are integers or size
+    expressions over the arguments: `{dim = ["q", 0]}`,
+    `{ceil_div = ["k", 0, 64]}`, `{add = [e, 1]}`, `{mul = [e, e]}`,
+    `{min = [e, e]}`. Each entry of `args` describes one kernel argument:
+    `name`, `kind` (`memref` or `scalar`), `dtype`, and for memrefs `rank`,
+    `shape` (-1 where free), `layout` (`contiguous` or `strided`) and
+    `align`; scalars may carry `multiple_of`.
+
+    ```mlir
+    #attn.kernel<args = [...], block = [128, 1, 1], grid = [32, 1, 1],
+                 name = "decode_merge", op = "attn.merge_states",
+                 params = {...}, static_shared_memory = 0>
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"the gpu.func's name">:$name,
+    StringRefParameter<"the attn op the kernel implements">:$op,
+    "::mlir::DictionaryAttr":$params,
+    ArrayRefParameter<"int64_t", "block size">:$block,
+    "::mlir::ArrayAttr":$grid,
+    "int64_t":$static_shared_memory,
+    "::mlir::ArrayAttr":$args);
+  // Keys in alphabetical order, as the JSON manifest prints them.
+  let assemblyFormat = [{
+    `<` `args` `=` $args `,` `block` `=` custom<IntList>($block) `,` `grid` `=` $grid `,`
+    `name` `=` $name `,` `op` `=` $op `,` `params` `=` $params `,`
+    `static_shared_memory` `=` $static_shared_memory `>`
+  }];
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Argument i's name.
+    ::llvm::StringRef getArgName(unsigned i) const;
+  }];
+}
+
+def Attn_KernelLaunchAttr : AttrDef<Attn_Dialect, "KernelLaunch"> {
+  let mnemonic = "launch";
+  let summary = "one launch of a launch sequence: a kernel and its arguments";
+  let description = [{
+    Launch `kernel` (a `#attn.kernel`'s name in the same manifest) with, for
+    each of its arguments in order, the sequence argument at that index of
+    `arguments` (`attn.kernel_manifest`'s `arguments`).
+
+    ```mlir
+    #attn.launch<kernel = "serve_1", arguments = [7, 1, 2, 5, 6, 8, 9]>
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"kernel name">:$kernel,
+    ArrayRefParameter<"int64_t", "sequence argument of each kernel argument">:$arguments);
+  let assemblyFormat = [{
+    `<` `kernel` `=` $kernel `,` `arguments` `=` custom<IntList>($arguments) `>`
+  }];
+}
+
 #endif // FLASHINFER_DIALECT_ATTN_IR_ATTNBASE_TD

@@ -3,6 +3,7 @@
 #ifndef FLASHINFER_DIALECT_ATTN_IR_ATTNOPS_TD
 #define FLASHINFER_DIALECT_ATTN_IR_ATTNOPS_TD
 
+include "mlir/IR/SymbolInterfaces.td"
 include "flashinfer/Dialect/Attn/IR/AttnBase.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -368,6 +369,47 @@ def Attn_AppendPagedKVOp : Attn_Op<"append_paged_kv", [
   let hasVerifier = 1;
 }
 
+
+//===----------------------------------------------------------------------===//
+// The GPU lowering's record of what it built
+//===----------------------------------------------------------------------===//
+
+def Attn_KernelManifestOp : Attn_Op<"kernel_manifest", [
+    HasParent<"::mlir::ModuleOp">,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the kernels of one gpu.module and their launch sequence";
+  let description = [{
+    `convert-attn-to-gpu` turns each function holding attn ops into one
+    `gpu.module` of kernels and records here how to run them: `kernels`
+    describes each kernel (`#attn.kernel`), `arguments` names the arguments
+    of the launch sequence (the function's operands, then the planner's
+    buffers and the workspace, each once), and `launches` runs the kernels
+    in order, each with its arguments picked from the sequence's.
+    `workspace` lists the sequence arguments that are scratch buffers
+    (split-KV partials), with their dtype and shape. `kernel_module` refers
+    to the `gpu.module`, or the `gpu.binary` that `gpu-module-to-binary`
+    makes of it; `attn-write-code-objects` writes the manifest beside the
+    binary's code object.
+
+    ```mlir
+    attn.kernel_manifest @decode_kernels {target = "sm_90a",
+        kernels = [#attn.kernel<...>, #attn.kernel<...>],
+        arguments = ["q", "k", "v", "o_part", "lse_part", "kv_chunk", "o"],
+        launches = [#attn.launch<kernel = "decode", arguments = [0, 1, 2, 3, 4, 5]>,
+                    #attn.launch<kernel = "decode_merge", arguments = [3, 4, 6]>],
+        workspace = [...]}
+    ```
+  }];
+  let arguments = (ins
+    FlatSymbolRefAttr:$kernel_module,
+    StrAttr:$target,
+    TypedArrayAttrBase<Attn_KernelAttr, "kernels">:$kernels,
+    StrArrayAttr:$arguments,
+    TypedArrayAttrBase<Attn_KernelLaunchAttr, "launches">:$launches,
+    DefaultValuedAttr<ArrayAttr, "{}">:$workspace);
+  let assemblyFormat = "$kernel_module attr-dict";
+  let hasVerifier = 1;
+}
 
 //===----------------------------------------------------------------------===//
 // Tile-level ops: the GPU lowering's intermediate form
