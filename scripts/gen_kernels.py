@@ -93,6 +93,11 @@ SETS = {
                           ragged=dict(dtypes=["bf16"], head_dims=[128],
                                       groups=[4], variants=[{"causal": True}]),
                           qo_heads=32),
+    # Launch sequences (functions of several attn ops): append + decode and
+    # a two-level cascade, bf16/f16 x layout, head dim 128, 32/8 heads.
+    "sequence": dict(sequence=dict(dtypes=["bf16", "f16"],
+                                   layouts=["nhd", "hnd"], page_sizes=[16]),
+                     qo_heads=32),
     # attn.append_paged_kv: dtypes x head dims x layout, 8 KV heads, any
     # page size.
     "append": dict(append=dict(dtypes=["f16", "bf16"],
@@ -250,6 +255,52 @@ def segmented_merge_ir(value_dtype, out_dtype, d, heads):
         f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
 
 
+def sequence_irs(dtype, d, qo_heads, kv_heads, layout, page_size):
+    """Functions of several attn ops, each one launch sequence: `serve`
+    appends the step's new K/V and decodes over the updated cache; `cascade`
+    decodes over two page lists (shared prefix, unique suffix) with lse and
+    merges the two states."""
+    t = {"f16": "f16", "bf16": "bf16"}[dtype]
+    cache = (f"tensor<?x{page_size}x{kv_heads}x{d}x{t}>" if layout == "nhd"
+             else f"tensor<?x{kv_heads}x{page_size}x{d}x{t}>")
+    rows = f"tensor<?x{kv_heads}x{d}x{t}>"
+    q = f"tensor<?x{qo_heads}x{d}x{t}>"
+    lse = f"tensor<?x{qo_heads}xf32>"
+    ids = "tensor<?xi32>"
+    lay = f"{{kv_layout = #attn.kv_layout<{layout}>}}"
+    sfx = f"{dtype}_d{d}_{layout}_ps{page_size}"
+    serve = (
+        f"func.func @serve_{sfx}(%k: {rows}, %v: {rows}, %b: {ids}, %p: {ids},"
+        f" %idx: {ids}, %ip: {ids}, %kc: {cache}, %vc: {cache}, %q: {q},"
+        f" %last: {ids}, %o: {q}) -> {q} {{\n"
+        f"  %c:2 = attn.append_paged_kv k(%k : {rows}) v(%v : {rows})"
+        f" batch_indices(%b : {ids}) positions(%p : {ids})"
+        f" kv_indices(%idx : {ids}) kv_indptr(%ip : {ids})"
+        f" outs(%kc, %vc : {cache}, {cache}) {lay} -> {cache}, {cache}\n"
+        f"  %r = attn.paged_attention q(%q : {q}) k_cache(%c#0 : {cache})"
+        f" v_cache(%c#1 : {cache}) kv_indptr(%ip : {ids})"
+        f" kv_indices(%idx : {ids}) kv_last_page_len(%last : {ids})"
+        f" outs(%o : {q}) attributes {lay} -> {q}\n"
+        f"  return %r : {q}\n}}\n")
+    def decode(tag, n):
+        return (f"  %{tag}:2 = attn.paged_attention q(%q : {q}) k_cache(%kc : {cache})"
+                f" v_cache(%vc : {cache}) kv_indptr(%ip{n} : {ids})"
+                f" kv_indices(%idx{n} : {ids}) kv_last_page_len(%last{n} : {ids})"
+                f" outs(%o{n}, %l{n} : {q}, {lse}) attributes {lay}"
+                f" -> {q}, {lse}\n")
+    cascade = (
+        f"func.func @cascade_{sfx}(%q: {q}, %kc: {cache}, %vc: {cache},"
+        f" %ip0: {ids}, %idx0: {ids}, %last0: {ids}, %ip1: {ids},"
+        f" %idx1: {ids}, %last1: {ids}, %o0: {q}, %l0: {lse}, %o1: {q},"
+        f" %l1: {lse}, %o: {q}, %l: {lse}) -> ({q}, {lse}) {{\n"
+        + decode("a", 0) + decode("b", 1) +
+        f"  %m:2 = attn.merge_states values(%a#0, %b#0 : {q}, {q})"
+        f" lse(%a#1, %b#1 : {lse}, {lse}) outs(%o, %l : {q}, {lse})"
+        f" -> {q}, {lse}\n"
+        f"  return %m#0, %m#1 : {q}, {lse}\n}}\n")
+    return [serve, cascade]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--chip", default="sm_90a")
@@ -306,6 +357,11 @@ def main():
         funcs += [append_ir(t, d, cfg["kv_heads"], lay)
                   for t, d, lay in itertools.product(
                       ap["dtypes"], ap["head_dims"], ap["layouts"])]
+    if "sequence" in cfg:
+        sq = cfg["sequence"]
+        for t, lay, ps in itertools.product(sq["dtypes"], sq["layouts"],
+                                            sq["page_sizes"]):
+            funcs += sequence_irs(t, 128, cfg["qo_heads"], 8, lay, ps)
     if "soft_cap" in cfg:
         sc = cfg["soft_cap"]
         funcs += [kernel_ir(t, d, c, g, cfg["qo_heads"], decode, sc["cap"])

@@ -194,6 +194,11 @@ def _declare(lib):
         "fimlir_kernel_params_json": (c.c_char_p, [p]),
         "fimlir_kernel_info": (status, [p, c.POINTER(_Arg), c.c_int, c.POINTER(_LaunchInfo)]),
         "fimlir_kernel_launch": (status, [p, c.POINTER(_Arg), c.c_int, p]),
+        "fimlir_module_sequence_num_args": (c.c_int, [p]),
+        "fimlir_module_sequence_arg_name": (c.c_char_p, [p, c.c_int]),
+        "fimlir_module_sequence_arg_is_workspace": (c.c_int, [p, c.c_int]),
+        "fimlir_module_sequence_num_launches": (c.c_int, [p]),
+        "fimlir_module_launch_sequence": (status, [p, c.POINTER(_Arg), c.c_int, p]),
         "fimlir_malloc": (status, [p, c.c_size_t, c.POINTER(p)]),
         "fimlir_free": (status, [p, p]),
         "fimlir_memcpy_h2d": (status, [p, p, p, c.c_size_t]),
@@ -429,6 +434,52 @@ class Kernel:
             self._handle, packed, len(args), _stream_handle(stream)))
 
 
+class Sequence:
+    """The launch sequence of a Module (the kernels convert-attn-to-gpu made
+    of one function, in order). Call it with the sequence's arguments, by
+    position or by name; every launch is checked before the first runs."""
+
+    def __init__(self, module: "Module"):
+        self._module = module
+        lib = module._lib
+        n = lib.fimlir_module_sequence_num_args(module._handle)
+        if n < 0:
+            raise RuntimeError(
+                f"{module.manifest_path}: the manifest has no launch sequence "
+                "(launch its kernels one by one)")
+        self.name = os.path.basename(module.manifest_path) + " sequence"
+        self.arg_names = [
+            lib.fimlir_module_sequence_arg_name(module._handle, i).decode()
+            for i in range(n)]
+        self.workspace = [
+            name for i, name in enumerate(self.arg_names)
+            if lib.fimlir_module_sequence_arg_is_workspace(module._handle, i)]
+        self.num_launches = lib.fimlir_module_sequence_num_launches(module._handle)
+
+    _pack = Kernel._pack
+    _fill_tensor = Kernel._fill_tensor
+
+    def __call__(self, *args, stream=None, **named):
+        self._module._require_open()
+        if named:
+            unknown = sorted(set(named) - set(self.arg_names))
+            if unknown:
+                raise TypeError(f"sequence {self.name}: unknown arguments "
+                                f"{', '.join(unknown)}")
+            args = list(args)
+            for name in self.arg_names[len(args):]:
+                if name not in named:
+                    raise TypeError(f"sequence {self.name}: missing argument "
+                                    f"'{name}'")
+                args.append(named[name])
+        packed, cuda_device = self._pack(args)
+        if stream is None and cuda_device is not None:
+            import torch
+            stream = torch.cuda.current_stream(cuda_device).cuda_stream
+        _check(self._module._lib.fimlir_module_launch_sequence(
+            self._module._handle, packed, len(args), _stream_handle(stream)))
+
+
 class Module:
     """A code object and its manifest, loaded on one device."""
 
@@ -468,6 +519,12 @@ class Module:
                 self._handle, name.encode(), ctypes.byref(handle)))
             self._kernel_handles[name] = handle
         return Kernel(self, self._kernel_handles[name])
+
+    @property
+    def sequence(self) -> Sequence:
+        """The launch sequence of the function the module was made of."""
+        self._require_open()
+        return Sequence(self)
 
     def _require_open(self):
         if not getattr(self, "_handle", None):

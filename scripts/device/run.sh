@@ -4,7 +4,7 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|bench|paged|prefill|flashinfer|profile|sanitize|all]
+#   bash scripts/device/run.sh [check|sequence|bench|paged|prefill|flashinfer|profile|sanitize|all]
 #
 # paged: the paged batch decode matrix (KERNELS/paged, gen_kernels.py --set
 # paged) and its serving benchmark (KERNELS/paged-bench, with KERNELS/decode
@@ -57,6 +57,16 @@ if [[ $what == check || $what == all ]]; then
     python3 scripts/device/check_attention.py "$KERNELS/merge" \
       --json "$OUT/check-merge.json" 2>&1 | tee "$OUT/check-merge.log" |
       tail -n 12
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  fi
+fi
+if [[ $what == sequence || $what == check || $what == all ]]; then
+  # Launch sequences (gen_kernels.py --set sequence), when carried.
+  if [[ -d $KERNELS/sequence ]]; then
+    echo "== launch sequences (append + decode, cascade)"
+    python3 scripts/device/check_sequence.py "$KERNELS/sequence" \
+      --json "$OUT/check-sequence.json" 2>&1 | tee "$OUT/check-sequence.log" |
+      grep -E "FAIL|^\|" | tail -n 12
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
   fi
 fi

@@ -25,20 +25,32 @@ def ConvertAttnToLinalg : Pass<"convert-attn-to-linalg"> {
 def ConvertAttnToGPU : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Generate tiled GPU kernels for attn ops using the chip's matrix instructions";
   let description = [{
-    Every `func.func` whose body is a single `attn.attention` on its
-    arguments becomes a `gpu.func` kernel in a `gpu.module` named
-    `<func>_kernels`; the host function is removed, and a manifest entry
-    describing the kernel (symbol, arguments in order, grid and block size
-    as functions of the problem, shared memory, the op's parameters) is
-    recorded on the module as `attn.manifests` for
-    `attn-write-code-objects`.
+    Every `func.func` holding attn ops (`attn.attention`,
+    `attn.paged_attention`, `attn.merge_states`, `attn.append_paged_kv`)
+    becomes one `gpu.module` named `<func>_kernels` and one launch
+    sequence: each op becomes its kernels, in program order, named after the
+    function (`<func>_<i>` when it holds several ops). The host function is
+    removed; an `attn.kernel_manifest` before the `gpu.module` records each
+    kernel (`#attn.kernel`: symbol, arguments in order with their size
+    relations, grid and block size as functions of the arguments, shared
+    memory, the op's parameters) and the sequence (`#attn.launch`: which of
+    the sequence's arguments each launch passes), for
+    `attn-write-code-objects` and the runtime. The function may hold only
+    attn ops and its return; each operand must be a function argument or
+    the result of an earlier attn op (which stands for its destination).
+    The sequence's arguments are the function's operands, named after the
+    first kernel argument that reads them, then each op's planner buffers
+    and workspace.
 
-    A function whose body is one `attn.merge_states` becomes one merge
-    kernel: a workgroup merges one token of a group of heads (up to 256
-    threads), each thread a 4-element vector of one head's row of every
-    state (static H, head dim at most 1024), with the op's semantics:
-    weights 2^(lse_i - lse), states with lse -inf adding nothing, an
-    all-empty row giving 0 and -inf.
+    `attn.merge_states` of several states becomes one merge kernel: a
+    workgroup merges one token of a group of heads (up to 256 threads), each
+    thread a 4-element vector of one head's row of every state (static H,
+    head dim at most 1024), with the op's semantics: weights
+    2^(lse_i - lse), states with lse -inf adding nothing, an all-empty row
+    giving 0 and -inf. The segmented form (`indptr`) becomes the kernel that
+    also ends a split-KV decode: one thread per output element walks its
+    segment's rows with online rescaling; the indptr is clamped into the
+    state.
 
     The arguments the caller passes (q, k, v, o, lse) are strided views,
     `memref<?xHxDxT, strided<[?, ?, 1]>>`: any token and head strides with
