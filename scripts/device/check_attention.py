@@ -370,6 +370,8 @@ def check_segmented_merge(kernel, gen, rows, tol):
     p = kernel.params
     h, d = p["num_qo_heads"], p["head_dim_v"]
     dev, failures = "cuda", 0
+    # Segmented rows are often f32 partials.
+    dtypes = dict(DTYPES, f32=torch.float32)
     # The last case's indptr points outside the 6 rows: it is clamped into
     # them (segments [0,3), [3,6), empty, [0,6)), never read past them.
     bad_indptr = [0, 3, 1000, -5, 6]
@@ -380,8 +382,8 @@ def check_segmented_merge(kernel, gen, rows, tol):
             indptr = torch.tensor(offsets, dtype=torch.int32, device=dev)
             rows_n = 6 if lengths is None else offsets[-1]
             batch = len(offsets) - 1
-            vdt = DTYPES[kernel.manifest_args["v0"]["dtype"]]
-            odt = DTYPES[kernel.manifest_args["o"]["dtype"]]
+            vdt = dtypes[kernel.manifest_args["v0"]["dtype"]]
+            odt = dtypes[kernel.manifest_args["o"]["dtype"]]
             vbuf = torch.randn(rows_n, 2 * h, d, generator=gen, device=dev).to(vdt)
             v = vbuf[:, h:] if views else vbuf[:, :h].contiguous()
             lse = torch.randn(rows_n, h, generator=gen, device=dev) * 4
@@ -421,8 +423,8 @@ def check_segmented_merge(kernel, gen, rows, tol):
                   f"rel={rel:.2e} lse={lse_err:.2e} {'ok' if ok else 'FAIL'}",
                   flush=True)
     z = lambda *shape, t=torch.float32: torch.zeros(*shape, device=dev, dtype=t)
-    vdt = DTYPES[kernel.manifest_args["v0"]["dtype"]]
-    odt = DTYPES[kernel.manifest_args["o"]["dtype"]]
+    vdt = dtypes[kernel.manifest_args["v0"]["dtype"]]
+    odt = dtypes[kernel.manifest_args["o"]["dtype"]]
     ip = lambda n: torch.zeros(n, dtype=torch.int32, device=dev)
     for label, args, expect in [
             ("indptr-length", (z(6, h, d, t=vdt), z(6, h), ip(4), z(4, h, d, t=odt), z(4, h)),

@@ -134,6 +134,12 @@ if [[ $what == sanitize ]]; then
         tee "$OUT/sanitize-paged-$tool.log" | grep -E "ERROR SUMMARY|^\||FAIL" | tail -5
       [[ ${PIPESTATUS[0]} == 0 ]] || status=1
     fi
+    if [[ -d $KERNELS/sanitize-sequence ]]; then
+      compute-sanitizer --tool "$tool" --error-exitcode 99 \
+        python3 scripts/device/check_sequence.py "$KERNELS/sanitize-sequence" 2>&1 |
+        tee "$OUT/sanitize-sequence-$tool.log" | grep -E "ERROR SUMMARY|^\||FAIL" | tail -5
+      [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    fi
     if [[ -d $KERNELS/sanitize-prefill ]]; then
       compute-sanitizer --tool "$tool" --error-exitcode 99 \
         python3 scripts/device/check_prefill.py "$KERNELS/sanitize-prefill" --quick 2>&1 |
