@@ -31,12 +31,14 @@ LLVM_VERSION=22
 #   cmake ninja-build      build system (CMake >= 3.20)
 #   ccache                 compiler cache (used automatically when present)
 #   python3-numpy          reference results in execution tests
+#   python3-venv python3-pip  `pip install .` of the Python package in a
+#                          fresh environment (scripts/test-package.sh)
 #   libamdhip64-5          HIP runtime for launching AMDGPU code objects
 PACKAGES=(
   "llvm-$LLVM_VERSION-dev" "libmlir-$LLVM_VERSION-dev"
   "mlir-$LLVM_VERSION-tools" "llvm-$LLVM_VERSION-tools"
   "lld-$LLVM_VERSION" "clang-$LLVM_VERSION" "libclang-rt-$LLVM_VERSION-dev"
-  g++ cmake ninja-build ccache python3 python3-numpy
+  g++ cmake ninja-build ccache python3 python3-numpy python3-venv python3-pip
   libamdhip64-5
 )
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every regression test (lit), then the hardening runs:
+# Runs every regression test (lit), then `pip install .` in a fresh virtual
+# environment with the installed package checked (scripts/test-package.sh),
+# then the hardening runs:
 #  - scripts/fuzz-runtime.sh: the runtime's unit tests in an ASan + UBSan
 #    build, then its manifest fuzzer (FUZZ_RUNS inputs, default 200000);
 #  - scripts/fuzz-compiler.sh: the compiler fuzzer over parse, verify and the
@@ -19,6 +21,7 @@ fi
 cmake --build "$BUILD_DIR" --target check-flashinfer
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
   unset LIT_OPTS
+  bash "$REPO_ROOT/scripts/test-package.sh"
   RUNS="${FUZZ_RUNS:-200000}" bash "$REPO_ROOT/scripts/fuzz-runtime.sh"
   RUNS="${COMPILER_FUZZ_RUNS:-20000}" JOBS="${JOBS:-2}" \
     bash "$REPO_ROOT/scripts/fuzz-compiler.sh"
