@@ -22,7 +22,9 @@ from ._tables import (check_page_size, host_int32, pick_kernel,
 from .planner import check_page_indices, plan_paged_decode
 from .runtime import Module
 
-__all__ = ["PagedDecode"]
+__all__ = ["BatchDecodeWithPagedKVCacheWrapper",
+           "CUDAGraphBatchDecodeWithPagedKVCacheWrapper", "PagedDecode",
+           "fast_decode_plan", "single_decode_with_kv_cache"]
 
 
 def _torch():
@@ -166,3 +168,163 @@ class PagedDecode:
             merge_args.append(lse)
         self.merge(*merge_args, stream=stream)
         return (out, lse) if self.with_lse else out
+
+
+# -- FlashInfer's decode API ------------------------------------------------
+
+def _fi():
+    from . import _api
+    return _api
+
+
+def single_decode_with_kv_cache(
+        q, k, v, kv_layout: str = "NHD", pos_encoding_mode: str = "NONE",
+        use_tensor_cores: bool = False, q_scale: Optional[float] = None,
+        k_scale: Optional[float] = None, v_scale: Optional[float] = None,
+        window_left: int = -1, logits_soft_cap: Optional[float] = None,
+        sm_scale: Optional[float] = None, rope_scale: Optional[float] = None,
+        rope_theta: Optional[float] = None, return_lse: bool = False):
+    """Decode attention of one request: q [num_qo_heads, head_dim] against
+    k, v [kv_len, num_kv_heads, head_dim] (NHD) or [num_kv_heads, kv_len,
+    head_dim] (HND). Returns o [num_qo_heads, head_dim] (and the base-2 lse
+    [num_qo_heads] with return_lse)."""
+    return _fi().single_decode(
+        q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale, v_scale,
+        window_left, logits_soft_cap, sm_scale, return_lse)
+
+
+class BatchDecodeWithPagedKVCacheWrapper:
+    """FlashInfer's batch decode over a paged KV cache: plan() once per
+    batch shape (host sync), run() many times (no sync, no allocation when
+    planned with use_cuda_graph)."""
+
+    def __init__(self, float_workspace_buffer, kv_layout: str = "NHD",
+                 use_cuda_graph: bool = False, use_tensor_cores: bool = False,
+                 paged_kv_indptr_buffer=None, paged_kv_indices_buffer=None,
+                 paged_kv_last_page_len_buffer=None, backend: str = "auto",
+                 jit_args=None):
+        _fi().wrapper_init(
+            self, float_workspace_buffer, kv_layout, use_cuda_graph,
+            dict(paged_kv_indptr_buffer=paged_kv_indptr_buffer,
+                 paged_kv_indices_buffer=paged_kv_indices_buffer,
+                 paged_kv_last_page_len_buffer=paged_kv_last_page_len_buffer),
+            backend)
+
+    @property
+    def is_cuda_graph_enabled(self) -> bool:
+        return self._use_cuda_graph
+
+    def reset_workspace_buffer(self, float_workspace_buffer,
+                               int_workspace_buffer=None):
+        self._float_workspace_buffer = float_workspace_buffer
+
+    def plan(self, indptr, indices, last_page_len, num_qo_heads: int,
+             num_kv_heads: int, head_dim: int, page_size: int,
+             pos_encoding_mode: str = "NONE", window_left: int = -1,
+             logits_soft_cap: Optional[float] = None,
+             q_data_type="float16", kv_data_type=None, o_data_type=None,
+             data_type=None, sm_scale: Optional[float] = None,
+             rope_scale: Optional[float] = None,
+             rope_theta: Optional[float] = None, non_blocking: bool = True,
+             block_tables=None, seq_lens=None,
+             fixed_split_size: Optional[int] = None,
+             disable_split_kv: bool = False, q_len_per_req: int = 1):
+        """Plans decode over the page table (indptr [batch + 1], indices,
+        last_page_len [batch], host or device int32): validates it, runs the
+        runtime's planner and copies the schedule into this wrapper's
+        buffers. Synchronizes with the host."""
+        _fi().decode_plan(
+            self, indptr, indices, last_page_len, num_qo_heads, num_kv_heads,
+            head_dim, page_size, pos_encoding_mode, window_left,
+            logits_soft_cap, q_data_type, kv_data_type, o_data_type,
+            data_type, sm_scale, fixed_split_size, disable_split_kv,
+            q_len_per_req)
+
+    begin_forward = plan
+
+    def run(self, q, paged_kv_cache, *args, q_scale: Optional[float] = None,
+            k_scale: Optional[float] = None,
+            v_scale: Optional[float] = None, out=None, lse=None,
+            return_lse: bool = False, enable_pdl: Optional[bool] = None,
+            window_left: Optional[int] = None, sinks=None,
+            q_len_per_req: Optional[int] = None,
+            skip_softmax_threshold_scale_factor: Optional[float] = None,
+            kv_cache_sf=None):
+        """o [batch, num_qo_heads, head_dim] (and lse [batch, num_qo_heads],
+        base 2, with return_lse) for q [batch, num_qo_heads, head_dim]."""
+        if q_len_per_req not in (None, 1):
+            raise NotImplementedError(
+                f"{type(self).__name__}.run: q_len_per_req > 1 has no decode "
+                "kernel; use BatchPrefillWithPagedKVCacheWrapper")
+        _fi()._unsupported(
+            f"{type(self).__name__}.run", kv_cache_sf=kv_cache_sf,
+            skip_softmax_threshold_scale_factor=(
+                skip_softmax_threshold_scale_factor))
+        return _fi().decode_run(self, q, paged_kv_cache, q_scale, k_scale,
+                                v_scale, out, lse, return_lse, window_left,
+                                sinks)
+
+    def run_return_lse(self, q, paged_kv_cache, *args, **kwargs):
+        kwargs["return_lse"] = True
+        return self.run(q, paged_kv_cache, *args, **kwargs)
+
+    def forward(self, q, paged_kv_cache, pos_encoding_mode: str = "NONE",
+                q_scale=None, k_scale=None, v_scale=None,
+                window_left: int = -1, logits_soft_cap=None, sm_scale=None,
+                rope_scale=None, rope_theta=None):
+        """The deprecated call: the variant values given here must be the
+        planned ones."""
+        _fi().check_forward_variant(self, pos_encoding_mode, window_left,
+                                    logits_soft_cap, sm_scale)
+        return self.run(q, paged_kv_cache, q_scale=q_scale, k_scale=k_scale,
+                        v_scale=v_scale)
+
+    def forward_return_lse(self, q, paged_kv_cache,
+                           pos_encoding_mode: str = "NONE", q_scale=None,
+                           k_scale=None, v_scale=None, window_left: int = -1,
+                           logits_soft_cap=None, sm_scale=None,
+                           rope_scale=None, rope_theta=None):
+        _fi().check_forward_variant(self, pos_encoding_mode, window_left,
+                                    logits_soft_cap, sm_scale)
+        return self.run(q, paged_kv_cache, q_scale=q_scale, k_scale=k_scale,
+                        v_scale=v_scale, return_lse=True)
+
+    def end_forward(self):
+        pass
+
+
+class CUDAGraphBatchDecodeWithPagedKVCacheWrapper(
+        BatchDecodeWithPagedKVCacheWrapper):
+    """The wrapper with use_cuda_graph: the page-table buffers are the
+    caller's and fixed, so a captured run() replays after a new plan()."""
+
+    def __init__(self, workspace_buffer, indptr_buffer, indices_buffer,
+                 last_page_len_buffer, kv_layout: str = "NHD",
+                 use_tensor_cores: bool = False):
+        super().__init__(workspace_buffer, kv_layout, use_cuda_graph=True,
+                         use_tensor_cores=use_tensor_cores,
+                         paged_kv_indptr_buffer=indptr_buffer,
+                         paged_kv_indices_buffer=indices_buffer,
+                         paged_kv_last_page_len_buffer=last_page_len_buffer)
+
+
+def fast_decode_plan(self, indptr, indices, last_page_len, num_qo_heads: int,
+                     num_kv_heads: int, head_dim: int, page_size: int,
+                     pos_encoding_mode: str = "NONE", window_left: int = -1,
+                     logits_soft_cap: Optional[float] = None,
+                     q_data_type=None, kv_data_type=None, data_type=None,
+                     sm_scale: Optional[float] = None,
+                     rope_scale: Optional[float] = None,
+                     rope_theta: Optional[float] = None,
+                     non_blocking: bool = True, fixed_split_size=None,
+                     disable_split_kv: bool = False, q_len_per_req: int = 1,
+                     global_override_indptr_cpu=None):
+    """FlashInfer's faster plan for CUDA-graph wrappers (it skips host-side
+    copies): plan() here is already one host planner call and one copy per
+    buffer, so this is plan()."""
+    return BatchDecodeWithPagedKVCacheWrapper.plan(
+        self, indptr, indices, last_page_len, num_qo_heads, num_kv_heads,
+        head_dim, page_size, pos_encoding_mode, window_left, logits_soft_cap,
+        q_data_type or "float16", kv_data_type, None, data_type, sm_scale,
+        rope_scale, rope_theta, non_blocking, None, None, fixed_split_size,
+        disable_split_kv, q_len_per_req)

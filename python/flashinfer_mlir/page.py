@@ -19,7 +19,8 @@ from typing import Optional
 
 from ._tables import pick_kernel, split_paged_cache
 
-__all__ = ["AppendPagedKV", "get_batch_indices_positions", "get_seq_lens"]
+__all__ = ["AppendPagedKV", "append_paged_kv_cache",
+           "get_batch_indices_positions", "get_seq_lens"]
 
 
 def _torch():
@@ -36,21 +37,58 @@ def get_seq_lens(kv_indptr, kv_last_page_len, page_size: int):
                        torch.zeros_like(pages))
 
 
-def get_batch_indices_positions(append_indptr, seq_lens, nnz: int):
+def get_batch_indices_positions(append_indptr, seq_lens, nnz: int,
+                                batch_indices=None, positions=None):
     """For `nnz` new tokens, request b's being append_indptr[b] ..
     append_indptr[b + 1]: each token's request and its position, the new
     tokens being the last of the request's seq_lens[b] (which include
-    them). Returns (batch_indices, positions), int32, on the inputs'
-    device."""
+    them). Rows past append_indptr[-1] get request -1, position 0. Returns
+    (batch_indices, positions), int32, on the inputs' device (into the given
+    tensors, [nnz] int32, when passed); no host synchronization."""
     torch = _torch()
     dev = append_indptr.device
-    counts = (append_indptr[1:] - append_indptr[:-1]).to(torch.int64)
-    batch = torch.repeat_interleave(
-        torch.arange(counts.numel(), device=dev), counts, output_size=nnz)
-    offset = torch.arange(nnz, device=dev) - append_indptr[batch].to(
-        torch.int64)
-    positions = seq_lens[batch].to(torch.int64) - counts[batch] + offset
-    return batch.to(torch.int32), positions.to(torch.int32)
+    indptr = append_indptr.to(torch.int64)
+    batch_size = indptr.numel() - 1
+    rows = torch.arange(nnz, device=dev)
+    batch = torch.searchsorted(indptr[1:].contiguous(), rows, right=True)
+    inside = batch < batch_size
+    b = torch.where(inside, batch, torch.zeros_like(batch))
+    if batch_size > 0:
+        counts = indptr[1:] - indptr[:-1]
+        pos = seq_lens.to(dev, torch.int64)[b] - counts[b] + rows - indptr[b]
+    else:
+        pos = torch.zeros_like(rows)
+    batch = torch.where(inside, batch, torch.full_like(batch, -1))
+    pos = torch.where(inside, pos, torch.zeros_like(pos))
+    for name, out in (("batch_indices", batch_indices),
+                      ("positions", positions)):
+        if out is not None and (tuple(out.shape) != (nnz,) or
+                                out.dtype != torch.int32 or
+                                out.device != dev):
+            raise ValueError(f"get_batch_indices_positions: {name} must be "
+                             f"[{nnz}] int32 on {dev}, got "
+                             f"{tuple(out.shape)} {out.dtype} {out.device}")
+    if batch_indices is None:
+        batch_indices = batch.to(torch.int32)
+    else:
+        batch_indices.copy_(batch)
+    if positions is None:
+        positions = pos.to(torch.int32)
+    else:
+        positions.copy_(pos)
+    return batch_indices, positions
+
+
+def append_paged_kv_cache(append_key, append_value, batch_indices, positions,
+                          paged_kv_cache, kv_indices, kv_indptr,
+                          kv_last_page_len, kv_layout: str = "NHD"):
+    """FlashInfer's append: writes each new token's K/V row at its position
+    into the request's pages (attn.append_paged_kv, in place). The cache is
+    one [pages, 2, ...] tensor or (k_cache, v_cache)."""
+    from . import _api
+    _api.append_paged_kv_cache(append_key, append_value, batch_indices,
+                               positions, paged_kv_cache, kv_indices,
+                               kv_indptr, kv_last_page_len, kv_layout)
 
 
 class AppendPagedKV:

@@ -26,7 +26,10 @@ from .planner import (check_page_indices, plan_paged_prefill,
                       plan_ragged_prefill, prefill_schedule_rows)
 from .runtime import Module
 
-__all__ = ["BatchPrefill"]
+__all__ = ["BatchPrefill", "BatchPrefillWithPagedKVCacheWrapper",
+           "BatchPrefillWithRaggedKVCacheWrapper",
+           "single_prefill_with_kv_cache",
+           "single_prefill_with_kv_cache_return_lse"]
 
 
 def _torch():
@@ -188,3 +191,222 @@ class BatchPrefill:
             args.append(lse)
         self.kernel(*args, stream=stream)
         return (out, lse) if self.with_lse else out
+
+
+# -- FlashInfer's prefill API -------------------------------------------------
+
+def _fi():
+    from . import _api
+    return _api
+
+
+def single_prefill_with_kv_cache(
+        q, k, v, scale_q=None, scale_k=None, scale_v=None, o_dtype=None,
+        custom_mask=None, packed_custom_mask=None, causal: bool = False,
+        kv_layout: str = "NHD", pos_encoding_mode: str = "NONE",
+        use_fp16_qk_reduction: bool = False, sm_scale: Optional[float] = None,
+        window_left: int = -1, logits_soft_cap: Optional[float] = None,
+        rope_scale: Optional[float] = None, rope_theta: Optional[float] = None,
+        backend: str = "auto", return_lse: bool = False, kv_cache_sf=None,
+        k_scale: Optional[float] = None, v_scale: Optional[float] = None):
+    """Prefill attention of one request: q [qo_len, num_qo_heads, head_dim]
+    against k, v [kv_len, num_kv_heads, head_dim] (NHD) or [num_kv_heads,
+    kv_len, head_dim] (HND); causal is aligned to the end of the keys.
+    Returns o [qo_len, num_qo_heads, head_dim_vo] (and the base-2 lse
+    [qo_len, num_qo_heads] with return_lse)."""
+    return _fi().single_prefill(
+        q, k, v, custom_mask, packed_custom_mask, causal, kv_layout,
+        pos_encoding_mode, sm_scale, window_left, logits_soft_cap, return_lse,
+        o_dtype, dict(scale_q=scale_q, scale_k=scale_k, scale_v=scale_v,
+                      kv_cache_sf=kv_cache_sf, k_scale=k_scale,
+                      v_scale=v_scale))
+
+
+def single_prefill_with_kv_cache_return_lse(*args, **kwargs):
+    kwargs["return_lse"] = True
+    return single_prefill_with_kv_cache(*args, **kwargs)
+
+
+class _PrefillWrapper:
+    @property
+    def is_cuda_graph_enabled(self) -> bool:
+        return self._use_cuda_graph
+
+    def reset_workspace_buffer(self, float_workspace_buffer,
+                               int_workspace_buffer=None):
+        self._float_workspace_buffer = float_workspace_buffer
+
+    def run_return_lse(self, *args, **kwargs):
+        kwargs["return_lse"] = True
+        return self.run(*args, **kwargs)
+
+    def end_forward(self):
+        pass
+
+    def _forward(self, causal, pos_encoding_mode, window_left,
+                 logits_soft_cap, sm_scale):
+        _fi().check_forward_variant(self, pos_encoding_mode, window_left,
+                                    logits_soft_cap, sm_scale)
+        if bool(causal) != self._spec.causal:
+            raise ValueError(f"{type(self).__name__}.forward: causal must be "
+                             "the planned one")
+
+
+class BatchPrefillWithPagedKVCacheWrapper(_PrefillWrapper):
+    """FlashInfer's batch prefill over a paged KV cache (ragged queries,
+    qo_indptr): plan() once per batch, run() many times."""
+
+    def __init__(self, float_workspace_buffer, kv_layout: str = "NHD",
+                 use_cuda_graph: bool = False, qo_indptr_buf=None,
+                 paged_kv_indptr_buf=None, paged_kv_indices_buf=None,
+                 paged_kv_last_page_len_buf=None, custom_mask_buf=None,
+                 mask_indptr_buf=None, backend: str = "auto", jit_args=None,
+                 jit_kwargs=None):
+        _fi().wrapper_init(
+            self, float_workspace_buffer, kv_layout, use_cuda_graph,
+            dict(qo_indptr_buf=qo_indptr_buf,
+                 paged_kv_indptr_buf=paged_kv_indptr_buf,
+                 paged_kv_indices_buf=paged_kv_indices_buf,
+                 paged_kv_last_page_len_buf=paged_kv_last_page_len_buf),
+            backend)
+
+    def plan(self, qo_indptr, paged_kv_indptr, paged_kv_indices,
+             paged_kv_last_page_len, num_qo_heads: int, num_kv_heads: int,
+             head_dim_qk: int, page_size: int,
+             head_dim_vo: Optional[int] = None, custom_mask=None,
+             packed_custom_mask=None, causal: bool = False,
+             pos_encoding_mode: str = "NONE",
+             use_fp16_qk_reduction: bool = False,
+             sm_scale: Optional[float] = None, window_left: int = -1,
+             logits_soft_cap: Optional[float] = None,
+             rope_scale: Optional[float] = None,
+             rope_theta: Optional[float] = None, q_data_type="float16",
+             kv_data_type=None, o_data_type=None, non_blocking: bool = True,
+             prefix_len_ptr=None, token_pos_in_items_ptr=None,
+             token_pos_in_items_len: int = 0, max_item_len_ptr=None,
+             seq_lens=None, seq_lens_q=None, block_tables=None,
+             max_token_per_sequence=None, max_sequence_kv=None,
+             fixed_split_size=None, disable_split_kv: bool = False):
+        _fi()._unsupported(f"{type(self).__name__}.plan",
+                           prefix_len_ptr=prefix_len_ptr,
+                           token_pos_in_items_ptr=token_pos_in_items_ptr,
+                           max_item_len_ptr=max_item_len_ptr)
+        _fi().prefill_plan(
+            self, "batch_prefill", qo_indptr, paged_kv_indptr,
+            paged_kv_indices, paged_kv_last_page_len, num_qo_heads,
+            num_kv_heads, head_dim_qk, page_size, head_dim_vo, custom_mask,
+            packed_custom_mask, causal, pos_encoding_mode, sm_scale,
+            window_left, logits_soft_cap, q_data_type, kv_data_type,
+            o_data_type, fixed_split_size, disable_split_kv)
+
+    begin_forward = plan
+
+    def run(self, q, paged_kv_cache, *args, q_scale=None, k_scale=None,
+            v_scale=None, out=None, lse=None, return_lse: bool = False,
+            enable_pdl=None, window_left=None, sinks=None, kv_cache_sf=None,
+            skip_softmax_threshold_scale_factor=None, use_fp16_softmax=None,
+            uses_spcompress=None):
+        """o [tokens, num_qo_heads, head_dim_vo] (and the base-2 lse
+        [tokens, num_qo_heads] with return_lse) for q [tokens, ...]."""
+        k_scale = None if q_scale is None and k_scale is None else \
+            (q_scale or 1.0) * (k_scale or 1.0)
+        return _fi().prefill_run(
+            self, q, paged_kv_cache, k_scale, v_scale, out, lse, return_lse,
+            window_left, sinks, dict(kv_cache_sf=kv_cache_sf))
+
+    def forward(self, q, paged_kv_cache, causal: bool = False,
+                pos_encoding_mode: str = "NONE",
+                use_fp16_qk_reduction: bool = False, k_scale=None,
+                v_scale=None, window_left: int = -1, logits_soft_cap=None,
+                sm_scale=None, rope_scale=None, rope_theta=None):
+        self._forward(causal, pos_encoding_mode, window_left,
+                      logits_soft_cap, sm_scale)
+        return self.run(q, paged_kv_cache, k_scale=k_scale, v_scale=v_scale)
+
+    def forward_return_lse(self, q, paged_kv_cache, causal: bool = False,
+                           pos_encoding_mode: str = "NONE",
+                           use_fp16_qk_reduction: bool = False, k_scale=None,
+                           v_scale=None, window_left: int = -1,
+                           logits_soft_cap=None, sm_scale=None,
+                           rope_scale=None, rope_theta=None):
+        self._forward(causal, pos_encoding_mode, window_left,
+                      logits_soft_cap, sm_scale)
+        return self.run(q, paged_kv_cache, k_scale=k_scale, v_scale=v_scale,
+                        return_lse=True)
+
+
+class BatchPrefillWithRaggedKVCacheWrapper(_PrefillWrapper):
+    """FlashInfer's batch prefill over ragged K/V (qo_indptr, kv_indptr)."""
+
+    def __init__(self, float_workspace_buffer, kv_layout: str = "NHD",
+                 use_cuda_graph: bool = False, qo_indptr_buf=None,
+                 kv_indptr_buf=None, custom_mask_buf=None,
+                 mask_indptr_buf=None, backend: str = "auto", jit_args=None,
+                 jit_kwargs=None):
+        _fi().wrapper_init(
+            self, float_workspace_buffer, kv_layout, use_cuda_graph,
+            dict(qo_indptr_buf=qo_indptr_buf, kv_indptr_buf=kv_indptr_buf),
+            backend)
+
+    def plan(self, qo_indptr, kv_indptr, num_qo_heads: int,
+             num_kv_heads: int, head_dim_qk: int,
+             head_dim_vo: Optional[int] = None, custom_mask=None,
+             packed_custom_mask=None, causal: bool = False,
+             pos_encoding_mode: str = "NONE",
+             use_fp16_qk_reduction: bool = False, window_left: int = -1,
+             logits_soft_cap: Optional[float] = None,
+             sm_scale: Optional[float] = None,
+             rope_scale: Optional[float] = None,
+             rope_theta: Optional[float] = None, q_data_type="float16",
+             kv_data_type=None, o_data_type=None, non_blocking: bool = True,
+             prefix_len_ptr=None, token_pos_in_items_ptr=None,
+             token_pos_in_items_len: int = 0, max_item_len_ptr=None,
+             fixed_split_size=None, disable_split_kv: bool = False,
+             seq_lens=None, seq_lens_q=None, max_token_per_sequence=None,
+             max_sequence_kv=None, v_indptr=None, o_indptr=None):
+        _fi()._unsupported(f"{type(self).__name__}.plan",
+                           prefix_len_ptr=prefix_len_ptr,
+                           token_pos_in_items_ptr=token_pos_in_items_ptr,
+                           max_item_len_ptr=max_item_len_ptr,
+                           v_indptr=v_indptr, o_indptr=o_indptr)
+        if self._kv_layout != "nhd":
+            raise NotImplementedError(
+                "BatchPrefillWithRaggedKVCacheWrapper: ragged K/V are "
+                "[tokens, heads, dim]; kv_layout must be 'NHD'")
+        _fi().prefill_plan(
+            self, "batch_prefill_ragged", qo_indptr, kv_indptr, None, None,
+            num_qo_heads, num_kv_heads, head_dim_qk, 0, head_dim_vo,
+            custom_mask, packed_custom_mask, causal, pos_encoding_mode,
+            sm_scale, window_left, logits_soft_cap, q_data_type,
+            kv_data_type, o_data_type, fixed_split_size, disable_split_kv)
+
+    begin_forward = plan
+
+    def run(self, q, k, v, *args, q_scale=None, k_scale=None, v_scale=None,
+            o_scale=None, out=None, lse=None, return_lse: bool = False,
+            enable_pdl=None, kv_cache_sf=None):
+        k_scale = None if q_scale is None and k_scale is None else \
+            (q_scale or 1.0) * (k_scale or 1.0)
+        if o_scale is not None:
+            v_scale = (v_scale or 1.0) * o_scale
+        return _fi().prefill_run(self, q, (k, v), k_scale, v_scale, out, lse,
+                                 return_lse, None, None,
+                                 dict(kv_cache_sf=kv_cache_sf))
+
+    def forward(self, q, k, v, causal: bool = False,
+                pos_encoding_mode: str = "NONE",
+                use_fp16_qk_reduction: bool = False, window_left: int = -1,
+                logits_soft_cap=None, sm_scale=None, rope_scale=None,
+                rope_theta=None):
+        self._forward(causal, pos_encoding_mode, window_left,
+                      logits_soft_cap, sm_scale)
+        return self.run(q, k, v)
+
+    def forward_return_lse(self, q, k, v, causal: bool = False,
+                           pos_encoding_mode: str = "NONE",
+                           use_fp16_qk_reduction: bool = False,
+                           window_left: int = -1, logits_soft_cap=None,
+                           sm_scale=None, rope_scale=None, rope_theta=None):
+        self._forward(causal, pos_encoding_mode, window_left,
+                      logits_soft_cap, sm_scale)
+        return self.run(q, k, v, return_lse=True)

@@ -18,4 +18,11 @@ try:
     planner.plan_kv_chunk(-1, 8, 64, 132)
 except ValueError as e:
     print("error:", e)
-sys.exit(0 if lib_dir == package_dir else 1)
+from flashinfer_mlir.jit import cache  # noqa: E402
+
+chips = cache.prebuilt_chips()
+kernels = [f for c in chips for f in os.listdir(cache.package_cache_dir(c))
+           if f.endswith("_kernels.json")]
+print("kernel cache inside the package:", chips, len(kernels), "kernels")
+sys.exit(0 if lib_dir == package_dir and flashinfer_mlir.utils.
+         has_flashinfer_jit_cache() else 1)

@@ -1,0 +1,518 @@
+"""FlashInfer's attention API over our kernels: argument handling shared by
+decode.py, prefill.py, cascade.py and page.py.
+
+Each entry point turns its arguments into a KernelSpec (jit/spec.py), gets
+the spec's kernels from the kernel cache (prebuilt, or compiled on first
+use) and launches them through the runtime; planning, validation of tables
+and launch arguments stay in the C++ runtime (planner.py, runtime.py).
+"""
+
+from typing import Optional
+
+from ._launch import launcher
+from .decode import PagedDecode
+from .jit.cache import get_module
+from .jit.spec import KernelSpec
+from .page import AppendPagedKV
+from .prefill import BatchPrefill
+from .utils import (canonicalize_dtype, check_kv_layout,
+                    check_pos_encoding_mode, device_chip)
+
+
+def _torch():
+    import torch
+    return torch
+
+
+def _dtype(t, what: str) -> str:
+    name = canonicalize_dtype(t)
+    if name not in ("f16", "bf16"):
+        raise NotImplementedError(
+            f"{what}: {t} has no kernel in flashinfer_mlir (float16 and "
+            "bfloat16 only; fp8 KV caches are not compiled yet)")
+    return name
+
+
+def _torch_dtype(name: str):
+    torch = _torch()
+    return {"f16": torch.float16, "bf16": torch.bfloat16,
+            "f32": torch.float32}[name]
+
+
+def _cap(logits_soft_cap) -> float:
+    cap = 0.0 if logits_soft_cap is None else float(logits_soft_cap)
+    if cap < 0:
+        raise ValueError(f"logits_soft_cap must be >= 0, got {cap}")
+    return cap
+
+
+def _check_tensor(x, what: str, dim: int):
+    torch = _torch()
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor, got "
+                        f"{type(x).__name__}")
+    if x.dim() != dim:
+        raise ValueError(f"{what} must be {dim}-D, got shape "
+                         f"{tuple(x.shape)}")
+    if x.device.type != "cuda":
+        raise ValueError(f"{what} must be on a CUDA device, got {x.device}")
+
+
+def _unsupported(what: str, **args):
+    """NotImplementedError for arguments our kernels do not take yet."""
+    for name, value in args.items():
+        if value is not None and value is not False:
+            raise NotImplementedError(
+                f"{what}: {name} has no kernel in flashinfer_mlir yet")
+
+
+def _scale_q(q, q_scale, k_scale):
+    """q_scale and k_scale multiply the logits (FlashInfer folds them into
+    sm_scale): folded into a scaled copy of q, which the kernel reads in
+    place of q (the scale is no compile-time constant then)."""
+    factor = 1.0
+    for s in (q_scale, k_scale):
+        if s is not None:
+            factor *= float(s)
+    return q if factor == 1.0 else q * factor
+
+
+def _scale_out(out, v_scale):
+    if v_scale is not None and float(v_scale) != 1.0:
+        out.mul_(float(v_scale))
+    return out
+
+
+def _out(out, shape, dtype, device, what: str):
+    torch = _torch()
+    if out is None:
+        return torch.empty(shape, dtype=dtype, device=device)
+    if tuple(out.shape) != tuple(shape) or out.dtype != dtype:
+        raise ValueError(f"{what} must be {tuple(shape)} {dtype}, got "
+                         f"{tuple(out.shape)} {out.dtype}")
+    return out
+
+
+def _layout_kv(k, v, kv_layout: str):
+    """K and V as [kv_len, Hkv, D] views (HND: a transposed view)."""
+    if kv_layout == "hnd":
+        return k.transpose(0, 1), v.transpose(0, 1)
+    return k, v
+
+
+# -- single requests ----------------------------------------------------------
+
+def single_decode(q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale,
+                  v_scale, window_left, logits_soft_cap, sm_scale,
+                  return_lse):
+    torch = _torch()
+    what = "single_decode_with_kv_cache"
+    layout = check_kv_layout(kv_layout)
+    check_pos_encoding_mode(pos_encoding_mode, what)
+    _check_tensor(q, f"{what}: q", 2)
+    _check_tensor(k, f"{what}: k", 3)
+    _check_tensor(v, f"{what}: v", 3)
+    k, v = _layout_kv(k, v, layout)
+    hq, d = q.shape
+    spec = KernelSpec("single_decode", _dtype(q.dtype, what), d, hq,
+                      k.shape[1], dtype_kv=_dtype(k.dtype, what),
+                      head_dim_vo=v.shape[2], window_left=window_left,
+                      logits_soft_cap=_cap(logits_soft_cap),
+                      sm_scale=sm_scale)
+    o = torch.empty((1, hq, spec.vo_dim), dtype=q.dtype, device=q.device)
+    lse = torch.empty((1, hq), dtype=torch.float32, device=q.device)
+    q = _scale_q(q, q_scale, k_scale)
+    launcher(spec, q.device)(q=q.unsqueeze(0), k=k, v=v, o=o, lse=lse)
+    o = _scale_out(o[0], v_scale)
+    return (o, lse[0]) if return_lse else o
+
+
+def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
+                   kv_layout, pos_encoding_mode, sm_scale, window_left,
+                   logits_soft_cap, return_lse, o_dtype, scales):
+    torch = _torch()
+    what = "single_prefill_with_kv_cache"
+    layout = check_kv_layout(kv_layout)
+    check_pos_encoding_mode(pos_encoding_mode, what)
+    _unsupported(what, custom_mask=custom_mask,
+                 packed_custom_mask=packed_custom_mask,
+                 scale_q=scales.get("scale_q"), scale_k=scales.get("scale_k"),
+                 scale_v=scales.get("scale_v"),
+                 kv_cache_sf=scales.get("kv_cache_sf"))
+    _check_tensor(q, f"{what}: q", 3)
+    _check_tensor(k, f"{what}: k", 3)
+    _check_tensor(v, f"{what}: v", 3)
+    k, v = _layout_kv(k, v, layout)
+    qo_len, hq, d = q.shape
+    if o_dtype is not None and o_dtype != q.dtype:
+        raise NotImplementedError(f"{what}: o_dtype {o_dtype} differs from "
+                                  f"q's {q.dtype}; no such kernel")
+    spec = KernelSpec("single_prefill", _dtype(q.dtype, what), d, hq,
+                      k.shape[1], dtype_kv=_dtype(k.dtype, what),
+                      head_dim_vo=v.shape[2], causal=bool(causal),
+                      window_left=window_left,
+                      logits_soft_cap=_cap(logits_soft_cap),
+                      sm_scale=sm_scale)
+    o = torch.empty((qo_len, hq, spec.vo_dim), dtype=q.dtype,
+                    device=q.device)
+    lse = torch.empty((qo_len, hq), dtype=torch.float32, device=q.device)
+    q = _scale_q(q, None, scales.get("k_scale"))
+    launcher(spec, q.device)(q=q, k=k, v=v, o=o, lse=lse)
+    o = _scale_out(o, scales.get("v_scale"))
+    return (o, lse) if return_lse else o
+
+
+# -- batch wrappers -----------------------------------------------------------
+
+def _buffer_len(buf, what: str) -> Optional[int]:
+    if buf is None:
+        return None
+    if buf.dim() != 1 or buf.dtype != _torch().int32:
+        raise ValueError(f"{what} must be a 1-D int32 tensor")
+    return buf.numel()
+
+
+def wrapper_init(self, float_workspace_buffer, kv_layout, use_cuda_graph,
+                 buffers: dict, backend: str):
+    torch = _torch()
+    what = type(self).__name__
+    self._kv_layout = check_kv_layout(kv_layout)
+    if not isinstance(float_workspace_buffer, torch.Tensor):
+        raise TypeError(f"{what}: float_workspace_buffer must be a "
+                        f"torch.Tensor")
+    if backend not in ("auto", "fa2", "fa3"):
+        raise NotImplementedError(f"{what}: backend {backend!r} is not "
+                                  "available; flashinfer_mlir has one "
+                                  "(pass 'auto')")
+    self._float_workspace_buffer = float_workspace_buffer
+    self.device = float_workspace_buffer.device
+    self._use_cuda_graph = bool(use_cuda_graph)
+    self._buffers = buffers
+    self._impl = None
+    self._spec = None
+    self._planned = None
+    if self._use_cuda_graph:
+        for name, buf in buffers.items():
+            if buf is None:
+                raise ValueError(f"{what}: use_cuda_graph needs "
+                                 f"{name} (its length fixes the batch "
+                                 f"capacity)")
+            _buffer_len(buf, f"{what}: {name}")
+
+
+def _capacity(self, name: str, needed: int) -> int:
+    """Capacity of a planned table: the caller's buffer's under CUDA graphs
+    (fixed), else the needed size, grown geometrically."""
+    buf = self._buffers.get(name)
+    if self._use_cuda_graph and buf is not None:
+        return buf.numel()
+    return needed
+
+
+def _spec_for_plan(kind, what, num_qo_heads, num_kv_heads, head_dim,
+                   head_dim_vo, kv_layout, pos_encoding_mode, window_left,
+                   logits_soft_cap, q_data_type, kv_data_type, o_data_type,
+                   sm_scale, causal=False):
+    check_pos_encoding_mode(pos_encoding_mode, what)
+    dt = _dtype(q_data_type, what)
+    kvt = _dtype(kv_data_type if kv_data_type is not None else q_data_type,
+                 what)
+    ot = dt if o_data_type is None else _dtype(o_data_type, what)
+    if ot != dt:
+        raise NotImplementedError(f"{what}: o_data_type {o_data_type} "
+                                  "differs from q_data_type; no such kernel")
+    return KernelSpec(kind, dt, int(head_dim), int(num_qo_heads),
+                      int(num_kv_heads), dtype_kv=kvt,
+                      head_dim_vo=head_dim_vo, kv_layout=kv_layout,
+                      causal=bool(causal), window_left=int(window_left),
+                      logits_soft_cap=_cap(logits_soft_cap),
+                      sm_scale=sm_scale)
+
+
+def _module(spec, device):
+    torch = _torch()
+    device = torch.device(device)
+    index = device.index if device.index is not None else \
+        torch.cuda.current_device()
+    return get_module(spec, device_chip(device), index)
+
+
+def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
+                num_kv_heads, head_dim, page_size, pos_encoding_mode,
+                window_left, logits_soft_cap, q_data_type, kv_data_type,
+                o_data_type, data_type, sm_scale, fixed_split_size,
+                disable_split_kv, q_len_per_req):
+    what = f"{type(self).__name__}.plan"
+    if data_type is not None:
+        kv_data_type = kv_data_type or data_type
+        q_data_type = data_type if q_data_type is None else q_data_type
+    if q_len_per_req not in (None, 1):
+        raise NotImplementedError(f"{what}: q_len_per_req > 1 has no decode "
+                                  "kernel; use BatchPrefillWithPagedKVCache"
+                                  "Wrapper")
+    spec = _spec_for_plan("batch_decode", what, num_qo_heads, num_kv_heads,
+                          head_dim, None, self._kv_layout, pos_encoding_mode,
+                          window_left, logits_soft_cap, q_data_type,
+                          kv_data_type, o_data_type, sm_scale)
+    batch = last_page_len.numel() if hasattr(last_page_len, "numel") else \
+        len(last_page_len)
+    pages = indices.numel() if hasattr(indices, "numel") else len(indices)
+    max_batch = _capacity(self, "paged_kv_last_page_len_buffer", batch)
+    max_pages = _capacity(self, "paged_kv_indices_buffer", pages)
+    impl = self._impl
+    if (impl is None or self._spec != spec or
+            impl.max_batch_size < max_batch or
+            impl.kv_indices.numel() < max_pages):
+        if self._use_cuda_graph and impl is not None:
+            raise ValueError(f"{what}: under use_cuda_graph the kernel and "
+                             "the buffers are fixed by the first plan(); "
+                             "this plan needs others (a new variant or a "
+                             "larger batch)")
+        if not self._use_cuda_graph and impl is not None:
+            max_batch = max(max_batch, 2 * impl.max_batch_size)
+            max_pages = max(max_pages, 2 * impl.kv_indices.numel())
+        impl = PagedDecode(_module(spec, self.device),
+                           max_batch_size=max_batch, max_num_pages=max_pages,
+                           device=self.device)
+    chunk = 0
+    if fixed_split_size is not None and fixed_split_size > 0:
+        # FlashInfer's fixed split size counts pages.
+        chunk = int(fixed_split_size) * int(page_size)
+    impl.plan(indptr, indices, last_page_len, page_size=int(page_size),
+              fixed_kv_chunk=chunk, disable_split_kv=bool(disable_split_kv))
+    self._impl, self._spec = impl, spec
+    self._planned = dict(window_left=spec.window_left,
+                         logits_soft_cap=spec.logits_soft_cap,
+                         sm_scale=spec.sm_scale, batch_size=batch)
+
+
+def _check_run_window(self, window_left, what):
+    if window_left is not None and int(window_left) != \
+            self._planned["window_left"] and not (
+                window_left < 0 and self._planned["window_left"] < 0):
+        raise ValueError(f"{what}: window_left={window_left} differs from "
+                         f"the planned {self._planned['window_left']} (plan "
+                         "with it)")
+
+
+def decode_run(self, q, paged_kv_cache, q_scale, k_scale, v_scale, out, lse,
+               return_lse, window_left, sinks):
+    torch = _torch()
+    what = f"{type(self).__name__}.run"
+    if self._impl is None:
+        raise RuntimeError(f"{what}: call plan() first")
+    _unsupported(what, sinks=sinks)
+    _check_run_window(self, window_left, what)
+    spec, b = self._spec, self._planned["batch_size"]
+    _check_tensor(q, f"{what}: q", 3)
+    if canonicalize_dtype(q.dtype) != spec.dtype:
+        raise ValueError(f"{what}: q is {q.dtype}, planned "
+                         f"{_torch_dtype(spec.dtype)}")
+    shape = (b, spec.num_qo_heads, spec.vo_dim)
+    out = _out(out, shape, q.dtype, q.device, f"{what}: out")
+    if return_lse or lse is not None:
+        lse = _out(lse, shape[:2], torch.float32, q.device, f"{what}: lse")
+    q = _scale_q(q, q_scale, k_scale)
+    out, lse = self._impl.run(q, paged_kv_cache, out=out, lse=lse)
+    _scale_out(out, v_scale)
+    return (out, lse) if return_lse else out
+
+
+def check_forward_variant(self, pos_encoding_mode, window_left,
+                          logits_soft_cap, sm_scale):
+    what = f"{type(self).__name__}.forward"
+    check_pos_encoding_mode(pos_encoding_mode, what)
+    if self._planned is None:
+        raise RuntimeError(f"{what}: call begin_forward() first")
+    spec = self._spec
+    asked = KernelSpec(spec.kind, spec.dtype, spec.head_dim,
+                       spec.num_qo_heads, spec.num_kv_heads,
+                       head_dim_vo=spec.head_dim_vo, kv_layout=spec.kv_layout,
+                       causal=spec.causal, window_left=window_left,
+                       logits_soft_cap=_cap(logits_soft_cap),
+                       sm_scale=sm_scale)
+    if asked != spec:
+        raise ValueError(f"{what}: the variant (window_left, "
+                         "logits_soft_cap, sm_scale) must be the planned one")
+
+
+def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
+                 kv_last_page_len, num_qo_heads, num_kv_heads, head_dim_qk,
+                 page_size, head_dim_vo, custom_mask, packed_custom_mask,
+                 causal, pos_encoding_mode, sm_scale, window_left,
+                 logits_soft_cap, q_data_type, kv_data_type, o_data_type,
+                 fixed_split_size, disable_split_kv):
+    torch = _torch()
+    what = f"{type(self).__name__}.plan"
+    _unsupported(what, custom_mask=custom_mask,
+                 packed_custom_mask=packed_custom_mask)
+    spec = _spec_for_plan(kind, what, num_qo_heads, num_kv_heads,
+                          head_dim_qk, head_dim_vo, self._kv_layout,
+                          pos_encoding_mode, window_left, logits_soft_cap,
+                          q_data_type, kv_data_type, o_data_type, sm_scale,
+                          causal)
+    qo_host = qo_indptr.to("cpu") if isinstance(qo_indptr, torch.Tensor) \
+        else torch.tensor(list(qo_indptr))
+    if qo_host.dim() != 1 or qo_host.numel() < 1:
+        raise ValueError(f"{what}: qo_indptr must be 1-D with batch_size + 1 "
+                         f"entries")
+    batch = qo_host.numel() - 1
+    tokens = int(qo_host[-1]) if batch >= 0 else 0
+    pages = 0
+    if kv_indices is not None:
+        pages = kv_indices.numel() if hasattr(kv_indices, "numel") else \
+            len(kv_indices)
+    max_batch = _capacity(self, "qo_indptr_buf", batch + 1) - 1
+    max_pages = _capacity(self, "paged_kv_indices_buf", pages)
+    # Under CUDA graphs the token capacity is what q can hold: FlashInfer
+    # sizes it by the batch's, so grow generously but keep it fixed.
+    max_tokens = tokens
+    impl = self._impl
+    if (impl is None or self._spec != spec or impl.max_batch_size < max_batch
+            or impl.max_num_tokens < max_tokens or
+            (kind == "batch_prefill" and
+             impl.kv_indices.numel() < max_pages)):
+        if self._use_cuda_graph and impl is not None:
+            raise ValueError(f"{what}: under use_cuda_graph the kernel and "
+                             "the buffers are fixed by the first plan(); "
+                             "this plan needs others (a new variant, a "
+                             "larger batch or more query tokens)")
+        if impl is not None and self._spec == spec:
+            max_batch = max(max_batch, 2 * impl.max_batch_size)
+            max_tokens = max(max_tokens, 2 * impl.max_num_tokens)
+            if kind == "batch_prefill":
+                max_pages = max(max_pages, 2 * impl.kv_indices.numel())
+        impl = BatchPrefill(_module(spec, self.device),
+                            max_batch_size=max_batch,
+                            max_num_tokens=max_tokens,
+                            max_num_pages=max_pages if kind == "batch_prefill"
+                            else 0, device=self.device)
+    if kind == "batch_prefill":
+        impl.plan(qo_indptr, kv_indptr, kv_indices, kv_last_page_len,
+                  page_size=int(page_size))
+    else:
+        impl.plan(qo_indptr, kv_indptr)
+    self._impl, self._spec = impl, spec
+    self._planned = dict(window_left=spec.window_left,
+                         logits_soft_cap=spec.logits_soft_cap,
+                         sm_scale=spec.sm_scale, batch_size=batch,
+                         tokens=tokens)
+
+
+def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
+                window_left, sinks=None, extra=None):
+    torch = _torch()
+    what = f"{type(self).__name__}.run"
+    if self._impl is None:
+        raise RuntimeError(f"{what}: call plan() first")
+    _unsupported(what, sinks=sinks, **(extra or {}))
+    _check_run_window(self, window_left, what)
+    spec = self._spec
+    _check_tensor(q, f"{what}: q", 3)
+    if canonicalize_dtype(q.dtype) != spec.dtype:
+        raise ValueError(f"{what}: q is {q.dtype}, planned "
+                         f"{_torch_dtype(spec.dtype)}")
+    shape = (q.shape[0], spec.num_qo_heads, spec.vo_dim)
+    out = _out(out, shape, q.dtype, q.device, f"{what}: out")
+    if return_lse or lse is not None:
+        lse = _out(lse, shape[:2], torch.float32, q.device, f"{what}: lse")
+    q = _scale_q(q, None, k_scale)
+    out, lse = self._impl.run(q, kv, out=out, lse=lse)
+    _scale_out(out, v_scale)
+    return (out, lse) if return_lse else out
+
+
+# -- merges and the cache -----------------------------------------------------
+
+def _state_args(v, s, what):
+    torch = _torch()
+    _check_tensor(v, f"{what}: v", 3)
+    _check_tensor(s, f"{what}: s", 2)
+    if s.dtype != torch.float32:
+        raise ValueError(f"{what}: s must be float32, got {s.dtype}")
+    if tuple(s.shape) != tuple(v.shape[:2]):
+        raise ValueError(f"{what}: s must be [seq_len, num_heads] = "
+                         f"{tuple(v.shape[:2])}, got {tuple(s.shape)}")
+
+
+def merge_state(v_a, s_a, v_b, s_b):
+    torch = _torch()
+    what = "merge_state"
+    _state_args(v_a, s_a, what)
+    _state_args(v_b, s_b, what)
+    if v_a.shape != v_b.shape or v_a.dtype != v_b.dtype:
+        raise ValueError(f"{what}: v_a and v_b must match, got "
+                         f"{tuple(v_a.shape)} {v_a.dtype} and "
+                         f"{tuple(v_b.shape)} {v_b.dtype}")
+    seq, h, d = v_a.shape
+    spec = KernelSpec("merge", _dtype(v_a.dtype, what), d, h, num_states=2)
+    v = torch.empty_like(v_a, memory_format=torch.contiguous_format)
+    s = torch.empty((seq, h), dtype=torch.float32, device=v_a.device)
+    launcher(spec, v_a.device)(v0=v_a, v1=v_b, s0=s_a, s1=s_b, o=v, lse=s)
+    return v, s
+
+
+def merge_state_in_place(v, s, v_other, s_other, mask=None):
+    torch = _torch()
+    merged, lse = merge_state(v, s, v_other, s_other)
+    if mask is None:
+        v.copy_(merged)
+        s.copy_(lse)
+        return
+    if mask.dim() != 1 or mask.shape[0] != v.shape[0]:
+        raise ValueError(f"merge_state_in_place: mask must be [seq_len = "
+                         f"{v.shape[0]}], got {tuple(mask.shape)}")
+    keep = mask.to(device=v.device, dtype=torch.bool)
+    v.copy_(torch.where(keep[:, None, None], merged, v))
+    s.copy_(torch.where(keep[:, None], lse, s))
+
+
+def merge_states(v, s):
+    torch = _torch()
+    what = "merge_states"
+    _check_tensor(v, f"{what}: v", 4)
+    _check_tensor(s, f"{what}: s", 3)
+    if tuple(s.shape) != tuple(v.shape[:3]) or s.dtype != torch.float32:
+        raise ValueError(f"{what}: s must be float32 [seq_len, num_states, "
+                         f"num_heads] = {tuple(v.shape[:3])}, got "
+                         f"{tuple(s.shape)} {s.dtype}")
+    seq, n, h, d = v.shape
+    spec = KernelSpec("merge_segmented", _dtype(v.dtype, what), d, h,
+                      dtype_o=_dtype(v.dtype, what))
+    o = torch.empty((seq, h, d), dtype=v.dtype, device=v.device)
+    lse = torch.empty((seq, h), dtype=torch.float32, device=v.device)
+    if seq == 0:
+        return o, lse
+    indptr = torch.arange(0, (seq + 1) * n, n, dtype=torch.int32,
+                          device=v.device)
+    launcher(spec, v.device)(v=v.reshape(seq * n, h, d),
+                             s=s.reshape(seq * n, h), indptr=indptr, o=o,
+                             lse=lse)
+    return o, lse
+
+
+def append_paged_kv_cache(append_key, append_value, batch_indices, positions,
+                          paged_kv_cache, kv_indices, kv_indptr,
+                          kv_last_page_len, kv_layout):
+    from ._tables import split_paged_cache
+    what = "append_paged_kv_cache"
+    layout = check_kv_layout(kv_layout)
+    _check_tensor(append_key, f"{what}: append_key", 3)
+    _check_tensor(append_value, f"{what}: append_value", 3)
+    k_cache, v_cache = split_paged_cache(paged_kv_cache, what)
+    if k_cache.dim() != 4:
+        raise ValueError(f"{what}: a paged cache half must be 4-D, got "
+                         f"{tuple(k_cache.shape)}")
+    _, hkv, d = append_key.shape
+    spec = KernelSpec("append", _dtype(append_key.dtype, what), d,
+                      num_kv_heads=hkv, kv_layout=layout)
+    key = (spec.name, append_key.device.index)
+    op = _appenders.get(key)
+    if op is None:
+        op = _appenders[key] = AppendPagedKV(_module(spec,
+                                                     append_key.device))
+    op(append_key, append_value, batch_indices, positions,
+       (k_cache, v_cache), kv_indices, kv_indptr)
+
+
+_appenders = {}

@@ -1,0 +1,294 @@
+"""Kernel specifications: what the API needs compiled, as attn IR.
+
+A KernelSpec names one function of attn ops by the parameters that its code
+depends on (op form, dtypes, head dims and counts, KV layout, the variant's
+values). Its `name` is the function's symbol and the stem of its code object
+and manifest in a kernel cache; `ir()` is the function's attn IR, which
+`flashinfer-opt --attn-compile` turns into `<name>_kernels.{cubin,hsaco,json}`.
+Paged kernels take any page size (the cache's is read at launch).
+"""
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+__all__ = ["KINDS", "KernelSpec"]
+
+# The op forms, each one function of the kernel cache:
+#   single_decode        attn.attention, q [1, Hq, D] (split-KV + merge)
+#   single_prefill       attn.attention, q [qo_len, Hq, D]
+#   batch_decode         attn.paged_attention without qo_indptr
+#   batch_prefill        attn.paged_attention with qo_indptr
+#   batch_prefill_ragged attn.attention with qo_indptr and kv_indptr
+#   merge                attn.merge_states of `num_states` states
+#   merge_segmented      attn.merge_states with indptr (rows of states)
+#   append               attn.append_paged_kv
+KINDS = ("single_decode", "single_prefill", "batch_decode", "batch_prefill",
+         "batch_prefill_ragged", "merge", "merge_segmented", "append")
+_ATTENTION = KINDS[:5]
+_PAGED = ("batch_decode", "batch_prefill", "append")
+_ELEMENT_TYPES = ("f16", "bf16", "f32")
+
+
+def _tag(value: float) -> str:
+    """A float as symbol characters (30.0 -> 30p0, -1.5 -> m1p5)."""
+    return repr(float(value)).replace("-", "m").replace(".", "p").replace(
+        "+", "")
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    kind: str
+    dtype: str                 # q (and o unless dtype_o): f16 | bf16
+    head_dim: int
+    num_qo_heads: int = 0      # attention and merge kinds
+    num_kv_heads: int = 0      # attention kinds and append
+    dtype_kv: Optional[str] = None
+    dtype_o: Optional[str] = None
+    head_dim_vo: Optional[int] = None
+    kv_layout: str = "nhd"
+    causal: bool = False
+    window_left: int = -1
+    logits_soft_cap: float = 0.0
+    sm_scale: Optional[float] = None  # None: 1/sqrt(head_dim)
+    num_states: int = 2               # merge
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kernel kind {self.kind!r}; one of "
+                             f"{', '.join(KINDS)}")
+        for field in ("dtype", "dtype_kv", "dtype_o"):
+            t = getattr(self, field)
+            if t is not None and t not in _ELEMENT_TYPES:
+                raise NotImplementedError(
+                    f"{self.kind}: {field} {t} has no kernel in "
+                    f"flashinfer_mlir (element types: "
+                    f"{', '.join(_ELEMENT_TYPES)}; fp8 KV is not compiled yet)")
+        if self.kv_dtype != self.dtype and self.kind in _ATTENTION:
+            raise NotImplementedError(
+                f"{self.kind}: q in {self.dtype} with K/V in {self.kv_dtype} "
+                "has no kernel (q and the KV cache must share a dtype)")
+        if self.kv_layout not in ("nhd", "hnd"):
+            raise ValueError(f"kv_layout must be nhd or hnd, got "
+                             f"{self.kv_layout!r}")
+        if self.kind in _ATTENTION or self.kind == "append":
+            if self.num_kv_heads < 1 or (self.kind != "append" and (
+                    self.num_qo_heads < 1 or
+                    self.num_qo_heads % self.num_kv_heads)):
+                raise ValueError(
+                    f"num_qo_heads ({self.num_qo_heads}) must be a positive "
+                    f"multiple of num_kv_heads ({self.num_kv_heads})")
+        if self.head_dim < 1 or self.vo_dim < 1:
+            raise ValueError("head dims must be positive")
+        # One name and key per kernel: the default scale is no attribute,
+        # a variant's neutral value none either.
+        if self.sm_scale is not None and math.isclose(
+                self.sm_scale, 1 / math.sqrt(self.head_dim), rel_tol=1e-7):
+            object.__setattr__(self, "sm_scale", None)
+        if self.head_dim_vo == self.head_dim:
+            object.__setattr__(self, "head_dim_vo", None)
+        for field, same in (("dtype_kv", self.dtype), ("dtype_o", self.dtype)):
+            if getattr(self, field) == same:
+                object.__setattr__(self, field, None)
+        if self.window_left < 0:
+            object.__setattr__(self, "window_left", -1)
+        object.__setattr__(self, "logits_soft_cap",
+                           float(self.logits_soft_cap))
+
+    @property
+    def kv_dtype(self) -> str:
+        return self.dtype_kv or self.dtype
+
+    @property
+    def out_dtype(self) -> str:
+        return self.dtype_o or self.dtype
+
+    @property
+    def vo_dim(self) -> int:
+        return self.head_dim_vo or self.head_dim
+
+    def replace(self, **changes) -> "KernelSpec":
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_json(data: dict) -> "KernelSpec":
+        return KernelSpec(**data)
+
+    def key(self) -> str:
+        """A canonical text of every field (the cache's lookup key)."""
+        return json.dumps(self.to_json(), sort_keys=True)
+
+    @property
+    def name(self) -> str:
+        t = self.dtype
+        if self.kind in ("merge", "merge_segmented"):
+            n = f"n{self.num_states}_" if self.kind == "merge" else ""
+            return (f"{self.kind}_{n}{t}_to_{self.out_dtype}_d{self.head_dim}"
+                    f"_h{self.num_qo_heads}")
+        if self.kind == "append":
+            return (f"append_{t}_d{self.head_dim}_h{self.num_kv_heads}_"
+                    f"{self.kv_layout}")
+        parts = [self.kind, t]
+        if self.out_dtype != t:
+            parts.append(f"to_{self.out_dtype}")
+        dims = f"d{self.head_dim}"
+        if self.vo_dim != self.head_dim:
+            dims += f"x{self.vo_dim}"
+        parts += [dims, f"h{self.num_qo_heads}x{self.num_kv_heads}"]
+        if self.kind in _PAGED:
+            parts.append(self.kv_layout)
+        if self.causal:
+            parts.append("causal")
+        if self.window_left >= 0:
+            parts.append(f"w{self.window_left}")
+        if self.logits_soft_cap:
+            parts.append(f"cap{_tag(self.logits_soft_cap)}")
+        if self.sm_scale is not None:
+            parts.append(f"s{_tag(self.sm_scale)}")
+        return "_".join(parts)
+
+    # -- attn IR -----------------------------------------------------------
+
+    def _attrs(self, extra=()) -> str:
+        attrs = list(extra)
+        if self.causal:
+            attrs.append("causal")
+        if self.window_left >= 0:
+            attrs.append(f"window_left = {self.window_left} : i64")
+        if self.logits_soft_cap:
+            attrs.append(f"logits_soft_cap = {float(self.logits_soft_cap)!r}"
+                         " : f32")
+        if self.sm_scale is not None:
+            attrs.append(f"sm_scale = {float(self.sm_scale)!r} : f32")
+        return f" attributes {{{', '.join(attrs)}}}" if attrs else ""
+
+    def ir(self) -> str:
+        """The function's attn IR (tensors; one function)."""
+        return getattr(self, f"_ir_{self.kind}")()
+
+    def _qo(self, tokens="?"):
+        hq, t = self.num_qo_heads, self.dtype
+        q = f"tensor<{tokens}x{hq}x{self.head_dim}x{t}>"
+        o = f"tensor<{tokens}x{hq}x{self.vo_dim}x{self.out_dtype}>"
+        lse = f"tensor<{tokens}x{hq}xf32>"
+        return q, o, lse
+
+    def _ir_contiguous(self, tokens, indptrs):
+        q, o, lse = self._qo(tokens)
+        hkv, t = self.num_kv_heads, self.kv_dtype
+        k = f"tensor<?x{hkv}x{self.head_dim}x{t}>"
+        v = f"tensor<?x{hkv}x{self.vo_dim}x{t}>"
+        ids = "tensor<?xi32>"
+        args = [f"%q: {q}", f"%k: {k}", f"%v: {v}"]
+        uses = ""
+        if indptrs:
+            args += [f"%qo_indptr: {ids}", f"%kv_indptr: {ids}"]
+            uses = (f" qo_indptr(%qo_indptr : {ids})"
+                    f" kv_indptr(%kv_indptr : {ids})")
+        args += [f"%o: {o}", f"%lse: {lse}"]
+        return (
+            f"func.func @{self.name}({', '.join(args)}) -> ({o}, {lse}) {{\n"
+            f"  %r:2 = attn.attention q(%q : {q}) k(%k : {k}) v(%v : {v})"
+            f"{uses}\n"
+            f"      outs(%o, %lse : {o}, {lse}){self._attrs()} -> {o}, {lse}\n"
+            f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
+
+    def _ir_single_decode(self):
+        return self._ir_contiguous("1", False)
+
+    def _ir_single_prefill(self):
+        return self._ir_contiguous("?", False)
+
+    def _ir_batch_prefill_ragged(self):
+        return self._ir_contiguous("?", True)
+
+    def _cache_type(self, dim):
+        hkv, t = self.num_kv_heads, self.kv_dtype
+        shape = (f"?x?x{hkv}x{dim}" if self.kv_layout == "nhd" else
+                 f"?x{hkv}x?x{dim}")
+        return f"tensor<{shape}x{t}>"
+
+    def _ir_paged(self, prefill):
+        q, o, lse = self._qo()
+        kc, vc = self._cache_type(self.head_dim), self._cache_type(self.vo_dim)
+        ids = "tensor<?xi32>"
+        args = [f"%q: {q}", f"%k_cache: {kc}", f"%v_cache: {vc}",
+                f"%kv_indptr: {ids}", f"%kv_indices: {ids}",
+                f"%kv_last_page_len: {ids}"]
+        qo = ""
+        if prefill:
+            args.append(f"%qo_indptr: {ids}")
+            qo = f" qo_indptr(%qo_indptr : {ids})"
+        args += [f"%o: {o}", f"%lse: {lse}"]
+        layout = f"kv_layout = #attn.kv_layout<{self.kv_layout}>"
+        return (
+            f"func.func @{self.name}({', '.join(args)}) -> ({o}, {lse}) {{\n"
+            f"  %r:2 = attn.paged_attention q(%q : {q})"
+            f" k_cache(%k_cache : {kc}) v_cache(%v_cache : {vc})\n"
+            f"      kv_indptr(%kv_indptr : {ids}) kv_indices(%kv_indices :"
+            f" {ids}) kv_last_page_len(%kv_last_page_len : {ids}){qo}\n"
+            f"      outs(%o, %lse : {o}, {lse}){self._attrs([layout])}"
+            f" -> {o}, {lse}\n"
+            f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
+
+    def _ir_batch_decode(self):
+        return self._ir_paged(False)
+
+    def _ir_batch_prefill(self):
+        return self._ir_paged(True)
+
+    def _ir_merge(self):
+        n, h, d = self.num_states, self.num_qo_heads, self.head_dim
+        v = f"tensor<?x{h}x{d}x{self.dtype}>"
+        lse = f"tensor<?x{h}xf32>"
+        o = f"tensor<?x{h}x{d}x{self.out_dtype}>"
+        args = ([f"%v{i}: {v}" for i in range(n)] +
+                [f"%s{i}: {lse}" for i in range(n)] +
+                [f"%o: {o}", f"%lse: {lse}"])
+        vs = ", ".join(f"%v{i}" for i in range(n))
+        ss = ", ".join(f"%s{i}" for i in range(n))
+        return (
+            f"func.func @{self.name}({', '.join(args)}) -> ({o}, {lse}) {{\n"
+            f"  %r:2 = attn.merge_states values({vs} : "
+            f"{', '.join([v] * n)})\n"
+            f"      lse({ss} : {', '.join([lse] * n)})\n"
+            f"      outs(%o, %lse : {o}, {lse}) -> {o}, {lse}\n"
+            f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
+
+    def _ir_merge_segmented(self):
+        h, d = self.num_qo_heads, self.head_dim
+        v = f"tensor<?x{h}x{d}x{self.dtype}>"
+        lse = f"tensor<?x{h}xf32>"
+        o = f"tensor<?x{h}x{d}x{self.out_dtype}>"
+        ids = "tensor<?xi32>"
+        return (
+            f"func.func @{self.name}(%v: {v}, %s: {lse}, %indptr: {ids}, "
+            f"%o: {o}, %lse: {lse}) -> ({o}, {lse}) {{\n"
+            f"  %r:2 = attn.merge_states indptr(%indptr : {ids})"
+            f" values(%v : {v}) lse(%s : {lse})\n"
+            f"      outs(%o, %lse : {o}, {lse}) -> {o}, {lse}\n"
+            f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
+
+    def _ir_append(self):
+        hkv, d, t = self.num_kv_heads, self.head_dim, self.dtype
+        rows = f"tensor<?x{hkv}x{d}x{t}>"
+        cache = self._cache_type(d)
+        ids = "tensor<?xi32>"
+        layout = f"{{kv_layout = #attn.kv_layout<{self.kv_layout}>}}"
+        return (
+            f"func.func @{self.name}(%k: {rows}, %v: {rows}, "
+            f"%batch_indices: {ids}, %positions: {ids}, %kv_indices: {ids}, "
+            f"%kv_indptr: {ids}, %k_cache: {cache}, %v_cache: {cache}) -> "
+            f"({cache}, {cache}) {{\n"
+            f"  %r:2 = attn.append_paged_kv k(%k : {rows}) v(%v : {rows})"
+            f" batch_indices(%batch_indices : {ids}) positions(%positions :"
+            f" {ids}) kv_indices(%kv_indices : {ids}) kv_indptr(%kv_indptr :"
+            f" {ids})\n"
+            f"      outs(%k_cache, %v_cache : {cache}, {cache}) {layout}"
+            f" -> {cache}, {cache}\n"
+            f"  return %r#0, %r#1 : {cache}, {cache}\n}}\n")

@@ -1,0 +1,182 @@
+"""CPU tests of the FlashInfer-compatible package (no GPU, no torch): the
+API's signatures against FlashInfer's (a checked-in list), the root
+exports, kernel specs and their cache keys, the kernel cache's lookup and
+on-demand compilation, and argument checks that need no tensor."""
+
+import importlib
+import inspect
+import json
+import os
+import shutil
+
+import pytest
+
+import flashinfer_mlir
+from flashinfer_mlir import utils
+from flashinfer_mlir.jit import aot, cache
+from flashinfer_mlir.jit.spec import KernelSpec
+
+HERE = os.path.dirname(__file__)
+with open(os.path.join(HERE, "flashinfer_api.json")) as f:
+    FLASHINFER = json.load(f)["signatures"]
+_EMPTY = inspect.Parameter.empty
+_KINDS = {"positional_or_keyword": inspect.Parameter.POSITIONAL_OR_KEYWORD,
+          "keyword_only": inspect.Parameter.KEYWORD_ONLY,
+          "var_positional": inspect.Parameter.VAR_POSITIONAL,
+          "var_keyword": inspect.Parameter.VAR_KEYWORD}
+
+
+def _resolve(qualified: str):
+    parts = qualified.split(".")
+    assert parts[0] == "flashinfer"
+    obj = importlib.import_module("flashinfer_mlir." + parts[1])
+    for p in parts[2:]:
+        obj = getattr(obj, p)
+    return obj
+
+
+@pytest.mark.parametrize("qualified", sorted(FLASHINFER))
+def test_signature_matches_flashinfer(qualified):
+    ours = inspect.signature(_resolve(qualified))
+    params = [p for p in ours.parameters.values()
+              if p.name != "self" or qualified.endswith("fast_decode_plan")]
+    expected = FLASHINFER[qualified]
+    names = [p.name for p in params]
+    assert names == [e[0] for e in expected], qualified
+    for p, (name, kind, default) in zip(params, expected):
+        assert p.kind == _KINDS[kind], f"{qualified}: {name} kind"
+        if default is None:
+            assert p.default is _EMPTY or kind.startswith("var"), \
+                f"{qualified}: {name} must be required"
+        else:
+            want = eval(default)  # FlashInfer's defaults are literals
+            assert p.default == want and type(p.default) in (
+                type(want), int, float) or (p.default is None and
+                                            want is None), \
+                f"{qualified}: {name} defaults to {p.default!r}, " \
+                f"FlashInfer {default}"
+
+
+def test_root_exports():
+    for qualified in FLASHINFER:
+        module, name = qualified.split(".")[1:3]
+        if module in ("utils",):
+            continue
+        assert getattr(flashinfer_mlir, name) is getattr(
+            importlib.import_module("flashinfer_mlir." + module), name)
+
+
+def test_enums_and_helpers():
+    assert [m.name for m in utils.PosEncodingMode] == ["NONE", "ROPE_LLAMA",
+                                                       "ALIBI"]
+    assert [m.value for m in utils.TensorLayout] == [0, 1]
+    assert issubclass(utils.GPUArchitectureError, Exception)
+    assert utils.round_up(17, 16) == 32 and utils.round_up(32, 16) == 32
+    assert utils.check_kv_layout("HND") == "hnd"
+    with pytest.raises(KeyError, match="Invalid kv_layout"):
+        utils.check_kv_layout("NDH")
+    with pytest.raises(KeyError, match="Invalid pos_encoding_mode"):
+        utils.check_pos_encoding_mode("ROPE", "x")
+    with pytest.raises(NotImplementedError, match="ROPE_LLAMA"):
+        utils.check_pos_encoding_mode("ROPE_LLAMA", "x")
+    with pytest.raises(NotImplementedError, match="no GPU kernel"):
+        flashinfer_mlir.apply_rope(None, None, None, None)
+
+
+def test_jit_warmup_names_are_harmless():
+    spec = flashinfer_mlir.jit.gen_batch_decode_module(
+        "bf16", "bf16", "bf16", "i32", 128, 128, 0, False, False)
+    assert spec.name == "batch_decode" and spec.kernels == []
+    flashinfer_mlir.jit.build_jit_specs([spec], verbose=True)
+    assert callable(flashinfer_mlir.jit.gen_trtllm_gen_fmha_module)
+
+
+def test_spec_names_and_keys():
+    specs = aot.aot_specs()
+    assert len({s.name for s in specs}) == len(specs)
+    assert len({s.key() for s in specs}) == len(specs)
+    for s in specs[:20]:
+        assert KernelSpec.from_json(json.loads(s.key())) == s
+    # Neutral values are no part of the name or key.
+    a = KernelSpec("batch_decode", "bf16", 128, 32, 8)
+    b = KernelSpec("batch_decode", "bf16", 128, 32, 8, sm_scale=128 ** -0.5,
+                   head_dim_vo=128, dtype_kv="bf16", window_left=-7)
+    assert a == b and a.key() == b.key() and a.name == b.name
+    c = a.replace(sm_scale=0.1, logits_soft_cap=30, window_left=64)
+    assert c.name == "batch_decode_bf16_d128_h32x8_nhd_w64_cap30p0_s0p1"
+    assert "sm_scale = 0.1 : f32" in c.ir() and \
+        "window_left = 64 : i64" in c.ir()
+
+
+def test_spec_errors():
+    with pytest.raises(NotImplementedError, match="fp8"):
+        KernelSpec("batch_decode", "bf16", 128, 32, 8, dtype_kv="f8E4M3FN")
+    with pytest.raises(ValueError, match="multiple of num_kv_heads"):
+        KernelSpec("single_decode", "f16", 128, 30, 8)
+    with pytest.raises(ValueError, match="unknown kernel kind"):
+        KernelSpec("decode", "f16", 128, 32, 8)
+    with pytest.raises(ValueError, match="kv_layout"):
+        KernelSpec("batch_decode", "f16", 128, 32, 8, kv_layout="HND")
+
+
+def _compiler():
+    opt = cache.compiler_path()
+    if not opt:
+        pytest.skip("flashinfer-opt not built")
+    return opt
+
+
+def test_missing_kernel_says_how_to_build(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLASHINFER_MLIR_OPT", str(tmp_path / "none"))
+    monkeypatch.setenv("FLASHINFER_MLIR_KERNELS", str(tmp_path))
+    spec = KernelSpec("single_decode", "bf16", 128, 12, 4)
+    with pytest.raises(NotImplementedError) as e:
+        cache.ensure_built(spec, "sm_90a")
+    msg = str(e.value)
+    assert spec.name in msg and "python -m flashinfer_mlir.jit build" in msg
+    # The spec in the message is the one to build.
+    quoted = msg.split("--spec '")[1].split("'")[0]
+    assert KernelSpec.from_json(json.loads(quoted)) == spec
+
+
+@pytest.mark.parametrize("chip", ["sm_90a", "gfx942"])
+def test_compile_on_first_use(monkeypatch, tmp_path, capfd, chip):
+    if chip.startswith("sm_") and not (shutil.which("ptxas") or
+                                       os.path.exists(
+                                           "/usr/local/cuda/bin/ptxas")):
+        pytest.skip("no ptxas")
+    monkeypatch.setenv("FLASHINFER_MLIR_OPT", _compiler())
+    monkeypatch.setenv("FLASHINFER_MLIR_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("FLASHINFER_MLIR_KERNELS", raising=False)
+    spec = KernelSpec("batch_decode", "bf16", 64, 8, 2, kv_layout="hnd",
+                      logits_soft_cap=30.0)
+    path = cache.ensure_built(spec, chip)
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and f"compiling {spec.name} for {chip}" in err
+    assert path.startswith(str(tmp_path))
+    with open(path) as f:
+        manifest = json.load(f)
+    assert manifest["target"] == chip
+    split = manifest["kernels"][0]["params"]
+    assert (split["num_qo_heads"], split["num_kv_heads"], split["head_dim"],
+            split["kv_layout"], split["logits_soft_cap"]) == (8, 2, 64, "hnd",
+                                                             30.0)
+    binary = os.path.join(os.path.dirname(path), manifest["binary"])
+    assert os.path.getsize(binary) > 0
+    # Second use: found in the cache, nothing printed.
+    assert cache.ensure_built(spec, chip) == path
+    assert capfd.readouterr().err == ""
+    with open(os.path.join(os.path.dirname(path), "index.json")) as f:
+        assert json.load(f)["kernels"][spec.name] == spec.to_json()
+
+
+def test_every_kind_compiles(tmp_path):
+    """The IR of every kernel kind is accepted by flashinfer-opt (gfx942:
+    needs no CUDA toolkit)."""
+    specs = aot.test_specs()
+    assert {s.kind for s in specs} == set(flashinfer_mlir.jit.KINDS)
+    paths = cache.build(specs, "gfx942", str(tmp_path), _compiler())
+    for s, p in zip(specs, paths):
+        with open(p) as f:
+            names = [k["name"] for k in json.load(f)["kernels"]]
+        assert names[0] == s.name

@@ -1,0 +1,476 @@
+"""GPU tests of FlashInfer's API over our kernels, against float64
+references: every attention entry point, merges, the cascade wrappers,
+appends, CUDA-graph replay after a new plan, strided views and the errors.
+Kernels come from the kernel cache (FLASHINFER_MLIR_KERNELS or the
+package's): `python -m flashinfer_mlir.jit build` makes it."""
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import flashinfer_mlir as flashinfer  # noqa: E402
+
+pytestmark = pytest.mark.gpu
+TOL = 2e-2
+DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16}
+
+
+def gen(seed):
+    return torch.Generator(device="cuda").manual_seed(seed)
+
+
+def rand(shape, dtype, g, scale=1.0):
+    return (torch.randn(shape, generator=g, device="cuda") * scale).to(dtype)
+
+
+def reference(q, k, v, causal=False, sm_scale=None, window_left=-1, cap=0.0):
+    """float64 attention of one request: q [qo, Hq, D], k/v [kv, Hkv, D];
+    causal and the window aligned to the end of the keys. Returns (o [qo,
+    Hq, Dv], base-2 lse [qo, Hq])."""
+    qo, hq, d = q.shape
+    kv, hkv = k.shape[:2]
+    g = hq // hkv
+    sm_scale = sm_scale or 1 / math.sqrt(d)
+    kk = k.double().repeat_interleave(g, dim=1)
+    vv = v.double().repeat_interleave(g, dim=1)
+    s = torch.einsum("qhd,khd->hqk", q.double(), kk) * sm_scale
+    if cap:
+        s = cap * torch.tanh(s / cap)
+    i = torch.arange(qo, device=q.device)[:, None] + (kv - qo)
+    j = torch.arange(kv, device=q.device)[None, :]
+    mask = torch.ones(qo, kv, dtype=torch.bool, device=q.device)
+    if causal:
+        mask &= j <= i
+    if window_left >= 0:
+        mask &= j >= i - window_left
+    s = s.masked_fill(~mask, -math.inf)
+    lse = torch.logsumexp(s, -1)
+    p = torch.exp(s - lse[..., None]).nan_to_num(0.0)
+    o = torch.einsum("hqk,khd->qhd", p, vv)
+    return o, (lse / math.log(2)).transpose(0, 1)
+
+
+def close(out, ref, what):
+    assert torch.isfinite(out).all(), f"{what}: non-finite output"
+    err = (out.double() - ref).abs().max().item()
+    scale = max(ref.abs().max().item(), 1e-6)
+    assert err / scale < TOL, f"{what}: relative error {err / scale:.3g}"
+
+
+def close_lse(lse, ref, what):
+    fin = torch.isfinite(ref)
+    assert (lse[fin] - ref[fin]).abs().max().item() < 0.05, what
+    assert (lse[~fin] == -math.inf).all() or not (~fin).any(), what
+
+
+# -- single requests ----------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["bf16", "f16"])
+@pytest.mark.parametrize("heads", [(32, 8), (32, 32), (4, 4)])
+@pytest.mark.parametrize("layout", ["NHD", "HND"])
+@pytest.mark.parametrize("kv_len", [1, 17, 1000, 33001])
+def test_single_decode(dtype, heads, layout, kv_len):
+    hq, hkv = heads
+    t, g = DTYPES[dtype], gen(kv_len + hq)
+    q = rand((hq, 128), t, g)
+    k, v = rand((kv_len, hkv, 128), t, g), rand((kv_len, hkv, 128), t, g)
+    kk, vv = ((k.transpose(0, 1).contiguous(), v.transpose(0, 1).contiguous())
+              if layout == "HND" else (k, v))
+    o, lse = flashinfer.single_decode_with_kv_cache(
+        q, kk, vv, kv_layout=layout, return_lse=True)
+    ro, rl = reference(q[None], k, v)
+    assert o.shape == (hq, 128) and lse.shape == (hq,)
+    close(o, ro[0], "single decode")
+    close_lse(lse, rl[0], "single decode lse")
+    assert torch.equal(flashinfer.single_decode_with_kv_cache(
+        q, kk, vv, kv_layout=layout), o)
+
+
+@pytest.mark.parametrize("d", [64, 256])
+def test_single_decode_head_dims(d):
+    g = gen(d)
+    q = rand((32, d), torch.bfloat16, g)
+    k, v = rand((777, 8, d), torch.bfloat16, g), rand((777, 8, d),
+                                                       torch.bfloat16, g)
+    close(flashinfer.single_decode_with_kv_cache(q, k, v),
+          reference(q[None], k, v)[0][0], f"decode d{d}")
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("lens", [(1, 1), (17, 1000), (1000, 1000),
+                                  (128, 4096), (0, 5)])
+def test_single_prefill(causal, lens):
+    qo, kv = lens
+    g = gen(qo * 7 + kv)
+    q = rand((qo, 32, 128), torch.bfloat16, g)
+    k, v = rand((kv, 8, 128), torch.bfloat16, g), rand((kv, 8, 128),
+                                                        torch.bfloat16, g)
+    o, lse = flashinfer.single_prefill_with_kv_cache(q, k, v, causal=causal,
+                                                     return_lse=True)
+    assert o.shape == (qo, 32, 128) and lse.shape == (qo, 32)
+    if qo:
+        ro, rl = reference(q, k, v, causal)
+        close(o, ro, "single prefill")
+        close_lse(lse, rl, "single prefill lse")
+
+
+def test_single_prefill_fused_qkv_views():
+    """q, k and v sliced from one fused projection (strided views)."""
+    g = gen(3)
+    qkv = rand((300, 32 + 8 + 8, 128), torch.float16, g)
+    q, k, v = qkv[:, :32], qkv[:, 32:40], qkv[:, 40:]
+    assert not q.is_contiguous()
+    o = flashinfer.single_prefill_with_kv_cache(q, k, v, causal=True)
+    close(o, reference(q, k, v, True)[0], "fused qkv prefill")
+
+
+def test_single_variants():
+    """sm_scale and logits_soft_cap reach the kernel (compiled on first use
+    where the cache lacks them; the cache here must hold them)."""
+    g = gen(11)
+    q = rand((64, 32, 128), torch.bfloat16, g, 4.0)
+    k, v = rand((300, 8, 128), torch.bfloat16, g), rand((300, 8, 128),
+                                                         torch.bfloat16, g)
+    try:
+        o = flashinfer.single_prefill_with_kv_cache(q, k, v, causal=True,
+                                                    sm_scale=0.05)
+    except NotImplementedError as e:
+        assert "python -m flashinfer_mlir.jit build" in str(e)
+        pytest.skip("variant not in the kernel cache")
+    close(o, reference(q, k, v, True, sm_scale=0.05)[0], "sm_scale")
+    plain = flashinfer.single_prefill_with_kv_cache(q, k, v, causal=True)
+    assert (plain.double() - o.double()).abs().max() > 0.05
+
+
+# -- paged caches -------------------------------------------------------------
+
+class Paged:
+    """A paged cache of the requests' keys at shuffled pages: one fused
+    [pages, 2, ...] tensor (K, V views; unused slots NaN) and its FlashInfer
+    page table."""
+
+    def __init__(self, lens, page_size, hkv, d, dtype, layout, g, spare=3,
+                 num_pages=None):
+        self.lens, self.ps, self.layout = lens, page_size, layout
+        pages = [-(-n // page_size) for n in lens]
+        num = num_pages or sum(pages) + spare
+        slot = (page_size, hkv) if layout == "NHD" else (hkv, page_size)
+        self.cache = torch.full((num, 2, *slot, d), float("nan"),
+                                device="cuda", dtype=dtype)
+        order = torch.randperm(num, generator=g, device="cuda")
+        self.keys = [rand((n, hkv, d), dtype, g) for n in lens]
+        self.values = [rand((n, hkv, d), dtype, g) for n in lens]
+        ids, used = [], 0
+        for b, n in enumerate(lens):
+            mine = order[used:used + pages[b]]
+            used += pages[b]
+            ids.append(mine)
+            for half, rows in ((0, self.keys[b]), (1, self.values[b])):
+                padded = torch.full((pages[b] * page_size, hkv, d),
+                                    float("nan"), device="cuda", dtype=dtype)
+                padded[:n] = rows
+                tiles = padded.view(pages[b], page_size, hkv, d)
+                if layout == "HND":
+                    tiles = tiles.transpose(1, 2)
+                self.cache[mine, half] = tiles
+        i32 = dict(dtype=torch.int32, device="cuda")
+        self.indptr = torch.tensor([0] + list(
+            itertools_accumulate(pages)), **i32)
+        self.indices = (torch.cat(ids) if ids else
+                        torch.zeros(0, device="cuda")).to(torch.int32)
+        self.last = torch.tensor([(n - 1) % page_size + 1 if n else 0
+                                  for n in lens], **i32)
+
+
+def itertools_accumulate(xs):
+    total = 0
+    for x in xs:
+        total += x
+        yield total
+
+
+def workspace():
+    return torch.empty(128 << 20, dtype=torch.uint8, device="cuda")
+
+
+@pytest.mark.parametrize("page_size", [1, 5, 16])
+@pytest.mark.parametrize("layout", ["NHD", "HND"])
+@pytest.mark.parametrize("heads", [(32, 8), (32, 32)])
+def test_batch_decode(page_size, layout, heads):
+    hq, hkv = heads
+    g = gen(page_size * 13 + hq)
+    lens = [1, 17, 1000, 5, 300, 64]
+    if page_size == 16:
+        lens.append(32768)
+    c = Paged(lens, page_size, hkv, 128, torch.bfloat16, layout, g)
+    w = flashinfer.BatchDecodeWithPagedKVCacheWrapper(workspace(), layout)
+    w.plan(c.indptr, c.indices, c.last, hq, hkv, 128, page_size,
+           q_data_type=torch.bfloat16)
+    q = rand((len(lens), hq, 128), torch.bfloat16, g)
+    out = torch.full((len(lens), hq, 128), float("nan"), device="cuda",
+                     dtype=torch.bfloat16)
+    o, lse = w.run(q, c.cache, out=out, return_lse=True)
+    assert o is out
+    for b in range(len(lens)):
+        ro, rl = reference(q[b:b + 1], c.keys[b], c.values[b])
+        close(o[b], ro[0], f"decode request {b} ({lens[b]} keys)")
+        close_lse(lse[b], rl[0], f"decode lse {b}")
+    # The (k, v) tuple form gives the same.
+    o2 = w.run(q, (c.cache[:, 0], c.cache[:, 1]))
+    assert torch.equal(o2, o)
+
+
+def test_batch_decode_cuda_graph_replay_after_new_plan():
+    g = gen(5)
+    hq, hkv, ps, batch = 32, 8, 16, 8
+    i32 = dict(dtype=torch.int32, device="cuda")
+    bufs = (torch.empty(batch + 1, **i32), torch.empty(4096, **i32),
+            torch.empty(batch, **i32))
+    w = flashinfer.CUDAGraphBatchDecodeWithPagedKVCacheWrapper(workspace(),
+                                                               *bufs)
+    assert w.is_cuda_graph_enabled
+    c1 = Paged([100, 1, 2000, 33, 7, 512, 16, 900], ps, hkv, 128,
+               torch.bfloat16, "NHD", g, num_pages=400)
+    w.plan(c1.indptr, c1.indices, c1.last, hq, hkv, 128, ps,
+           q_data_type=torch.bfloat16)
+    q = rand((batch, hq, 128), torch.bfloat16, g)
+    out = torch.empty((batch, hq, 128), dtype=torch.bfloat16, device="cuda")
+    w.run(q, c1.cache, out=out)  # warm-up outside the graph
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        w.run(q, c1.cache, out=out)
+    # A new plan (new lengths, new pages) into the same buffers, new q and
+    # cache contents: the replay reads them all.
+    c2 = Paged([3, 4000, 1, 64, 65, 1000, 2, 17], ps, hkv, 128,
+               torch.bfloat16, "NHD", g, num_pages=c1.cache.shape[0])
+    c1.cache.copy_(c2.cache)
+    w.plan(c2.indptr, c2.indices, c2.last, hq, hkv, 128, ps,
+           q_data_type=torch.bfloat16)
+    q.copy_(rand((batch, hq, 128), torch.bfloat16, g))
+    out.fill_(float("nan"))
+    graph.replay()
+    torch.cuda.synchronize()
+    for b in range(batch):
+        close(out[b], reference(q[b:b + 1], c2.keys[b], c2.values[b])[0][0],
+              f"replayed request {b}")
+
+
+@pytest.mark.parametrize("layout", ["NHD", "HND"])
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("page_size", [1, 16])
+def test_batch_prefill_paged(layout, causal, page_size):
+    g = gen(17 + page_size)
+    qo = [1, 17, 300, 64, 0]
+    kv = [1, 1000, 300, 200, 9]
+    c = Paged(kv, page_size, 8, 128, torch.bfloat16, layout, g)
+    i32 = dict(dtype=torch.int32, device="cuda")
+    qo_indptr = torch.tensor([0] + list(itertools_accumulate(qo)), **i32)
+    w = flashinfer.BatchPrefillWithPagedKVCacheWrapper(workspace(), layout)
+    w.plan(qo_indptr, c.indptr, c.indices, c.last, 32, 8, 128, page_size,
+           causal=causal, q_data_type=torch.bfloat16)
+    q = rand((sum(qo), 32, 128), torch.bfloat16, g)
+    o, lse = w.run(q, c.cache, return_lse=True)
+    for b in range(len(qo)):
+        if not qo[b]:
+            continue
+        s = slice(qo_indptr[b].item(), qo_indptr[b + 1].item())
+        ro, rl = reference(q[s], c.keys[b], c.values[b], causal)
+        close(o[s], ro, f"prefill request {b}")
+        close_lse(lse[s], rl, f"prefill lse {b}")
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_batch_prefill_ragged(causal):
+    g = gen(23)
+    qo, kv = [5, 1, 700, 128], [5, 3000, 700, 1000]
+    i32 = dict(dtype=torch.int32, device="cuda")
+    qo_indptr = torch.tensor([0] + list(itertools_accumulate(qo)), **i32)
+    kv_indptr = torch.tensor([0] + list(itertools_accumulate(kv)), **i32)
+    # q, k, v as views of one fused projection buffer.
+    q = rand((sum(qo), 32, 128), torch.bfloat16, g)
+    kvbuf = rand((sum(kv), 16, 128), torch.bfloat16, g)
+    k, v = kvbuf[:, :8], kvbuf[:, 8:]
+    w = flashinfer.BatchPrefillWithRaggedKVCacheWrapper(workspace())
+    w.plan(qo_indptr, kv_indptr, 32, 8, 128, causal=causal,
+           q_data_type=torch.bfloat16)
+    o = w.run(q, k, v)
+    for b in range(len(qo)):
+        s = slice(qo_indptr[b].item(), qo_indptr[b + 1].item())
+        t = slice(kv_indptr[b].item(), kv_indptr[b + 1].item())
+        close(o[s], reference(q[s], k[t], v[t], causal)[0],
+              f"ragged request {b}")
+
+
+# -- merges and cascades ------------------------------------------------------
+
+def _state(seq, h, d, g, dtype=torch.bfloat16):
+    return rand((seq, h, d), dtype, g), \
+        torch.randn((seq, h), generator=g, device="cuda") * 3
+
+
+def _merge_ref(vs, ss):
+    s = torch.stack([x.double() for x in ss])
+    m = torch.logsumexp(s * math.log(2), 0) / math.log(2)
+    w = torch.exp2(s - m)
+    v = sum(w[i][..., None] * vs[i].double() for i in range(len(vs)))
+    return v, m
+
+
+def test_merge_state_and_in_place():
+    g = gen(29)
+    va, sa = _state(77, 32, 128, g)
+    vb, sb = _state(77, 32, 128, g)
+    v, s = flashinfer.merge_state(va, sa, vb, sb)
+    rv, rs = _merge_ref([va, vb], [sa, sb])
+    close(v, rv, "merge_state")
+    assert (s.double() - rs).abs().max() < 1e-3
+    mask = torch.rand(77, generator=g, device="cuda") > 0.5
+    v0, s0 = va.clone(), sa.clone()
+    flashinfer.merge_state_in_place(va, sa, vb, sb, mask=mask)
+    close(va[mask], rv[mask], "in place, merged rows")
+    assert torch.equal(va[~mask], v0[~mask]) and torch.equal(sa[~mask],
+                                                             s0[~mask])
+
+
+def test_merge_states():
+    g = gen(31)
+    v = rand((50, 5, 32, 128), torch.bfloat16, g)
+    s = torch.randn((50, 5, 32), generator=g, device="cuda") * 2
+    o, lse = flashinfer.merge_states(v, s)
+    rv, rs = _merge_ref(list(v.unbind(1)), list(s.unbind(1)))
+    close(o, rv, "merge_states")
+    assert (lse.double() - rs).abs().max() < 1e-3
+
+
+def test_multi_level_cascade_three_levels():
+    """Level 0: one prefix shared by all; level 1: shared by pairs; level 2:
+    each request's own causal tokens; against one attention over all."""
+    g = gen(37)
+    ps, hq, hkv, d, batch = 16, 32, 8, 128, 4
+    shared = Paged([256], ps, hkv, d, torch.bfloat16, "NHD", g, spare=0)
+    pairs = Paged([48, 80], ps, hkv, d, torch.bfloat16, "NHD", g, spare=0)
+    own = Paged([20, 7, 33, 16], ps, hkv, d, torch.bfloat16, "NHD", g,
+                spare=0)
+    # One cache holding the three tables' pages.
+    cache = torch.cat([shared.cache, pairs.cache, own.cache])
+    off1, off2 = shared.cache.shape[0], shared.cache.shape[0] + \
+        pairs.cache.shape[0]
+    i32 = dict(dtype=torch.int32, device="cuda")
+    qo = [4, 1, 6, 3]
+    qo_all = torch.tensor([0] + list(itertools_accumulate(qo)), **i32)
+    qo_pairs = torch.tensor([0, qo[0] + qo[1], sum(qo)], **i32)
+    qo_shared = torch.tensor([0, sum(qo)], **i32)
+    w = flashinfer.MultiLevelCascadeAttentionWrapper(3, workspace(), "NHD")
+    w.plan([qo_shared, qo_pairs, qo_all],
+           [shared.indptr, pairs.indptr, own.indptr],
+           [shared.indices, pairs.indices + off1, own.indices + off2],
+           [shared.last, pairs.last, own.last], hq, hkv, d, ps, causal=True,
+           q_data_type=torch.bfloat16)
+    q = rand((sum(qo), hq, d), torch.bfloat16, g)
+    o = w.run(q, cache)
+    for b in range(batch):
+        keys = torch.cat([shared.keys[0], pairs.keys[b // 2], own.keys[b]])
+        vals = torch.cat([shared.values[0], pairs.values[b // 2],
+                          own.values[b]])
+        s = slice(qo_all[b].item(), qo_all[b + 1].item())
+        # Causal within the request's own tokens, full over the prefixes.
+        close(o[s], reference(q[s], keys, vals, True)[0],
+              f"cascade request {b}")
+
+
+def test_shared_prefix_decode():
+    g = gen(41)
+    k_shared = rand((500, 8, 128), torch.bfloat16, g)
+    v_shared = rand((500, 8, 128), torch.bfloat16, g)
+    c = Paged([1, 40, 300], 16, 8, 128, torch.bfloat16, "NHD", g)
+    w = flashinfer.BatchDecodeWithSharedPrefixPagedKVCacheWrapper(workspace())
+    w.begin_forward(c.indptr, c.indices, c.last, 32, 8, 128, 16,
+                    data_type=torch.bfloat16)
+    q = rand((3, 32, 128), torch.bfloat16, g)
+    o = w.forward(q, k_shared, v_shared, c.cache)
+    for b in range(3):
+        keys = torch.cat([k_shared, c.keys[b]])
+        vals = torch.cat([v_shared, c.values[b]])
+        close(o[b], reference(q[b:b + 1], keys, vals)[0][0],
+              f"shared-prefix decode {b}")
+
+
+def test_append_paged_kv_cache():
+    g = gen(43)
+    ps = 16
+    old = [0, 20, 15]
+    new = [5, 1, 17]
+    total = [a + b for a, b in zip(old, new)]
+    c = Paged(total, ps, 8, 128, torch.bfloat16, "NHD", g)
+    i32 = dict(dtype=torch.int32, device="cuda")
+    append_indptr = torch.tensor([0] + list(itertools_accumulate(new)),
+                                 **i32)
+    seq_lens = flashinfer.get_seq_lens(c.indptr, c.last, ps)
+    assert seq_lens.tolist() == total
+    nnz = sum(new)
+    bi, pos = flashinfer.get_batch_indices_positions(append_indptr, seq_lens,
+                                                     nnz + 2)
+    assert bi[-2:].tolist() == [-1, -1] and pos[-2:].tolist() == [0, 0]
+    bi, pos = flashinfer.get_batch_indices_positions(append_indptr, seq_lens,
+                                                     nnz)
+    exp_b = sum(([b] * n for b, n in enumerate(new)), [])
+    exp_p = sum((list(range(o, o + n)) for o, n in zip(old, new)), [])
+    assert bi.tolist() == exp_b and pos.tolist() == exp_p
+    k_new = torch.cat([c.keys[b][old[b]:] for b in range(3)]) * -1
+    v_new = torch.cat([c.values[b][old[b]:] for b in range(3)]) * -1
+    before = c.cache.clone()
+    flashinfer.append_paged_kv_cache(k_new, v_new, bi, pos, c.cache,
+                                     c.indices, c.indptr, c.last)
+    changed = (c.cache != before) & ~(c.cache.isnan() & before.isnan())
+    assert changed.sum().item() == 2 * nnz * 8 * 128
+    # Decode over the updated cache sees the new rows.
+    w = flashinfer.BatchDecodeWithPagedKVCacheWrapper(workspace())
+    w.plan(c.indptr, c.indices, c.last, 32, 8, 128, ps,
+           q_data_type=torch.bfloat16)
+    q = rand((3, 32, 128), torch.bfloat16, g)
+    o = w.run(q, c.cache)
+    for b in range(3):
+        keys = torch.cat([c.keys[b][:old[b]], -c.keys[b][old[b]:]])
+        vals = torch.cat([c.values[b][:old[b]], -c.values[b][old[b]:]])
+        close(o[b], reference(q[b:b + 1], keys, vals)[0][0], f"after {b}")
+
+
+# -- errors -------------------------------------------------------------------
+
+def test_errors():
+    g = gen(47)
+    q = rand((32, 128), torch.bfloat16, g)
+    k = rand((10, 8, 128), torch.bfloat16, g)
+    with pytest.raises(KeyError, match="Invalid kv_layout"):
+        flashinfer.single_decode_with_kv_cache(q, k, k, kv_layout="NDH")
+    with pytest.raises(NotImplementedError, match="ROPE_LLAMA"):
+        flashinfer.single_decode_with_kv_cache(q, k, k,
+                                               pos_encoding_mode="ROPE_LLAMA")
+    with pytest.raises(ValueError, match="must be 2-D"):
+        flashinfer.single_decode_with_kv_cache(q[None], k, k)
+    with pytest.raises(ValueError, match="multiple of num_kv_heads"):
+        flashinfer.single_decode_with_kv_cache(q[:30], k, k)
+    # v shorter than k: the runtime names the argument.
+    with pytest.raises((ValueError, RuntimeError), match="'v'"):
+        flashinfer.single_decode_with_kv_cache(q, k, k[:5])
+    w = flashinfer.BatchDecodeWithPagedKVCacheWrapper(workspace())
+    with pytest.raises(RuntimeError, match="plan"):
+        w.run(q[None], (k[None], k[None]))
+    c = Paged([5, 9], 16, 8, 128, torch.bfloat16, "NHD", g)
+    with pytest.raises(ValueError, match="last_page_len|kv_last_page_len"):
+        w.plan(c.indptr, c.indices, c.last + 16, 32, 8, 128, 16,
+               q_data_type=torch.bfloat16)
+    w.plan(c.indptr, c.indices, c.last, 32, 8, 128, 16,
+           q_data_type=torch.bfloat16)
+    with pytest.raises(ValueError, match="q is"):
+        w.run(rand((2, 32, 128), torch.float16, g), c.cache)
+    with pytest.raises(ValueError, match="batch"):
+        w.run(rand((3, 32, 128), torch.bfloat16, g), c.cache)
+    with pytest.raises(NotImplementedError, match="sinks"):
+        w.run(rand((2, 32, 128), torch.bfloat16, g), c.cache,
+              sinks=torch.zeros(32, device="cuda"))
+    with pytest.raises(NotImplementedError, match="float8"):
+        w.plan(c.indptr, c.indices, c.last, 32, 8, 128, 16,
+               q_data_type=torch.bfloat16, kv_data_type=torch.float8_e4m3fn)
