@@ -448,7 +448,8 @@ def merge_state(v_a, s_a, v_b, s_b):
     spec = KernelSpec("merge", _dtype(v_a.dtype, what), d, h, num_states=2)
     v = torch.empty_like(v_a, memory_format=torch.contiguous_format)
     s = torch.empty((seq, h), dtype=torch.float32, device=v_a.device)
-    launcher(spec, v_a.device)(v0=v_a, v1=v_b, s0=s_a, s1=s_b, o=v, lse=s)
+    launcher(spec, v_a.device)(v0=v_a, v1=v_b, lse0=s_a, lse1=s_b, o=v,
+                               lse=s)
     return v, s
 
 
@@ -485,8 +486,8 @@ def merge_states(v, s):
         return o, lse
     indptr = torch.arange(0, (seq + 1) * n, n, dtype=torch.int32,
                           device=v.device)
-    launcher(spec, v.device)(v=v.reshape(seq * n, h, d),
-                             s=s.reshape(seq * n, h), indptr=indptr, o=o,
+    launcher(spec, v.device)(v0=v.reshape(seq * n, h, d),
+                             lse0=s.reshape(seq * n, h), indptr=indptr, o=o,
                              lse=lse)
     return o, lse
 

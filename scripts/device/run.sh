@@ -4,7 +4,7 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|sequence|bench|paged|prefill|flashinfer|profile|sanitize|all]
+#   bash scripts/device/run.sh [check|sequence|api|bench|paged|prefill|flashinfer|profile|sanitize|all]
 #
 # paged: the paged batch decode matrix (KERNELS/paged, gen_kernels.py --set
 # paged) and its serving benchmark (KERNELS/paged-bench, with KERNELS/decode
@@ -68,6 +68,23 @@ if [[ $what == sequence || $what == check || $what == all ]]; then
       --json "$OUT/check-sequence.json" 2>&1 | tee "$OUT/check-sequence.log" |
       grep -E "FAIL|^\|" | tail -n 12
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+  fi
+fi
+if [[ $what == api || $what == all ]]; then
+  # FlashInfer's API (python/tests) from the kernel cache in KERNELS/api
+  # (python -m flashinfer_mlir.jit build --out KERNELS/api/sm_90a), then
+  # what the API layer costs over the kernels.
+  if [[ -d $KERNELS/api ]]; then
+    echo "== FlashInfer API: python/tests against float64 references"
+    export FLASHINFER_MLIR_KERNELS=$PWD/$KERNELS/api
+    python3 -m pytest -q -p no:cacheprovider -rs python/tests \
+      --junitxml "$OUT/api-tests.xml" 2>&1 | tee "$OUT/api-tests.log" |
+      grep -vE "^\.+ *\[" | tail -n 40
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    echo "== FlashInfer API: cost over the kernels"
+    python3 scripts/device/bench_api.py --json "$OUT/bench-api.json" 2>&1 |
+      tee "$OUT/bench-api.log" | tail -n 8
+    unset FLASHINFER_MLIR_KERNELS
   fi
 fi
 if [[ $what == paged || $what == all ]]; then
