@@ -11,6 +11,8 @@ The low-level layer (runtime.Module, decode.PagedDecode, prefill.BatchPrefill,
 page.AppendPagedKV, the planners) runs compiled manifests directly.
 """
 
+import importlib.util
+
 from . import cascade, decode, jit, page, prefill, rope, utils  # noqa: F401
 from .cascade import (BatchDecodeWithSharedPrefixPagedKVCacheWrapper,  # noqa: F401
                       BatchPrefillWithSharedPrefixPagedKVCacheWrapper,
@@ -35,3 +37,8 @@ from .rope import (apply_llama31_rope, apply_llama31_rope_inplace,  # noqa: F401
 from .runtime import Context, DeviceTensor, Kernel, Module  # noqa: F401
 
 __version__ = "0.1.0"
+
+# The entry points as torch custom ops, for torch.compile (when torch is
+# installed; the package imports without it).
+if importlib.util.find_spec("torch") is not None:
+    from . import _ops  # noqa: F401,E402

@@ -39,6 +39,26 @@ def _torch_dtype(name: str):
             "f32": torch.float32}[name]
 
 
+def _compiling() -> bool:
+    """While torch.compile traces: call the custom ops (_ops.py)."""
+    compiler = getattr(_torch(), "compiler", None)
+    return bool(compiler is not None and compiler.is_compiling())
+
+
+def _ops():
+    from . import _ops as ops
+    return ops
+
+
+def _fold(q_scale, k_scale):
+    """q_scale and k_scale multiply the logits alike: one factor (None when
+    neither is given)."""
+    if q_scale is None and k_scale is None:
+        return None
+    return float(1.0 if q_scale is None else q_scale) * float(
+        1.0 if k_scale is None else k_scale)
+
+
 def _cap(logits_soft_cap) -> float:
     cap = 0.0 if logits_soft_cap is None else float(logits_soft_cap)
     if cap < 0:
@@ -109,6 +129,11 @@ def single_decode(q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale,
     what = "single_decode_with_kv_cache"
     layout = check_kv_layout(kv_layout)
     check_pos_encoding_mode(pos_encoding_mode, what)
+    if _compiling():
+        o, lse = torch.ops.flashinfer_mlir.single_decode(
+            q, k, v, kv_layout, int(window_left), _cap(logits_soft_cap),
+            sm_scale, _fold(q_scale, k_scale), v_scale)
+        return (o, lse) if return_lse else o
     _check_tensor(q, f"{what}: q", 2)
     _check_tensor(k, f"{what}: k", 3)
     _check_tensor(v, f"{what}: v", 3)
@@ -134,6 +159,12 @@ def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
     what = "single_prefill_with_kv_cache"
     layout = check_kv_layout(kv_layout)
     check_pos_encoding_mode(pos_encoding_mode, what)
+    if _compiling() and custom_mask is None and packed_custom_mask is None:
+        o, lse = torch.ops.flashinfer_mlir.single_prefill(
+            q, k, v, bool(causal), kv_layout, sm_scale, int(window_left),
+            _cap(logits_soft_cap), scales.get("k_scale"),
+            scales.get("v_scale"))
+        return (o, lse) if return_lse else o
     _unsupported(what, custom_mask=custom_mask,
                  packed_custom_mask=packed_custom_mask,
                  scale_q=scales.get("scale_q"), scale_k=scales.get("scale_k"),
@@ -191,6 +222,7 @@ def wrapper_init(self, float_workspace_buffer, kv_layout, use_cuda_graph,
     self._impl = None
     self._spec = None
     self._planned = None
+    self._handle = _ops().register(self)
     if self._use_cuda_graph:
         for name, buf in buffers.items():
             if buf is None:
@@ -283,7 +315,8 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
     self._impl, self._spec = impl, spec
     self._planned = dict(window_left=spec.window_left,
                          logits_soft_cap=spec.logits_soft_cap,
-                         sm_scale=spec.sm_scale, batch_size=batch)
+                         sm_scale=spec.sm_scale, batch_size=batch,
+                         heads=spec.num_qo_heads, vo_dim=spec.vo_dim)
 
 
 def _check_run_window(self, window_left, what):
@@ -303,6 +336,10 @@ def decode_run(self, q, paged_kv_cache, q_scale, k_scale, v_scale, out, lse,
         raise RuntimeError(f"{what}: call plan() first")
     _unsupported(what, sinks=sinks)
     _check_run_window(self, window_left, what)
+    if _compiling():
+        return _traced_run(self, q, paged_kv_cache, _fold(q_scale, k_scale),
+                           v_scale, out, lse, return_lse,
+                           self._planned["batch_size"])
     spec, b = self._spec, self._planned["batch_size"]
     _check_tensor(q, f"{what}: q", 3)
     if canonicalize_dtype(q.dtype) != spec.dtype:
@@ -316,6 +353,33 @@ def decode_run(self, q, paged_kv_cache, q_scale, k_scale, v_scale, out, lse,
     out, lse = self._impl.run(q, paged_kv_cache, out=out, lse=lse)
     _scale_out(out, v_scale)
     return (out, lse) if return_lse else out
+
+
+def _traced_run(self, q, kv, k_scale, v_scale, out, lse, return_lse, rows):
+    """run() while torch.compile traces: outputs allocated in the graph,
+    the launch (with every check) in the wrapper_run custom op."""
+    from ._tables import split_paged_cache
+    torch = _torch()
+    k, v = (kv if isinstance(kv, (tuple, list)) else
+            split_paged_cache(kv, f"{type(self).__name__}.run"))
+    shape = (rows, self._planned["heads"], self._planned["vo_dim"])
+    if out is None:
+        out = torch.empty(shape, dtype=q.dtype, device=q.device)
+    if lse is None:
+        lse = torch.empty(shape[:2], dtype=torch.float32, device=q.device)
+    torch.ops.flashinfer_mlir.wrapper_run(self._handle, q, k, v, out, lse,
+                                          k_scale, v_scale)
+    return (out, lse) if return_lse else out
+
+
+def run_eager(self, q, kv, k_scale, v_scale, out, lse):
+    """The wrapper_run op's implementation: the eager run() into out and
+    lse."""
+    if isinstance(self._impl, PagedDecode):
+        decode_run(self, q, kv, None, k_scale, v_scale, out, lse, True, None,
+                   None)
+    else:
+        prefill_run(self, q, kv, k_scale, v_scale, out, lse, True, None)
 
 
 def check_forward_variant(self, pos_encoding_mode, window_left,
@@ -396,7 +460,8 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
     self._planned = dict(window_left=spec.window_left,
                          logits_soft_cap=spec.logits_soft_cap,
                          sm_scale=spec.sm_scale, batch_size=batch,
-                         tokens=tokens)
+                         tokens=tokens, heads=spec.num_qo_heads,
+                         vo_dim=spec.vo_dim)
 
 
 def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
@@ -407,6 +472,9 @@ def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
         raise RuntimeError(f"{what}: call plan() first")
     _unsupported(what, sinks=sinks, **(extra or {}))
     _check_run_window(self, window_left, what)
+    if _compiling():
+        return _traced_run(self, q, kv, k_scale, v_scale, out, lse,
+                           return_lse, q.shape[0])
     spec = self._spec
     _check_tensor(q, f"{what}: q", 3)
     if canonicalize_dtype(q.dtype) != spec.dtype:
@@ -437,6 +505,8 @@ def _state_args(v, s, what):
 
 def merge_state(v_a, s_a, v_b, s_b):
     torch = _torch()
+    if _compiling():
+        return torch.ops.flashinfer_mlir.merge_state(v_a, s_a, v_b, s_b)
     what = "merge_state"
     _state_args(v_a, s_a, what)
     _state_args(v_b, s_b, what)
@@ -455,6 +525,10 @@ def merge_state(v_a, s_a, v_b, s_b):
 
 def merge_state_in_place(v, s, v_other, s_other, mask=None):
     torch = _torch()
+    if _compiling():
+        torch.ops.flashinfer_mlir.merge_state_in_place(v, s, v_other, s_other,
+                                                       mask)
+        return
     merged, lse = merge_state(v, s, v_other, s_other)
     if mask is None:
         v.copy_(merged)
@@ -470,6 +544,8 @@ def merge_state_in_place(v, s, v_other, s_other, mask=None):
 
 def merge_states(v, s):
     torch = _torch()
+    if _compiling():
+        return torch.ops.flashinfer_mlir.merge_states(v, s)
     what = "merge_states"
     _check_tensor(v, f"{what}: v", 4)
     _check_tensor(s, f"{what}: s", 3)

@@ -474,3 +474,37 @@ def test_errors():
     with pytest.raises(NotImplementedError, match="float8"):
         w.plan(c.indptr, c.indices, c.last, 32, 8, 128, 16,
                q_data_type=torch.bfloat16, kv_data_type=torch.float8_e4m3fn)
+
+
+# -- torch.compile ------------------------------------------------------------
+
+def test_torch_compile_fullgraph():
+    """The entry points trace into one graph (custom ops with fake
+    implementations) and give the eager results."""
+    g = gen(53)
+    q1 = rand((32, 128), torch.bfloat16, g)
+    k1, v1 = rand((500, 8, 128), torch.bfloat16, g), rand((500, 8, 128),
+                                                           torch.bfloat16, g)
+    qp = rand((40, 32, 128), torch.bfloat16, g)
+    c = Paged([1, 40, 300], 16, 8, 128, torch.bfloat16, "NHD", g)
+    w = flashinfer.BatchDecodeWithPagedKVCacheWrapper(workspace())
+    w.plan(c.indptr, c.indices, c.last, 32, 8, 128, 16,
+           q_data_type=torch.bfloat16)
+    qd = rand((3, 32, 128), torch.bfloat16, g)
+
+    def step(q1, k1, v1, qp, qd, cache):
+        o1, s1 = flashinfer.single_decode_with_kv_cache(q1, k1, v1,
+                                                        return_lse=True)
+        op, sp = flashinfer.single_prefill_with_kv_cache(qp, k1, v1,
+                                                         causal=True,
+                                                         return_lse=True)
+        od, sd = w.run(qd, cache, return_lse=True)
+        m, ms = flashinfer.merge_state(od, sd, od * 0.5, sd - 1.0)
+        return o1 * 2, op + 1, m, ms
+
+    compiled = torch.compile(step, fullgraph=True)
+    got = compiled(q1, k1, v1, qp, qd, c.cache)
+    want = step(q1, k1, v1, qp, qd, c.cache)
+    for x, y in zip(got, want):
+        assert torch.allclose(x.float(), y.float(), atol=1e-2, rtol=1e-2)
+    close(got[0] / 2, reference(q1[None], k1, v1)[0][0], "compiled decode")
