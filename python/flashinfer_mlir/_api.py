@@ -7,6 +7,7 @@ use) and launches them through the runtime; planning, validation of tables
 and launch arguments stay in the C++ runtime (planner.py, runtime.py).
 """
 
+import math
 from typing import Optional
 
 from ._launch import launcher
@@ -86,15 +87,32 @@ def _unsupported(what: str, **args):
                 f"{what}: {name} has no kernel in flashinfer_mlir yet")
 
 
-def _scale_q(q, q_scale, k_scale):
-    """q_scale and k_scale multiply the logits (FlashInfer folds them into
-    sm_scale): folded into a scaled copy of q, which the kernel reads in
-    place of q (the scale is no compile-time constant then)."""
-    factor = 1.0
-    for s in (q_scale, k_scale):
-        if s is not None:
-            factor *= float(s)
-    return q if factor == 1.0 else q * factor
+def _variant(head_dim, window_left, logits_soft_cap, sm_scale):
+    """(spec fields, values at launch) of a variant: the scale always at
+    launch, a soft cap and a window at launch when on (compiled-in switches,
+    as FlashInfer's use_logits_soft_cap / use_sliding_window), so that one
+    kernel serves every value."""
+    cap = _cap(logits_soft_cap)
+    window = int(window_left) if window_left is not None else -1
+    scale = float(sm_scale) if sm_scale is not None else \
+        1.0 / math.sqrt(head_dim)
+    if not (scale > 0 and math.isfinite(scale)):
+        raise ValueError(f"sm_scale must be finite and > 0, got {sm_scale}")
+    fields = dict(launch_sm_scale=True, launch_soft_cap=cap > 0,
+                  launch_window=window >= 0)
+    values = dict(sm_scale=scale)
+    if cap > 0:
+        values["logits_soft_cap"] = cap
+    if window >= 0:
+        values["window_left"] = window
+    return fields, values
+
+
+def _scaled(values, scale):
+    """The launch values with q_scale/k_scale folded into sm_scale."""
+    if scale is None or float(scale) == 1.0:
+        return values
+    return dict(values, sm_scale=values["sm_scale"] * float(scale))
 
 
 def _scale_out(out, v_scale):
@@ -139,15 +157,15 @@ def single_decode(q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale,
     _check_tensor(v, f"{what}: v", 3)
     k, v = _layout_kv(k, v, layout)
     hq, d = q.shape
+    fields, values = _variant(d, window_left, logits_soft_cap, sm_scale)
     spec = KernelSpec("single_decode", _dtype(q.dtype, what), d, hq,
                       k.shape[1], dtype_kv=_dtype(k.dtype, what),
-                      head_dim_vo=v.shape[2], window_left=window_left,
-                      logits_soft_cap=_cap(logits_soft_cap),
-                      sm_scale=sm_scale)
+                      head_dim_vo=v.shape[2], **fields)
     o = torch.empty((1, hq, spec.vo_dim), dtype=q.dtype, device=q.device)
     lse = torch.empty((1, hq), dtype=torch.float32, device=q.device)
-    q = _scale_q(q, q_scale, k_scale)
-    launcher(spec, q.device)(q=q.unsqueeze(0), k=k, v=v, o=o, lse=lse)
+    values = _scaled(values, _fold(q_scale, k_scale))
+    launcher(spec, q.device)(q=q.unsqueeze(0), k=k, v=v, o=o, lse=lse,
+                             **values)
     o = _scale_out(o[0], v_scale)
     return (o, lse[0]) if return_lse else o
 
@@ -178,17 +196,15 @@ def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
     if o_dtype is not None and o_dtype != q.dtype:
         raise NotImplementedError(f"{what}: o_dtype {o_dtype} differs from "
                                   f"q's {q.dtype}; no such kernel")
+    fields, values = _variant(d, window_left, logits_soft_cap, sm_scale)
     spec = KernelSpec("single_prefill", _dtype(q.dtype, what), d, hq,
                       k.shape[1], dtype_kv=_dtype(k.dtype, what),
-                      head_dim_vo=v.shape[2], causal=bool(causal),
-                      window_left=window_left,
-                      logits_soft_cap=_cap(logits_soft_cap),
-                      sm_scale=sm_scale)
+                      head_dim_vo=v.shape[2], causal=bool(causal), **fields)
     o = torch.empty((qo_len, hq, spec.vo_dim), dtype=q.dtype,
                     device=q.device)
     lse = torch.empty((qo_len, hq), dtype=torch.float32, device=q.device)
-    q = _scale_q(q, None, scales.get("k_scale"))
-    launcher(spec, q.device)(q=q, k=k, v=v, o=o, lse=lse)
+    values = _scaled(values, scales.get("k_scale"))
+    launcher(spec, q.device)(q=q, k=k, v=v, o=o, lse=lse, **values)
     o = _scale_out(o, scales.get("v_scale"))
     return (o, lse) if return_lse else o
 
@@ -253,12 +269,13 @@ def _spec_for_plan(kind, what, num_qo_heads, num_kv_heads, head_dim,
     if ot != dt:
         raise NotImplementedError(f"{what}: o_data_type {o_data_type} "
                                   "differs from q_data_type; no such kernel")
-    return KernelSpec(kind, dt, int(head_dim), int(num_qo_heads),
+    fields, values = _variant(int(head_dim), window_left, logits_soft_cap,
+                              sm_scale)
+    spec = KernelSpec(kind, dt, int(head_dim), int(num_qo_heads),
                       int(num_kv_heads), dtype_kv=kvt,
                       head_dim_vo=head_dim_vo, kv_layout=kv_layout,
-                      causal=bool(causal), window_left=int(window_left),
-                      logits_soft_cap=_cap(logits_soft_cap),
-                      sm_scale=sm_scale)
+                      causal=bool(causal), **fields)
+    return spec, values
 
 
 def _module(spec, device):
@@ -282,7 +299,7 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
         raise NotImplementedError(f"{what}: q_len_per_req > 1 has no decode "
                                   "kernel; use BatchPrefillWithPagedKVCache"
                                   "Wrapper")
-    spec = _spec_for_plan("batch_decode", what, num_qo_heads, num_kv_heads,
+    spec, values = _spec_for_plan("batch_decode", what, num_qo_heads, num_kv_heads,
                           head_dim, None, self._kv_layout, pos_encoding_mode,
                           window_left, logits_soft_cap, q_data_type,
                           kv_data_type, o_data_type, sm_scale)
@@ -313,19 +330,16 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
     impl.plan(indptr, indices, last_page_len, page_size=int(page_size),
               fixed_kv_chunk=chunk, disable_split_kv=bool(disable_split_kv))
     self._impl, self._spec = impl, spec
-    self._planned = dict(window_left=spec.window_left,
-                         logits_soft_cap=spec.logits_soft_cap,
-                         sm_scale=spec.sm_scale, batch_size=batch,
+    self._planned = dict(values=values, batch_size=batch,
                          heads=spec.num_qo_heads, vo_dim=spec.vo_dim)
 
 
 def _check_run_window(self, window_left, what):
-    if window_left is not None and int(window_left) != \
-            self._planned["window_left"] and not (
-                window_left < 0 and self._planned["window_left"] < 0):
+    planned = self._planned["values"].get("window_left", -1)
+    if window_left is not None and int(window_left) != planned and not (
+            window_left < 0 and planned < 0):
         raise ValueError(f"{what}: window_left={window_left} differs from "
-                         f"the planned {self._planned['window_left']} (plan "
-                         "with it)")
+                         f"the planned {planned} (plan with it)")
 
 
 def decode_run(self, q, paged_kv_cache, q_scale, k_scale, v_scale, out, lse,
@@ -349,8 +363,9 @@ def decode_run(self, q, paged_kv_cache, q_scale, k_scale, v_scale, out, lse,
     out = _out(out, shape, q.dtype, q.device, f"{what}: out")
     if return_lse or lse is not None:
         lse = _out(lse, shape[:2], torch.float32, q.device, f"{what}: lse")
-    q = _scale_q(q, q_scale, k_scale)
-    out, lse = self._impl.run(q, paged_kv_cache, out=out, lse=lse)
+    values = _scaled(self._planned["values"], _fold(q_scale, k_scale))
+    out, lse = self._impl.run(q, paged_kv_cache, out=out, lse=lse,
+                              variant_values=values)
     _scale_out(out, v_scale)
     return (out, lse) if return_lse else out
 
@@ -388,14 +403,9 @@ def check_forward_variant(self, pos_encoding_mode, window_left,
     check_pos_encoding_mode(pos_encoding_mode, what)
     if self._planned is None:
         raise RuntimeError(f"{what}: call begin_forward() first")
-    spec = self._spec
-    asked = KernelSpec(spec.kind, spec.dtype, spec.head_dim,
-                       spec.num_qo_heads, spec.num_kv_heads,
-                       head_dim_vo=spec.head_dim_vo, kv_layout=spec.kv_layout,
-                       causal=spec.causal, window_left=window_left,
-                       logits_soft_cap=_cap(logits_soft_cap),
-                       sm_scale=sm_scale)
-    if asked != spec:
+    _, asked = _variant(self._spec.head_dim, window_left, logits_soft_cap,
+                        sm_scale)
+    if asked != self._planned["values"]:
         raise ValueError(f"{what}: the variant (window_left, "
                          "logits_soft_cap, sm_scale) must be the planned one")
 
@@ -410,7 +420,7 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
     what = f"{type(self).__name__}.plan"
     _unsupported(what, custom_mask=custom_mask,
                  packed_custom_mask=packed_custom_mask)
-    spec = _spec_for_plan(kind, what, num_qo_heads, num_kv_heads,
+    spec, values = _spec_for_plan(kind, what, num_qo_heads, num_kv_heads,
                           head_dim_qk, head_dim_vo, self._kv_layout,
                           pos_encoding_mode, window_left, logits_soft_cap,
                           q_data_type, kv_data_type, o_data_type, sm_scale,
@@ -457,11 +467,8 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
     else:
         impl.plan(qo_indptr, kv_indptr)
     self._impl, self._spec = impl, spec
-    self._planned = dict(window_left=spec.window_left,
-                         logits_soft_cap=spec.logits_soft_cap,
-                         sm_scale=spec.sm_scale, batch_size=batch,
-                         tokens=tokens, heads=spec.num_qo_heads,
-                         vo_dim=spec.vo_dim)
+    self._planned = dict(values=values, batch_size=batch, tokens=tokens,
+                         heads=spec.num_qo_heads, vo_dim=spec.vo_dim)
 
 
 def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
@@ -484,8 +491,8 @@ def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
     out = _out(out, shape, q.dtype, q.device, f"{what}: out")
     if return_lse or lse is not None:
         lse = _out(lse, shape[:2], torch.float32, q.device, f"{what}: lse")
-    q = _scale_q(q, None, k_scale)
-    out, lse = self._impl.run(q, kv, out=out, lse=lse)
+    values = _scaled(self._planned["values"], k_scale)
+    out, lse = self._impl.run(q, kv, out=out, lse=lse, variant_values=values)
     _scale_out(out, v_scale)
     return (out, lse) if return_lse else out
 

@@ -68,3 +68,17 @@ def pick_kernel(module, kernel, accept, what: str, kind: str):
         raise ValueError(f"{what}: '{kernel}' is not a {kind} kernel of "
                          f"{module.manifest_path}")
     return module.kernel(kernel)
+
+
+def launch_values(params: dict, values, what: str):
+    """The kernel's launch-time variant values (its params' "launch_values":
+    sm_scale, logits_soft_cap, window_left, those it takes) from `values`, a
+    dict by name, in argument order; ValueError naming a missing one."""
+    names = params.get("launch_values", [])
+    values = values or {}
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise ValueError(f"{what}: the kernel takes {', '.join(missing)} at "
+                         "launch")
+    return [float(values[n]) if n != "window_left" else int(values[n])
+            for n in names]

@@ -17,8 +17,8 @@ after later plan() calls for the same batch size.
 import math
 from typing import Optional, Tuple, Union
 
-from ._tables import (check_page_size, host_int32, pick_kernel,
-                      resolve_page_size, split_paged_cache)
+from ._tables import (check_page_size, host_int32, launch_values,
+                      pick_kernel, resolve_page_size, split_paged_cache)
 from .planner import check_page_indices, plan_paged_decode
 from .runtime import Module
 
@@ -131,7 +131,8 @@ class PagedDecode:
         return plan
 
     def run(self, q, paged_kv_cache: Union[Tuple, "object"], out=None,
-            lse=None, validate: bool = False, stream=None):
+            lse=None, validate: bool = False, stream=None,
+            variant_values: Optional[dict] = None):
         """Launches the split and merge kernels for the planned batch: q is
         [batch, Hq, D]; paged_kv_cache is (k_cache, v_cache) or one
         [pages, 2, ...] tensor whose K and V halves are views. With
@@ -157,9 +158,10 @@ class PagedDecode:
             out = torch.empty((b, self.params["num_qo_heads"],
                                self.params["head_dim_v"]), dtype=q.dtype,
                               device=q.device)
+        extra = launch_values(self.params, variant_values, "PagedDecode.run")
         self.split(q, k_cache, v_cache, self.kv_indptr[:b + 1],
                    self.kv_indices, self.kv_last_page_len[:b], self.schedule,
-                   self.o_part, self.lse_part, stream=stream)
+                   self.o_part, self.lse_part, *extra, stream=stream)
         merge_args = [self.o_part, self.lse_part, self.merge_indptr[:b + 1],
                       out]
         if self.with_lse:

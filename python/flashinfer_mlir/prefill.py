@@ -20,8 +20,8 @@ CUDA graph replays correctly after later plan() calls of the same batch size.
 
 from typing import Optional
 
-from ._tables import (check_page_size, host_int32, pick_kernel,
-                      resolve_page_size, split_paged_cache)
+from ._tables import (check_page_size, host_int32, launch_values,
+                      pick_kernel, resolve_page_size, split_paged_cache)
 from .planner import (check_page_indices, plan_paged_prefill,
                       plan_ragged_prefill, prefill_schedule_rows)
 from .runtime import Module
@@ -140,7 +140,7 @@ class BatchPrefill:
         return plan
 
     def run(self, q, kv_cache, out=None, lse=None, validate: bool = False,
-            stream=None):
+            stream=None, variant_values: Optional[dict] = None):
         """Launches the prefill kernel for the planned batch: q is
         [tokens, Hq, D] with tokens >= qo_indptr[-1] (o has q's rows; rows
         past the batch's are not written); kv_cache is (k_cache, v_cache) or one
@@ -185,11 +185,12 @@ class BatchPrefill:
         else:
             args = [q, k, v, self.qo_indptr[:b + 1], self.kv_indptr[:b + 1]]
         args += [self.schedule, out]
+        extra = launch_values(self.params, variant_values, "BatchPrefill.run")
         if self.with_lse:
             if lse is None:
                 lse = self._lse[:q.shape[0]]
             args.append(lse)
-        self.kernel(*args, stream=stream)
+        self.kernel(*args, *extra, stream=stream)
         return (out, lse) if self.with_lse else out
 
 

@@ -125,22 +125,68 @@ def test_single_prefill_fused_qkv_views():
     close(o, reference(q, k, v, True)[0], "fused qkv prefill")
 
 
-def test_single_variants():
-    """sm_scale and logits_soft_cap reach the kernel (compiled on first use
-    where the cache lacks them; the cache here must hold them)."""
+@pytest.mark.parametrize("variant", [
+    dict(sm_scale=0.05), dict(logits_soft_cap=30.0, sm_scale=0.3),
+    dict(window_left=100), dict(window_left=0),
+    dict(logits_soft_cap=5.0, window_left=7)])
+def test_single_variants(variant):
+    """sm_scale, the soft cap and the window are launch-time values of one
+    kernel each (per switch); each measurably changes the result."""
     g = gen(11)
-    q = rand((64, 32, 128), torch.bfloat16, g, 4.0)
+    q = rand((200, 32, 128), torch.bfloat16, g, 4.0)
     k, v = rand((300, 8, 128), torch.bfloat16, g), rand((300, 8, 128),
                                                          torch.bfloat16, g)
-    try:
-        o = flashinfer.single_prefill_with_kv_cache(q, k, v, causal=True,
-                                                    sm_scale=0.05)
-    except NotImplementedError as e:
-        assert "python -m flashinfer_mlir.jit build" in str(e)
-        pytest.skip("variant not in the kernel cache")
-    close(o, reference(q, k, v, True, sm_scale=0.05)[0], "sm_scale")
+    ref = reference(q, k, v, True, variant.get("sm_scale"),
+                    variant.get("window_left", -1),
+                    variant.get("logits_soft_cap", 0.0))[0]
+    o = flashinfer.single_prefill_with_kv_cache(q, k, v, causal=True,
+                                                **variant)
+    close(o, ref, f"prefill {variant}")
     plain = flashinfer.single_prefill_with_kv_cache(q, k, v, causal=True)
     assert (plain.double() - o.double()).abs().max() > 0.05
+    if "window_left" not in variant:
+        d = flashinfer.single_decode_with_kv_cache(q[-1], k, v, **variant)
+        close(d, ref[-1], f"decode {variant}")
+
+
+@pytest.mark.parametrize("variant", [dict(logits_soft_cap=30.0),
+                                     dict(window_left=64),
+                                     dict(sm_scale=0.02)])
+@pytest.mark.parametrize("kind", ["decode", "prefill"])
+def test_batch_variants(variant, kind):
+    """The batch wrappers plan a variant and pass its values at launch;
+    planned again with other values, the same kernels give their results."""
+    g = gen(59)
+    lens = [1, 40, 700, 130]
+    c = Paged(lens, 16, 8, 128, torch.bfloat16, "NHD", g)
+    ws = workspace()
+    if kind == "decode":
+        w = flashinfer.BatchDecodeWithPagedKVCacheWrapper(ws)
+        plan = lambda **v: w.plan(c.indptr, c.indices, c.last, 32, 8, 128,
+                                  16, q_data_type=torch.bfloat16, **v)
+        qo = [1] * len(lens)
+    else:
+        w = flashinfer.BatchPrefillWithPagedKVCacheWrapper(ws)
+        qo = [1, 17, 300, 5]
+        qo_indptr = torch.tensor([0] + list(itertools_accumulate(qo)),
+                                 dtype=torch.int32, device="cuda")
+        plan = lambda **v: w.plan(qo_indptr, c.indptr, c.indices, c.last,
+                                  32, 8, 128, 16, causal=True,
+                                  q_data_type=torch.bfloat16, **v)
+    q = rand((sum(qo), 32, 128), torch.bfloat16, g, 3.0)
+    for scale in (1.0, 0.5):
+        v = {k: (x * scale if k != "window_left" else int(x * scale))
+             for k, x in variant.items()}
+        plan(**v)
+        o = w.run(q, c.cache)
+        row = 0
+        for b, n in enumerate(lens):
+            ref = reference(q[row:row + qo[b]], c.keys[b], c.values[b],
+                            kind == "prefill", v.get("sm_scale"),
+                            v.get("window_left", -1),
+                            v.get("logits_soft_cap", 0.0))[0]
+            close(o[row:row + qo[b]], ref, f"{kind} {v} request {b}")
+            row += qo[b]
 
 
 # -- paged caches -------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -55,6 +56,35 @@ LogicalResult configureVariants(OpT op, FlashAttentionConfig &cfg) {
   cfg.smScale = op.getEffectiveSmScale();
   cfg.logitsSoftCap = op.getLogitsSoftCap().convertToFloat();
   cfg.withLse = static_cast<bool>(op.getLseOutput());
+  // Launch-time values become kernel arguments; constants stay constants.
+  auto constantOf = [](Value v) -> std::optional<APFloat> {
+    FloatAttr attr;
+    if (v && matchPattern(v, m_Constant(&attr)))
+      return attr.getValue();
+    return std::nullopt;
+  };
+  if (Value v = op.getSmScaleValue()) {
+    if (auto c = constantOf(v)) {
+      if (!(c->convertToFloat() > 0.0f) || c->isInfinity())
+        return fail("the sm_scale operand must be finite and > 0");
+      cfg.smScale = c->convertToFloat();
+    } else {
+      cfg.launchSmScale = true;
+    }
+  }
+  if (Value v = op.getLogitsSoftCapValue()) {
+    if (auto c = constantOf(v))
+      cfg.logitsSoftCap = std::max(0.0f, c->convertToFloat());
+    else
+      cfg.launchSoftCap = true;
+  }
+  if (Value v = op.getWindowLeftValue()) {
+    IntegerAttr w;
+    if (matchPattern(v, m_Constant(&w)))
+      cfg.windowLeft = std::max<int64_t>(-1, w.getInt());
+    else
+      cfg.launchWindow = true;
+  }
   return success();
 }
 
@@ -397,6 +427,12 @@ SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
   } else {
     llvm::append_range(argDescs, outDescs);
   }
+  if (cfg.launchSmScale)
+    argDescs.push_back({"sm_scale"});
+  if (cfg.launchSoftCap)
+    argDescs.push_back({"logits_soft_cap"});
+  if (cfg.launchWindow)
+    argDescs.push_back({"window_left"});
   ArrayAttr args = buildManifestArgs(b, kernel, argDescs);
 
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
@@ -453,6 +489,18 @@ SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
       named("query_tiles_per_wave", i64(cfg.queryTilesPerWave)),
       named("q_in_registers", b.getBoolAttr(cfg.qInRegisters)),
       named("matrix_instruction", str(cfg.instr.name))};
+  // The variant values the kernel takes as arguments, at launch (their
+  // params above are then only the ops' defaults).
+  SmallVector<StringRef> launchValues;
+  if (cfg.launchSmScale)
+    launchValues.push_back("sm_scale");
+  if (cfg.launchSoftCap)
+    launchValues.push_back("logits_soft_cap");
+  if (cfg.launchWindow)
+    launchValues.push_back("window_left");
+  if (!launchValues.empty())
+    paramList.push_back(
+        named("launch_values", b.getStrArrayAttr(launchValues)));
   if (cfg.packHeads) {
     // Query row r of a workgroup is head kv_head * G + r.
     paramList.push_back(named("rows", str("heads")));
@@ -512,6 +560,9 @@ Value getOperandOfKernelArg(Operation *op, StringRef argName) {
             .Case("kv_indptr", a.getKvIndptr())
             .Case("o", a.getOutput())
             .Case("lse", a.getLseOutput())
+            .Case("sm_scale", a.getSmScaleValue())
+            .Case("logits_soft_cap", a.getLogitsSoftCapValue())
+            .Case("window_left", a.getWindowLeftValue())
             .Default(Value());
       })
       .Case([&](PagedAttentionOp a) -> Value {
@@ -525,6 +576,9 @@ Value getOperandOfKernelArg(Operation *op, StringRef argName) {
             .Case("qo_indptr", a.getQoIndptr())
             .Case("o", a.getOutput())
             .Case("lse", a.getLseOutput())
+            .Case("sm_scale", a.getSmScaleValue())
+            .Case("logits_soft_cap", a.getLogitsSoftCapValue())
+            .Case("window_left", a.getWindowLeftValue())
             .Default(Value());
       })
       .Case([&](AppendPagedKVOp a) -> Value {
@@ -686,21 +740,24 @@ struct ConvertAttnToGPUPass
               op))
         continue;
       for (auto [i, operand] : llvm::enumerate(op.getOperands()))
-        if (!traceToFunctionArgument(operand, body))
+        if (!traceToFunctionArgument(operand, body) &&
+            !matchPattern(operand, m_Constant()))
           return op.emitOpError()
                  << "convert-attn-to-gpu: operand #" << i
-                 << " must be an argument of the enclosing function or the "
-                    "result of an earlier attn op in it";
+                 << " must be an argument of the enclosing function, the "
+                    "result of an earlier attn op in it or a constant";
       ops.push_back(&op);
     }
-    // Nothing else can run between the launches.
+    // Nothing else can run between the launches (constants are folded into
+    // the kernels).
     for (Operation &op : body.without_terminator())
       if (!isa<AttentionOp, PagedAttentionOp, MergeStatesOp, AppendPagedKVOp>(
-              op))
+              op) &&
+          !op.hasTrait<OpTrait::ConstantLike>())
         return op.emitOpError()
                << "convert-attn-to-gpu: a function with attn ops becomes a "
-                  "launch sequence and may hold only attn ops and its "
-                  "return";
+                  "launch sequence and may hold only attn ops, constants "
+                  "and its return";
 
     gpu::GPUModuleOp gpuModule = createKernelModule(builder, func);
     SmallVector<Attribute> kernels, launches, workspace;

@@ -309,6 +309,22 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     kvChunk =
         arith::IndexCastOp::create(b, b.getIndexType(), func.getArgument(5));
   }
+  // The launch-time variant values, the kernel's last arguments.
+  unsigned nextArg = func.getNumArguments() - cfg.launchSmScale -
+                     cfg.launchSoftCap - cfg.launchWindow;
+  Value smScaleArg, softCapArg, window;
+  if (cfg.launchSmScale)
+    smScaleArg = func.getArgument(nextArg++);
+  if (cfg.launchSoftCap)
+    softCapArg = func.getArgument(nextArg++);
+  if (cfg.launchWindow)
+    window = arith::IndexCastOp::create(b, b.getIndexType(),
+                                        func.getArgument(nextArg++));
+  // A launch-time window below 0 shows every key.
+  Value noWindow =
+      window ? arith::CmpIOp::create(b, arith::CmpIPredicate::slt, window,
+                                     idx(0))
+             : Value();
   int64_t blockM = cfg.blockM(), blockN = cfg.blockN;
   if (!rowBase)
     rowBase = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), idx(blockM));
@@ -328,6 +344,10 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   if (cfg.windowLeft >= 0)
     kvBegin = roundDown(
         maxIdx(idx(0), sub(positionOf(rowBase), idx(cfg.windowLeft))), blockN);
+  if (window)
+    kvBegin = arith::SelectOp::create(
+        b, noWindow, idx(0),
+        roundDown(maxIdx(idx(0), sub(positionOf(rowBase), window)), blockN));
   if (cfg.batchDecode()) {
     kvBegin = maxIdx(kvBegin, chunkBegin);
     kvEnd = minIdx(kvEnd, chunkEnd);
@@ -338,6 +358,8 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   }
   // Tiles wholly inside the keys every row may see need no mask test: all
   // but the tail past kv_len, the causal diagonal and a window's edges.
+  // With a launch-time window: the unwindowed bound when it is off, else
+  // every tile masked.
   Value unmaskedEnd = kvBegin;
   if (cfg.windowLeft < 0) {
     unmaskedEnd = roundDown(kvLen, blockN);
@@ -346,6 +368,9 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
           unmaskedEnd,
           roundDown(maxIdx(idx(0), add(positionOf(rowBase), idx(1))), blockN));
     unmaskedEnd = maxIdx(kvBegin, minIdx(unmaskedEnd, kvEnd));
+    if (window)
+      unmaskedEnd =
+          arith::SelectOp::create(b, noWindow, unmaskedEnd, kvBegin);
   }
   // A schedule's ranges need not be tile aligned: whole tiles from kvBegin
   // up to kvEnd (all rows share one position, so kvEnd already holds the
@@ -354,9 +379,13 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   Value stepKvLen = kvLen;
   if (cfg.batchDecode()) {
     stepKvLen = kvEnd;
-    if (cfg.windowLeft < 0)
+    if (cfg.windowLeft < 0) {
       unmaskedEnd =
           add(kvBegin, roundDown(maxIdx(idx(0), sub(kvEnd, kvBegin)), blockN));
+      if (window)
+        unmaskedEnd =
+            arith::SelectOp::create(b, noWindow, unmaskedEnd, kvBegin);
+    }
   }
 
   // Q stays in registers for the whole kernel when it fits, else it is
@@ -372,6 +401,13 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
             b.getF32FloatAttr(-std::numeric_limits<float>::infinity())),
       splat(rowType, b.getF32FloatAttr(0.0f))};
   float scaleLog2 = cfg.smScale * static_cast<float>(M_LOG2E);
+  Value scaleLog2Value =
+      smScaleArg
+          ? arith::MulFOp::create(
+                b, smScaleArg,
+                arith::ConstantOp::create(
+                    b, b.getF32FloatAttr(static_cast<float>(M_LOG2E))))
+          : Value();
   auto keyLoop = [&](Value begin, Value end, ValueRange state, bool masked) {
     auto loop = scf::ForOp::create(b, begin, end, idx(blockN), state);
     OpBuilder::InsertionGuard guard(b);
@@ -381,7 +417,8 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     auto step = OnlineAttentionStepOp::create(
         b, accType, rowType, rowType, q, kMem, kvHead, loop.getInductionVar(),
         vMem, stepKvLen, kvIndices, pageBegin, positions, it[0], it[1], it[2],
-        b.getI64IntegerAttr(blockN), b.getF32FloatAttr(scaleLog2),
+        scaleLog2Value, softCapArg, window, b.getI64IntegerAttr(blockN),
+        scaleLog2Value ? FloatAttr() : b.getF32FloatAttr(scaleLog2),
         b.getF32FloatAttr(cfg.logitsSoftCap),
         cfg.causal ? b.getUnitAttr() : UnitAttr(),
         b.getI64IntegerAttr(cfg.windowLeft),
@@ -479,6 +516,13 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
     if (cfg.withLse)
       args.push_back(getUserViewType({qTokens, cfg.numQoHeads}, f32));
   }
+  // Variant values known at launch, last.
+  if (cfg.launchSmScale)
+    args.push_back(f32);
+  if (cfg.launchSoftCap)
+    args.push_back(f32);
+  if (cfg.launchWindow)
+    args.push_back(IntegerType::get(ctx, 64));
 
   OpBuilder::InsertionGuard guard(builder);
   auto func = createKernel(builder, loc, module, name, args,

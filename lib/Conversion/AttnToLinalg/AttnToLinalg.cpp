@@ -270,6 +270,8 @@ struct Variant {
   bool causal;
   int64_t windowLeft;
   float softCap;
+  // Launch-time values (the ops' operands), replacing the three above.
+  Value smScaleValue, softCapValue, windowLeftValue;
   PosEncoding posEncoding;
   float ropeScale, ropeTheta;
   Value customMask, alibiSlopes, sinks;
@@ -283,6 +285,9 @@ struct Variant {
     v.causal = op.getCausal();
     v.windowLeft = static_cast<int64_t>(op.getWindowLeft());
     v.softCap = op.getLogitsSoftCap().convertToFloat();
+    v.smScaleValue = op.getSmScaleValue();
+    v.softCapValue = op.getLogitsSoftCapValue();
+    v.windowLeftValue = op.getWindowLeftValue();
     v.posEncoding = op.getPosEncoding();
     v.ropeScale = op.getRopeScale().convertToFloat();
     v.ropeTheta = op.getRopeTheta().convertToFloat();
@@ -352,8 +357,16 @@ Value applyVariant(ImplicitLocOpBuilder &b, const Variant &var,
   Value i = ivs[0], kvIdx = ivs[1];
   Value qIdx = arith::AddIOp::create(b, i, qPosOffset);
 
-  Value s = arith::MulFOp::create(b, dot, f32Const(b, var.smScale));
-  if (var.softCap > 0.0f) {
+  Value s = arith::MulFOp::create(
+      b, dot, var.smScaleValue ? var.smScaleValue : f32Const(b, var.smScale));
+  if (Value cap = var.softCapValue) {
+    // A cap <= 0 at launch leaves the score alone.
+    Value capped = arith::MulFOp::create(
+        b, cap, math::TanhOp::create(b, arith::DivFOp::create(b, s, cap)));
+    Value on = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, cap,
+                                     f32Const(b, 0.0f));
+    s = arith::SelectOp::create(b, on, capped, s);
+  } else if (var.softCap > 0.0f) {
     Value cap = f32Const(b, var.softCap);
     s = arith::MulFOp::create(
         b, cap, math::TanhOp::create(b, arith::DivFOp::create(b, s, cap)));
@@ -375,6 +388,14 @@ Value applyVariant(ImplicitLocOpBuilder &b, const Variant &var,
     hideUnless(arith::CmpIOp::create(
         b, P::sge, kvIdx,
         arith::SubIOp::create(b, qIdx, indexConst(b, var.windowLeft))));
+  if (Value w = var.windowLeftValue) {
+    // A window < 0 at launch shows every key.
+    Value window = arith::IndexCastOp::create(b, b.getIndexType(), w);
+    Value inside = arith::CmpIOp::create(b, P::sge, kvIdx,
+                                         arith::SubIOp::create(b, qIdx, window));
+    Value none = arith::CmpIOp::create(b, P::slt, window, indexConst(b, 0));
+    hideUnless(arith::OrIOp::create(b, inside, none));
+  }
   if (var.customMask) {
     // Bit (i * kv_len + j) of this request's row-major mask, little-endian
     // within each byte.

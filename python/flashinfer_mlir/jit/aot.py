@@ -1,10 +1,12 @@
 """The ahead-of-time kernel set: what `python -m flashinfer_mlir.jit build`
 compiles into the package's cache.
 
-Attention kernels are specialised on their head counts and variant values
-(sm_scale, window, soft-cap are compile-time constants today), so the set
-covers the common serving shapes with the default variant values; anything
-else is compiled on first use where flashinfer-opt is installed.
+Attention kernels take sm_scale, and the soft cap and window when they are
+switched on, at launch (FlashInfer's use_logits_soft_cap /
+use_sliding_window switches), but are specialised on dtypes, head dims and
+head counts: the set covers the common serving shapes, the switches at the
+shapes FlashInfer's own tests use; anything else is compiled on first use
+where flashinfer-opt is installed.
 """
 
 import itertools
@@ -18,13 +20,19 @@ HEAD_DIMS = (64, 128, 256)
 # 2/3 8B, FlashInfer's tests), small MHA, 70B-class 64/8.
 HEADS = ((32, 32), (32, 8), (32, 4), (4, 4), (8, 8), (64, 8))
 LAYOUTS = ("nhd", "hnd")
+# The variant switches: where each is compiled (head dims x head counts).
+SOFT_CAP_AT = dict(head_dims=(128, 256), heads=((32, 8), (32, 4), (4, 4)))
+WINDOW_AT = dict(head_dims=(128,), heads=((32, 8), (32, 4), (4, 4)))
 
 
-def attention_specs(dtypes=DTYPES, head_dims=HEAD_DIMS,
-                    heads=HEADS) -> List[KernelSpec]:
+def attention_specs(dtypes=DTYPES, head_dims=HEAD_DIMS, heads=HEADS,
+                    **switches) -> List[KernelSpec]:
+    """Every op form and layout, causal and not, with sm_scale at launch
+    (and the given switches: launch_soft_cap, launch_window)."""
     specs = []
     for t, d, (hq, hkv) in itertools.product(dtypes, head_dims, heads):
-        base = dict(dtype=t, head_dim=d, num_qo_heads=hq, num_kv_heads=hkv)
+        base = dict(dtype=t, head_dim=d, num_qo_heads=hq, num_kv_heads=hkv,
+                    launch_sm_scale=True, **switches)
         specs.append(KernelSpec("single_decode", **base))
         for causal in (False, True):
             specs.append(KernelSpec("single_prefill", causal=causal, **base))
@@ -56,12 +64,17 @@ def state_specs(dtypes=DTYPES, head_dims=HEAD_DIMS,
 
 
 def aot_specs() -> List[KernelSpec]:
-    return attention_specs() + state_specs()
+    return (attention_specs() +
+            attention_specs(DTYPES, launch_soft_cap=True, **SOFT_CAP_AT) +
+            attention_specs(DTYPES, launch_window=True, **WINDOW_AT) +
+            state_specs())
 
 
 # A small set for tests: one shape of every kind.
 def test_specs() -> List[KernelSpec]:
     return (attention_specs(("bf16",), (128,), ((32, 8),)) +
+            attention_specs(("bf16",), (128,), ((32, 8),),
+                            launch_soft_cap=True, launch_window=True)[:2] +
             state_specs(("bf16",), (128,), ((32, 8),)))
 
 

@@ -54,6 +54,12 @@ class KernelSpec:
     logits_soft_cap: float = 0.0
     sm_scale: Optional[float] = None  # None: 1/sqrt(head_dim)
     num_states: int = 2               # merge
+    # Variant values passed at launch (kernel arguments) instead of compiled
+    # in: the op's sm_scale / logits_soft_cap / window_left operands. With
+    # one set, the matching field above must keep its neutral value.
+    launch_sm_scale: bool = False
+    launch_soft_cap: bool = False
+    launch_window: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -94,6 +100,17 @@ class KernelSpec:
                 object.__setattr__(self, field, None)
         if self.window_left < 0:
             object.__setattr__(self, "window_left", -1)
+        if self.kind not in _ATTENTION and (
+                self.launch_sm_scale or self.launch_soft_cap or
+                self.launch_window):
+            raise ValueError(f"{self.kind} takes no variant values")
+        for flag, field, neutral in (
+                ("launch_sm_scale", "sm_scale", None),
+                ("launch_soft_cap", "logits_soft_cap", 0.0),
+                ("launch_window", "window_left", -1)):
+            if getattr(self, flag) and getattr(self, field) != neutral:
+                raise ValueError(f"{field} is passed at launch ({flag}); "
+                                 f"leave it at {neutral}")
         object.__setattr__(self, "logits_soft_cap",
                            float(self.logits_soft_cap))
 
@@ -150,9 +167,25 @@ class KernelSpec:
             parts.append(f"cap{_tag(self.logits_soft_cap)}")
         if self.sm_scale is not None:
             parts.append(f"s{_tag(self.sm_scale)}")
+        # Values at launch: the switch in the name, not the value.
+        for flag, tag in (("launch_window", "wL"), ("launch_soft_cap", "capL"),
+                          ("launch_sm_scale", "sL")):
+            if getattr(self, flag):
+                parts.append(tag)
         return "_".join(parts)
 
     # -- attn IR -----------------------------------------------------------
+
+    def _launch_args(self):
+        """(function arguments, op operands) of the values at launch."""
+        args, uses = [], ""
+        for flag, name, t in (("launch_sm_scale", "sm_scale", "f32"),
+                              ("launch_soft_cap", "logits_soft_cap", "f32"),
+                              ("launch_window", "window_left", "i64")):
+            if getattr(self, flag):
+                args.append(f"%{name}: {t}")
+                uses += f" {name}(%{name})"
+        return args, uses
 
     def _attrs(self, extra=()) -> str:
         attrs = list(extra)
@@ -191,10 +224,12 @@ class KernelSpec:
             uses = (f" qo_indptr(%qo_indptr : {ids})"
                     f" kv_indptr(%kv_indptr : {ids})")
         args += [f"%o: {o}", f"%lse: {lse}"]
+        launch_args, launch_uses = self._launch_args()
+        args += launch_args
         return (
             f"func.func @{self.name}({', '.join(args)}) -> ({o}, {lse}) {{\n"
             f"  %r:2 = attn.attention q(%q : {q}) k(%k : {k}) v(%v : {v})"
-            f"{uses}\n"
+            f"{uses}{launch_uses}\n"
             f"      outs(%o, %lse : {o}, {lse}){self._attrs()} -> {o}, {lse}\n"
             f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
 
@@ -225,13 +260,16 @@ class KernelSpec:
             args.append(f"%qo_indptr: {ids}")
             qo = f" qo_indptr(%qo_indptr : {ids})"
         args += [f"%o: {o}", f"%lse: {lse}"]
+        launch_args, launch_uses = self._launch_args()
+        args += launch_args
         layout = f"kv_layout = #attn.kv_layout<{self.kv_layout}>"
         return (
             f"func.func @{self.name}({', '.join(args)}) -> ({o}, {lse}) {{\n"
             f"  %r:2 = attn.paged_attention q(%q : {q})"
             f" k_cache(%k_cache : {kc}) v_cache(%v_cache : {vc})\n"
             f"      kv_indptr(%kv_indptr : {ids}) kv_indices(%kv_indices :"
-            f" {ids}) kv_last_page_len(%kv_last_page_len : {ids}){qo}\n"
+            f" {ids}) kv_last_page_len(%kv_last_page_len : {ids}){qo}"
+            f"{launch_uses}\n"
             f"      outs(%o, %lse : {o}, {lse}){self._attrs([layout])}"
             f" -> {o}, {lse}\n"
             f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")

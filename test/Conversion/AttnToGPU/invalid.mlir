@@ -135,7 +135,7 @@ func.func @operand_not_argument(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, 
   %c0 = arith.constant 0 : index
   %n = tensor.dim %q, %c0 : tensor<?x2x64xf16>
   %o = tensor.empty(%n) : tensor<?x2x64xf16>
-  // expected-error @below {{convert-attn-to-gpu: operand #3 must be an argument of the enclosing function or the result of an earlier attn op in it}}
+  // expected-error @below {{convert-attn-to-gpu: operand #3 must be an argument of the enclosing function, the result of an earlier attn op in it or a constant}}
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
   return %r : tensor<?x2x64xf16>
 }
@@ -143,10 +143,11 @@ func.func @operand_not_argument(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, 
 // -----
 
 func.func @extra_op(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> (tensor<?x2x64xf16>, index) {
-  // expected-error @below {{convert-attn-to-gpu: a function with attn ops becomes a launch sequence and may hold only attn ops and its return}}
   %c0 = arith.constant 0 : index
+  // expected-error @below {{convert-attn-to-gpu: a function with attn ops becomes a launch sequence and may hold only attn ops, constants and its return}}
+  %n = tensor.dim %q, %c0 : tensor<?x2x64xf16>
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
-  return %r, %c0 : tensor<?x2x64xf16>, index
+  return %r, %n : tensor<?x2x64xf16>, index
 }
 
 // -----
@@ -220,7 +221,7 @@ func.func @append_too_wide(%k: tensor<?x64x256xf16>, %v: tensor<?x64x256xf16>, %
 
 func.func @append_operand_not_argument(%k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %b: tensor<?xi32>, %p: tensor<?xi32>, %i: tensor<?xi32>, %ip: tensor<?xi32>, %kc: tensor<?x16x2x64xf16>, %vc: tensor<?x16x2x64xf16>) -> (tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) {
   %k2 = arith.negf %k : tensor<?x2x64xf16>
-  // expected-error @below {{convert-attn-to-gpu: operand #0 must be an argument of the enclosing function or the result of an earlier attn op in it}}
+  // expected-error @below {{convert-attn-to-gpu: operand #0 must be an argument of the enclosing function, the result of an earlier attn op in it or a constant}}
   %kc2, %vc2 = attn.append_paged_kv k(%k2 : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) -> tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
   return %kc2, %vc2 : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
 }

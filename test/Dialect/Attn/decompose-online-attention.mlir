@@ -129,3 +129,35 @@ func.func @paged(%q: vector<32x64xbf16>, %k: memref<?x2x16x64xbf16>, %v: memref<
       : vector<32x64xbf16>, memref<?x2x16x64xbf16>, memref<?x2x16x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
   return %a, %b, %c : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
 }
+
+// Launch-time values: the scale and the cap are scalars broadcast over the
+// tile, the cap applied where it is > 0; the window is tested where it is
+// >= 0 (every key visible otherwise).
+// CHECK-LABEL: func.func @launch_values(
+// CHECK-SAME: %[[SCALE:[^:]*]]: f32, %[[CAP:[^:]*]]: f32, %[[W:[^:]*]]: index)
+// CHECK: %[[SB:.*]] = vector.broadcast %[[SCALE]] : f32 to vector<32x16xf32>
+// CHECK: %[[PLAIN:.*]] = arith.mulf %{{.*}}, %[[SB]] : vector<32x16xf32>
+// CHECK: %[[TWO_S:.*]] = arith.mulf %{{.*}}, %[[SCALE]] : f32
+// CHECK: %[[FACTOR:.*]] = arith.divf %[[TWO_S]], %[[CAP]] : f32
+// CHECK: math.exp2
+// CHECK: %[[CAPPED:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<32x16xf32>
+// CHECK: %[[ON:.*]] = arith.cmpf ogt, %[[CAP]], %{{.*}} : f32
+// CHECK: %[[S:.*]] = arith.select %[[ON]], %[[CAPPED]], %[[PLAIN]] : vector<32x16xf32>
+// CHECK: %[[WB:.*]] = vector.broadcast %[[W]] : index to vector<32x16xindex>
+// CHECK: %[[LO:.*]] = arith.subi %{{.*}}, %[[WB]] : vector<32x16xindex>
+// CHECK: %[[IN:.*]] = arith.cmpi sge, %{{.*}}, %[[LO]] : vector<32x16xindex>
+// CHECK: %[[NONE:.*]] = arith.cmpi slt, %[[W]], %{{.*}} : index
+// CHECK: %[[NB:.*]] = vector.broadcast %[[NONE]] : i1 to vector<32x16xi1>
+// CHECK: %[[OK:.*]] = arith.ori %[[IN]], %[[NB]] : vector<32x16xi1>
+// CHECK: arith.andi %{{.*}}, %[[OK]] : vector<32x16xi1>
+func.func @launch_values(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>,
+                         %h: index, %start: index, %len: index, %pos: vector<32xindex>,
+                         %acc: vector<32x32xf32>, %m: vector<32xf32>, %l: vector<32xf32>,
+                         %scale: f32, %cap: f32, %w: index)
+    -> (vector<32x32xf32>, vector<32xf32>, vector<32xf32>) {
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %start], %v, %len, %pos, %acc, %m, %l
+      scale_log2(%scale) logits_soft_cap(%cap) window_left(%w)
+      {block_n = 16 : i64, masked}
+      : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %a, %b, %c : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
+}

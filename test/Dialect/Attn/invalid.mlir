@@ -225,7 +225,7 @@ func.func @three_outputs(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: t
 
 func.func @no_outputs(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf16>) {
   // expected-error @below {{expects 1 or 2 outputs (o and optionally lse), got 0}}
-  "attn.attention"(%q, %k, %v) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 0>}> ({}, {}) : (tensor<16x8x64xf16>, tensor<32x8x64xf16>, tensor<32x8x64xf16>) -> ()
+  "attn.attention"(%q, %k, %v) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0>}> ({}, {}) : (tensor<16x8x64xf16>, tensor<32x8x64xf16>, tensor<32x8x64xf16>) -> ()
   return
 }
 
@@ -877,7 +877,7 @@ func.func @merge_lse_f16(%v0: tensor<?x8x64xf16>, %s0: tensor<?x8xf16>, %vo: ten
 
 func.func @unranked(%q: tensor<*xf16>, %k: tensor<32x8x64xf16>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
   // expected-error @below {{operand #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float values, but got 'tensor<*xf16>'}}
-  %r = "attn.attention"(%q, %k, %k, %o) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 1>}> ({}, {}) : (tensor<*xf16>, tensor<32x8x64xf16>, tensor<32x8x64xf16>, tensor<16x8x64xf16>) -> tensor<16x8x64xf16>
+  %r = "attn.attention"(%q, %k, %k, %o) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1>}> ({}, {}) : (tensor<*xf16>, tensor<32x8x64xf16>, tensor<32x8x64xf16>, tensor<16x8x64xf16>) -> tensor<16x8x64xf16>
   return %r : tensor<16x8x64xf16>
 }
 
@@ -944,4 +944,36 @@ func.func @in_function() {
   // expected-error @below {{expects parent op 'builtin.module'}}
   attn.kernel_manifest @m {arguments = [], kernels = [], launches = [], target = "sm_90a"}
   return
+}
+
+// -----
+
+func.func @sm_scale_twice(%q: tensor<4x8x64xf16>, %k: tensor<9x2x64xf16>, %o: tensor<4x8x64xf16>, %s: f32) -> tensor<4x8x64xf16> {
+  // expected-error @below {{sm_scale is given both as an attribute and as an operand}}
+  %r = attn.attention q(%q : tensor<4x8x64xf16>) k(%k : tensor<9x2x64xf16>) v(%k : tensor<9x2x64xf16>) sm_scale(%s) outs(%o : tensor<4x8x64xf16>) attributes {sm_scale = 0.5 : f32} -> tensor<4x8x64xf16>
+  return %r : tensor<4x8x64xf16>
+}
+
+// -----
+
+func.func @soft_cap_twice(%q: tensor<4x8x64xf16>, %k: tensor<9x2x64xf16>, %o: tensor<4x8x64xf16>, %c: f32) -> tensor<4x8x64xf16> {
+  // expected-error @below {{logits_soft_cap is given both as an attribute and as an operand}}
+  %r = attn.attention q(%q : tensor<4x8x64xf16>) k(%k : tensor<9x2x64xf16>) v(%k : tensor<9x2x64xf16>) logits_soft_cap(%c) outs(%o : tensor<4x8x64xf16>) attributes {logits_soft_cap = 30.0 : f32} -> tensor<4x8x64xf16>
+  return %r : tensor<4x8x64xf16>
+}
+
+// -----
+
+func.func @window_twice(%q: tensor<4x8x64xf16>, %k: tensor<9x2x64xf16>, %o: tensor<4x8x64xf16>, %w: i64) -> tensor<4x8x64xf16> {
+  // expected-error @below {{window_left is given both as an attribute and as an operand}}
+  %r = attn.attention q(%q : tensor<4x8x64xf16>) k(%k : tensor<9x2x64xf16>) v(%k : tensor<9x2x64xf16>) window_left(%w) outs(%o : tensor<4x8x64xf16>) attributes {window_left = 4 : i64} -> tensor<4x8x64xf16>
+  return %r : tensor<4x8x64xf16>
+}
+
+// -----
+
+func.func @step_scale_twice(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %h: index, %len: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>, %s: f32) -> vector<32xf32> {
+  // expected-error @below {{takes exactly one of the scale_log2 attribute and its operand}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %h], %v, %len, %pos, %acc, %m, %m scale_log2(%s) {block_n = 16 : i64, scale_log2 = 0.5 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %b : vector<32xf32>
 }

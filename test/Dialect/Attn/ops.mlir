@@ -179,3 +179,13 @@ func.func @explicit_defaults(%q: tensor<2x8x64xf16>, %kc: tensor<?x16x8x64xf16>,
   %r = attn.paged_attention q(%q : tensor<2x8x64xf16>) k_cache(%kc : tensor<?x16x8x64xf16>) v_cache(%kc : tensor<?x16x8x64xf16>) kv_indptr(%ip : tensor<3xi32>) kv_indices(%ip : tensor<3xi32>) kv_last_page_len(%last : tensor<2xi32>) outs(%o : tensor<2x8x64xf16>) attributes {kv_layout = #attn.kv_layout<nhd>, window_left = -1 : i64, logits_soft_cap = 0.0 : f32, pos_encoding = #attn.pos_encoding<none>, rope_scale = 1.0 : f32, rope_theta = 1.0e4 : f32} -> tensor<2x8x64xf16>
   return %r : tensor<2x8x64xf16>
 }
+
+// Launch-time variant values: operands instead of attributes.
+// CHECK-LABEL: func.func @launch_values(
+// CHECK-NEXT: %0 = attn.paged_attention q(%arg0 : tensor<?x8x64xbf16>) k_cache(%arg1 : tensor<?x?x2x64xbf16>) v_cache(%arg1 : tensor<?x?x2x64xbf16>) kv_indptr(%arg2 : tensor<?xi32>) kv_indices(%arg2 : tensor<?xi32>) kv_last_page_len(%arg2 : tensor<?xi32>) sm_scale(%arg4) logits_soft_cap(%arg5) window_left(%arg6) outs(%arg3 : tensor<?x8x64xbf16>) attributes {causal} -> tensor<?x8x64xbf16>
+// CHECK: attn.attention q(%arg0 : tensor<?x8x64xbf16>) k(%arg7 : tensor<?x2x64xbf16>) v(%arg7 : tensor<?x2x64xbf16>) sm_scale(%arg4) outs(%arg3 : tensor<?x8x64xbf16>) -> tensor<?x8x64xbf16>
+func.func @launch_values(%q: tensor<?x8x64xbf16>, %kc: tensor<?x?x2x64xbf16>, %ip: tensor<?xi32>, %o: tensor<?x8x64xbf16>, %s: f32, %c: f32, %w: i64, %k: tensor<?x2x64xbf16>) -> (tensor<?x8x64xbf16>, tensor<?x8x64xbf16>) {
+  %r = attn.paged_attention q(%q : tensor<?x8x64xbf16>) k_cache(%kc : tensor<?x?x2x64xbf16>) v_cache(%kc : tensor<?x?x2x64xbf16>) kv_indptr(%ip : tensor<?xi32>) kv_indices(%ip : tensor<?xi32>) kv_last_page_len(%ip : tensor<?xi32>) sm_scale(%s) logits_soft_cap(%c) window_left(%w) outs(%o : tensor<?x8x64xbf16>) attributes {causal} -> tensor<?x8x64xbf16>
+  %r2 = attn.attention q(%q : tensor<?x8x64xbf16>) k(%k : tensor<?x2x64xbf16>) v(%k : tensor<?x2x64xbf16>) sm_scale(%s) outs(%o : tensor<?x8x64xbf16>) -> tensor<?x8x64xbf16>
+  return %r, %r2 : tensor<?x8x64xbf16>, tensor<?x8x64xbf16>
+}

@@ -207,6 +207,20 @@ class Arg:
         return ttype(self.value.shape, self.dtype)
 
 
+class Scalar:
+    """A scalar operand of the attn op (a launch-time variant value), passed
+    to @kernel as an argument."""
+
+    def __init__(self, name, value, dtype):
+        self.name, self.value, self.dtype = name, value, dtype
+
+    @property
+    def type(self):
+        return self.dtype
+
+    static_type = type
+
+
 class Out:
     """A result: its init is tensor.empty sized like `like` (list of
     (arg name, dim) per dim), or the arg named `init`."""
@@ -317,6 +331,10 @@ def emit_case(path, name, doc, args, outs, op_text):
 
     lines.append("func.func @main() {")
     for a in args:
+        if isinstance(a, Scalar):
+            lines.append("  %%%s = arith.constant %s : %s"
+                         % (a.name, repr(a.value), a.dtype))
+            continue
         lines.append("  %%%s_c = arith.constant %s : %s"
                      % (a.name, fmt_dense(a.value, a.dtype), a.static_type))
         lines.append("  %%%s = tensor.cast %%%s_c : %s to %s"
@@ -390,6 +408,10 @@ def attention_text(attrs, score_mod=None, mask_mod=None, paged=False):
             optional = ["qo_indptr", "kv_indptr", "custom_mask",
                         "alibi_slopes", "sinks"]
         parts += [operand(n, types) for n in optional if n in types]
+        # Launch-time variant values: `name(%name)`, the type is implied.
+        parts += ["%s(%%%s)" % (n, n)
+                  for n in ("sm_scale", "logits_soft_cap", "window_left")
+                  if n in types]
         parts.append("outs(%s : %s)" % (", ".join(inits), ", ".join(out_types)))
         s = " ".join(parts) + attrs_text(attrs)
         if score_mod:
@@ -732,6 +754,20 @@ def main():
     A(out_dir, "attention_window", "Causal sliding window, window_left = 2.",
       6, [6], [8], attrs=["causal", "window_left = 2"],
       ref_kw=dict(causal=True, window_left=2))
+    A(out_dir, "attention_launch_values",
+      "sm_scale, logits_soft_cap and window_left as operands (launch-time\n"
+      "values passed to @kernel), causal, GQA.",
+      21, [6], [9], attrs=["causal"],
+      ref_kw=dict(causal=True, sm_scale=0.4, soft_cap=1.5, window_left=3),
+      input_scale=2.0,
+      extra_args=[Scalar("sm_scale", 0.4, "f32"),
+                  Scalar("logits_soft_cap", 1.5, "f32"),
+                  Scalar("window_left", 3, "i64")])
+    A(out_dir, "attention_launch_values_off",
+      "A launch-time soft cap of 0 and window of -1 turn both off.",
+      22, [5], [5], attrs=["causal"], ref_kw=dict(causal=True),
+      extra_args=[Scalar("logits_soft_cap", 0.0, "f32"),
+                  Scalar("window_left", -1, "i64")])
     A(out_dir, "attention_soft_cap", "logits_soft_cap = 2 with large logits.",
       7, [5], [7], attrs=["logits_soft_cap = 2.0 : f32"],
       ref_kw=dict(soft_cap=2.0), input_scale=2.0)

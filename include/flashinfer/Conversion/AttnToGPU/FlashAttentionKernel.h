@@ -22,6 +22,11 @@ struct FlashAttentionConfig {
   int64_t windowLeft = -1;
   float smScale = 1.0f;
   float logitsSoftCap = 0.0f; // 0: none
+  /// Variant values known at launch (the ops' sm_scale / logits_soft_cap /
+  /// window_left operands): the kernel takes them as trailing scalar
+  /// arguments (f32 sm_scale, f32 logits_soft_cap, i64 window_left, in this
+  /// order, those present) after its other arguments.
+  bool launchSmScale = false, launchSoftCap = false, launchWindow = false;
   bool withLse = false;
   int64_t numWaves = 4; // waves (warps) per workgroup
   int64_t blockN = 64;  // keys staged per loop iteration

@@ -152,6 +152,16 @@ verifyAttentionCommon(OpTy op, ShapeChecker &check, const NamedTensor &q,
     if (!(s > 0.0f) || std::isinf(s))
       return op.emitOpError() << "sm_scale must be finite and > 0, got " << s;
   }
+  // A launch-time value replaces the attribute; both would be ambiguous.
+  if (op.getSmScaleValue() && op.getSmScale())
+    return op.emitOpError("sm_scale is given both as an attribute and as an "
+                          "operand");
+  if (op.getLogitsSoftCapValue() && cap != 0.0f)
+    return op.emitOpError("logits_soft_cap is given both as an attribute and "
+                          "as an operand");
+  if (op.getWindowLeftValue() && windowLeft != -1)
+    return op.emitOpError("window_left is given both as an attribute and as "
+                          "an operand");
   if (!(op.getRopeScale().convertToFloat() > 0.0f) ||
       !(op.getRopeTheta().convertToFloat() > 0.0f))
     return op.emitOpError("rope_scale and rope_theta must be > 0");
@@ -578,6 +588,15 @@ LogicalResult OnlineAttentionStepOp::verify() {
     return emitOpError("window_left must be -1 (none) or >= 0");
   if (!(getLogitsSoftCap().convertToFloat() >= 0.0f))
     return emitOpError("logits_soft_cap must be >= 0 (0: none)");
+  if (static_cast<bool>(getScaleLog2()) == static_cast<bool>(getScaleLog2Value()))
+    return emitOpError("takes exactly one of the scale_log2 attribute and "
+                       "its operand");
+  if (getLogitsSoftCapValue() && !getLogitsSoftCap().isZero())
+    return emitOpError("logits_soft_cap is given both as an attribute and as "
+                       "an operand");
+  if (getWindowLeftValue() && static_cast<int64_t>(getWindowLeft()) != -1)
+    return emitOpError("window_left is given both as an attribute and as an "
+                       "operand");
   return success();
 }
 

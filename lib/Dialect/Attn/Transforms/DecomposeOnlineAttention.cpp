@@ -75,6 +75,43 @@ Value contract(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc,
       b.getArrayAttr({parallel, parallel, reduction}));
 }
 
+/// The scores `s = q . k` in log2 units with the scale and soft cap of
+/// `op` when either is a launch-time operand: s * scale_log2, or
+/// log2(e) c tanh(s * scale_log2 / (log2(e) c)) (the tanh as in the constant
+/// form below), the cap skipped where c <= 0.
+Value scoreWithLaunchValues(ImplicitLocOpBuilder &b, OnlineAttentionStepOp op,
+                            Value s, VectorType scoreType) {
+  auto scalar = [&](float v) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(v)).getResult();
+  };
+  auto bcast = [&](Value v) {
+    return vector::BroadcastOp::create(b, scoreType, v).getResult();
+  };
+  Value scaleLog2 = op.getScaleLog2Value();
+  if (!scaleLog2)
+    scaleLog2 = scalar(op.getScaleLog2()->convertToFloat());
+  Value plain = arith::MulFOp::create(b, s, bcast(scaleLog2));
+  Value cap = op.getLogitsSoftCapValue();
+  float capAttr = op.getLogitsSoftCap().convertToFloat();
+  if (!cap && !(capAttr > 0.0f))
+    return plain;
+  if (!cap)
+    cap = scalar(capAttr);
+  float log2e = static_cast<float>(M_LOG2E);
+  // 2 log2(e) x with x = sm_scale (q . k) / c = s * scale_log2 / (log2(e) c).
+  Value twoScale = arith::MulFOp::create(b, scalar(2.0f), scaleLog2);
+  Value factor = arith::DivFOp::create(b, twoScale, cap);
+  Value e = math::Exp2Op::create(b, arith::MulFOp::create(b, s, bcast(factor)));
+  Value ePlusOne = arith::AddFOp::create(b, e, bcast(scalar(1.0f)));
+  Value quotient = arith::DivFOp::create(b, bcast(scalar(2.0f)), ePlusOne);
+  Value tanh = arith::SubFOp::create(b, bcast(scalar(1.0f)), quotient);
+  Value capLog2 = arith::MulFOp::create(b, cap, scalar(log2e));
+  Value capped = arith::MulFOp::create(b, tanh, bcast(capLog2));
+  Value on =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, cap, scalar(0.0f));
+  return arith::SelectOp::create(b, on, capped, plain);
+}
+
 void decompose(OnlineAttentionStepOp op) {
   ImplicitLocOpBuilder b(op.getLoc(), op);
   auto qType = cast<VectorType>(op.getQuery().getType());
@@ -94,7 +131,9 @@ void decompose(OnlineAttentionStepOp op) {
                      splat(b, scoreType, b.getF32FloatAttr(0.0f)),
                      /*rhsTransposed=*/true);
   float cap = op.getLogitsSoftCap().convertToFloat();
-  if (cap > 0.0f) {
+  if (op.getScaleLog2Value() || op.getLogitsSoftCapValue()) {
+    s = scoreWithLaunchValues(b, op, s, scoreType);
+  } else if (cap > 0.0f) {
     // s = log2(e) c tanh(x), x = sm_scale (q . k) / c, with tanh(x) =
     // 1 - 2 / (2^(2 log2(e) x) + 1): exp2 is native on every target (no
     // libm on the GPU), and the form saturates to +-1 for large |x|.
@@ -102,7 +141,7 @@ void decompose(OnlineAttentionStepOp op) {
       return splat(b, scoreType, b.getF32FloatAttr(v));
     };
     float log2e = static_cast<float>(M_LOG2E);
-    float smScale = op.getScaleLog2().convertToFloat() / log2e;
+    float smScale = op.getScaleLog2()->convertToFloat() / log2e;
     Value e = math::Exp2Op::create(
         b, arith::MulFOp::create(b, s, cst(2.0f * log2e * smScale / cap)));
     // tanh(x) = 1 - 2 / (e^2x + 1); one builder call per statement, so the
@@ -134,7 +173,19 @@ void decompose(OnlineAttentionStepOp op) {
           b, visible,
           arith::CmpIOp::create(b, arith::CmpIPredicate::sle, key, pos));
     int64_t windowLeft = static_cast<int64_t>(op.getWindowLeft());
-    if (windowLeft >= 0) {
+    if (Value w = op.getWindowLeftValue()) {
+      // A window known at launch; < 0 shows every key.
+      Value lo = arith::SubIOp::create(
+          b, pos, vector::BroadcastOp::create(b, tileType, w));
+      Value inWindow =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::sge, key, lo);
+      Value none = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, w,
+                                         arith::ConstantIndexOp::create(b, 0));
+      Value noWindow = vector::BroadcastOp::create(
+          b, VectorType::get({rows, keys}, b.getI1Type()), none);
+      visible = arith::AndIOp::create(
+          b, visible, arith::OrIOp::create(b, inWindow, noWindow));
+    } else if (windowLeft >= 0) {
       Value window = vector::BroadcastOp::create(
           b, tileType, arith::ConstantIndexOp::create(b, windowLeft));
       Value lo = arith::SubIOp::create(b, pos, window);

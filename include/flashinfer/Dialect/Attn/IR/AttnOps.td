@@ -64,6 +64,12 @@ defvar Attn_VariantDoc = [{
 
     GQA/MQA: `Hq` must be a multiple of `Hkv`; query head `h` reads KV head
     `h / (Hq / Hkv)`.
+
+    Launch-time variant values: `sm_scale(%s)`, `logits_soft_cap(%c)` (f32)
+    and `window_left(%w)` (i64) give the value as an operand instead of an
+    attribute (never both), so that one compiled kernel serves every value,
+    as FlashInfer's kernels take them at run time. A soft cap `<= 0` or a
+    window `< 0` at run time disables it.
 }];
 
 def Attn_AttentionOp : Attn_Op<"attention", [
@@ -95,6 +101,9 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     Optional<Attn_I8Tensor1D>:$custom_mask,
     Optional<Attn_F32Tensor1D>:$alibi_slopes,
     Optional<Attn_F32Tensor1D>:$sinks,
+    Optional<F32>:$sm_scale_value,
+    Optional<F32>:$logits_soft_cap_value,
+    Optional<I64>:$window_left_value,
     Variadic<Attn_FloatTensor>:$outputs), Attn_VariantAttrs);
   let results = (outs Variadic<Attn_FloatTensor>:$results);
   let regions = (region MaxSizedRegion<1>:$score_mod,
@@ -109,6 +118,9 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     (`custom_mask` `(` $custom_mask^ `:` type($custom_mask) `)`)?
     (`alibi_slopes` `(` $alibi_slopes^ `:` type($alibi_slopes) `)`)?
     (`sinks` `(` $sinks^ `:` type($sinks) `)`)?
+    (`sm_scale` `(` $sm_scale_value^ `)`)?
+    (`logits_soft_cap` `(` $logits_soft_cap_value^ `)`)?
+    (`window_left` `(` $window_left_value^ `)`)?
     `outs` `(` $outputs `:` type($outputs) `)`
     attr-dict-with-keyword
     (`score_mod` $score_mod^)?
@@ -167,6 +179,9 @@ def Attn_PagedAttentionOp : Attn_Op<"paged_attention", [
     Optional<Attn_I8Tensor1D>:$custom_mask,
     Optional<Attn_F32Tensor1D>:$alibi_slopes,
     Optional<Attn_F32Tensor1D>:$sinks,
+    Optional<F32>:$sm_scale_value,
+    Optional<F32>:$logits_soft_cap_value,
+    Optional<I64>:$window_left_value,
     Variadic<Attn_FloatTensor>:$outputs), Attn_VariantAttrs,
     (ins DefaultValuedAttr<Attn_KVLayoutAttr, "KVLayout::nhd">:$kv_layout));
   let results = (outs Variadic<Attn_FloatTensor>:$results);
@@ -184,6 +199,9 @@ def Attn_PagedAttentionOp : Attn_Op<"paged_attention", [
     (`custom_mask` `(` $custom_mask^ `:` type($custom_mask) `)`)?
     (`alibi_slopes` `(` $alibi_slopes^ `:` type($alibi_slopes) `)`)?
     (`sinks` `(` $sinks^ `:` type($sinks) `)`)?
+    (`sm_scale` `(` $sm_scale_value^ `)`)?
+    (`logits_soft_cap` `(` $logits_soft_cap_value^ `)`)?
+    (`window_left` `(` $window_left_value^ `)`)?
     `outs` `(` $outputs `:` type($outputs) `)`
     attr-dict-with-keyword
     (`score_mod` $score_mod^)?
@@ -505,6 +523,11 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     - `new_sum = sum * alpha + rowsum(p)`;
     - `new_acc = acc * alpha + p V`.
 
+    The scale, the soft cap and the window may instead be operands
+    (`scale_log2(%s)`, `logits_soft_cap(%c)`, `window_left(%w)`: values
+    known at launch; exactly one of `scale_log2` and its operand is given);
+    a cap `<= 0` or a window `< 0` then disables it.
+
     A row whose max is still `-inf` exponentiates against 0 instead, so that
     no NaN appears. The final output is `acc / sum` and the base-2 lse is
     `max + log2(sum)`. `attn-decompose-online-attention` expands the op into
@@ -535,8 +558,11 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     VectorOfRankAndType<[2], [F32]>:$acc,
     VectorOfRankAndType<[1], [F32]>:$max,
     VectorOfRankAndType<[1], [F32]>:$sum,
+    Optional<F32>:$scale_log2_value,
+    Optional<F32>:$logits_soft_cap_value,
+    Optional<Index>:$window_left_value,
     ConfinedAttr<I64Attr, [IntPositive]>:$block_n,
-    F32Attr:$scale_log2,
+    OptionalAttr<F32Attr>:$scale_log2,
     DefaultValuedAttr<F32Attr, "0.0f">:$logits_soft_cap,
     UnitAttr:$causal,
     DefaultValuedAttr<I64Attr, "-1">:$window_left,
@@ -549,7 +575,11 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
   let assemblyFormat = [{
     $query `,` $key `[` $kv_head `,` $key_start `]` `,` $value `,` $kv_len
     (`pages` `(` $kv_indices^ `[` $page_begin `]` `:` type($kv_indices) `)`)?
-    `,` $query_positions `,` $acc `,` $max `,` $sum attr-dict `:`
+    `,` $query_positions `,` $acc `,` $max `,` $sum
+    (`scale_log2` `(` $scale_log2_value^ `)`)?
+    (`logits_soft_cap` `(` $logits_soft_cap_value^ `)`)?
+    (`window_left` `(` $window_left_value^ `)`)?
+    attr-dict `:`
     type($query) `,` type($key) `,` type($value) `,`
     type($query_positions) `,` type($acc) `,` type($max)
   }];
