@@ -83,7 +83,7 @@ if [[ $what == api || $what == all ]]; then
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
     echo "== FlashInfer API: cost over the kernels"
     python3 scripts/device/bench_api.py --json "$OUT/bench-api.json" 2>&1 |
-      tee "$OUT/bench-api.log" | tail -n 8
+      tee "$OUT/bench-api.log" | tail -n 14
     unset FLASHINFER_MLIR_KERNELS
   fi
 fi
