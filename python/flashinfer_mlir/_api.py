@@ -334,12 +334,20 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
                          heads=spec.num_qo_heads, vo_dim=spec.vo_dim)
 
 
-def _check_run_window(self, window_left, what):
-    planned = self._planned["values"].get("window_left", -1)
-    if window_left is not None and int(window_left) != planned and not (
-            window_left < 0 and planned < 0):
-        raise ValueError(f"{what}: window_left={window_left} differs from "
-                         f"the planned {planned} (plan with it)")
+def _run_values(self, window_left, what):
+    """The planned launch values, with run()'s window_left override (a
+    kernel planned with a window takes any; one planned without none)."""
+    values = self._planned["values"]
+    if window_left is None:
+        return values
+    planned = values.get("window_left", -1)
+    if int(window_left) == planned or (window_left < 0 and planned < 0):
+        return values
+    if self._spec.launch_window and window_left >= 0:
+        return dict(values, window_left=int(window_left))
+    raise ValueError(f"{what}: window_left={window_left} needs a kernel "
+                     f"planned with {'no ' if window_left < 0 else 'a '}"
+                     "window (plan with it)")
 
 
 def decode_run(self, q, paged_kv_cache, q_scale, k_scale, v_scale, out, lse,
@@ -349,11 +357,11 @@ def decode_run(self, q, paged_kv_cache, q_scale, k_scale, v_scale, out, lse,
     if self._impl is None:
         raise RuntimeError(f"{what}: call plan() first")
     _unsupported(what, sinks=sinks)
-    _check_run_window(self, window_left, what)
+    values = _run_values(self, window_left, what)
     if _compiling():
         return _traced_run(self, q, paged_kv_cache, _fold(q_scale, k_scale),
                            v_scale, out, lse, return_lse,
-                           self._planned["batch_size"])
+                           self._planned["batch_size"], values)
     spec, b = self._spec, self._planned["batch_size"]
     _check_tensor(q, f"{what}: q", 3)
     if canonicalize_dtype(q.dtype) != spec.dtype:
@@ -363,18 +371,23 @@ def decode_run(self, q, paged_kv_cache, q_scale, k_scale, v_scale, out, lse,
     out = _out(out, shape, q.dtype, q.device, f"{what}: out")
     if return_lse or lse is not None:
         lse = _out(lse, shape[:2], torch.float32, q.device, f"{what}: lse")
-    values = _scaled(self._planned["values"], _fold(q_scale, k_scale))
+    values = _scaled(values, _fold(q_scale, k_scale))
     out, lse = self._impl.run(q, paged_kv_cache, out=out, lse=lse,
                               variant_values=values)
     _scale_out(out, v_scale)
     return (out, lse) if return_lse else out
 
 
-def _traced_run(self, q, kv, k_scale, v_scale, out, lse, return_lse, rows):
+def _traced_run(self, q, kv, k_scale, v_scale, out, lse, return_lse, rows,
+                values=None):
     """run() while torch.compile traces: outputs allocated in the graph,
     the launch (with every check) in the wrapper_run custom op."""
     from ._tables import split_paged_cache
     torch = _torch()
+    if values is not None and values is not self._planned["values"]:
+        raise NotImplementedError(f"{type(self).__name__}.run: a window_left "
+                                  "override under torch.compile (plan with "
+                                  "it)")
     k, v = (kv if isinstance(kv, (tuple, list)) else
             split_paged_cache(kv, f"{type(self).__name__}.run"))
     shape = (rows, self._planned["heads"], self._planned["vo_dim"])
@@ -478,10 +491,10 @@ def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
     if self._impl is None:
         raise RuntimeError(f"{what}: call plan() first")
     _unsupported(what, sinks=sinks, **(extra or {}))
-    _check_run_window(self, window_left, what)
+    values = _run_values(self, window_left, what)
     if _compiling():
         return _traced_run(self, q, kv, k_scale, v_scale, out, lse,
-                           return_lse, q.shape[0])
+                           return_lse, q.shape[0], values)
     spec = self._spec
     _check_tensor(q, f"{what}: q", 3)
     if canonicalize_dtype(q.dtype) != spec.dtype:
@@ -491,7 +504,7 @@ def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
     out = _out(out, shape, q.dtype, q.device, f"{what}: out")
     if return_lse or lse is not None:
         lse = _out(lse, shape[:2], torch.float32, q.device, f"{what}: lse")
-    values = _scaled(self._planned["values"], k_scale)
+    values = _scaled(values, k_scale)
     out, lse = self._impl.run(q, kv, out=out, lse=lse, variant_values=values)
     _scale_out(out, v_scale)
     return (out, lse) if return_lse else out

@@ -82,3 +82,22 @@ def launch_values(params: dict, values, what: str):
                          "launch")
     return [float(values[n]) if n != "window_left" else int(values[n])
             for n in names]
+
+
+class WrapperBase:
+    """What FlashInfer's batch wrappers share (decode and prefill)."""
+
+    @property
+    def is_cuda_graph_enabled(self) -> bool:
+        return self._use_cuda_graph
+
+    def reset_workspace_buffer(self, float_workspace_buffer,
+                               int_workspace_buffer=None):
+        self._float_workspace_buffer = float_workspace_buffer
+
+    def run_return_lse(self, *args, **kwargs):
+        kwargs["return_lse"] = True
+        return self.run(*args, **kwargs)
+
+    def end_forward(self):
+        pass

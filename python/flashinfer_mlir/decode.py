@@ -17,8 +17,9 @@ after later plan() calls for the same batch size.
 import math
 from typing import Optional, Tuple, Union
 
-from ._tables import (check_page_size, host_int32, launch_values,
-                      pick_kernel, resolve_page_size, split_paged_cache)
+from ._tables import (WrapperBase, check_page_size, host_int32,
+                      launch_values, pick_kernel, resolve_page_size,
+                      split_paged_cache)
 from .planner import check_page_indices, plan_paged_decode
 from .runtime import Module
 
@@ -195,7 +196,7 @@ def single_decode_with_kv_cache(
         window_left, logits_soft_cap, sm_scale, return_lse)
 
 
-class BatchDecodeWithPagedKVCacheWrapper:
+class BatchDecodeWithPagedKVCacheWrapper(WrapperBase):
     """FlashInfer's batch decode over a paged KV cache: plan() once per
     batch shape (host sync), run() many times (no sync, no allocation when
     planned with use_cuda_graph)."""
@@ -211,14 +212,6 @@ class BatchDecodeWithPagedKVCacheWrapper:
                  paged_kv_indices_buffer=paged_kv_indices_buffer,
                  paged_kv_last_page_len_buffer=paged_kv_last_page_len_buffer),
             backend)
-
-    @property
-    def is_cuda_graph_enabled(self) -> bool:
-        return self._use_cuda_graph
-
-    def reset_workspace_buffer(self, float_workspace_buffer,
-                               int_workspace_buffer=None):
-        self._float_workspace_buffer = float_workspace_buffer
 
     def plan(self, indptr, indices, last_page_len, num_qo_heads: int,
              num_kv_heads: int, head_dim: int, page_size: int,
@@ -266,10 +259,6 @@ class BatchDecodeWithPagedKVCacheWrapper:
                                 v_scale, out, lse, return_lse, window_left,
                                 sinks)
 
-    def run_return_lse(self, q, paged_kv_cache, *args, **kwargs):
-        kwargs["return_lse"] = True
-        return self.run(q, paged_kv_cache, *args, **kwargs)
-
     def forward(self, q, paged_kv_cache, pos_encoding_mode: str = "NONE",
                 q_scale=None, k_scale=None, v_scale=None,
                 window_left: int = -1, logits_soft_cap=None, sm_scale=None,
@@ -290,9 +279,6 @@ class BatchDecodeWithPagedKVCacheWrapper:
                                     logits_soft_cap, sm_scale)
         return self.run(q, paged_kv_cache, q_scale=q_scale, k_scale=k_scale,
                         v_scale=v_scale, return_lse=True)
-
-    def end_forward(self):
-        pass
 
 
 class CUDAGraphBatchDecodeWithPagedKVCacheWrapper(

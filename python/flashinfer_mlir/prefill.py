@@ -20,8 +20,9 @@ CUDA graph replays correctly after later plan() calls of the same batch size.
 
 from typing import Optional
 
-from ._tables import (check_page_size, host_int32, launch_values,
-                      pick_kernel, resolve_page_size, split_paged_cache)
+from ._tables import (WrapperBase, check_page_size, host_int32,
+                      launch_values, pick_kernel, resolve_page_size,
+                      split_paged_cache)
 from .planner import (check_page_indices, plan_paged_prefill,
                       plan_ragged_prefill, prefill_schedule_rows)
 from .runtime import Module
@@ -228,22 +229,7 @@ def single_prefill_with_kv_cache_return_lse(*args, **kwargs):
     return single_prefill_with_kv_cache(*args, **kwargs)
 
 
-class _PrefillWrapper:
-    @property
-    def is_cuda_graph_enabled(self) -> bool:
-        return self._use_cuda_graph
-
-    def reset_workspace_buffer(self, float_workspace_buffer,
-                               int_workspace_buffer=None):
-        self._float_workspace_buffer = float_workspace_buffer
-
-    def run_return_lse(self, *args, **kwargs):
-        kwargs["return_lse"] = True
-        return self.run(*args, **kwargs)
-
-    def end_forward(self):
-        pass
-
+class _PrefillWrapper(WrapperBase):
     def _forward(self, causal, pos_encoding_mode, window_left,
                  logits_soft_cap, sm_scale):
         _fi().check_forward_variant(self, pos_encoding_mode, window_left,

@@ -46,6 +46,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+from flashinfer_mlir._launch import eval_shape  # noqa: E402
 from flashinfer_mlir.planner import plan_decode  # noqa: E402
 from flashinfer_mlir.runtime import Module  # noqa: E402
 
@@ -84,18 +85,7 @@ def reference(q, k, v, causal, sm_scale, soft_cap=0.0):
 
 def eval_expr(expr, tensors):
     """A manifest grid/shape expression over named tensors (docs/runtime.md)."""
-    if isinstance(expr, int):
-        return expr
-    (op, a), = expr.items()
-    if op == "dim":
-        return tensors[a[0]].shape[a[1]]
-    if op == "ceil_div":
-        # The divisor: a constant, or a scalar argument such as kv_chunk.
-        divisor = tensors[a[2]] if isinstance(a[2], str) else a[2]
-        return -(-tensors[a[0]].shape[a[1]] // divisor)
-    if op == "mul":
-        return eval_expr(a[0], tensors) * eval_expr(a[1], tensors)
-    raise ValueError(f"unknown expression {expr!r}")
+    return eval_shape(expr, tensors)
 
 
 def launch_all(kernels, tensors, poison=True, kv_chunk=None):

@@ -17,8 +17,9 @@ from .spec import KernelSpec
 DTYPES = ("f16", "bf16")
 HEAD_DIMS = (64, 128, 256)
 # (num_qo_heads, num_kv_heads): MHA, GQA 4 and 8 at 32 query heads (Llama
-# 2/3 8B, FlashInfer's tests), small MHA, 70B-class 64/8.
-HEADS = ((32, 32), (32, 8), (32, 4), (4, 4), (8, 8), (64, 8))
+# 2/3 8B), the small shapes of FlashInfer's tests (4/4, 8/8, 8/4), 70B-class
+# 64/8.
+HEADS = ((32, 32), (32, 8), (32, 4), (4, 4), (8, 8), (8, 4), (64, 8))
 LAYOUTS = ("nhd", "hnd")
 # The variant switches: where each is compiled (head dims x head counts).
 SOFT_CAP_AT = dict(head_dims=(128, 256), heads=((32, 8), (32, 4), (4, 4)))
