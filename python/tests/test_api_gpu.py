@@ -115,6 +115,29 @@ def test_single_prefill(causal, lens):
         close_lse(lse, rl, "single prefill lse")
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_split_head_dims(causal):
+    """DeepSeek's prefill: q/k head dim 192, v/o 128, single and ragged."""
+    g = gen(61)
+    q = rand((300, 16, 192), torch.bfloat16, g)
+    k = rand((700, 16, 192), torch.bfloat16, g)
+    v = rand((700, 16, 128), torch.bfloat16, g)
+    o = flashinfer.single_prefill_with_kv_cache(q, k, v, causal=causal)
+    assert o.shape == (300, 16, 128)
+    close(o, reference(q, k, v, causal)[0], "single 192/128")
+    i32 = dict(dtype=torch.int32, device="cuda")
+    qo_indptr = torch.tensor([0, 100, 300], **i32)
+    kv_indptr = torch.tensor([0, 300, 700], **i32)
+    w = flashinfer.BatchPrefillWithRaggedKVCacheWrapper(workspace())
+    w.plan(qo_indptr, kv_indptr, 16, 16, 192, head_dim_vo=128, causal=causal,
+           q_data_type=torch.bfloat16)
+    o = w.run(q, k, v)
+    for b, (s, t) in enumerate([(slice(0, 100), slice(0, 300)),
+                                (slice(100, 300), slice(300, 700))]):
+        close(o[s], reference(q[s], k[t], v[t], causal)[0],
+              f"ragged 192/128 request {b}")
+
+
 def test_single_prefill_fused_qkv_views():
     """q, k and v sliced from one fused projection (strided views)."""
     g = gen(3)

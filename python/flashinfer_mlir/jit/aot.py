@@ -64,8 +64,18 @@ def state_specs(dtypes=DTYPES, head_dims=HEAD_DIMS,
     return specs
 
 
+def split_head_dim_specs() -> List[KernelSpec]:
+    """DeepSeek's prefill (head dims 192 for q/k, 128 for v/o), bf16, 16
+    heads (128 over tensor parallelism of 8), causal or not, single and
+    ragged."""
+    return [KernelSpec(kind, "bf16", 192, 16, 16, head_dim_vo=128,
+                       causal=causal, launch_sm_scale=True)
+            for kind in ("single_prefill", "batch_prefill_ragged")
+            for causal in (False, True)]
+
+
 def aot_specs() -> List[KernelSpec]:
-    return (attention_specs() +
+    return (attention_specs() + split_head_dim_specs() +
             attention_specs(DTYPES, launch_soft_cap=True, **SOFT_CAP_AT) +
             attention_specs(DTYPES, launch_window=True, **WINDOW_AT) +
             state_specs())
