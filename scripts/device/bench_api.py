@@ -5,7 +5,8 @@ batch prefill (16 requests of 512..4096 tokens, causal) through
 flashinfer_mlir's wrappers (eager, and replayed from a CUDA graph) against
 the kernel-level PagedDecode / BatchPrefill the serving benchmark times.
 bf16, 32 query / 8 KV heads, head dim 128, page size 16. CUDA events,
-medians of repeated batches after warm-up (bench_attention.time_ms).
+medians of repeated batches after warm-up (bench_attention.time_ms); the
+graph pairs timed alternately.
 
   bench_api.py [--json OUT]     (FLASHINFER_MLIR_KERNELS: the kernel cache)
 """
@@ -29,7 +30,7 @@ from flashinfer_mlir.prefill import BatchPrefill  # noqa: E402
 
 HQ, HKV, D, PS = 32, 8, 128, 16
 BF16 = torch.bfloat16
-STATIC = []  # graph times of the kernels with sm_scale compiled in
+STATIC = []  # (sm_scale compiled in, at launch) graph times, alternated
 
 
 def paged_table(lens):
@@ -42,6 +43,16 @@ def paged_table(lens):
                         device="cuda")
     cache = torch.randn((num, 2, PS, HKV, D), device="cuda").to(BF16)
     return cache, indptr, perm, last
+
+
+def ab(a, b, rounds=3):
+    """Medians of a and b timed alternately (a, b, a, b, ...), so that a
+    drift of the card's clocks over the run falls on both alike."""
+    ta, tb = [], []
+    for _ in range(rounds):
+        ta.append(time_ms(a))
+        tb.append(time_ms(b))
+    return sorted(ta)[rounds // 2], sorted(tb)[rounds // 2]
 
 
 def decode_rows(kv_len, batch=64):
@@ -62,13 +73,15 @@ def decode_rows(kv_len, batch=64):
                                                HKV), "sm_90a"),
                          max_batch_size=batch, max_num_pages=indices.numel())
     static.plan(indptr, indices, last, page_size=PS)
-    STATIC.append(time_ms(graphed(lambda: static.run(q, cache, out=out),
-                                  "static decode")))
+    static_graph = graphed(lambda: static.run(q, cache, out=out),
+                           "static decode")
+    kernel_graph = graphed(lambda: low.run(q, cache, out=out,
+                                           variant_values=values), "decode")
+    api_graph = graphed(lambda: w.run(q, cache, out=out), "api decode")
+    STATIC.append(ab(static_graph, kernel_graph))
     return (time_ms(lambda: low.run(q, cache, out=out, variant_values=values)),
-            time_ms(graphed(lambda: low.run(q, cache, out=out,
-                                            variant_values=values), "decode")),
-            time_ms(lambda: w.run(q, cache, out=out)),
-            time_ms(graphed(lambda: w.run(q, cache, out=out), "api decode")))
+            *ab(kernel_graph, api_graph),
+            time_ms(lambda: w.run(q, cache, out=out)))
 
 
 def prefill_rows():
@@ -94,14 +107,15 @@ def prefill_rows():
                           max_batch_size=16, max_num_tokens=sum(lens),
                           max_num_pages=indices.numel())
     static.plan(qo_indptr, kv_indptr, indices, last, page_size=PS)
-    STATIC.append(time_ms(graphed(lambda: static.run(q, cache, out=out),
-                                  "static prefill")))
+    static_graph = graphed(lambda: static.run(q, cache, out=out),
+                           "static prefill")
+    kernel_graph = graphed(lambda: low.run(q, cache, out=out,
+                                           variant_values=values), "prefill")
+    api_graph = graphed(lambda: w.run(q, cache, out=out), "api prefill")
+    STATIC.append(ab(static_graph, kernel_graph))
     return (time_ms(lambda: low.run(q, cache, out=out, variant_values=values)),
-            time_ms(graphed(lambda: low.run(q, cache, out=out,
-                                            variant_values=values),
-                            "prefill")),
-            time_ms(lambda: w.run(q, cache, out=out)),
-            time_ms(graphed(lambda: w.run(q, cache, out=out), "api prefill")))
+            *ab(kernel_graph, api_graph),
+            time_ms(lambda: w.run(q, cache, out=out)))
 
 
 def main():
@@ -115,19 +129,19 @@ def main():
           "API eager (ms) | API / kernel, eager | kernel-level graph (ms) | "
           "API graph (ms) | API / kernel, graph |")
     print("|---|---|---|---|---|---|---|")
-    for label, (ke, kg, ae, ag) in rows:
+    for label, (ke, kg, ag, ae) in rows:
         print(f"| {label} | {ke:.3f} | {ae:.3f} | {ae / ke:.3f} | {kg:.3f} | "
               f"{ag:.3f} | {ag / kg:.3f} |")
     print("\n| bf16 32/8 heads, d128, page 16 | sm_scale compiled in, graph "
           "(ms) | sm_scale at launch, graph (ms) | launch / compiled in |")
     print("|---|---|---|---|")
-    for (label, (_, kg, _, _)), st in zip(rows, STATIC):
-        print(f"| {label} | {st:.3f} | {kg:.3f} | {kg / st:.3f} |")
+    for (label, _), (st, lg) in zip(rows, STATIC):
+        print(f"| {label} | {st:.3f} | {lg:.3f} | {lg / st:.3f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({label: dict(kernel_eager=ke, kernel_graph=kg,
                                    api_eager=ae, api_graph=ag)
-                       for label, (ke, kg, ae, ag) in rows}, f, indent=1)
+                       for label, (ke, kg, ag, ae) in rows}, f, indent=1)
 
 
 if __name__ == "__main__":
