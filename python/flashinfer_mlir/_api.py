@@ -299,10 +299,10 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
         raise NotImplementedError(f"{what}: q_len_per_req > 1 has no decode "
                                   "kernel; use BatchPrefillWithPagedKVCache"
                                   "Wrapper")
-    spec, values = _spec_for_plan("batch_decode", what, num_qo_heads, num_kv_heads,
-                          head_dim, None, self._kv_layout, pos_encoding_mode,
-                          window_left, logits_soft_cap, q_data_type,
-                          kv_data_type, o_data_type, sm_scale)
+    spec, values = _spec_for_plan(
+        "batch_decode", what, num_qo_heads, num_kv_heads, head_dim, None,
+        self._kv_layout, pos_encoding_mode, window_left, logits_soft_cap,
+        q_data_type, kv_data_type, o_data_type, sm_scale)
     batch = last_page_len.numel() if hasattr(last_page_len, "numel") else \
         len(last_page_len)
     pages = indices.numel() if hasattr(indices, "numel") else len(indices)
@@ -433,11 +433,10 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
     what = f"{type(self).__name__}.plan"
     _unsupported(what, custom_mask=custom_mask,
                  packed_custom_mask=packed_custom_mask)
-    spec, values = _spec_for_plan(kind, what, num_qo_heads, num_kv_heads,
-                          head_dim_qk, head_dim_vo, self._kv_layout,
-                          pos_encoding_mode, window_left, logits_soft_cap,
-                          q_data_type, kv_data_type, o_data_type, sm_scale,
-                          causal)
+    spec, values = _spec_for_plan(
+        kind, what, num_qo_heads, num_kv_heads, head_dim_qk, head_dim_vo,
+        self._kv_layout, pos_encoding_mode, window_left, logits_soft_cap,
+        q_data_type, kv_data_type, o_data_type, sm_scale, causal)
     qo_host = qo_indptr.to("cpu") if isinstance(qo_indptr, torch.Tensor) \
         else torch.tensor(list(qo_indptr))
     if qo_host.dim() != 1 or qo_host.numel() < 1:
