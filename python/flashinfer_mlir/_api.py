@@ -593,6 +593,12 @@ def append_paged_kv_cache(append_key, append_value, batch_indices, positions,
     from ._tables import split_paged_cache
     what = "append_paged_kv_cache"
     layout = check_kv_layout(kv_layout)
+    if _compiling():
+        k_cache, v_cache = split_paged_cache(paged_kv_cache, what)
+        _torch().ops.flashinfer_mlir.append_paged_kv_cache(
+            append_key, append_value, batch_indices, positions, k_cache,
+            v_cache, kv_indices, kv_indptr, kv_last_page_len, kv_layout)
+        return
     _check_tensor(append_key, f"{what}: append_key", 3)
     _check_tensor(append_value, f"{what}: append_value", 3)
     k_cache, v_cache = split_paged_cache(paged_kv_cache, what)

@@ -120,3 +120,21 @@ def merge_states(v: Tensor, s: Tensor) -> Tuple[Tensor, Tensor]:
 def _(v, s):
     return (v.new_empty((v.shape[0], v.shape[2], v.shape[3])),
             s.new_empty((s.shape[0], s.shape[2])))
+
+
+@torch.library.custom_op("flashinfer_mlir::append_paged_kv_cache",
+                         mutates_args=("k_cache", "v_cache"))
+def append_paged_kv_cache(append_key: Tensor, append_value: Tensor,
+                          batch_indices: Tensor, positions: Tensor,
+                          k_cache: Tensor, v_cache: Tensor,
+                          kv_indices: Tensor, kv_indptr: Tensor,
+                          kv_last_page_len: Tensor, kv_layout: str) -> None:
+    _api.append_paged_kv_cache(append_key, append_value, batch_indices,
+                               positions, (k_cache, v_cache), kv_indices,
+                               kv_indptr, kv_last_page_len, kv_layout)
+
+
+@append_paged_kv_cache.register_fake
+def _(append_key, append_value, batch_indices, positions, k_cache, v_cache,
+      kv_indices, kv_indptr, kv_last_page_len, kv_layout):
+    return None

@@ -572,6 +572,24 @@ def test_torch_compile_fullgraph():
 
     compiled = torch.compile(step, fullgraph=True)
     got = compiled(q1, k1, v1, qp, qd, c.cache)
+    # An append into the cache, compiled, writes what the eager one does.
+    i32 = dict(dtype=torch.int32, device="cuda")
+    k_new = rand((3, 8, 128), torch.bfloat16, g)
+    v_new = rand((3, 8, 128), torch.bfloat16, g)
+    bi = torch.tensor([0, 1, 2], **i32)
+    pos = torch.tensor([0, 39, 299], **i32)
+
+    def append(cache):
+        flashinfer.append_paged_kv_cache(k_new, v_new, bi, pos, cache,
+                                         c.indices, c.indptr, c.last)
+        return cache
+
+    eager_cache = append(c.cache.clone())
+    compiled_cache = torch.compile(append, fullgraph=True)(c.cache.clone())
+    same = (eager_cache == compiled_cache) | (eager_cache.isnan() &
+                                              compiled_cache.isnan())
+    assert same.all() and not torch.equal(eager_cache.nan_to_num(),
+                                          c.cache.nan_to_num())
     want = step(q1, k1, v1, qp, qd, c.cache)
     for x, y in zip(got, want):
         assert torch.allclose(x.float(), y.float(), atol=1e-2, rtol=1e-2)
