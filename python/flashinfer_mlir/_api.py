@@ -17,7 +17,7 @@ from .jit.spec import KernelSpec
 from .page import AppendPagedKV
 from .prefill import BatchPrefill
 from .utils import (canonicalize_dtype, check_kv_layout,
-                    check_pos_encoding_mode, device_chip)
+                    check_pos_encoding_mode, default_sm_scale, device_chip)
 
 
 def _torch():
@@ -95,7 +95,7 @@ def _variant(head_dim, window_left, logits_soft_cap, sm_scale):
     cap = _cap(logits_soft_cap)
     window = int(window_left) if window_left is not None else -1
     scale = float(sm_scale) if sm_scale is not None else \
-        1.0 / math.sqrt(head_dim)
+        default_sm_scale(head_dim)
     if not (scale > 0 and math.isfinite(scale)):
         raise ValueError(f"sm_scale must be finite and > 0, got {sm_scale}")
     fields = dict(launch_sm_scale=True, launch_soft_cap=cap > 0,

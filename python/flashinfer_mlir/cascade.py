@@ -43,6 +43,16 @@ def merge_states(v, s):
     return _fi().merge_states(v, s)
 
 
+def _with_shared_prefix(q, k_shared, v_shared, kv_layout, sm_scale, unique):
+    """Every query's attention over the shared prefix (all of k_shared /
+    v_shared), merged with `unique`, the (o, lse) of its own keys."""
+    v, s = single_prefill_with_kv_cache(
+        q, k_shared, v_shared, causal=False, kv_layout=kv_layout,
+        sm_scale=sm_scale, return_lse=True)
+    merge_state_in_place(v, s, *unique)
+    return v
+
+
 class MultiLevelCascadeAttentionWrapper:
     """Attention over `num_levels` page tables per request (level 0 the most
     shared prefix, the last each request's own tokens), each level a batch
@@ -154,13 +164,10 @@ class BatchDecodeWithSharedPrefixPagedKVCacheWrapper:
     def forward(self, q, k_shared, v_shared, unique_kv_cache):
         """q [batch, num_qo_heads, head_dim]; every query attends all of
         k_shared/v_shared, then its own pages."""
-        v, s = single_prefill_with_kv_cache(
-            q, k_shared, v_shared, causal=False, kv_layout=self._kv_layout,
-            return_lse=True)
-        v_u, s_u = self._batch_decode_wrapper.run(q, unique_kv_cache,
-                                                  return_lse=True)
-        merge_state_in_place(v, s, v_u, s_u)
-        return v
+        return _with_shared_prefix(
+            q, k_shared, v_shared, self._kv_layout, None,
+            self._batch_decode_wrapper.run(q, unique_kv_cache,
+                                           return_lse=True))
 
     def end_forward(self):
         pass
@@ -200,13 +207,10 @@ class BatchPrefillWithSharedPrefixPagedKVCacheWrapper:
         self._batch_prefill_wrapper.plan(
             *self._plan_args, causal=causal, sm_scale=sm_scale,
             q_data_type=q.dtype)
-        v, s = single_prefill_with_kv_cache(
-            q, k_shared, v_shared, causal=False, kv_layout=self._kv_layout,
-            sm_scale=sm_scale, return_lse=True)
-        v_u, s_u = self._batch_prefill_wrapper.run(q, unique_kv_cache,
-                                                   return_lse=True)
-        merge_state_in_place(v, s, v_u, s_u)
-        return v
+        return _with_shared_prefix(
+            q, k_shared, v_shared, self._kv_layout, sm_scale,
+            self._batch_prefill_wrapper.run(q, unique_kv_cache,
+                                            return_lse=True))
 
     def end_forward(self):
         pass

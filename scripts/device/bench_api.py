@@ -55,6 +55,21 @@ def ab(a, b, rounds=3):
     return sorted(ta)[rounds // 2], sorted(tb)[rounds // 2]
 
 
+def time_rows(w, low, static, values, q, cache, out, label):
+    """A row's times: kernel-level eager, kernel-level and API graphs
+    (alternated), API eager; and, into STATIC, the compiled-in-scale kernel
+    against the kernel-level one, graphs alternated."""
+    static_graph = graphed(lambda: static.run(q, cache, out=out),
+                           f"static {label}")
+    kernel_graph = graphed(lambda: low.run(q, cache, out=out,
+                                           variant_values=values), label)
+    api_graph = graphed(lambda: w.run(q, cache, out=out), f"api {label}")
+    STATIC.append(ab(static_graph, kernel_graph))
+    return (time_ms(lambda: low.run(q, cache, out=out, variant_values=values)),
+            *ab(kernel_graph, api_graph),
+            time_ms(lambda: w.run(q, cache, out=out)))
+
+
 def decode_rows(kv_len, batch=64):
     cache, indptr, indices, last = paged_table([kv_len] * batch)
     q = torch.randn((batch, HQ, D), device="cuda").to(BF16)
@@ -73,15 +88,7 @@ def decode_rows(kv_len, batch=64):
                                                HKV), "sm_90a"),
                          max_batch_size=batch, max_num_pages=indices.numel())
     static.plan(indptr, indices, last, page_size=PS)
-    static_graph = graphed(lambda: static.run(q, cache, out=out),
-                           "static decode")
-    kernel_graph = graphed(lambda: low.run(q, cache, out=out,
-                                           variant_values=values), "decode")
-    api_graph = graphed(lambda: w.run(q, cache, out=out), "api decode")
-    STATIC.append(ab(static_graph, kernel_graph))
-    return (time_ms(lambda: low.run(q, cache, out=out, variant_values=values)),
-            *ab(kernel_graph, api_graph),
-            time_ms(lambda: w.run(q, cache, out=out)))
+    return time_rows(w, low, static, values, q, cache, out, "decode")
 
 
 def prefill_rows():
@@ -107,15 +114,7 @@ def prefill_rows():
                           max_batch_size=16, max_num_tokens=sum(lens),
                           max_num_pages=indices.numel())
     static.plan(qo_indptr, kv_indptr, indices, last, page_size=PS)
-    static_graph = graphed(lambda: static.run(q, cache, out=out),
-                           "static prefill")
-    kernel_graph = graphed(lambda: low.run(q, cache, out=out,
-                                           variant_values=values), "prefill")
-    api_graph = graphed(lambda: w.run(q, cache, out=out), "api prefill")
-    STATIC.append(ab(static_graph, kernel_graph))
-    return (time_ms(lambda: low.run(q, cache, out=out, variant_values=values)),
-            *ab(kernel_graph, api_graph),
-            time_ms(lambda: w.run(q, cache, out=out)))
+    return time_rows(w, low, static, values, q, cache, out, "prefill")
 
 
 def main():

@@ -234,3 +234,14 @@ func.func @append_operand_not_argument(%k: tensor<?x2x64xf16>, %v: tensor<?x2x64
   %kc2, %vc2 = attn.append_paged_kv k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) batch_indices(%b : tensor<?xi32>) positions(%p : tensor<?xi32>) kv_indices(%i : tensor<?xi32>) kv_indptr(%ip : tensor<?xi32>) outs(%kc, %vc : tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>) -> tensor<?x16x2x64xf16>, tensor<?x16x2x64xf16>
   "test.terminator"() : () -> ()
 }) : () -> ()
+
+// -----
+
+// A constant launch-time value is compiled in, and checked as the attribute
+// would be.
+func.func @constant_sm_scale_negative(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  %s = arith.constant -1.0 : f32
+  // expected-error @below {{convert-attn-to-gpu: the sm_scale operand must be finite and > 0}}
+  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) sm_scale(%s) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}
