@@ -43,14 +43,18 @@ LogicalResult configureVariants(OpT op, FlashAttentionConfig &cfg) {
   };
   if (op.getCustomMask())
     return fail("custom_mask is not supported by the GPU lowering yet");
-  if (op.getAlibiSlopes() || op.getPosEncoding() != PosEncoding::none)
-    return fail("positional encodings (alibi, rope_llama) are not supported "
-                "by the GPU lowering yet");
-  if (op.getSinks())
-    return fail("attention sinks are not supported by the GPU lowering yet");
-  if (!op.getScoreMod().empty() || !op.getMaskMod().empty())
-    return fail("score_mod/mask_mod regions that do not spell a builtin are "
-                "not supported by the GPU lowering yet");
+  if (op.getPosEncoding() == PosEncoding::rope_llama)
+    return fail("pos_encoding = rope_llama (fused RoPE) is not supported by "
+                "the GPU lowering yet; rotate q and k with attn.rope first");
+  if (op.getPosEncoding() == PosEncoding::alibi)
+    cfg.alibi = op.getAlibiSlopes()
+                    ? FlashAttentionConfig::Alibi::slopesArgument
+                    : FlashAttentionConfig::Alibi::defaultSlopes;
+  cfg.sinks = static_cast<bool>(op.getSinks());
+  if (!op.getScoreMod().empty())
+    cfg.scoreMod = &op.getScoreMod();
+  if (!op.getMaskMod().empty())
+    cfg.maskMod = &op.getMaskMod();
   cfg.causal = op.getCausal();
   cfg.windowLeft = static_cast<int64_t>(op.getWindowLeft());
   cfg.smScale = op.getEffectiveSmScale();
@@ -296,9 +300,10 @@ ArrayAttr buildManifestArgs(Builder &b, gpu::GPUFuncOp kernel,
   return b.getArrayAttr(args);
 }
 
-/// Argument names of a segmented merge kernel in its manifest.
+/// Argument names of a segmented merge kernel in its manifest (`sinks`
+/// empty: none).
 struct SegmentedMergeNames {
-  StringRef values, lse, indptr, out, outLse;
+  StringRef values, lse, indptr, out, outLse, sinks;
 };
 
 /// The manifest entry of a kernel built by buildSegmentedMergeStatesKernel:
@@ -330,8 +335,11 @@ KernelAttr buildSegmentedMergeEntry(Builder &b, gpu::GPUFuncOp kernel,
   if (withIndptr)
     descs.push_back({names.indptr, {add(dimOf(names.out), 1)}});
   descs.push_back({names.out});
-  if (types.size() > outArg + 1)
+  unsigned withSinks = names.sinks.empty() ? 0 : 1;
+  if (types.size() > outArg + 1 + withSinks)
     descs.push_back({names.outLse, {dimOf(names.out)}});
+  if (withSinks)
+    descs.push_back({names.sinks});
   ArrayAttr args = buildManifestArgs(b, kernel, descs);
   SmallVector<NamedAttribute> params(extraParams);
   params.push_back(named("num_qo_heads", i64(heads)));
@@ -427,6 +435,10 @@ SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
   } else {
     llvm::append_range(argDescs, outDescs);
   }
+  if (cfg.takesAlibiSlopes())
+    argDescs.push_back({"alibi_slopes"});
+  if (cfg.takesSinks())
+    argDescs.push_back({"sinks"});
   if (cfg.launchSmScale)
     argDescs.push_back({"sm_scale"});
   if (cfg.launchSoftCap)
@@ -501,6 +513,16 @@ SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
   if (!launchValues.empty())
     paramList.push_back(
         named("launch_values", b.getStrArrayAttr(launchValues)));
+  if (cfg.alibi != FlashAttentionConfig::Alibi::none)
+    paramList.push_back(named(
+        "alibi_slopes",
+        str(cfg.takesAlibiSlopes() ? "argument" : "default")));
+  if (cfg.sinks)
+    paramList.push_back(named("sinks", b.getBoolAttr(true)));
+  if (cfg.scoreMod)
+    paramList.push_back(named("score_mod", b.getBoolAttr(true)));
+  if (cfg.maskMod)
+    paramList.push_back(named("mask_mod", b.getBoolAttr(true)));
   if (cfg.packHeads) {
     // Query row r of a workgroup is head kv_head * G + r.
     paramList.push_back(named("rows", str("heads")));
@@ -541,7 +563,9 @@ SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
     return entries;
 
   entries.push_back(buildSegmentedMergeEntry(
-      b, merge, {"o_part", "lse_part", "merge_indptr", "o", "lse"},
+      b, merge,
+      {"o_part", "lse_part", "merge_indptr", "o", "lse",
+       cfg.sinks ? "sinks" : ""},
       {named("stage", str("merge")), named("workspace", workspace)}));
   return entries;
 }
@@ -563,6 +587,8 @@ Value getOperandOfKernelArg(Operation *op, StringRef argName) {
             .Case("sm_scale", a.getSmScaleValue())
             .Case("logits_soft_cap", a.getLogitsSoftCapValue())
             .Case("window_left", a.getWindowLeftValue())
+            .Case("alibi_slopes", a.getAlibiSlopes())
+            .Case("sinks", a.getSinks())
             .Default(Value());
       })
       .Case([&](PagedAttentionOp a) -> Value {
@@ -579,6 +605,8 @@ Value getOperandOfKernelArg(Operation *op, StringRef argName) {
             .Case("sm_scale", a.getSmScaleValue())
             .Case("logits_soft_cap", a.getLogitsSoftCapValue())
             .Case("window_left", a.getWindowLeftValue())
+            .Case("alibi_slopes", a.getAlibiSlopes())
+            .Case("sinks", a.getSinks())
             .Default(Value());
       })
       .Case([&](AppendPagedKVOp a) -> Value {
@@ -943,6 +971,8 @@ struct ConvertAttnToGPUPass
                                          cfg.elementType);
       if (cfg.withLse)
         mergeCfg.outLseType = getUserViewType({rows, cfg.numQoHeads}, f32);
+      if (cfg.sinks)
+        mergeCfg.sinksType = MemRefType::get({cfg.numQoHeads}, f32);
       FailureOr<gpu::GPUFuncOp> built = buildSegmentedMergeStatesKernel(
           builder, op->getLoc(), gpuModule, mergeName, mergeCfg);
       if (failed(built)) {

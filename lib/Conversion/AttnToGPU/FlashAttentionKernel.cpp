@@ -22,6 +22,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 #include <limits>
@@ -80,6 +82,15 @@ private:
                      Value padding);
   Value readQueryTile();
   Value queryPositions();
+  /// Each row's query head ([blockM] index).
+  Value queryHeads();
+  /// A per-head f32 table's entry for each row ([blockM]).
+  Value perRowEntries(Value table);
+  /// FlashInfer's default ALiBi slope of each row's head.
+  Value defaultAlibiSlopes(Value heads);
+  /// Fills the score_mod / mask_mod regions of `step` (ALiBi's bias with
+  /// the slope as its row value, then the op's functions).
+  void buildStepRegions(OnlineAttentionStepOp step);
   void writeOutputs(Value acc, Value max, Value sum);
 
   ImplicitLocOpBuilder &b;
@@ -96,6 +107,8 @@ private:
   // Paged: the work item's key range.
   Value chunkBegin, chunkEnd;
   Value qoLen, kvLen, posOffset;
+  // The request (a region's `batch`); the per-head variant tensors.
+  Value batchIndex, alibiMem, sinksMem;
 };
 
 Value TiledKernelBuilder::readQueryTile() {
@@ -111,6 +124,109 @@ Value TiledKernelBuilder::readQueryTile() {
   return vector::TransferReadOp::create(
       b, type, qMem, at, tileMap(ctx, cfg.packHeads ? 1 : 0, 3), pad,
       /*mask=*/Value(), b.getBoolArrayAttr({false, true}));
+}
+
+Value TiledKernelBuilder::queryHeads() {
+  auto type = VectorType::get({cfg.blockM()}, b.getIndexType());
+  if (!cfg.packHeads)
+    return vector::BroadcastOp::create(b, type, qHead);
+  return arith::AddIOp::create(b, vector::StepOp::create(b, type),
+                               vector::BroadcastOp::create(b, type, headBase));
+}
+
+Value TiledKernelBuilder::perRowEntries(Value table) {
+  auto type = VectorType::get({cfg.blockM()}, b.getF32Type());
+  if (!cfg.packHeads)
+    return vector::BroadcastOp::create(
+        b, type, memref::LoadOp::create(b, table, ValueRange{qHead}));
+  // Rows are the heads headBase + r; padding rows past the table read 0.
+  Value pad = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  return vector::TransferReadOp::create(
+      b, type, table, ValueRange{headBase},
+      AffineMapAttr::get(
+          AffineMap::getMinorIdentityMap(1, 1, b.getContext())),
+      pad, /*mask=*/Value(), b.getBoolArrayAttr({false}));
+}
+
+Value TiledKernelBuilder::defaultAlibiSlopes(Value heads) {
+  // With n the largest power of two <= Hq, head h < n has slope
+  // 2^(-8(h+1)/n) and head n + k has 2^(-4(2k+1)/n), as FlashInfer and the
+  // ALiBi paper compute them.
+  auto type = cast<VectorType>(heads.getType());
+  auto f32Type = type.clone(b.getF32Type());
+  int64_t n = int64_t(1) << llvm::Log2_64(cfg.numQoHeads);
+  auto cst = [&](float v) {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(f32Type, b.getF32FloatAttr(v)));
+  };
+  Value h = arith::SIToFPOp::create(
+      b, f32Type,
+      arith::IndexCastOp::create(b, type.clone(b.getI32Type()), heads));
+  float nf = static_cast<float>(n);
+  // -8(h+1)/n and -4(2(h-n)+1)/n = (-8h + 8n - 4)/n.
+  Value inSeries = arith::MulFOp::create(
+      b, arith::AddFOp::create(b, h, cst(1.0f)), cst(-8.0f / nf));
+  Value interleaved = arith::AddFOp::create(
+      b, arith::MulFOp::create(b, h, cst(-8.0f / nf)), cst(8.0f - 4.0f / nf));
+  Value first = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, h,
+                                      cst(nf));
+  return math::Exp2Op::create(
+      b, arith::SelectOp::create(b, first, inSeries, interleaved));
+}
+
+void TiledKernelBuilder::buildStepRegions(OnlineAttentionStepOp step) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  OpBuilder rb(ctx);
+  Location loc = step.getLoc();
+  unsigned numRowValues = step.getRowValues().size();
+  // Block arguments: [score,] batch, q_head, q_idx, kv_idx, row values.
+  auto addBlock = [&](Region &region, bool withScore) {
+    SmallVector<Type> types;
+    if (withScore)
+      types.push_back(f32);
+    types.append(4, index);
+    types.append(numRowValues, f32);
+    Block *block = rb.createBlock(&region, {}, types,
+                                  SmallVector<Location>(types.size(), loc));
+    rb.setInsertionPointToStart(block);
+    return block;
+  };
+  // Clones the op's function `fn` with its arguments bound to `args`.
+  auto inlineFunction = [&](Region &fn, ValueRange args) {
+    Block &body = fn.front();
+    IRMapping map;
+    map.map(body.getArguments(), args);
+    for (Operation &op : body.without_terminator())
+      rb.clone(op, map);
+    return map.lookupOrDefault(cast<YieldOp>(body.getTerminator()).getValue());
+  };
+  if (cfg.alibi != FlashAttentionConfig::Alibi::none || cfg.scoreMod) {
+    Block *block = addBlock(step.getScoreMod(), /*withScore=*/true);
+    Value s = block->getArgument(0);
+    Value qIdx = block->getArgument(3), kvIdx = block->getArgument(4);
+    if (cfg.alibi != FlashAttentionConfig::Alibi::none) {
+      // The slope is the first row value.
+      Value slope = block->getArgument(5);
+      Value dist = arith::SIToFPOp::create(
+          rb, loc, f32,
+          arith::IndexCastOp::create(rb, loc, rb.getI32Type(),
+                                     arith::SubIOp::create(rb, loc, kvIdx,
+                                                           qIdx)));
+      s = arith::AddFOp::create(rb, loc, s,
+                                arith::MulFOp::create(rb, loc, slope, dist));
+    }
+    if (cfg.scoreMod)
+      s = inlineFunction(*cfg.scoreMod,
+                         {s, block->getArgument(1), block->getArgument(2),
+                          qIdx, kvIdx});
+    YieldOp::create(rb, loc, s);
+  }
+  if (cfg.maskMod) {
+    Block *block = addBlock(step.getMaskMod(), /*withScore=*/false);
+    Value visible = inlineFunction(*cfg.maskMod, block->getArguments().take_front(4));
+    YieldOp::create(rb, loc, visible);
+  }
 }
 
 Value TiledKernelBuilder::queryPositions() {
@@ -134,11 +250,30 @@ void TiledKernelBuilder::writeOutputs(Value acc, Value max, Value sum) {
   Value zero = splat(rowType, b.getF32FloatAttr(0.0f));
   Value negInf = splat(
       rowType, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-  // A row that saw no key has sum 0: output 0 and lse -inf.
-  Value seen = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
   Value one = splat(rowType, b.getF32FloatAttr(1.0f));
-  Value inv = arith::SelectOp::create(b, seen,
-                                      arith::DivFOp::create(b, one, sum), zero);
+  // The sink joins the state as one more key of logit sinks[h] and value 0:
+  // max and sum are rescaled to the new max, acc with them below.
+  Value accScale = one;
+  if (sinksMem) {
+    Value sink = arith::MulFOp::create(
+        b, perRowEntries(sinksMem),
+        splat(rowType, b.getF32FloatAttr(static_cast<float>(M_LOG2E))));
+    Value newMax = arith::MaximumFOp::create(b, max, sink);
+    // Exponentiate against 0 while the max is -inf (a -inf sink is none).
+    Value base = arith::SelectOp::create(
+        b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, negInf),
+        zero, newMax);
+    accScale = math::Exp2Op::create(b, arith::SubFOp::create(b, max, base));
+    Value sinkTerm =
+        math::Exp2Op::create(b, arith::SubFOp::create(b, sink, base));
+    sum = arith::AddFOp::create(b, arith::MulFOp::create(b, sum, accScale),
+                                sinkTerm);
+    max = base;
+  }
+  // A row that saw no key (nor sink) has sum 0: output 0 and lse -inf.
+  Value seen = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
+  Value inv = arith::SelectOp::create(
+      b, seen, arith::DivFOp::create(b, accScale, sum), zero);
   Value invColumn = vector::ShapeCastOp::create(b, columnType, inv);
   Value o = arith::MulFOp::create(
       b, acc, vector::BroadcastOp::create(b, accType, invColumn));
@@ -226,6 +361,7 @@ void TiledKernelBuilder::buildBatchPrefillPrologue(gpu::GPUFuncOp func) {
   // Clamped into the batch (launched only when it and q are not empty).
   Value lastRequest = sub(memref::DimOp::create(b, qoIndptr, 0), idx(2));
   Value r = minIdx(maxIdx(request, idx(0)), lastRequest);
+  batchIndex = r;
   auto [qBegin, qEnd] =
       clampRange(qoIndptr, r, memref::DimOp::create(b, qMem, 0));
   qStart = qBegin;
@@ -263,6 +399,7 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
   qToken = idx(0);
   qStart = idx(0);
+  batchIndex = idx(0);
   // The workgroup's first row: from the schedule with a batch of prefill
   // requests (the prologue sets it), else from grid.x below.
   rowBase = Value();
@@ -286,6 +423,7 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     // no schedule row makes the kernel read outside q and the page table.
     Value lastRequest = sub(memref::DimOp::create(b, qMem, 0), idx(1));
     qToken = minIdx(maxIdx(request, idx(0)), lastRequest);
+    batchIndex = qToken;
     readPageTable(indptr, lastPageLen, qToken, padding);
     qoLen = idx(1);
   } else {
@@ -309,9 +447,15 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     kvChunk =
         arith::IndexCastOp::create(b, b.getIndexType(), func.getArgument(5));
   }
-  // The launch-time variant values, the kernel's last arguments.
+  // The per-head variant tensors, then the launch-time variant values: the
+  // kernel's last arguments.
   unsigned nextArg = func.getNumArguments() - cfg.launchSmScale -
-                     cfg.launchSoftCap - cfg.launchWindow;
+                     cfg.launchSoftCap - cfg.launchWindow -
+                     cfg.takesAlibiSlopes() - cfg.takesSinks();
+  if (cfg.takesAlibiSlopes())
+    alibiMem = func.getArgument(nextArg++);
+  if (cfg.takesSinks())
+    sinksMem = func.getArgument(nextArg++);
   Value smScaleArg, softCapArg, window;
   if (cfg.launchSmScale)
     smScaleArg = func.getArgument(nextArg++);
@@ -372,6 +516,9 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
       unmaskedEnd =
           arith::SelectOp::create(b, noWindow, unmaskedEnd, kvBegin);
   }
+  // A mask function may hide any key: every tile is tested.
+  if (cfg.maskMod)
+    unmaskedEnd = kvBegin;
   // A schedule's ranges need not be tile aligned: whole tiles from kvBegin
   // up to kvEnd (all rows share one position, so kvEnd already holds the
   // causal bound), and the steps mask at kvEnd, so that a range never sees
@@ -386,12 +533,24 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
         unmaskedEnd =
             arith::SelectOp::create(b, noWindow, unmaskedEnd, kvBegin);
     }
+    if (cfg.maskMod)
+      unmaskedEnd = kvBegin;
   }
 
   // Q stays in registers for the whole kernel when it fits, else it is
   // re-read (from L1) for each key tile.
   Value qTile = cfg.qInRegisters ? readQueryTile() : Value();
   Value positions = queryPositions();
+  // What the score and mask functions read: the rows' heads, and ALiBi's
+  // slopes as a row value.
+  bool withRegions = cfg.alibi != FlashAttentionConfig::Alibi::none ||
+                     cfg.scoreMod || cfg.maskMod;
+  Value heads = withRegions ? queryHeads() : Value();
+  SmallVector<Value> rowValues;
+  if (alibiMem)
+    rowValues.push_back(perRowEntries(alibiMem));
+  else if (cfg.alibi == FlashAttentionConfig::Alibi::defaultSlopes)
+    rowValues.push_back(defaultAlibiSlopes(heads));
   Type f32 = b.getF32Type();
   auto rowType = VectorType::get({blockM}, f32);
   auto accType = VectorType::get({blockM, cfg.headDimV}, f32);
@@ -417,17 +576,23 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     auto step = OnlineAttentionStepOp::create(
         b, accType, rowType, rowType, q, kMem, kvHead, loop.getInductionVar(),
         vMem, stepKvLen, kvIndices, pageBegin, positions, it[0], it[1], it[2],
-        scaleLog2Value, softCapArg, window, b.getI64IntegerAttr(blockN),
+        scaleLog2Value, softCapArg, window,
+        withRegions ? batchIndex : Value(), heads, rowValues,
+        b.getI64IntegerAttr(blockN),
         scaleLog2Value ? FloatAttr() : b.getF32FloatAttr(scaleLog2),
         b.getF32FloatAttr(cfg.logitsSoftCap),
         cfg.causal ? b.getUnitAttr() : UnitAttr(),
         b.getI64IntegerAttr(cfg.windowLeft),
         masked ? b.getUnitAttr() : UnitAttr(),
         KVLayoutAttr::get(b.getContext(), cfg.kvLayout));
+    if (withRegions)
+      buildStepRegions(step);
     scf::YieldOp::create(b, step->getResults());
     return SmallVector<Value>(loop.getResults());
   };
-  SmallVector<Value> interior = keyLoop(kvBegin, unmaskedEnd, init, false);
+  // (A mask function leaves no tile unmasked.)
+  SmallVector<Value> interior =
+      cfg.maskMod ? init : keyLoop(kvBegin, unmaskedEnd, init, false);
   SmallVector<Value> state = keyLoop(unmaskedEnd, kvEnd, interior, true);
   writeOutputs(state[0], state[1], state[2]);
   gpu::ReturnOp::create(b);
@@ -516,7 +681,11 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
     if (cfg.withLse)
       args.push_back(getUserViewType({qTokens, cfg.numQoHeads}, f32));
   }
-  // Variant values known at launch, last.
+  // The per-head variant tensors; variant values known at launch, last.
+  if (cfg.takesAlibiSlopes())
+    args.push_back(MemRefType::get({cfg.numQoHeads}, f32));
+  if (cfg.takesSinks())
+    args.push_back(MemRefType::get({cfg.numQoHeads}, f32));
   if (cfg.launchSmScale)
     args.push_back(f32);
   if (cfg.launchSoftCap)

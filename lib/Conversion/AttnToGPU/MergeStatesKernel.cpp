@@ -163,6 +163,8 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildSegmentedMergeStatesKernel(
   args.push_back(cfg.outType);
   if (cfg.outLseType)
     args.push_back(cfg.outLseType);
+  if (cfg.sinksType)
+    args.push_back(cfg.sinksType);
 
   OpBuilder::InsertionGuard guard(builder);
   auto func = createKernel(builder, loc, module, name, args, dim);
@@ -256,6 +258,30 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildSegmentedMergeStatesKernel(
     scf::YieldOp::create(b, ValueRange{newMax, sum, acc});
   }
   Value m = loop.getResult(0), sum = loop.getResult(1), acc = loop.getResult(2);
+  if (cfg.sinksType) {
+    // The sink: one more state, of lse sinks[h] log2(e) and value 0.
+    Value sink = arith::MulFOp::create(
+        b,
+        memref::LoadOp::create(b, func.getArgument(func.getNumArguments() - 1),
+                               ValueRange{head}),
+        cst(static_cast<float>(M_LOG2E)));
+    Value newMax = arith::MaximumFOp::create(b, m, sink);
+    Value mExp = arith::SelectOp::create(
+        b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, newMax, negInf),
+        zero, newMax);
+    Value oldMExp = arith::SelectOp::create(
+        b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf), zero,
+        m);
+    // The loop's sum and acc are relative to 2^oldMExp.
+    Value rescale = arith::SelectOp::create(
+        b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf), zero,
+        math::Exp2Op::create(b, arith::SubFOp::create(b, oldMExp, mExp)));
+    sum = arith::AddFOp::create(
+        b, arith::MulFOp::create(b, sum, rescale),
+        math::Exp2Op::create(b, arith::SubFOp::create(b, sink, mExp)));
+    acc = arith::MulFOp::create(b, acc, rescale);
+    m = newMax;
+  }
   Value mExp = arith::SelectOp::create(
       b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf), zero,
       m);

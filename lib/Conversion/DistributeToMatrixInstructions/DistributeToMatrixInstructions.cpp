@@ -899,6 +899,13 @@ FailureOr<SmallVector<Value>> Distributor::distributeOp(Operation *op, Value v,
       out.push_back(arith::AddIOp::create(b, a.base[0], idx(e[0])));
     return out;
   }
+  if (auto read = dyn_cast<vector::TransferReadOp>(op)) {
+    // Tiles are read by the contractions that use them; a row vector (a
+    // per-head table's entries for the rows) where it is.
+    if (layout != Layout::Row || type.getRank() != 1)
+      return fail(op, "only row vectors are read outside contractions");
+    return load(read, accessOf(type, layout));
+  }
   if (auto contract = dyn_cast<vector::ContractionOp>(op)) {
     if (layout != Layout::Tile)
       return fail(op, "a contraction's result is a tile");

@@ -12,51 +12,9 @@ func.func @custom_mask(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tenso
 
 // -----
 
-func.func @alibi(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %s: tensor<2xf32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: positional encodings (alibi, rope_llama) are not supported by the GPU lowering yet}}
-  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) alibi_slopes(%s : tensor<2xf32>) outs(%o : tensor<?x2x64xf16>) attributes {pos_encoding = #attn.pos_encoding<alibi>} -> tensor<?x2x64xf16>
-  return %r : tensor<?x2x64xf16>
-}
-
-// -----
-
 func.func @rope_llama(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: positional encodings (alibi, rope_llama) are not supported by the GPU lowering yet}}
+  // expected-error @below {{convert-attn-to-gpu: pos_encoding = rope_llama (fused RoPE) is not supported by the GPU lowering yet; rotate q and k with attn.rope first}}
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) attributes {pos_encoding = #attn.pos_encoding<rope_llama>} -> tensor<?x2x64xf16>
-  return %r : tensor<?x2x64xf16>
-}
-
-// -----
-
-func.func @sinks(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %s: tensor<2xf32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: attention sinks are not supported by the GPU lowering yet}}
-  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) sinks(%s : tensor<2xf32>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
-  return %r : tensor<?x2x64xf16>
-}
-
-// -----
-
-// The pass runs no raising itself: even a score_mod that only returns the
-// score is a region it cannot compile.
-func.func @score_mod(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: score_mod/mask_mod regions that do not spell a builtin are not supported by the GPU lowering yet}}
-  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) score_mod {
-  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %ki: index):
-    attn.yield %s : f32
-  } -> tensor<?x2x64xf16>
-  return %r : tensor<?x2x64xf16>
-}
-
-// -----
-
-func.func @mask_mod(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: score_mod/mask_mod regions that do not spell a builtin are not supported by the GPU lowering yet}}
-  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) mask_mod {
-  ^bb0(%b: index, %h: index, %qi: index, %ki: index):
-    %c3 = arith.constant 3 : index
-    %prefix = arith.cmpi slt, %ki, %c3 : index
-    attn.yield %prefix : i1
-  } -> tensor<?x2x64xf16>
   return %r : tensor<?x2x64xf16>
 }
 

@@ -361,7 +361,7 @@ func.func @mask_mod_yield_type(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>,
 // -----
 
 func.func @yield_outside(%x: f32) {
-  // expected-error @below {{expects parent op to be one of 'attn.attention, attn.paged_attention'}}
+  // expected-error @below {{expects parent op to be one of 'attn.attention, attn.paged_attention, attn.online_attention_step'}}
   attn.yield %x : f32
 }
 

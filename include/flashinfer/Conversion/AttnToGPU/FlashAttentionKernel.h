@@ -27,6 +27,18 @@ struct FlashAttentionConfig {
   /// arguments (f32 sm_scale, f32 logits_soft_cap, i64 window_left, in this
   /// order, those present) after its other arguments.
   bool launchSmScale = false, launchSoftCap = false, launchWindow = false;
+  /// Score and mask functions (the op's score_mod / mask_mod regions, scalar
+  /// and self-contained), evaluated on every key tile: the kernel's steps
+  /// carry them, after ALiBi's bias. A mask function makes every tile masked.
+  Region *scoreMod = nullptr, *maskMod = nullptr;
+  /// ALiBi's bias slope(h) * (kv_idx - q_idx): slopes from an argument
+  /// `alibi_slopes` ([Hq] f32) or FlashInfer's default series for Hq heads.
+  enum class Alibi { none, defaultSlopes, slopesArgument };
+  Alibi alibi = Alibi::none;
+  /// Attention sinks: an argument `sinks` ([Hq] f32), one logit per query
+  /// head that joins the softmax denominator. Under splitKV the merge kernel
+  /// takes it instead, so that it is counted once.
+  bool sinks = false;
   bool withLse = false;
   int64_t numWaves = 4; // waves (warps) per workgroup
   int64_t blockN = 64;  // keys staged per loop iteration
@@ -80,6 +92,11 @@ struct FlashAttentionConfig {
 
   /// Query rows per workgroup.
   int64_t blockM() const;
+
+  /// The kernel's per-head variant tensors, in argument order (after the
+  /// outputs, before the launch-time values).
+  bool takesAlibiSlopes() const { return alibi == Alibi::slopesArgument; }
+  bool takesSinks() const { return sinks && !splitKV; }
 };
 
 /// The type of a kernel argument that the caller passes (q, k, v, o, lse):
@@ -163,9 +180,14 @@ buildFlashAttentionKernel(OpBuilder &builder, Location loc,
 /// of them (a one-request split-KV decode).
 struct SegmentedMergeConfig {
   MemRefType valuesType, lseType, indptrType, outType, outLseType;
+  /// Attention sinks ([H] f32, natural-log logits): each output row's merge
+  /// counts head h's sink as one more state of lse sinks[h] log2(e) and value
+  /// 0, the split-KV form of the attention kernel's sinks.
+  MemRefType sinksType;
 };
 
-/// Builds `gpu.func @name(values, lse[, indptr], o[, lse_out]) kernel`:
+/// Builds `gpu.func @name(values, lse[, indptr], o[, lse_out][, sinks])
+/// kernel`:
 /// o = sum_z 2^(lse_z - lse) values_z with lse = log2(sum_z 2^lse_z) over
 /// each output row's rows; rows with lse -inf add nothing and an empty
 /// segment gives o = 0, lse = -inf. Grid (H, batch, 1), block D threads, one

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -188,11 +189,14 @@ verifyAttentionCommon(OpTy op, ShapeChecker &check, const NamedTensor &q,
                                 op.getResultTypes());
 }
 
-/// score_mod: (f32, index, index, index, index) -> f32;
-/// mask_mod: (index, index, index, index) -> i1.
+/// score_mod: (f32, index, index, index, index[, f32 x rowValues]) -> f32;
+/// mask_mod: (index, index, index, index[, f32 x rowValues]) -> i1. The body
+/// is a function of its arguments alone, built of scalar elementwise ops
+/// (arith, math), so that every stage can evaluate it on whole tiles.
 static LogicalResult verifyVariantRegion(Operation *op, Region &region,
                                          StringRef name, bool withScore,
-                                         Type yieldType) {
+                                         Type yieldType,
+                                         unsigned rowValues = 0) {
   if (region.empty())
     return success();
   Block &block = region.front();
@@ -201,11 +205,13 @@ static LogicalResult verifyVariantRegion(Operation *op, Region &region,
   if (withScore)
     expected.push_back(Float32Type::get(ctx));
   expected.append(4, IndexType::get(ctx));
+  expected.append(rowValues, Float32Type::get(ctx));
   if (block.getArgumentTypes() != TypeRange(expected)) {
     auto diag = op->emitOpError() << "'" << name << "' region must take (";
     llvm::interleaveComma(expected, diag);
     diag << ") as (" << (withScore ? "score, " : "")
-         << "batch, q_head, q_idx, kv_idx), got (";
+         << "batch, q_head, q_idx, kv_idx" << (rowValues ? ", row values" : "")
+         << "), got (";
     llvm::interleaveComma(block.getArgumentTypes(), diag);
     return diag << ")";
   }
@@ -217,6 +223,32 @@ static LogicalResult verifyVariantRegion(Operation *op, Region &region,
     return op->emitOpError()
            << "'" << name << "' region must yield " << yieldType << ", got "
            << yield.getValue().getType();
+  auto isScalar = [](Type t) { return t.isIntOrIndexOrFloat(); };
+  for (Operation &inner : block.without_terminator()) {
+    auto bad = [&](const Twine &why) {
+      InFlightDiagnostic diag = op->emitOpError()
+                                << "'" << name << "' region: '"
+                                << inner.getName() << "' " << why;
+      diag.attachNote(inner.getLoc()) << "here";
+      return diag;
+    };
+    bool constant = inner.hasTrait<OpTrait::ConstantLike>();
+    if (inner.getNumRegions() != 0 || inner.getNumResults() != 1 ||
+        (!constant && !inner.hasTrait<OpTrait::Elementwise>()) ||
+        !isMemoryEffectFree(&inner))
+      return bad("is not a scalar elementwise op without side effects (the "
+                 "regions take arith and math ops)");
+    if (!llvm::all_of(inner.getOperandTypes(), isScalar) ||
+        !llvm::all_of(inner.getResultTypes(), isScalar))
+      return bad("must compute on scalars (integers, index, floats)");
+    for (Value operand : inner.getOperands())
+      if (operand.getParentRegion() != &region)
+        return bad("uses a value defined outside the region; the regions "
+                   "are functions of their arguments");
+  }
+  if (yield.getValue().getParentRegion() != &region)
+    return op->emitOpError() << "'" << name
+                             << "' region must yield a value it computes";
   return success();
 }
 
@@ -597,7 +629,36 @@ LogicalResult OnlineAttentionStepOp::verify() {
   if (getWindowLeftValue() && static_cast<int64_t>(getWindowLeft()) != -1)
     return emitOpError("window_left is given both as an attribute and as an "
                        "operand");
+  bool regions = !getScoreMod().empty() || !getMaskMod().empty();
+  if (regions && (!getBatch() || !getQueryHeads()))
+    return emitOpError("score_mod/mask_mod regions need the batch and "
+                       "query_heads operands");
+  if (!regions && !getRowValues().empty())
+    return emitOpError("row_values are read only by score_mod/mask_mod "
+                       "regions");
+  for (Value rowValue : getRowValues())
+    if (cast<VectorType>(rowValue.getType()).getDimSize(0) != rows)
+      return mismatch("row_values length",
+                      cast<VectorType>(rowValue.getType()).getDimSize(0),
+                      "query rows", rows);
+  if (Value heads = getQueryHeads())
+    if (cast<VectorType>(heads.getType()).getDimSize(0) != rows)
+      return mismatch("query_heads length",
+                      cast<VectorType>(heads.getType()).getDimSize(0),
+                      "query rows", rows);
   return success();
+}
+
+LogicalResult OnlineAttentionStepOp::verifyRegions() {
+  MLIRContext *ctx = getContext();
+  unsigned rowValues = getRowValues().size();
+  if (failed(verifyVariantRegion(*this, getScoreMod(), "score_mod",
+                                 /*withScore=*/true, Float32Type::get(ctx),
+                                 rowValues)))
+    return failure();
+  return verifyVariantRegion(*this, getMaskMod(), "mask_mod",
+                             /*withScore=*/false, IntegerType::get(ctx, 1),
+                             rowValues);
 }
 
 #define GET_OP_CLASSES

@@ -75,6 +75,89 @@ Value contract(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc,
       b.getArrayAttr({parallel, parallel, reduction}));
 }
 
+/// The shape a value of a score or mask region takes on the tile: one per
+/// workgroup, one per query row ([M]), one per key ([N]) or one per score
+/// ([M x N]). Each op of a region computes at the smallest shape holding its
+/// operands, so that what depends on the row alone (an ALiBi slope, a
+/// document id) is computed once per row and hoisted with it.
+enum class TileShape { Scalar, Row, Col, Score };
+
+struct TileValue {
+  Value value;
+  TileShape shape;
+};
+
+TileShape join(TileShape a, TileShape b) {
+  if (a == b || b == TileShape::Scalar)
+    return a;
+  if (a == TileShape::Scalar)
+    return b;
+  return TileShape::Score; // Row and Col, or either with Score.
+}
+
+/// Evaluates the scalar `region` of `op` on the tile: its block arguments
+/// bound to `args`, each op rebuilt on vectors of its operands' joint shape.
+/// Returns the yielded value, as a [M x N] tile.
+Value applyRegionOnTile(ImplicitLocOpBuilder &b, Region &region,
+                        ArrayRef<TileValue> args, int64_t rows, int64_t keys) {
+  auto typeOf = [&](TileShape shape, Type elem) -> Type {
+    switch (shape) {
+    case TileShape::Scalar:
+      return elem;
+    case TileShape::Row:
+      return VectorType::get({rows}, elem);
+    case TileShape::Col:
+      return VectorType::get({keys}, elem);
+    case TileShape::Score:
+      return VectorType::get({rows, keys}, elem);
+    }
+    return elem;
+  };
+  auto expand = [&](TileValue v, TileShape to) -> Value {
+    if (v.shape == to)
+      return v.value;
+    Type elem = getElementTypeOrSelf(v.value.getType());
+    auto scoreType = VectorType::get({rows, keys}, elem);
+    if (v.shape == TileShape::Row) // only to Score
+      return broadcastRows(b, v.value, scoreType);
+    return vector::BroadcastOp::create(b, typeOf(to, elem), v.value);
+  };
+  Block &block = region.front();
+  DenseMap<Value, TileValue> values;
+  for (auto [arg, v] : llvm::zip_equal(block.getArguments(), args))
+    values[arg] = v;
+  for (Operation &op : block.without_terminator()) {
+    TileShape shape = TileShape::Scalar;
+    for (Value operand : op.getOperands())
+      shape = join(shape, values.lookup(operand).shape);
+    OperationState state(op.getLoc(), op.getName());
+    for (Value operand : op.getOperands())
+      state.addOperands(expand(values.lookup(operand), shape));
+    state.addTypes(typeOf(shape, op.getResult(0).getType()));
+    state.addAttributes(op.getAttrs());
+    values[op.getResult(0)] = {b.create(state)->getResult(0), shape};
+  }
+  Value yielded = cast<YieldOp>(block.getTerminator()).getValue();
+  return expand(values.lookup(yielded), TileShape::Score);
+}
+
+/// The block arguments of `op`'s regions after the score: batch, each row's
+/// query head and position, each key's index, the row values.
+SmallVector<TileValue> regionIndexArgs(ImplicitLocOpBuilder &b,
+                                       OnlineAttentionStepOp op, int64_t keys) {
+  auto keyType = VectorType::get({keys}, b.getIndexType());
+  Value keyIds = arith::AddIOp::create(
+      b, vector::StepOp::create(b, keyType),
+      vector::BroadcastOp::create(b, keyType, op.getKeyStart()));
+  SmallVector<TileValue> args = {{op.getBatch(), TileShape::Scalar},
+                                 {op.getQueryHeads(), TileShape::Row},
+                                 {op.getQueryPositions(), TileShape::Row},
+                                 {keyIds, TileShape::Col}};
+  for (Value v : op.getRowValues())
+    args.push_back({v, TileShape::Row});
+  return args;
+}
+
 /// The scores `s = q . k` in log2 units with the scale and soft cap of
 /// `op` when either is a launch-time operand: s * scale_log2, or
 /// log2(e) c tanh(s * scale_log2 / (log2(e) c)) (the tanh as in the constant
@@ -157,6 +240,22 @@ void decompose(OnlineAttentionStepOp op) {
                               splat(b, scoreType, op.getScaleLog2Attr()));
   }
 
+  bool hasRegions = !op.getScoreMod().empty() || !op.getMaskMod().empty();
+  SmallVector<TileValue> regionArgs;
+  if (hasRegions)
+    regionArgs = regionIndexArgs(b, op, keys);
+  if (!op.getScoreMod().empty()) {
+    // The region maps the score in natural units.
+    float log2e = static_cast<float>(M_LOG2E);
+    Value natural = arith::MulFOp::create(
+        b, s, splat(b, scoreType, b.getF32FloatAttr(1.0f / log2e)));
+    SmallVector<TileValue> args = {{natural, TileShape::Score}};
+    llvm::append_range(args, regionArgs);
+    Value modded = applyRegionOnTile(b, op.getScoreMod(), args, rows, keys);
+    s = arith::MulFOp::create(b, modded,
+                              splat(b, scoreType, b.getF32FloatAttr(log2e)));
+  }
+
   if (masked) {
     auto keyType = VectorType::get({keys}, index);
     auto tileType = VectorType::get({rows, keys}, index);
@@ -193,6 +292,10 @@ void decompose(OnlineAttentionStepOp op) {
           b, visible,
           arith::CmpIOp::create(b, arith::CmpIPredicate::sge, key, lo));
     }
+    if (!op.getMaskMod().empty())
+      visible = arith::AndIOp::create(
+          b, visible,
+          applyRegionOnTile(b, op.getMaskMod(), regionArgs, rows, keys));
     s = arith::SelectOp::create(b, visible, s,
                                 splat(b, scoreType, b.getF32FloatAttr(-inf)));
   }

@@ -233,7 +233,7 @@ def Attn_PagedAttentionOp : Attn_Op<"paged_attention", [
 
 def Attn_YieldOp : Attn_Op<"yield", [
     Pure, Terminator,
-    ParentOneOf<["AttentionOp", "PagedAttentionOp"]>]> {
+    ParentOneOf<["AttentionOp", "PagedAttentionOp", "OnlineAttentionStepOp"]>]> {
   let summary = "terminates a score_mod or mask_mod region";
   let description = [{
     Yields the modified score (f32) from `score_mod`, or the visibility bit
@@ -528,6 +528,20 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     known at launch; exactly one of `scale_log2` and its operand is given);
     a cap `<= 0` or a window `< 0` then disables it.
 
+    Score and mask functions, the one form every variant beyond these takes
+    (ALiBi, user-defined ones): the `score_mod` region maps the score in
+    natural units (`sm_scale (q . k)`, capped) to a new one before it is
+    turned into log2 units, and under `masked` the `mask_mod` region hides
+    the keys where it yields false. Their block arguments are those of
+    `attn.attention`'s regions, `(score: f32, batch, q_head, q_idx,
+    kv_idx)` (`mask_mod` without the score), followed by one f32 per
+    `row_values` operand: values of each query row computed before the
+    key loop (ALiBi's slope of the row's head, say). A region needs
+    `batch(%b)` (the request) and `query_heads(%h)` (each row's query
+    head); `q_idx` is the row's `query_positions` entry and `kv_idx` the
+    key's index among the request's keys. Since a mask function is opaque,
+    the caller marks every tile it may cut `masked`.
+
     A row whose max is still `-inf` exponentiates against 0 instead, so that
     no NaN appears. The final output is `acc / sum` and the base-2 lse is
     `max + log2(sum)`. `attn-decompose-online-attention` expands the op into
@@ -561,6 +575,9 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     Optional<F32>:$scale_log2_value,
     Optional<F32>:$logits_soft_cap_value,
     Optional<Index>:$window_left_value,
+    Optional<Index>:$batch,
+    Optional<VectorOfRankAndType<[1], [Index]>>:$query_heads,
+    Variadic<VectorOfRankAndType<[1], [F32]>>:$row_values,
     ConfinedAttr<I64Attr, [IntPositive]>:$block_n,
     OptionalAttr<F32Attr>:$scale_log2,
     DefaultValuedAttr<F32Attr, "0.0f">:$logits_soft_cap,
@@ -572,6 +589,8 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     VectorOfRankAndType<[2], [F32]>:$new_acc,
     VectorOfRankAndType<[1], [F32]>:$new_max,
     VectorOfRankAndType<[1], [F32]>:$new_sum);
+  let regions = (region MaxSizedRegion<1>:$score_mod,
+                        MaxSizedRegion<1>:$mask_mod);
   let assemblyFormat = [{
     $query `,` $key `[` $kv_head `,` $key_start `]` `,` $value `,` $kv_len
     (`pages` `(` $kv_indices^ `[` $page_begin `]` `:` type($kv_indices) `)`)?
@@ -579,10 +598,15 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     (`scale_log2` `(` $scale_log2_value^ `)`)?
     (`logits_soft_cap` `(` $logits_soft_cap_value^ `)`)?
     (`window_left` `(` $window_left_value^ `)`)?
+    (`batch` `(` $batch^ `)`)?
+    (`query_heads` `(` $query_heads^ `:` type($query_heads) `)`)?
+    (`row_values` `(` $row_values^ `:` type($row_values) `)`)?
+    (`score_mod` $score_mod^)? (`mask_mod` $mask_mod^)?
     attr-dict `:`
     type($query) `,` type($key) `,` type($value) `,`
     type($query_positions) `,` type($acc) `,` type($max)
   }];
+  let hasRegionVerifier = 1;
   let hasVerifier = 1;
 }
 
