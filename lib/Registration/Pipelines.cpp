@@ -30,6 +30,11 @@ void mlir::attn::buildAttnCpuPipeline(OpPassManager &pm) {
     llvm::report_fatal_error("attn-cpu-pipeline: malformed pass pipeline");
 }
 
+/// Math ops that no target has an instruction for, expanded into those it
+/// has (exp, exp2, log and the arith ops) before those become instructions.
+static constexpr const char *kExpandedMathOps =
+    "tanh,sinh,cosh,tan,asinh,acosh,atanh,powf,fpowi";
+
 #ifndef FLASHINFER_DEFAULT_TOOLKIT
 #define FLASHINFER_DEFAULT_TOOLKIT ""
 #endif
@@ -66,14 +71,16 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
   if (nvidia) {
     text += "nvvm-attach-target{chip=" + chip +
             " features=+ptx80 O=3},"
-            "gpu.module(convert-math-to-target-intrinsics,"
+            "gpu.module(math-expand-ops{ops=" + std::string(kExpandedMathOps) + "},"
+            "convert-math-to-target-intrinsics,"
             "expand-strided-metadata,lower-affine),"
             "convert-scf-to-cf,convert-nvgpu-to-nvvm,"
             "gpu.module(convert-gpu-to-nvvm),";
   } else {
     text += "rocdl-attach-target{chip=" + chip +
             " O=3},"
-            "gpu.module(convert-math-to-target-intrinsics,"
+            "gpu.module(math-expand-ops{ops=" + std::string(kExpandedMathOps) + "},"
+            "convert-math-to-target-intrinsics,"
             "gpu-kernel-args-to-amdgpu-buffers,"
             "gpu-barriers-to-amdgpu-lds-barriers,expand-strided-metadata,"
             "lower-affine),"

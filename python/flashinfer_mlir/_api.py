@@ -87,11 +87,12 @@ def _unsupported(what: str, **args):
                 f"{what}: {name} has no kernel in flashinfer_mlir yet")
 
 
-def _variant(head_dim, window_left, logits_soft_cap, sm_scale):
+def _variant(head_dim, window_left, logits_soft_cap, sm_scale,
+             pos_encoding="none"):
     """(spec fields, values at launch) of a variant: the scale always at
     launch, a soft cap and a window at launch when on (compiled-in switches,
     as FlashInfer's use_logits_soft_cap / use_sliding_window), so that one
-    kernel serves every value."""
+    kernel serves every value; ALiBi compiled in."""
     cap = _cap(logits_soft_cap)
     window = int(window_left) if window_left is not None else -1
     scale = float(sm_scale) if sm_scale is not None else \
@@ -99,7 +100,7 @@ def _variant(head_dim, window_left, logits_soft_cap, sm_scale):
     if not (scale > 0 and math.isfinite(scale)):
         raise ValueError(f"sm_scale must be finite and > 0, got {sm_scale}")
     fields = dict(launch_sm_scale=True, launch_soft_cap=cap > 0,
-                  launch_window=window >= 0)
+                  launch_window=window >= 0, pos_encoding=pos_encoding)
     values = dict(sm_scale=scale)
     if cap > 0:
         values["logits_soft_cap"] = cap
@@ -146,10 +147,11 @@ def single_decode(q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale,
     torch = _torch()
     what = "single_decode_with_kv_cache"
     layout = check_kv_layout(kv_layout)
-    check_pos_encoding_mode(pos_encoding_mode, what)
+    pos = check_pos_encoding_mode(pos_encoding_mode, what)
     if _compiling():
         o, lse = torch.ops.flashinfer_mlir.single_decode(
-            q, k, v, kv_layout, int(window_left), _cap(logits_soft_cap),
+            q, k, v, kv_layout, pos_encoding_mode, int(window_left),
+            _cap(logits_soft_cap),
             sm_scale, _fold(q_scale, k_scale), v_scale)
         return (o, lse) if return_lse else o
     _check_tensor(q, f"{what}: q", 2)
@@ -157,7 +159,7 @@ def single_decode(q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale,
     _check_tensor(v, f"{what}: v", 3)
     k, v = _layout_kv(k, v, layout)
     hq, d = q.shape
-    fields, values = _variant(d, window_left, logits_soft_cap, sm_scale)
+    fields, values = _variant(d, window_left, logits_soft_cap, sm_scale, pos)
     spec = KernelSpec("single_decode", _dtype(q.dtype, what), d, hq,
                       k.shape[1], dtype_kv=_dtype(k.dtype, what),
                       head_dim_vo=v.shape[2], **fields)
@@ -176,11 +178,11 @@ def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
     torch = _torch()
     what = "single_prefill_with_kv_cache"
     layout = check_kv_layout(kv_layout)
-    check_pos_encoding_mode(pos_encoding_mode, what)
+    pos = check_pos_encoding_mode(pos_encoding_mode, what)
     if _compiling() and custom_mask is None and packed_custom_mask is None:
         o, lse = torch.ops.flashinfer_mlir.single_prefill(
-            q, k, v, bool(causal), kv_layout, sm_scale, int(window_left),
-            _cap(logits_soft_cap), scales.get("k_scale"),
+            q, k, v, bool(causal), kv_layout, pos_encoding_mode, sm_scale,
+            int(window_left), _cap(logits_soft_cap), scales.get("k_scale"),
             scales.get("v_scale"))
         return (o, lse) if return_lse else o
     _unsupported(what, custom_mask=custom_mask,
@@ -196,7 +198,7 @@ def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
     if o_dtype is not None and o_dtype != q.dtype:
         raise NotImplementedError(f"{what}: o_dtype {o_dtype} differs from "
                                   f"q's {q.dtype}; no such kernel")
-    fields, values = _variant(d, window_left, logits_soft_cap, sm_scale)
+    fields, values = _variant(d, window_left, logits_soft_cap, sm_scale, pos)
     spec = KernelSpec("single_prefill", _dtype(q.dtype, what), d, hq,
                       k.shape[1], dtype_kv=_dtype(k.dtype, what),
                       head_dim_vo=v.shape[2], causal=bool(causal), **fields)
@@ -260,8 +262,8 @@ def _capacity(self, name: str, needed: int) -> int:
 def _spec_for_plan(kind, what, num_qo_heads, num_kv_heads, head_dim,
                    head_dim_vo, kv_layout, pos_encoding_mode, window_left,
                    logits_soft_cap, q_data_type, kv_data_type, o_data_type,
-                   sm_scale, causal=False):
-    check_pos_encoding_mode(pos_encoding_mode, what)
+                   sm_scale, causal=False, sinks=False):
+    pos = check_pos_encoding_mode(pos_encoding_mode, what)
     dt = _dtype(q_data_type, what)
     kvt = _dtype(kv_data_type if kv_data_type is not None else q_data_type,
                  what)
@@ -270,11 +272,11 @@ def _spec_for_plan(kind, what, num_qo_heads, num_kv_heads, head_dim,
         raise NotImplementedError(f"{what}: o_data_type {o_data_type} "
                                   "differs from q_data_type; no such kernel")
     fields, values = _variant(int(head_dim), window_left, logits_soft_cap,
-                              sm_scale)
+                              sm_scale, pos)
     spec = KernelSpec(kind, dt, int(head_dim), int(num_qo_heads),
                       int(num_kv_heads), dtype_kv=kvt,
                       head_dim_vo=head_dim_vo, kv_layout=kv_layout,
-                      causal=bool(causal), **fields)
+                      causal=bool(causal), sinks=bool(sinks), **fields)
     return spec, values
 
 
@@ -290,8 +292,13 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
                 num_kv_heads, head_dim, page_size, pos_encoding_mode,
                 window_left, logits_soft_cap, q_data_type, kv_data_type,
                 o_data_type, data_type, sm_scale, fixed_split_size,
-                disable_split_kv, q_len_per_req):
+                disable_split_kv, q_len_per_req, sinks=False):
     what = f"{type(self).__name__}.plan"
+    self._replan = lambda with_sinks: decode_plan(
+        self, indptr, indices, last_page_len, num_qo_heads, num_kv_heads,
+        head_dim, page_size, pos_encoding_mode, window_left, logits_soft_cap,
+        q_data_type, kv_data_type, o_data_type, data_type, sm_scale,
+        fixed_split_size, disable_split_kv, q_len_per_req, with_sinks)
     if data_type is not None:
         kv_data_type = kv_data_type or data_type
         q_data_type = data_type if q_data_type is None else q_data_type
@@ -302,7 +309,7 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
     spec, values = _spec_for_plan(
         "batch_decode", what, num_qo_heads, num_kv_heads, head_dim, None,
         self._kv_layout, pos_encoding_mode, window_left, logits_soft_cap,
-        q_data_type, kv_data_type, o_data_type, sm_scale)
+        q_data_type, kv_data_type, o_data_type, sm_scale, sinks=sinks)
     batch = last_page_len.numel() if hasattr(last_page_len, "numel") else \
         len(last_page_len)
     pages = indices.numel() if hasattr(indices, "numel") else len(indices)
@@ -334,6 +341,32 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
                          heads=spec.num_qo_heads, vo_dim=spec.vo_dim)
 
 
+def _match_sinks(self, sinks, what):
+    """FlashInfer takes sinks at run(), our kernels compile them in: a run
+    whose sinks switch differs from the planned kernel's plans again, with
+    the same arguments, for the other kernel (before a CUDA-graph capture:
+    warm up with the sinks as FlashInfer's users do)."""
+    want = sinks is not None
+    if self._spec.sinks == want:
+        return
+    torch = _torch()
+    if torch.cuda.is_current_stream_capturing():
+        kind = "with" if want else "without"
+        raise RuntimeError(f"{what}: the first run {kind} sinks cannot be "
+                           "captured (its kernel is planned on first use); "
+                           "run it once before the capture")
+    impl, graph = self._impl, self._use_cuda_graph
+    # Under CUDA graphs the buffers stay; the kernel changes once.
+    self._impl, self._use_cuda_graph = None, False
+    try:
+        self._replan(want)
+    except Exception:
+        self._impl = impl
+        raise
+    finally:
+        self._use_cuda_graph = graph
+
+
 def _run_values(self, window_left, what):
     """The planned launch values, with run()'s window_left override (a
     kernel planned with a window takes any; one planned without none)."""
@@ -356,12 +389,12 @@ def decode_run(self, q, paged_kv_cache, q_scale, k_scale, v_scale, out, lse,
     what = f"{type(self).__name__}.run"
     if self._impl is None:
         raise RuntimeError(f"{what}: call plan() first")
-    _unsupported(what, sinks=sinks)
+    _match_sinks(self, sinks, what)
     values = _run_values(self, window_left, what)
     if _compiling():
         return _traced_run(self, q, paged_kv_cache, _fold(q_scale, k_scale),
                            v_scale, out, lse, return_lse,
-                           self._planned["batch_size"], values)
+                           self._planned["batch_size"], values, sinks)
     spec, b = self._spec, self._planned["batch_size"]
     _check_tensor(q, f"{what}: q", 3)
     if canonicalize_dtype(q.dtype) != spec.dtype:
@@ -373,13 +406,13 @@ def decode_run(self, q, paged_kv_cache, q_scale, k_scale, v_scale, out, lse,
         lse = _out(lse, shape[:2], torch.float32, q.device, f"{what}: lse")
     values = _scaled(values, _fold(q_scale, k_scale))
     out, lse = self._impl.run(q, paged_kv_cache, out=out, lse=lse,
-                              variant_values=values)
+                              variant_values=values, sinks=sinks)
     _scale_out(out, v_scale)
     return (out, lse) if return_lse else out
 
 
 def _traced_run(self, q, kv, k_scale, v_scale, out, lse, return_lse, rows,
-                values=None):
+                values=None, sinks=None):
     """run() while torch.compile traces: outputs allocated in the graph,
     the launch (with every check) in the wrapper_run custom op."""
     from ._tables import split_paged_cache
@@ -396,18 +429,19 @@ def _traced_run(self, q, kv, k_scale, v_scale, out, lse, return_lse, rows,
     if lse is None:
         lse = torch.empty(shape[:2], dtype=torch.float32, device=q.device)
     torch.ops.flashinfer_mlir.wrapper_run(self._handle, q, k, v, out, lse,
-                                          k_scale, v_scale)
+                                          k_scale, v_scale, sinks)
     return (out, lse) if return_lse else out
 
 
-def run_eager(self, q, kv, k_scale, v_scale, out, lse):
+def run_eager(self, q, kv, k_scale, v_scale, out, lse, sinks=None):
     """The wrapper_run op's implementation: the eager run() into out and
     lse."""
     if isinstance(self._impl, PagedDecode):
         decode_run(self, q, kv, None, k_scale, v_scale, out, lse, True, None,
-                   None)
+                   sinks)
     else:
-        prefill_run(self, q, kv, k_scale, v_scale, out, lse, True, None)
+        prefill_run(self, q, kv, k_scale, v_scale, out, lse, True, None,
+                    sinks)
 
 
 def check_forward_variant(self, pos_encoding_mode, window_left,
@@ -428,15 +462,21 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
                  page_size, head_dim_vo, custom_mask, packed_custom_mask,
                  causal, pos_encoding_mode, sm_scale, window_left,
                  logits_soft_cap, q_data_type, kv_data_type, o_data_type,
-                 fixed_split_size, disable_split_kv):
+                 fixed_split_size, disable_split_kv, sinks=False):
     torch = _torch()
     what = f"{type(self).__name__}.plan"
+    self._replan = lambda with_sinks: prefill_plan(
+        self, kind, qo_indptr, kv_indptr, kv_indices, kv_last_page_len,
+        num_qo_heads, num_kv_heads, head_dim_qk, page_size, head_dim_vo,
+        custom_mask, packed_custom_mask, causal, pos_encoding_mode, sm_scale,
+        window_left, logits_soft_cap, q_data_type, kv_data_type, o_data_type,
+        fixed_split_size, disable_split_kv, with_sinks)
     _unsupported(what, custom_mask=custom_mask,
                  packed_custom_mask=packed_custom_mask)
     spec, values = _spec_for_plan(
         kind, what, num_qo_heads, num_kv_heads, head_dim_qk, head_dim_vo,
         self._kv_layout, pos_encoding_mode, window_left, logits_soft_cap,
-        q_data_type, kv_data_type, o_data_type, sm_scale, causal)
+        q_data_type, kv_data_type, o_data_type, sm_scale, causal, sinks)
     qo_host = qo_indptr.to("cpu") if isinstance(qo_indptr, torch.Tensor) \
         else torch.tensor(list(qo_indptr))
     if qo_host.dim() != 1 or qo_host.numel() < 1:
@@ -489,11 +529,12 @@ def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
     what = f"{type(self).__name__}.run"
     if self._impl is None:
         raise RuntimeError(f"{what}: call plan() first")
-    _unsupported(what, sinks=sinks, **(extra or {}))
+    _unsupported(what, **(extra or {}))
+    _match_sinks(self, sinks, what)
     values = _run_values(self, window_left, what)
     if _compiling():
         return _traced_run(self, q, kv, k_scale, v_scale, out, lse,
-                           return_lse, q.shape[0], values)
+                           return_lse, q.shape[0], values, sinks)
     spec = self._spec
     _check_tensor(q, f"{what}: q", 3)
     if canonicalize_dtype(q.dtype) != spec.dtype:
@@ -504,7 +545,8 @@ def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
     if return_lse or lse is not None:
         lse = _out(lse, shape[:2], torch.float32, q.device, f"{what}: lse")
     values = _scaled(values, k_scale)
-    out, lse = self._impl.run(q, kv, out=out, lse=lse, variant_values=values)
+    out, lse = self._impl.run(q, kv, out=out, lse=lse, variant_values=values,
+                              sinks=sinks)
     _scale_out(out, v_scale)
     return (out, lse) if return_lse else out
 

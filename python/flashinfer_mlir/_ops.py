@@ -41,35 +41,39 @@ def _wrapper(handle: int):
 
 @torch.library.custom_op("flashinfer_mlir::single_decode", mutates_args=())
 def single_decode(q: Tensor, k: Tensor, v: Tensor, kv_layout: str,
-                  window_left: int, logits_soft_cap: float,
-                  sm_scale: Optional[float], k_scale: Optional[float],
+                  pos_encoding_mode: str, window_left: int,
+                  logits_soft_cap: float, sm_scale: Optional[float],
+                  k_scale: Optional[float],
                   v_scale: Optional[float]) -> Tuple[Tensor, Tensor]:
-    return _api.single_decode(q, k, v, kv_layout, "NONE", None, k_scale,
+    return _api.single_decode(q, k, v, kv_layout, pos_encoding_mode, None,
+                              k_scale,
                               v_scale, window_left, logits_soft_cap,
                               sm_scale, True)
 
 
 @single_decode.register_fake
-def _(q, k, v, kv_layout, window_left, logits_soft_cap, sm_scale, k_scale,
-      v_scale):
+def _(q, k, v, kv_layout, pos_encoding_mode, window_left, logits_soft_cap,
+      sm_scale, k_scale, v_scale):
     return (q.new_empty((q.shape[0], v.shape[-1])),
             q.new_empty((q.shape[0],), dtype=torch.float32))
 
 
 @torch.library.custom_op("flashinfer_mlir::single_prefill", mutates_args=())
 def single_prefill(q: Tensor, k: Tensor, v: Tensor, causal: bool,
-                   kv_layout: str, sm_scale: Optional[float],
+                   kv_layout: str, pos_encoding_mode: str,
+                   sm_scale: Optional[float],
                    window_left: int, logits_soft_cap: float,
                    k_scale: Optional[float],
                    v_scale: Optional[float]) -> Tuple[Tensor, Tensor]:
-    return _api.single_prefill(q, k, v, None, None, causal, kv_layout, "NONE",
+    return _api.single_prefill(q, k, v, None, None, causal, kv_layout,
+                               pos_encoding_mode,
                                sm_scale, window_left, logits_soft_cap, True,
                                None, dict(k_scale=k_scale, v_scale=v_scale))
 
 
 @single_prefill.register_fake
-def _(q, k, v, causal, kv_layout, sm_scale, window_left, logits_soft_cap,
-      k_scale, v_scale):
+def _(q, k, v, causal, kv_layout, pos_encoding_mode, sm_scale, window_left,
+      logits_soft_cap, k_scale, v_scale):
     return (q.new_empty((q.shape[0], q.shape[1], v.shape[-1])),
             q.new_empty((q.shape[0], q.shape[1]), dtype=torch.float32))
 
@@ -78,13 +82,13 @@ def _(q, k, v, causal, kv_layout, sm_scale, window_left, logits_soft_cap,
                          mutates_args=("out", "lse"))
 def wrapper_run(handle: int, q: Tensor, k: Tensor, v: Tensor, out: Tensor,
                 lse: Tensor, k_scale: Optional[float],
-                v_scale: Optional[float]) -> None:
+                v_scale: Optional[float], sinks: Optional[Tensor]) -> None:
     w = _wrapper(handle)
-    _api.run_eager(w, q, (k, v), k_scale, v_scale, out, lse)
+    _api.run_eager(w, q, (k, v), k_scale, v_scale, out, lse, sinks)
 
 
 @wrapper_run.register_fake
-def _(handle, q, k, v, out, lse, k_scale, v_scale):
+def _(handle, q, k, v, out, lse, k_scale, v_scale, sinks):
     return None
 
 

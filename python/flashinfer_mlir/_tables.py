@@ -84,6 +84,20 @@ def launch_values(params: dict, values, what: str):
             for n in names]
 
 
+def variant_tensors(params: dict, sinks, what: str):
+    """The per-head tensors a kernel takes after its outputs (its params'
+    "sinks"): [sinks] or []; ValueError when one is missing or not taken."""
+    if not params.get("sinks"):
+        if sinks is not None:
+            raise ValueError(f"{what}: this kernel was compiled without "
+                             "attention sinks")
+        return []
+    if sinks is None:
+        raise ValueError(f"{what}: the kernel takes sinks (one float32 logit "
+                         "per query head)")
+    return [sinks]
+
+
 class WrapperBase:
     """What FlashInfer's batch wrappers share (decode and prefill)."""
 

@@ -19,7 +19,7 @@ from typing import Optional, Tuple, Union
 
 from ._tables import (WrapperBase, check_page_size, host_int32,
                       launch_values, pick_kernel, resolve_page_size,
-                      split_paged_cache)
+                      split_paged_cache, variant_tensors)
 from .planner import check_page_indices, plan_paged_decode
 from .runtime import Module
 
@@ -133,7 +133,7 @@ class PagedDecode:
 
     def run(self, q, paged_kv_cache: Union[Tuple, "object"], out=None,
             lse=None, validate: bool = False, stream=None,
-            variant_values: Optional[dict] = None):
+            variant_values: Optional[dict] = None, sinks=None):
         """Launches the split and merge kernels for the planned batch: q is
         [batch, Hq, D]; paged_kv_cache is (k_cache, v_cache) or one
         [pages, 2, ...] tensor whose K and V halves are views. With
@@ -169,6 +169,8 @@ class PagedDecode:
             if lse is None:
                 lse = self._lse[:b]
             merge_args.append(lse)
+        # Split-KV: the merge counts the sinks.
+        merge_args += variant_tensors(self.params, sinks, "PagedDecode.run")
         self.merge(*merge_args, stream=stream)
         return (out, lse) if self.with_lse else out
 

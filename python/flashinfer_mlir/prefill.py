@@ -22,7 +22,7 @@ from typing import Optional
 
 from ._tables import (WrapperBase, check_page_size, host_int32,
                       launch_values, pick_kernel, resolve_page_size,
-                      split_paged_cache)
+                      split_paged_cache, variant_tensors)
 from .planner import (check_page_indices, plan_paged_prefill,
                       plan_ragged_prefill, prefill_schedule_rows)
 from .runtime import Module
@@ -141,7 +141,7 @@ class BatchPrefill:
         return plan
 
     def run(self, q, kv_cache, out=None, lse=None, validate: bool = False,
-            stream=None, variant_values: Optional[dict] = None):
+            stream=None, variant_values: Optional[dict] = None, sinks=None):
         """Launches the prefill kernel for the planned batch: q is
         [tokens, Hq, D] with tokens >= qo_indptr[-1] (o has q's rows; rows
         past the batch's are not written); kv_cache is (k_cache, v_cache) or one
@@ -191,6 +191,7 @@ class BatchPrefill:
             if lse is None:
                 lse = self._lse[:q.shape[0]]
             args.append(lse)
+        args += variant_tensors(self.params, sinks, what)
         self.kernel(*args, *extra, stream=stream)
         return (out, lse) if self.with_lse else out
 

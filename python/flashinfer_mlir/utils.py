@@ -59,17 +59,21 @@ def check_kv_layout(kv_layout: str) -> str:
     return str(kv_layout).lower()
 
 
-def check_pos_encoding_mode(pos_encoding_mode: str, what: str) -> None:
-    """Our kernels apply no position encoding inside attention yet: 'NONE'
-    passes, the others raise NotImplementedError saying so."""
+def check_pos_encoding_mode(pos_encoding_mode: str, what: str) -> str:
+    """The kernel's pos_encoding for FlashInfer's mode: 'NONE' -> none,
+    'ALIBI' -> alibi (FlashInfer's slopes for the head count, compiled in);
+    'ROPE_LLAMA' raises NotImplementedError (fused RoPE is not compiled
+    yet)."""
     if not hasattr(PosEncodingMode, str(pos_encoding_mode)):
         raise KeyError(f"Invalid pos_encoding_mode {pos_encoding_mode}")
+    if pos_encoding_mode == "ALIBI":
+        return "alibi"
     if pos_encoding_mode != "NONE":
         raise NotImplementedError(
             f"{what}: pos_encoding_mode={pos_encoding_mode!r} has no kernel "
-            "in flashinfer_mlir yet (attention kernels take no fused position "
-            "encoding); apply RoPE to q and k before the call and pass "
-            "pos_encoding_mode='NONE'")
+            "in flashinfer_mlir yet (fused RoPE is not compiled); apply RoPE "
+            "to q and k before the call and pass pos_encoding_mode='NONE'")
+    return "none"
 
 
 # torch dtype name -> the attn dialect's element type.

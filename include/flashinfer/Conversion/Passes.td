@@ -167,18 +167,23 @@ def AttnDistributeToMatrixInstructions
 
 def ConvertMathToTargetIntrinsics
     : Pass<"convert-math-to-target-intrinsics", "::mlir::gpu::GPUModuleOp"> {
-  let summary = "Lower f32 exp2/log2 to the GPU's native instructions";
+  let summary = "Lower f32 exp2/log2 (and exp/log) to the GPU's native instructions";
   let description = [{
     Rewrites f32 `math.exp2` and `math.log2` in a `gpu.module` to the
     hardware's approximate instructions, chosen by the module's target
     attribute: `ex2.approx.ftz.f32` / `lg2.approx.ftz.f32` on NVVM targets,
     `rocdl.exp2` / `rocdl.log` (v_exp_f32 / v_log_f32) on ROCDL targets.
+    `math.exp` and `math.log` (from user score functions, or from
+    `math-expand-ops`' expansions of tanh and the like, which `attn-compile`
+    runs first) become the same instructions with a scale by log2(e) or
+    ln(2).
     Upstream conversions would call libdevice or ocml instead; the project
     does not depend on ocml (Debian's device libraries stop at gfx940), and
     attention only needs the native precision.
   }];
   let dependentDialects = [
-    "::mlir::NVVM::NVVMDialect", "::mlir::ROCDL::ROCDLDialect"
+    "::mlir::arith::ArithDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::ROCDL::ROCDLDialect"
   ];
 }
 

@@ -1,12 +1,15 @@
-//===- MathToTargetIntrinsics.cpp - exp2/log2 to native GPU instructions --===//
+//===- MathToTargetIntrinsics.cpp - exp/log to native GPU instructions ----===//
 
 #include "flashinfer/Conversion/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/LLVMIR/ROCDLDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/PatternMatch.h"
+
+#include <cmath>
 
 namespace mlir::attn {
 #define GEN_PASS_DEF_CONVERTMATHTOTARGETINTRINSICS
@@ -53,13 +56,20 @@ struct ConvertMathToTargetIntrinsicsPass
     }
     IRRewriter rewriter(module.getContext());
     module.walk([&](Operation *op) {
-      if (!isa<math::Exp2Op, math::Log2Op>(op) ||
+      if (!isa<math::Exp2Op, math::Log2Op, math::ExpOp, math::LogOp>(op) ||
           !op->getResult(0).getType().isF32())
         return;
       rewriter.setInsertionPoint(op);
       Location loc = op->getLoc();
       Value x = op->getOperand(0), y;
-      bool isExp = isa<math::Exp2Op>(op);
+      bool isExp = isa<math::Exp2Op, math::ExpOp>(op);
+      // e^x = 2^(x log2(e)); ln(x) = log2(x) ln(2) below.
+      auto constant = [&](double v) {
+        return arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getF32FloatAttr(v));
+      };
+      if (isa<math::ExpOp>(op))
+        x = arith::MulFOp::create(rewriter, loc, x, constant(M_LOG2E));
       if (*vendor == GpuVendor::Nvidia)
         y = ptxUnary(rewriter, loc,
                      isExp ? "ex2.approx.ftz.f32" : "lg2.approx.ftz.f32", x);
@@ -67,6 +77,8 @@ struct ConvertMathToTargetIntrinsicsPass
         y = ROCDL::ROCDLExp2::create(rewriter, loc, x.getType(), x);
       else
         y = ROCDL::ROCDLLog::create(rewriter, loc, x.getType(), x);
+      if (isa<math::LogOp>(op))
+        y = arith::MulFOp::create(rewriter, loc, y, constant(M_LN2));
       rewriter.replaceOp(op, y);
     });
   }

@@ -9,8 +9,10 @@ Paged kernels take any page size (the cache's is read at launch).
 """
 
 import dataclasses
+import hashlib
 import json
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import Optional
 
@@ -30,6 +32,11 @@ KINDS = ("single_decode", "single_prefill", "batch_decode", "batch_prefill",
 _ATTENTION = KINDS[:5]
 _PAGED = ("batch_decode", "batch_prefill", "append")
 _ELEMENT_TYPES = ("f16", "bf16", "f32")
+
+
+def _body(text: str) -> str:
+    """A region body's text, indented under its block label."""
+    return textwrap.indent(textwrap.dedent(text).strip(), "    ")
 
 
 def _tag(value: float) -> str:
@@ -60,6 +67,17 @@ class KernelSpec:
     launch_sm_scale: bool = False
     launch_soft_cap: bool = False
     launch_window: bool = False
+    # ALiBi with FlashInfer's default slopes for num_qo_heads ("alibi"), or
+    # none. Attention sinks: the kernel takes a `sinks` [Hq] f32 tensor.
+    pos_encoding: str = "none"
+    sinks: bool = False
+    # User-defined score and mask functions: the body of an attn score_mod
+    # region over (%score: f32, %batch, %q_head, %q_idx, %kv_idx: index)
+    # ending in `attn.yield %x : f32`, and of a mask_mod region over
+    # (%batch, %q_head, %q_idx, %kv_idx) ending in `attn.yield %b : i1`
+    # (docs/dialect.md: arith and math ops on scalars).
+    score_mod: Optional[str] = None
+    mask_mod: Optional[str] = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -113,6 +131,18 @@ class KernelSpec:
                                  f"leave it at {neutral}")
         object.__setattr__(self, "logits_soft_cap",
                            float(self.logits_soft_cap))
+        if self.pos_encoding not in ("none", "alibi"):
+            raise NotImplementedError(
+                f"{self.kind}: pos_encoding {self.pos_encoding!r} has no "
+                "kernel (none or alibi; fused RoPE is not compiled yet)")
+        if self.kind not in _ATTENTION and (
+                self.pos_encoding != "none" or self.sinks or
+                self.score_mod is not None or self.mask_mod is not None):
+            raise ValueError(f"{self.kind} takes no attention variant")
+        for field in ("score_mod", "mask_mod"):
+            body = getattr(self, field)
+            if body is not None and "attn.yield" not in body:
+                raise ValueError(f"{field} must end with attn.yield")
 
     @property
     def kv_dtype(self) -> str:
@@ -172,6 +202,16 @@ class KernelSpec:
                           ("launch_sm_scale", "sL")):
             if getattr(self, flag):
                 parts.append(tag)
+        if self.pos_encoding == "alibi":
+            parts.append("alibi")
+        if self.sinks:
+            parts.append("sinks")
+        # A user function by a digest of its text.
+        for field, tag in (("score_mod", "score"), ("mask_mod", "mask")):
+            body = getattr(self, field)
+            if body is not None:
+                digest = hashlib.sha256(body.encode()).hexdigest()[:10]
+                parts.append(f"{tag}{digest}")
         return "_".join(parts)
 
     # -- attn IR -----------------------------------------------------------
@@ -187,8 +227,29 @@ class KernelSpec:
                 uses += f" {name}(%{name})"
         return args, uses
 
+    def _variant_args(self):
+        """(function arguments, op operands) of the per-head tensors."""
+        if not self.sinks:
+            return [], ""
+        t = f"tensor<{self.num_qo_heads}xf32>"
+        return [f"%sinks: {t}"], f" sinks(%sinks : {t})"
+
+    def _regions(self) -> str:
+        text = ""
+        if self.score_mod is not None:
+            text += (" score_mod {\n  ^bb0(%score: f32, %batch: index, "
+                     "%q_head: index, %q_idx: index, %kv_idx: index):\n"
+                     f"{_body(self.score_mod)}\n  }}")
+        if self.mask_mod is not None:
+            text += (" mask_mod {\n  ^bb0(%batch: index, %q_head: index, "
+                     "%q_idx: index, %kv_idx: index):\n"
+                     f"{_body(self.mask_mod)}\n  }}")
+        return text
+
     def _attrs(self, extra=()) -> str:
         attrs = list(extra)
+        if self.pos_encoding == "alibi":
+            attrs.append("pos_encoding = #attn.pos_encoding<alibi>")
         if self.causal:
             attrs.append("causal")
         if self.window_left >= 0:
@@ -223,14 +284,16 @@ class KernelSpec:
             args += [f"%qo_indptr: {ids}", f"%kv_indptr: {ids}"]
             uses = (f" qo_indptr(%qo_indptr : {ids})"
                     f" kv_indptr(%kv_indptr : {ids})")
-        args += [f"%o: {o}", f"%lse: {lse}"]
+        variant_args, variant_uses = self._variant_args()
+        args += variant_args + [f"%o: {o}", f"%lse: {lse}"]
         launch_args, launch_uses = self._launch_args()
         args += launch_args
         return (
             f"func.func @{self.name}({', '.join(args)}) -> ({o}, {lse}) {{\n"
             f"  %r:2 = attn.attention q(%q : {q}) k(%k : {k}) v(%v : {v})"
-            f"{uses}{launch_uses}\n"
-            f"      outs(%o, %lse : {o}, {lse}){self._attrs()} -> {o}, {lse}\n"
+            f"{uses}{variant_uses}{launch_uses}\n"
+            f"      outs(%o, %lse : {o}, {lse}){self._attrs()}"
+            f"{self._regions()} -> {o}, {lse}\n"
             f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
 
     def _ir_single_decode(self):
@@ -259,7 +322,8 @@ class KernelSpec:
         if prefill:
             args.append(f"%qo_indptr: {ids}")
             qo = f" qo_indptr(%qo_indptr : {ids})"
-        args += [f"%o: {o}", f"%lse: {lse}"]
+        variant_args, variant_uses = self._variant_args()
+        args += variant_args + [f"%o: {o}", f"%lse: {lse}"]
         launch_args, launch_uses = self._launch_args()
         args += launch_args
         layout = f"kv_layout = #attn.kv_layout<{self.kv_layout}>"
@@ -269,9 +333,9 @@ class KernelSpec:
             f" k_cache(%k_cache : {kc}) v_cache(%v_cache : {vc})\n"
             f"      kv_indptr(%kv_indptr : {ids}) kv_indices(%kv_indices :"
             f" {ids}) kv_last_page_len(%kv_last_page_len : {ids}){qo}"
-            f"{launch_uses}\n"
+            f"{variant_uses}{launch_uses}\n"
             f"      outs(%o, %lse : {o}, {lse}){self._attrs([layout])}"
-            f" -> {o}, {lse}\n"
+            f"{self._regions()} -> {o}, {lse}\n"
             f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
 
     def _ir_batch_decode(self):

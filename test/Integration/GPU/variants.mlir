@@ -6,14 +6,13 @@
 // (no stack frame or spills).
 
 // RUN: rm -rf %t && flashinfer-opt %s --attn-compile="chip=gfx942 o-dir=%t" -o /dev/null
-// RUN: llvm-objdump -d --mcpu=gfx942 %t/decode_alibi_sinks_kernels.hsaco %t/prefill_regions_kernels.hsaco %t/prefill_alibi_kernels.hsaco | FileCheck %s --check-prefix=ASM
+// RUN: llvm-objdump -d --mcpu=gfx942 %t/decode_alibi_sinks_kernels.hsaco %t/prefill_regions_kernels.hsaco %t/prefill_alibi_kernels.hsaco %t/prefill_alibi_tanh_kernels.hsaco | FileCheck %s --check-prefix=ASM
 // RUN: cat %t/decode_alibi_sinks_kernels.json > %t/log
-// RUN: llvm-readelf --notes %t/decode_alibi_sinks_kernels.hsaco %t/prefill_regions_kernels.hsaco %t/prefill_alibi_kernels.hsaco >> %t/log
+// RUN: llvm-readelf --notes %t/decode_alibi_sinks_kernels.hsaco %t/prefill_regions_kernels.hsaco %t/prefill_alibi_kernels.hsaco %t/prefill_alibi_tanh_kernels.hsaco >> %t/log
 // RUN: FileCheck %s --check-prefix=NOTES < %t/log
 // RUN: rm -rf %t.950 && flashinfer-opt %s --attn-compile="chip=gfx950 o-dir=%t.950" -o /dev/null
 // RUN: llvm-readelf --notes %t.950/prefill_regions_kernels.hsaco | FileCheck %s --check-prefix=GFX950
 // RUN: %if ptxas %{ rm -rf %t.nv && flashinfer-opt %s --attn-compile="chip=sm_90a format=isa o-dir=%t.nv" -o /dev/null %}
-// RUN: %if ptxas %{ cat %t.nv/*.ptx > %t.nv/all.ptx %}
 // RUN: %if ptxas %{ for f in %t.nv/*_kernels.ptx; do ptxas -arch=sm_90a -v $f -o $f.cubin; done 2>&1 | FileCheck %s --check-prefix=SM90 %}
 
 // ASM: <decode_alibi_sinks>:
@@ -22,6 +21,7 @@
 // ASM: <prefill_regions>:
 // ASM: v_mfma_f32_16x16x16_f16
 // ASM: <prefill_alibi>:
+// ASM: <prefill_alibi_tanh>:
 // ASM-NOT: {{flat_|global_}}
 
 // The decode kernel reads the slopes, the merge kernel the sinks.
@@ -43,11 +43,14 @@
 // NOTES: .name: prefill_alibi{{$}}
 // NOTES: .private_segment_fixed_size: 0
 // NOTES: .vgpr_spill_count: 0
+// NOTES: .name: prefill_alibi_tanh{{$}}
+// NOTES: .private_segment_fixed_size: 0
+// NOTES: .vgpr_spill_count: 0
 
 // GFX950: .name: prefill_regions{{$}}
 // GFX950: .private_segment_fixed_size: 0
 
-// SM90: Function properties for {{decode_alibi_sinks|prefill_regions|prefill_alibi}}
+// SM90: Function properties for {{decode_alibi_sinks|prefill_regions|prefill_alibi|prefill_alibi_tanh}}
 // SM90-NEXT: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
 func.func @decode_alibi_sinks(%q: tensor<?x32x128xbf16>, %kc: tensor<?x?x8x128xbf16>, %vc: tensor<?x?x8x128xbf16>, %ip: tensor<?xi32>, %idx: tensor<?xi32>, %last: tensor<?xi32>, %slopes: tensor<32xf32>, %sinks: tensor<32xf32>, %o: tensor<?x32x128xbf16>, %lse: tensor<?x32xf32>) -> (tensor<?x32x128xbf16>, tensor<?x32xf32>) {
@@ -76,6 +79,21 @@ func.func @prefill_regions(%q: tensor<?x32x128xf16>, %k: tensor<?x8x128xf16>, %v
     attn.yield %same : i1
   } -> tensor<?x32x128xf16>
   return %r : tensor<?x32x128xf16>
+}
+
+// A tanh soft cap written as a region after ALiBi (not raised to the
+// attribute, which would cap before the bias): math.tanh is expanded into
+// exp, which becomes the native exp2.
+func.func @prefill_alibi_tanh(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>, %v: tensor<?x8x128xbf16>, %o: tensor<?x8x128xbf16>) -> tensor<?x8x128xbf16> {
+  %r = attn.attention q(%q : tensor<?x8x128xbf16>) k(%k : tensor<?x8x128xbf16>) v(%v : tensor<?x8x128xbf16>) outs(%o : tensor<?x8x128xbf16>) attributes {causal, pos_encoding = #attn.pos_encoding<alibi>} score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %ki: index):
+    %c = arith.constant 20.0 : f32
+    %x = arith.divf %s, %c : f32
+    %t = math.tanh %x : f32
+    %r = arith.mulf %t, %c : f32
+    attn.yield %r : f32
+  } -> tensor<?x8x128xbf16>
+  return %r : tensor<?x8x128xbf16>
 }
 
 // Default slopes for 12 heads (not a power of two).
