@@ -8,6 +8,7 @@ import inspect
 import json
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -180,3 +181,56 @@ def test_every_kind_compiles(tmp_path):
         with open(p) as f:
             names = [k["name"] for k in json.load(f)["kernels"]]
         assert names[0] == s.name
+
+
+def test_variant_specs():
+    """ALiBi, sinks and user-defined functions: in the name, the key and the
+    IR; errors for what has no kernel."""
+    base = KernelSpec("batch_prefill", "bf16", 128, 32, 8, causal=True)
+    body = "%r = arith.negf %score : f32\nattn.yield %r : f32"
+    a = base.replace(pos_encoding="alibi", sinks=True, score_mod=body)
+    assert a.name.startswith(
+        "batch_prefill_bf16_d128_h32x8_nhd_causal_alibi_sinks_score")
+    assert a.key() != base.key() and a.name != base.replace(
+        score_mod=body.replace("negf", "absf")).name
+    ir = a.ir()
+    assert "pos_encoding = #attn.pos_encoding<alibi>" in ir
+    assert "sinks(%sinks : tensor<32xf32>)" in ir
+    assert "score_mod {\n  ^bb0(%score: f32" in ir and "arith.negf" in ir
+    assert KernelSpec.from_json(json.loads(a.key())) == a
+    assert flashinfer_mlir.utils.check_pos_encoding_mode("ALIBI", "x") == \
+        "alibi"
+    with pytest.raises(NotImplementedError, match="ROPE_LLAMA"):
+        flashinfer_mlir.utils.check_pos_encoding_mode("ROPE_LLAMA", "x")
+    with pytest.raises(NotImplementedError, match="fused RoPE"):
+        base.replace(pos_encoding="rope_llama")
+    with pytest.raises(ValueError, match="takes no attention variant"):
+        KernelSpec("merge", "bf16", 128, 32, sinks=True)
+    with pytest.raises(ValueError, match="attn.yield"):
+        base.replace(mask_mod="%t = arith.constant true")
+
+
+def test_variant_kernels_compile(tmp_path):
+    """The variant specs of the AOT set and the GPU tests' user functions
+    compile for gfx942 (the H200 runs them from the cache); a region the
+    verifier rejects is a CompileError naming the reason."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    import variant_specs
+    specs = [s for s in aot.aot_specs()
+             if s.pos_encoding != "none" or s.sinks][:6]
+    specs += variant_specs.SPECS
+    paths = cache.build(specs, "gfx942", str(tmp_path), _compiler())
+    for s, p in zip(specs, paths):
+        with open(p) as f:
+            kernels = json.load(f)["kernels"]
+        params = kernels[0]["params"]
+        assert params.get("alibi_slopes") == (
+            "default" if s.pos_encoding == "alibi" else None)
+        args = [a["name"] for k in kernels for a in k["args"]]
+        assert ("sinks" in args) == s.sinks
+        assert params.get("score_mod", False) == (s.score_mod is not None)
+        assert params.get("mask_mod", False) == (s.mask_mod is not None)
+    bad = KernelSpec("single_prefill", "f16", 64, 4, 4, score_mod=(
+        "%r = tensor.empty() : tensor<4xf32>\nattn.yield %score : f32"))
+    with pytest.raises(cache.CompileError, match="scalar elementwise"):
+        cache.build([bad], "gfx942", str(tmp_path), _compiler())

@@ -24,10 +24,24 @@ def rand(shape, dtype, g, scale=1.0):
     return (torch.randn(shape, generator=g, device="cuda") * scale).to(dtype)
 
 
-def reference(q, k, v, causal=False, sm_scale=None, window_left=-1, cap=0.0):
+def alibi_slopes(n):
+    """ALiBi's slopes for n heads (the paper's and FlashInfer's): with m the
+    largest power of two <= n, 2^(-8 (i + 1) / m) for the first m heads,
+    then every other slope of the series for 2m heads."""
+    m = 2 ** int(math.floor(math.log2(n)))
+    slopes = [2 ** (-8 * (i + 1) / m) for i in range(m)]
+    slopes += [2 ** (-4 * (2 * i + 1) / m) for i in range(n - m)]
+    return torch.tensor(slopes, dtype=torch.float64, device="cuda")
+
+
+def reference(q, k, v, causal=False, sm_scale=None, window_left=-1, cap=0.0,
+              alibi=False, sinks=None, score_mod=None, mask_mod=None):
     """float64 attention of one request: q [qo, Hq, D], k/v [kv, Hkv, D];
-    causal and the window aligned to the end of the keys. Returns (o [qo,
-    Hq, Dv], base-2 lse [qo, Hq])."""
+    causal and the window aligned to the end of the keys; ALiBi's bias
+    after the soft cap, then score_mod(s [H, Q, K], h, q, kv) and the mask
+    mask_mod(h, q, kv) (position tensors [H,1,1], [1,Q,1], [1,1,K]); sinks
+    [Hq] join the denominator. Returns (o [qo, Hq, Dv], base-2 lse [qo,
+    Hq])."""
     qo, hq, d = q.shape
     kv, hkv = k.shape[:2]
     g = hq // hkv
@@ -39,13 +53,27 @@ def reference(q, k, v, causal=False, sm_scale=None, window_left=-1, cap=0.0):
         s = cap * torch.tanh(s / cap)
     i = torch.arange(qo, device=q.device)[:, None] + (kv - qo)
     j = torch.arange(kv, device=q.device)[None, :]
+    h = torch.arange(hq, device=q.device)[:, None, None]
+    if alibi:
+        s = s + alibi_slopes(hq)[:, None, None] * (j - i)[None]
+    if score_mod is not None:
+        s = score_mod(s, h, i[None], j[None])
     mask = torch.ones(qo, kv, dtype=torch.bool, device=q.device)
     if causal:
         mask &= j <= i
     if window_left >= 0:
         mask &= j >= i - window_left
+    mask = mask[None].expand(hq, qo, kv)
+    if mask_mod is not None:
+        mask = mask & mask_mod(h, i[None], j[None])
     s = s.masked_fill(~mask, -math.inf)
-    lse = torch.logsumexp(s, -1)
+    if sinks is not None:
+        sink = sinks.double()[:, None, None].expand(hq, qo, 1)
+        lse = torch.logsumexp(torch.cat([s, sink], -1), -1)
+        # A row that sees no key: o = 0 and lse -inf, sink or not.
+        lse = lse.masked_fill(~mask.any(-1), -math.inf)
+    else:
+        lse = torch.logsumexp(s, -1)
     p = torch.exp(s - lse[..., None]).nan_to_num(0.0)
     o = torch.einsum("hqk,khd->qhd", p, vv)
     return o, (lse / math.log(2)).transpose(0, 1)
@@ -536,12 +564,221 @@ def test_errors():
         w.run(rand((2, 32, 128), torch.float16, g), c.cache)
     with pytest.raises(ValueError, match="batch"):
         w.run(rand((3, 32, 128), torch.bfloat16, g), c.cache)
-    with pytest.raises(NotImplementedError, match="sinks"):
+    # Sinks of the wrong length: the runtime names the argument.
+    with pytest.raises((ValueError, RuntimeError), match="sinks"):
         w.run(rand((2, 32, 128), torch.bfloat16, g), c.cache,
-              sinks=torch.zeros(32, device="cuda"))
+              sinks=torch.zeros(31, device="cuda"))
     with pytest.raises(NotImplementedError, match="float8"):
         w.plan(c.indptr, c.indices, c.last, 32, 8, 128, 16,
                q_data_type=torch.bfloat16, kv_data_type=torch.float8_e4m3fn)
+
+
+# -- variants: ALiBi, sinks, user-defined functions -------------------------
+
+def differs(out, ref_without, what):
+    """A variant silently ignored must fail: the output is measurably not
+    the plain kernel's."""
+    err = (out.double() - ref_without).abs().max().item()
+    scale = max(ref_without.abs().max().item(), 1e-6)
+    assert err / scale > 5 * TOL, f"{what}: indistinguishable from no variant"
+
+
+@pytest.mark.parametrize("kind", ["decode", "prefill"])
+@pytest.mark.parametrize("heads", [(32, 32), (32, 8)])
+def test_alibi_single(kind, heads):
+    hq, hkv = heads
+    g = gen(71 + hq + hkv)
+    kv = 1000
+    k, v = rand((kv, hkv, 128), torch.float16, g), rand((kv, hkv, 128),
+                                                         torch.float16, g)
+    if kind == "decode":
+        q = rand((hq, 128), torch.float16, g)
+        o = flashinfer.single_decode_with_kv_cache(q, k, v,
+                                                   pos_encoding_mode="ALIBI")
+        ref, plain = (reference(q[None], k, v, alibi=a)[0][0]
+                      for a in (True, False))
+    else:
+        q = rand((200, hq, 128), torch.float16, g)
+        o = flashinfer.single_prefill_with_kv_cache(
+            q, k, v, causal=True, pos_encoding_mode="ALIBI")
+        ref, plain = (reference(q, k, v, True, alibi=a)[0]
+                      for a in (True, False))
+    close(o, ref, f"ALiBi single {kind}")
+    differs(o, plain, f"ALiBi single {kind}")
+
+
+@pytest.mark.parametrize("kind", ["decode", "prefill", "ragged"])
+def test_alibi_batch(kind):
+    g = gen(73)
+    lens = [1, 40, 700, 130, 2000]
+    ws = workspace()
+    hq, hkv = 32, 8
+    if kind == "ragged":
+        qo = [1, 17, 300, 5, 64]
+        i32 = dict(dtype=torch.int32, device="cuda")
+        qo_indptr = torch.tensor([0] + list(itertools_accumulate(qo)), **i32)
+        kv_indptr = torch.tensor([0] + list(itertools_accumulate(lens)),
+                                 **i32)
+        keys = rand((sum(lens), hkv, 128), torch.bfloat16, g)
+        vals = rand((sum(lens), hkv, 128), torch.bfloat16, g)
+        w = flashinfer.BatchPrefillWithRaggedKVCacheWrapper(ws)
+        w.plan(qo_indptr, kv_indptr, hq, hkv, 128, causal=True,
+               pos_encoding_mode="ALIBI", q_data_type=torch.bfloat16)
+        kvs = [(keys[kv_indptr[b]:kv_indptr[b + 1]],
+                vals[kv_indptr[b]:kv_indptr[b + 1]]) for b in range(len(lens))]
+        run = lambda q: w.run(q, keys, vals)
+    else:
+        c = Paged(lens, 16, hkv, 128, torch.bfloat16, "NHD", g)
+        kvs = list(zip(c.keys, c.values))
+        if kind == "decode":
+            w = flashinfer.BatchDecodeWithPagedKVCacheWrapper(ws)
+            w.plan(c.indptr, c.indices, c.last, hq, hkv, 128, 16,
+                   pos_encoding_mode="ALIBI", q_data_type=torch.bfloat16)
+            qo = [1] * len(lens)
+        else:
+            qo = [1, 17, 300, 5, 64]
+            qo_indptr = torch.tensor([0] + list(itertools_accumulate(qo)),
+                                     dtype=torch.int32, device="cuda")
+            w = flashinfer.BatchPrefillWithPagedKVCacheWrapper(ws)
+            w.plan(qo_indptr, c.indptr, c.indices, c.last, hq, hkv, 128, 16,
+                   causal=True, pos_encoding_mode="ALIBI",
+                   q_data_type=torch.bfloat16)
+        run = lambda q: w.run(q, c.cache)
+    q = rand((sum(qo), hq, 128), torch.bfloat16, g)
+    o = run(q)
+    row = 0
+    for b in range(len(lens)):
+        rq = q[row:row + qo[b]]
+        ref = reference(rq, *kvs[b], kind != "decode", alibi=True)[0]
+        close(o[row:row + qo[b]], ref, f"ALiBi {kind} request {b}")
+        if lens[b] > 100:
+            differs(o[row:row + qo[b]],
+                    reference(rq, *kvs[b], kind != "decode")[0],
+                    f"ALiBi {kind} request {b}")
+        row += qo[b]
+
+
+@pytest.mark.parametrize("kind", ["decode", "prefill"])
+@pytest.mark.parametrize("shape", [(64, 8, 64), (32, 8, 128)])
+@pytest.mark.parametrize("window", [-1, 64])
+def test_sinks(kind, shape, window):
+    """gpt-oss's sinks: one logit per query head in the denominator; the
+    split-KV merge counts them for decode, the kernel's epilogue for
+    prefill (the ragged wrapper's run takes none, as FlashInfer's). A run
+    without sinks before and after gives the plain result (the wrapper plans
+    the other kernel)."""
+    hq, hkv, d = shape
+    g = gen(79 + hq + d + window)
+    lens = [1, 40, 700, 130, 2000]
+    ws = workspace()
+    # Large enough to move every request's output (e^7 against the keys'
+    # sum of about 1.6 per key).
+    sinks = (torch.randn(hq, generator=g, device="cuda") * 0.5 + 7).float()
+    wl = dict(window_left=window) if window >= 0 else {}
+    c = Paged(lens, 16, hkv, d, torch.bfloat16, "HND", g)
+    kvs = list(zip(c.keys, c.values))
+    if kind == "decode":
+        w = flashinfer.BatchDecodeWithPagedKVCacheWrapper(ws, "HND")
+        w.plan(c.indptr, c.indices, c.last, hq, hkv, d, 16,
+               q_data_type=torch.bfloat16, **wl)
+        qo = [1] * len(lens)
+    else:
+        qo = [1, 17, 300, 5, 64]
+        qo_indptr = torch.tensor([0] + list(itertools_accumulate(qo)),
+                                 dtype=torch.int32, device="cuda")
+        w = flashinfer.BatchPrefillWithPagedKVCacheWrapper(ws, "HND")
+        w.plan(qo_indptr, c.indptr, c.indices, c.last, hq, hkv, d, 16,
+               causal=True, q_data_type=torch.bfloat16, **wl)
+    run = lambda q, **kw: w.run(q, c.cache, return_lse=True, **kw)
+    q = rand((sum(qo), hq, d), torch.bfloat16, g)
+    plain_first, _ = run(q)
+    out = torch.full((sum(qo), hq, d), float("nan"), device="cuda",
+                     dtype=torch.bfloat16)
+    o, lse = run(q, sinks=sinks, out=out)
+    assert o is out
+    plain_after, _ = run(q)
+    assert torch.equal(plain_first, plain_after)
+    row = 0
+    for b in range(len(lens)):
+        rq = q[row:row + qo[b]]
+        causal = kind != "decode"
+        ro, rl = reference(rq, *kvs[b], causal, window_left=window,
+                           sinks=sinks)
+        rows = slice(row, row + qo[b])
+        close(o[rows], ro, f"sinks {kind} request {b}")
+        close_lse(lse[rows], rl, f"sinks {kind} lse {b}")
+        plain = reference(rq, *kvs[b], causal, window_left=window)[0]
+        close(plain_first[rows], plain, f"no sinks {kind} request {b}")
+        differs(o[rows], plain, f"sinks {kind} request {b}")
+        row += qo[b]
+
+
+def _variant_case(name):
+    import variant_specs
+    return variant_specs.CASES[name]
+
+
+@pytest.mark.parametrize("name", ["relative_bias", "document_mask",
+                                  "prefix_lm", "tanh_cap_alibi"])
+def test_user_variant_ragged_prefill(name):
+    """User-defined score/mask functions (attn regions, FlexAttention-style)
+    compiled into the ragged batch prefill kernel, against the same
+    functions in torch."""
+    from flashinfer_mlir._api import _module
+    from flashinfer_mlir.prefill import BatchPrefill
+    spec, score_mod, mask_mod, causal = _variant_case(name)
+    g = gen(83 + len(name))
+    qo, kv = [5, 1, 300, 128, 60], [5, 1000, 300, 700, 60]
+    i32 = dict(dtype=torch.int32, device="cuda")
+    qo_indptr = torch.tensor([0] + list(itertools_accumulate(qo)), **i32)
+    kv_indptr = torch.tensor([0] + list(itertools_accumulate(kv)), **i32)
+    q = rand((sum(qo), 32, 128), torch.float16, g, 2.0)
+    k = rand((sum(kv), 8, 128), torch.float16, g)
+    v = rand((sum(kv), 8, 128), torch.float16, g)
+    impl = BatchPrefill(_module(spec, "cuda"), max_batch_size=len(qo),
+                        max_num_tokens=sum(qo), max_num_pages=0,
+                        device=torch.device("cuda"))
+    impl.plan(qo_indptr, kv_indptr)
+    out = torch.full_like(q, float("nan"))
+    o, lse = impl.run(q, (k, v), out=out,
+                      variant_values=dict(sm_scale=1 / math.sqrt(128)))
+    alibi = spec.pos_encoding == "alibi"
+    for b in range(len(qo)):
+        s = slice(qo_indptr[b].item(), qo_indptr[b + 1].item())
+        t = slice(kv_indptr[b].item(), kv_indptr[b + 1].item())
+        ro, rl = reference(q[s], k[t], v[t], causal, alibi=alibi,
+                           score_mod=score_mod, mask_mod=mask_mod)
+        close(o[s], ro, f"{name} request {b}")
+        close_lse(lse[s], rl, f"{name} lse {b}")
+        if kv[b] >= 300:
+            differs(o[s], reference(q[s], k[t], v[t], causal)[0],
+                    f"{name} request {b}")
+
+
+def test_user_variant_paged_decode():
+    """A per-head bias (each packed row its own head) and a document mask in
+    the paged batch decode kernel (split-KV + merge)."""
+    from flashinfer_mlir._api import _module
+    from flashinfer_mlir.decode import PagedDecode
+    spec, score_mod, mask_mod, _ = _variant_case("decode_head_bias_document")
+    g = gen(89)
+    lens = [1, 40, 700, 130, 2000]
+    c = Paged(lens, 16, 8, 128, torch.float16, "NHD", g)
+    impl = PagedDecode(_module(spec, "cuda"), max_batch_size=len(lens),
+                       max_num_pages=c.indices.numel(),
+                       device=torch.device("cuda"))
+    impl.plan(c.indptr, c.indices, c.last, page_size=16)
+    q = rand((len(lens), 32, 128), torch.float16, g, 2.0)
+    o, lse = impl.run(q, c.cache,
+                      variant_values=dict(sm_scale=1 / math.sqrt(128)))
+    for b in range(len(lens)):
+        ro, rl = reference(q[b:b + 1], c.keys[b], c.values[b],
+                           score_mod=score_mod, mask_mod=mask_mod)
+        close(o[b], ro[0], f"decode variant request {b}")
+        close_lse(lse[b], rl[0], f"decode variant lse {b}")
+        if lens[b] >= 40:
+            differs(o[b], reference(q[b:b + 1], c.keys[b], c.values[b])[0][0],
+                    f"decode variant request {b}")
 
 
 # -- torch.compile ------------------------------------------------------------

@@ -250,6 +250,8 @@ void TiledKernelBuilder::writeOutputs(Value acc, Value max, Value sum) {
   Value zero = splat(rowType, b.getF32FloatAttr(0.0f));
   Value negInf = splat(
       rowType, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+  // A row that saw no key has sum 0: output 0 and lse -inf, sink or not.
+  Value seen = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
   Value one = splat(rowType, b.getF32FloatAttr(1.0f));
   // The sink joins the state as one more key of logit sinks[h] and value 0:
   // max and sum are rescaled to the new max, acc with them below.
@@ -270,8 +272,6 @@ void TiledKernelBuilder::writeOutputs(Value acc, Value max, Value sum) {
                                 sinkTerm);
     max = base;
   }
-  // A row that saw no key (nor sink) has sum 0: output 0 and lse -inf.
-  Value seen = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
   Value inv = arith::SelectOp::create(
       b, seen, arith::DivFOp::create(b, accScale, sum), zero);
   Value invColumn = vector::ShapeCastOp::create(b, columnType, inv);

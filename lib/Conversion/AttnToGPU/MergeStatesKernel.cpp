@@ -258,7 +258,10 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildSegmentedMergeStatesKernel(
     scf::YieldOp::create(b, ValueRange{newMax, sum, acc});
   }
   Value m = loop.getResult(0), sum = loop.getResult(1), acc = loop.getResult(2);
+  // A row no split saw a key of gets o = 0 and lse -inf, sink or not.
+  Value positive;
   if (cfg.sinksType) {
+    positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
     // The sink: one more state, of lse sinks[h] log2(e) and value 0.
     Value sink = arith::MulFOp::create(
         b,
@@ -285,8 +288,8 @@ FailureOr<gpu::GPUFuncOp> mlir::attn::buildSegmentedMergeStatesKernel(
   Value mExp = arith::SelectOp::create(
       b, arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, m, negInf), zero,
       m);
-  Value positive =
-      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
+  if (!positive)
+    positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, zero);
   Value out = arith::SelectOp::create(b, positive,
                                       arith::DivFOp::create(b, acc, sum), zero);
   Type outElem = cfg.outType.getElementType();

@@ -24,12 +24,20 @@ LAYOUTS = ("nhd", "hnd")
 # The variant switches: where each is compiled (head dims x head counts).
 SOFT_CAP_AT = dict(head_dims=(128, 256), heads=((32, 8), (32, 4), (4, 4)))
 WINDOW_AT = dict(head_dims=(128,), heads=((32, 8), (32, 4), (4, 4)))
+# ALiBi (BLOOM and MPT: MHA at head dim 128), and attention sinks at
+# gpt-oss's shape (64 query heads over 8 KV heads, head dim 64), alone and
+# with the window of its sliding layers, and at 32/8 x 128.
+ALIBI_AT = dict(head_dims=(128,), heads=((32, 32), (32, 8)))
+SINKS_AT = (dict(head_dims=(64,), heads=((64, 8),)),
+            dict(head_dims=(128,), heads=((32, 8),)))
+_BATCH_KINDS = ("batch_decode", "batch_prefill", "batch_prefill_ragged")
 
 
 def attention_specs(dtypes=DTYPES, head_dims=HEAD_DIMS, heads=HEADS,
-                    **switches) -> List[KernelSpec]:
-    """Every op form and layout, causal and not, with sm_scale at launch
-    (and the given switches: launch_soft_cap, launch_window)."""
+                    kinds=None, **switches) -> List[KernelSpec]:
+    """Every op form (or those of `kinds`) and layout, causal and not, with
+    sm_scale at launch (and the given switches: launch_soft_cap,
+    launch_window, pos_encoding, sinks)."""
     specs = []
     for t, d, (hq, hkv) in itertools.product(dtypes, head_dims, heads):
         base = dict(dtype=t, head_dim=d, num_qo_heads=hq, num_kv_heads=hkv,
@@ -44,7 +52,7 @@ def attention_specs(dtypes=DTYPES, head_dims=HEAD_DIMS, heads=HEADS,
             for causal in (False, True):
                 specs.append(KernelSpec("batch_prefill", kv_layout=layout,
                                         causal=causal, **base))
-    return specs
+    return [s for s in specs if kinds is None or s.kind in kinds]
 
 
 def state_specs(dtypes=DTYPES, head_dims=HEAD_DIMS,
@@ -78,6 +86,11 @@ def aot_specs() -> List[KernelSpec]:
     return (attention_specs() + split_head_dim_specs() +
             attention_specs(DTYPES, launch_soft_cap=True, **SOFT_CAP_AT) +
             attention_specs(DTYPES, launch_window=True, **WINDOW_AT) +
+            attention_specs(DTYPES, pos_encoding="alibi", **ALIBI_AT) +
+            [spec for at in SINKS_AT for window in (False, True)
+             for spec in attention_specs(DTYPES, kinds=_BATCH_KINDS,
+                                         sinks=True, launch_window=window,
+                                         **at)] +
             state_specs())
 
 

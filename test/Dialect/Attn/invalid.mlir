@@ -360,6 +360,47 @@ func.func @mask_mod_yield_type(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>,
 
 // -----
 
+// The regions are functions of their arguments: no value from outside.
+func.func @score_mod_capture(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf16>, %o: tensor<16x8x64xf16>, %c: f32) -> tensor<16x8x64xf16> {
+  // expected-error @below {{'score_mod' region: 'arith.mulf' uses a value defined outside the region; the regions are functions of their arguments}}
+  %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x8x64xf16>) v(%v : tensor<32x8x64xf16>) outs(%o : tensor<16x8x64xf16>) score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %ki: index):
+    // expected-note @below {{here}}
+    %t = arith.mulf %s, %c : f32
+    attn.yield %t : f32
+  } -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
+// ... built of scalar elementwise ops (arith, math).
+func.func @mask_mod_not_elementwise(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf16>, %o: tensor<16x8x64xf16>, %t: tensor<?xi1>) -> tensor<16x8x64xf16> {
+  // expected-error @below {{'mask_mod' region: 'tensor.extract' is not a scalar elementwise op without side effects (the regions take arith and math ops)}}
+  %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x8x64xf16>) v(%v : tensor<32x8x64xf16>) outs(%o : tensor<16x8x64xf16>) mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %ki: index):
+    // expected-note @below {{here}}
+    %m = tensor.extract %t[%ki] : tensor<?xi1>
+    attn.yield %m : i1
+  } -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
+func.func @score_mod_vector(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf16>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
+  // expected-error @below {{'score_mod' region: 'vector.broadcast' is not a scalar elementwise op}}
+  %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x8x64xf16>) v(%v : tensor<32x8x64xf16>) outs(%o : tensor<16x8x64xf16>) score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %ki: index):
+    // expected-note @below {{here}}
+    %w = vector.broadcast %s : f32 to vector<4xf32>
+    attn.yield %s : f32
+  } -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
 func.func @yield_outside(%x: f32) {
   // expected-error @below {{expects parent op to be one of 'attn.attention, attn.paged_attention, attn.online_attention_step'}}
   attn.yield %x : f32
@@ -975,5 +1016,36 @@ func.func @window_twice(%q: tensor<4x8x64xf16>, %k: tensor<9x2x64xf16>, %o: tens
 func.func @step_scale_twice(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %h: index, %len: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>, %s: f32) -> vector<32xf32> {
   // expected-error @below {{takes exactly one of the scale_log2 attribute and its operand}}
   %a, %b, %c = attn.online_attention_step %q, %k[%h, %h], %v, %len, %pos, %acc, %m, %m scale_log2(%s) {block_n = 16 : i64, scale_log2 = 0.5 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %b : vector<32xf32>
+}
+
+// -----
+
+func.func @step_regions_need_heads(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %h: index, %len: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>) -> vector<32xf32> {
+  // expected-error @below {{score_mod/mask_mod regions need the batch and query_heads operands}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %h], %v, %len, %pos, %acc, %m, %m mask_mod {
+  ^bb0(%bi: index, %hi: index, %qi: index, %ki: index):
+    %t = arith.cmpi sle, %ki, %qi : index
+    attn.yield %t : i1
+  } {block_n = 16 : i64, scale_log2 = 0.5 : f32, masked} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %b : vector<32xf32>
+}
+
+// -----
+
+func.func @step_row_values_without_region(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %h: index, %len: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>) -> vector<32xf32> {
+  // expected-error @below {{row_values are read only by score_mod/mask_mod regions}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %h], %v, %len, %pos, %acc, %m, %m batch(%h) query_heads(%pos : vector<32xindex>) row_values(%m : vector<32xf32>) {block_n = 16 : i64, scale_log2 = 0.5 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %b : vector<32xf32>
+}
+
+// -----
+
+func.func @step_region_row_value_args(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %h: index, %len: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>) -> vector<32xf32> {
+  // expected-error @below {{'score_mod' region must take ('f32', 'index', 'index', 'index', 'index', 'f32') as (score, batch, q_head, q_idx, kv_idx, row values), got ('f32', 'index', 'index', 'index', 'index')}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %h], %v, %len, %pos, %acc, %m, %m batch(%h) query_heads(%pos : vector<32xindex>) row_values(%m : vector<32xf32>) score_mod {
+  ^bb0(%s: f32, %bi: index, %hi: index, %qi: index, %ki: index):
+    attn.yield %s : f32
+  } {block_n = 16 : i64, scale_log2 = 0.5 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
   return %b : vector<32xf32>
 }

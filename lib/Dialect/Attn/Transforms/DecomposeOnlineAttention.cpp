@@ -214,6 +214,7 @@ void decompose(OnlineAttentionStepOp op) {
                      splat(b, scoreType, b.getF32FloatAttr(0.0f)),
                      /*rhsTransposed=*/true);
   float cap = op.getLogitsSoftCap().convertToFloat();
+  bool naturalUnits = false; // s is sm_scale (q . k), not yet in log2 units
   if (op.getScaleLog2Value() || op.getLogitsSoftCapValue()) {
     s = scoreWithLaunchValues(b, op, s, scoreType);
   } else if (cap > 0.0f) {
@@ -235,9 +236,17 @@ void decompose(OnlineAttentionStepOp op) {
     Value one = cst(1.0f);
     Value tanh = arith::SubFOp::create(b, one, quotient);
     s = arith::MulFOp::create(b, tanh, cst(log2e * cap));
-  } else {
+  } else if (op.getScoreMod().empty()) {
     s = arith::MulFOp::create(b, s,
                               splat(b, scoreType, op.getScaleLog2Attr()));
+  } else {
+    // Straight to natural units for the score function below.
+    naturalUnits = true;
+    s = arith::MulFOp::create(
+        b, s,
+        splat(b, scoreType,
+              b.getF32FloatAttr(op.getScaleLog2()->convertToFloat() /
+                                static_cast<float>(M_LOG2E))));
   }
 
   bool hasRegions = !op.getScoreMod().empty() || !op.getMaskMod().empty();
@@ -247,8 +256,11 @@ void decompose(OnlineAttentionStepOp op) {
   if (!op.getScoreMod().empty()) {
     // The region maps the score in natural units.
     float log2e = static_cast<float>(M_LOG2E);
-    Value natural = arith::MulFOp::create(
-        b, s, splat(b, scoreType, b.getF32FloatAttr(1.0f / log2e)));
+    Value natural =
+        naturalUnits
+            ? s
+            : arith::MulFOp::create(
+                  b, s, splat(b, scoreType, b.getF32FloatAttr(1.0f / log2e)));
     SmallVector<TileValue> args = {{natural, TileShape::Score}};
     llvm::append_range(args, regionArgs);
     Value modded = applyRegionOnTile(b, op.getScoreMod(), args, rows, keys);
