@@ -750,7 +750,8 @@ def test_user_variant_ragged_prefill(name):
                            score_mod=score_mod, mask_mod=mask_mod)
         close(o[s], ro, f"{name} request {b}")
         close_lse(lse[s], rl, f"{name} lse {b}")
-        if kv[b] >= 300:
+        # (A lone last query sees every key under a prefix-LM mask too.)
+        if kv[b] >= 300 and qo[b] >= 100:
             differs(o[s], reference(q[s], k[t], v[t], causal)[0],
                     f"{name} request {b}")
 

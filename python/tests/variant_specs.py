@@ -100,4 +100,13 @@ CASES = {
         torch_head_bias, torch_document_mask, False),
 }
 
-SPECS = [spec for spec, *_ in CASES.values()]
+# The benchmark's document mask (scripts/device/bench_variants.py):
+# documents of 512 tokens.
+DOCUMENT_MASK_512 = DOCUMENT_MASK.replace("37", "512")
+BENCH = {
+    "relative_bias": CASES["relative_bias"][0],
+    "document_mask": KernelSpec("batch_prefill_ragged", causal=True,
+                                mask_mod=DOCUMENT_MASK_512, **_BASE),
+}
+
+SPECS = [spec for spec, *_ in CASES.values()] + list(BENCH.values())

@@ -84,6 +84,10 @@ if [[ $what == api || $what == all ]]; then
     echo "== FlashInfer API: cost over the kernels"
     python3 scripts/device/bench_api.py --json "$OUT/bench-api.json" 2>&1 |
       tee "$OUT/bench-api.log" | tail -n 14
+    echo "== variants against the plain kernel and FlexAttention"
+    python3 scripts/device/bench_variants.py --json "$OUT/bench-variants.json" \
+      2>&1 | tee "$OUT/bench-variants.log" | tail -n 8
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
     unset FLASHINFER_MLIR_KERNELS
   fi
 fi

@@ -91,6 +91,9 @@ def aot_specs() -> List[KernelSpec]:
              for spec in attention_specs(DTYPES, kinds=_BATCH_KINDS,
                                          sinks=True, launch_window=window,
                                          **at)] +
+            # gpt-oss's sliding layers without sinks (d128 32/8 is above).
+            attention_specs(DTYPES, kinds=_BATCH_KINDS, launch_window=True,
+                            **SINKS_AT[0]) +
             state_specs())
 
 
