@@ -132,6 +132,39 @@ def _out(out, shape, dtype, device, what: str):
     return out
 
 
+def _packed_mask(custom_mask, packed_custom_mask, qo_len, kv_len, device,
+                 what):
+    """The bits of one request's [qo_len, kv_len] mask, row-major and
+    little-endian within each byte (FlashInfer's packbits), as int8 bytes,
+    from a bool mask or already packed (uint8); None without one."""
+    torch = _torch()
+    if custom_mask is not None:
+        if tuple(custom_mask.shape) != (qo_len, kv_len):
+            raise ValueError(f"{what}: custom_mask must be [qo_len, kv_len] ="
+                             f" {(qo_len, kv_len)}, got "
+                             f"{tuple(custom_mask.shape)}")
+        bits = custom_mask.to(device=device, dtype=torch.bool).reshape(-1)
+        pad = (-bits.numel()) % 8
+        if pad:
+            bits = torch.cat([bits, bits.new_zeros(pad)])
+        weights = torch.tensor([1, 2, 4, 8, 16, 32, 64, 128],
+                               dtype=torch.int32, device=device)
+        packed = (bits.view(-1, 8).to(torch.int32) * weights).sum(-1)
+        # The kernel's argument is i8: the same bytes.
+        return packed.to(torch.uint8).view(torch.int8)
+    if packed_custom_mask is None:
+        return None
+    need = (qo_len * kv_len + 7) // 8
+    if (packed_custom_mask.dim() != 1 or
+            packed_custom_mask.dtype != torch.uint8 or
+            packed_custom_mask.numel() != need):
+        raise ValueError(f"{what}: packed_custom_mask must be 1-D uint8 with "
+                         f"ceil(qo_len * kv_len / 8) = {need} bytes, got "
+                         f"{tuple(packed_custom_mask.shape)} "
+                         f"{packed_custom_mask.dtype}")
+    return packed_custom_mask.to(device).contiguous().view(torch.int8)
+
+
 def _layout_kv(k, v, kv_layout: str):
     """K and V as [kv_len, Hkv, D] views (HND: a transposed view)."""
     if kv_layout == "hnd":
@@ -185,9 +218,8 @@ def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
             int(window_left), _cap(logits_soft_cap), scales.get("k_scale"),
             scales.get("v_scale"))
         return (o, lse) if return_lse else o
-    _unsupported(what, custom_mask=custom_mask,
-                 packed_custom_mask=packed_custom_mask,
-                 scale_q=scales.get("scale_q"), scale_k=scales.get("scale_k"),
+    _unsupported(what, scale_q=scales.get("scale_q"),
+                 scale_k=scales.get("scale_k"),
                  scale_v=scales.get("scale_v"),
                  kv_cache_sf=scales.get("kv_cache_sf"))
     _check_tensor(q, f"{what}: q", 3)
@@ -199,9 +231,16 @@ def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
         raise NotImplementedError(f"{what}: o_dtype {o_dtype} differs from "
                                   f"q's {q.dtype}; no such kernel")
     fields, values = _variant(d, window_left, logits_soft_cap, sm_scale, pos)
+    mask = _packed_mask(custom_mask, packed_custom_mask, qo_len, k.shape[0],
+                        q.device, what)
+    # As FlashInfer's: a custom mask replaces the causal one.
     spec = KernelSpec("single_prefill", _dtype(q.dtype, what), d, hq,
                       k.shape[1], dtype_kv=_dtype(k.dtype, what),
-                      head_dim_vo=v.shape[2], causal=bool(causal), **fields)
+                      head_dim_vo=v.shape[2],
+                      causal=bool(causal) and mask is None,
+                      custom_mask=mask is not None, **fields)
+    if mask is not None:
+        values = dict(values, custom_mask=mask)
     o = torch.empty((qo_len, hq, spec.vo_dim), dtype=q.dtype,
                     device=q.device)
     lse = torch.empty((qo_len, hq), dtype=torch.float32, device=q.device)

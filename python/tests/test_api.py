@@ -208,6 +208,11 @@ def test_variant_specs():
         KernelSpec("merge", "bf16", 128, 32, sinks=True)
     with pytest.raises(ValueError, match="attn.yield"):
         base.replace(mask_mod="%t = arith.constant true")
+    with pytest.raises(NotImplementedError, match="custom mask has no batch"):
+        base.replace(custom_mask=True)
+    m = KernelSpec("single_prefill", "f16", 128, 32, 8, custom_mask=True)
+    assert m.name.endswith("_mask") and \
+        "custom_mask(%custom_mask : tensor<?xi8>)" in m.ir()
 
 
 def test_variant_kernels_compile(tmp_path):
@@ -219,6 +224,10 @@ def test_variant_kernels_compile(tmp_path):
     specs = [s for s in aot.aot_specs()
              if s.pos_encoding != "none" or s.sinks][:6]
     specs += variant_specs.SPECS
+    specs.append(KernelSpec("single_prefill", "f16", 128, 32, 8,
+                            custom_mask=True, launch_sm_scale=True))
+    # (build() compiles each name once: no duplicates here.)
+    assert len({s.name for s in specs}) == len(specs)
     paths = cache.build(specs, "gfx942", str(tmp_path), _compiler())
     for s, p in zip(specs, paths):
         with open(p) as f:
@@ -230,6 +239,7 @@ def test_variant_kernels_compile(tmp_path):
         assert ("sinks" in args) == s.sinks
         assert params.get("score_mod", False) == (s.score_mod is not None)
         assert params.get("mask_mod", False) == (s.mask_mod is not None)
+        assert ("custom_mask" in args) == s.custom_mask
     bad = KernelSpec("single_prefill", "f16", 64, 4, 4, score_mod=(
         "%r = tensor.empty() : tensor<4xf32>\nattn.yield %score : f32"))
     with pytest.raises(cache.CompileError, match="scalar elementwise"):

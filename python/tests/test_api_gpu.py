@@ -713,6 +713,43 @@ def test_sinks(kind, shape, window):
         row += qo[b]
 
 
+@pytest.mark.parametrize("heads", [(32, 8), (32, 32)])
+@pytest.mark.parametrize("packed", [False, True])
+def test_single_prefill_custom_mask(heads, packed):
+    """One request's custom mask (FlashInfer's custom_mask or its packbits
+    form): a random mask with an all-zero row (output 0, lse -inf); causal
+    is ignored under a mask, as FlashInfer ignores it."""
+    hq, hkv = heads
+    g = gen(97 + hq + packed)
+    qo, kv = 300, 1000
+    q = rand((qo, hq, 128), torch.float16, g)
+    k, v = rand((kv, hkv, 128), torch.float16, g), rand((kv, hkv, 128),
+                                                         torch.float16, g)
+    mask = torch.rand((qo, kv), generator=g, device="cuda") < 0.3
+    mask[7] = False
+    kwargs = dict(custom_mask=mask)
+    if packed:
+        bits = torch.cat([mask.reshape(-1),
+                          mask.new_zeros((-mask.numel()) % 8)])
+        weights = 2 ** torch.arange(8, device="cuda")
+        kwargs = dict(packed_custom_mask=(bits.view(-1, 8).long() *
+                                          weights).sum(-1).to(torch.uint8))
+    o, lse = flashinfer.single_prefill_with_kv_cache(
+        q, k, v, causal=True, return_lse=True, **kwargs)
+    ro, rl = reference(q, k, v, mask_mod=lambda h, i, j: mask[None])
+    close(o, ro, "custom mask")
+    close_lse(lse, rl, "custom mask lse")
+    assert (o[7] == 0).all() and (lse[7] == -math.inf).all()
+    differs(o, reference(q, k, v, True)[0], "custom mask")
+    with pytest.raises(ValueError, match="custom_mask must be"):
+        flashinfer.single_prefill_with_kv_cache(q, k, v,
+                                                custom_mask=mask[:, :-1])
+    with pytest.raises(ValueError, match="packed_custom_mask must be"):
+        flashinfer.single_prefill_with_kv_cache(
+            q, k, v, packed_custom_mask=torch.zeros(5, dtype=torch.uint8,
+                                                    device="cuda"))
+
+
 def _variant_case(name):
     import variant_specs
     return variant_specs.CASES[name]

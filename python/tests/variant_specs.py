@@ -109,4 +109,5 @@ BENCH = {
                                 mask_mod=DOCUMENT_MASK_512, **_BASE),
 }
 
-SPECS = [spec for spec, *_ in CASES.values()] + list(BENCH.values())
+SPECS = list({s.name: s for s in [spec for spec, *_ in CASES.values()] +
+              list(BENCH.values())}.values())

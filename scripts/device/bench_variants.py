@@ -6,7 +6,9 @@ ALiBi (FlashInfer's pos_encoding_mode="ALIBI"), with a relative-position
 bias (a user score_mod), and with a document mask (documents of 512 tokens,
 a user mask_mod); FlexAttention (torch.compile'd flex_attention) with the
 same score_mod and a causal (and document) block_mask, timed in the same
-run. Outputs are checked against each other before timing. CUDA events,
+run; and one request of 8192 tokens with a custom mask (FlashInfer's
+custom_mask) against FlexAttention's mask_mod reading the same mask.
+Outputs are checked against each other before timing. CUDA events,
 medians after warm-up (bench_paged.time_ms).
 
   bench_variants.py [--json OUT]   (FLASHINFER_MLIR_KERNELS: the cache)
@@ -105,12 +107,47 @@ def main():
         ("document mask, 512 (mask_mod)", user(BENCH["document_mask"]),
          flexed(None, document_mask)),
     ]
+    # One request's custom mask (causal with 10% of the keys hidden at
+    # random), a single prefill of 8192 tokens, against our plain causal
+    # single prefill and FlexAttention's mask_mod reading the same mask.
+    L = B * S // 2
+    mask = (torch.rand((L, L), generator=g, device="cuda") < 0.9).tril()
+    sq, sk, sv = q[:L], k[:L], v[:L]
+    # Packed once (FlashInfer's packbits, little-endian), as a server would.
+    weights = 2 ** torch.arange(8, device="cuda")
+    packed = (mask.reshape(-1, 8).long() * weights).sum(-1).to(torch.uint8)
+    single_out = torch.empty_like(sq)
+
+    def single(**kw):
+        def run():
+            single_out.copy_(flashinfer.single_prefill_with_kv_cache(
+                sq, sk, sv, **kw))
+            return single_out
+        return run
+
+    def custom(b, h, qi, ki):
+        return mask[qi, ki]
+
+    def flexed_single(block_mask):
+        fq1, fk1, fv1 = (t.unsqueeze(0).transpose(1, 2) for t in (sq, sk, sv))
+        return lambda: flex(fq1, fk1, fv1, block_mask=block_mask,
+                            enable_gqa=True)
+
+    single_rows = [
+        ("single 8192, plain causal", single(causal=True),
+         flexed_single(create_block_mask(causal, 1, None, L, L))),
+        ("single 8192, custom mask", single(packed_custom_mask=packed),
+         flexed_single(create_block_mask(custom, 1, None, L, L))),
+    ]
     flops = 4 * B * HQ * D * S * (S + 1) / 2  # causal
     results, plain = [], None
-    for name, ours, theirs in rows:
-        ours()
-        mine = out.clone()
-        ref = theirs().transpose(1, 2).reshape(B * S, HQ, D)
+    for name, ours, theirs in rows + single_rows:
+        if name.startswith("single") and "causal" in name:
+            plain = None
+            flops = 4 * HQ * D * L * (L + 1) / 2
+        got = ours()
+        mine = (got[0] if isinstance(got, tuple) else got).clone()
+        ref = theirs().transpose(1, 2).reshape(mine.shape)
         err = ((mine.double() - ref.double()).abs().max() /
                ref.double().abs().max()).item()
         assert err < 2e-2, f"{name}: ours and FlexAttention differ ({err})"
@@ -120,7 +157,7 @@ def main():
                             vs_plain=plain / t_ours,
                             flex_over_ours=t_flex / t_ours,
                             ours_tflops=flops / t_ours / 1e9, max_rel=err))
-    print("| prefill 8 x 2048, causal, f16 32/8 d128 | ours (ms) | "
+    print("| prefill, f16 32/8 d128 (8 x 2048 ragged unless single) | ours (ms) | "
           "ours TFLOP/s* | speed vs our plain | FlexAttention (ms) | "
           "FlexAttention / ours |")
     print("|---|---|---|---|---|---|")

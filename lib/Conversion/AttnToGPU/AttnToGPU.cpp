@@ -41,8 +41,11 @@ LogicalResult configureVariants(OpT op, FlashAttentionConfig &cfg) {
   auto fail = [&](const Twine &what) {
     return op.emitOpError() << "convert-attn-to-gpu: " << what;
   };
-  if (op.getCustomMask())
-    return fail("custom_mask is not supported by the GPU lowering yet");
+  // One request's mask; a batch's needs the requests' bit offsets.
+  if (op.getCustomMask() && op.getQoIndptr())
+    return fail("custom_mask with a batch (qo_indptr) is not supported by "
+                "the GPU lowering yet; one request's mask is");
+  cfg.customMask = static_cast<bool>(op.getCustomMask());
   if (op.getPosEncoding() == PosEncoding::rope_llama)
     return fail("pos_encoding = rope_llama (fused RoPE) is not supported by "
                 "the GPU lowering yet; rotate q and k with attn.rope first");
@@ -435,6 +438,8 @@ SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
   } else {
     llvm::append_range(argDescs, outDescs);
   }
+  if (cfg.takesCustomMask())
+    argDescs.push_back({"custom_mask"});
   if (cfg.takesAlibiSlopes())
     argDescs.push_back({"alibi_slopes"});
   if (cfg.takesSinks())
@@ -519,6 +524,8 @@ SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
         str(cfg.takesAlibiSlopes() ? "argument" : "default")));
   if (cfg.sinks)
     paramList.push_back(named("sinks", b.getBoolAttr(true)));
+  if (cfg.customMask)
+    paramList.push_back(named("custom_mask", b.getBoolAttr(true)));
   if (cfg.scoreMod)
     paramList.push_back(named("score_mod", b.getBoolAttr(true)));
   if (cfg.maskMod)
@@ -589,6 +596,7 @@ Value getOperandOfKernelArg(Operation *op, StringRef argName) {
             .Case("window_left", a.getWindowLeftValue())
             .Case("alibi_slopes", a.getAlibiSlopes())
             .Case("sinks", a.getSinks())
+            .Case("custom_mask", a.getCustomMask())
             .Default(Value());
       })
       .Case([&](PagedAttentionOp a) -> Value {
@@ -607,6 +615,7 @@ Value getOperandOfKernelArg(Operation *op, StringRef argName) {
             .Case("window_left", a.getWindowLeftValue())
             .Case("alibi_slopes", a.getAlibiSlopes())
             .Case("sinks", a.getSinks())
+            .Case("custom_mask", a.getCustomMask())
             .Default(Value());
       })
       .Case([&](AppendPagedKVOp a) -> Value {

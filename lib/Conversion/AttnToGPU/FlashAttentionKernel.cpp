@@ -108,7 +108,7 @@ private:
   Value chunkBegin, chunkEnd;
   Value qoLen, kvLen, posOffset;
   // The request (a region's `batch`); the per-head variant tensors.
-  Value batchIndex, alibiMem, sinksMem;
+  Value batchIndex, alibiMem, sinksMem, maskMem;
 };
 
 Value TiledKernelBuilder::readQueryTile() {
@@ -451,7 +451,10 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   // kernel's last arguments.
   unsigned nextArg = func.getNumArguments() - cfg.launchSmScale -
                      cfg.launchSoftCap - cfg.launchWindow -
-                     cfg.takesAlibiSlopes() - cfg.takesSinks();
+                     cfg.takesAlibiSlopes() - cfg.takesSinks() -
+                     cfg.takesCustomMask();
+  if (cfg.takesCustomMask())
+    maskMem = func.getArgument(nextArg++);
   if (cfg.takesAlibiSlopes())
     alibiMem = func.getArgument(nextArg++);
   if (cfg.takesSinks())
@@ -516,8 +519,8 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
       unmaskedEnd =
           arith::SelectOp::create(b, noWindow, unmaskedEnd, kvBegin);
   }
-  // A mask function may hide any key: every tile is tested.
-  if (cfg.maskMod)
+  // A mask function or a custom mask may hide any key: every tile is tested.
+  if (cfg.maskMod || cfg.customMask)
     unmaskedEnd = kvBegin;
   // A schedule's ranges need not be tile aligned: whole tiles from kvBegin
   // up to kvEnd (all rows share one position, so kvEnd already holds the
@@ -533,7 +536,7 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
         unmaskedEnd =
             arith::SelectOp::create(b, noWindow, unmaskedEnd, kvBegin);
     }
-    if (cfg.maskMod)
+    if (cfg.maskMod || cfg.customMask)
       unmaskedEnd = kvBegin;
   }
 
@@ -551,6 +554,12 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     rowValues.push_back(perRowEntries(alibiMem));
   else if (cfg.alibi == FlashAttentionConfig::Alibi::defaultSlopes)
     rowValues.push_back(defaultAlibiSlopes(heads));
+  // The mask row of position p starts at bit (p - posOffset) * kv_len.
+  Value maskFirstBit, maskRowBits;
+  if (maskMem) {
+    maskRowBits = kvLen;
+    maskFirstBit = sub(idx(0), mul(posOffset, kvLen));
+  }
   Type f32 = b.getF32Type();
   auto rowType = VectorType::get({blockM}, f32);
   auto accType = VectorType::get({blockM, cfg.headDimV}, f32);
@@ -577,8 +586,8 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
         b, accType, rowType, rowType, q, kMem, kvHead, loop.getInductionVar(),
         vMem, stepKvLen, kvIndices, pageBegin, positions, it[0], it[1], it[2],
         scaleLog2Value, softCapArg, window,
-        withRegions ? batchIndex : Value(), heads, rowValues,
-        b.getI64IntegerAttr(blockN),
+        withRegions ? batchIndex : Value(), heads, maskMem, maskFirstBit,
+        maskRowBits, rowValues, b.getI64IntegerAttr(blockN),
         scaleLog2Value ? FloatAttr() : b.getF32FloatAttr(scaleLog2),
         b.getF32FloatAttr(cfg.logitsSoftCap),
         cfg.causal ? b.getUnitAttr() : UnitAttr(),
@@ -591,8 +600,10 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     return SmallVector<Value>(loop.getResults());
   };
   // (A mask function leaves no tile unmasked.)
-  SmallVector<Value> interior =
-      cfg.maskMod ? init : keyLoop(kvBegin, unmaskedEnd, init, false);
+  SmallVector<Value> interior = cfg.maskMod || cfg.customMask
+                                     ? init
+                                     : keyLoop(kvBegin, unmaskedEnd, init,
+                                               false);
   SmallVector<Value> state = keyLoop(unmaskedEnd, kvEnd, interior, true);
   writeOutputs(state[0], state[1], state[2]);
   gpu::ReturnOp::create(b);
@@ -681,7 +692,9 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
     if (cfg.withLse)
       args.push_back(getUserViewType({qTokens, cfg.numQoHeads}, f32));
   }
-  // The per-head variant tensors; variant values known at launch, last.
+  // The variant tensors; variant values known at launch, last.
+  if (cfg.takesCustomMask())
+    args.push_back(MemRefType::get({dyn}, IntegerType::get(ctx, 8)));
   if (cfg.takesAlibiSlopes())
     args.push_back(MemRefType::get({cfg.numQoHeads}, f32));
   if (cfg.takesSinks())

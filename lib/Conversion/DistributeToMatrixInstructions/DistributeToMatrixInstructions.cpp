@@ -899,6 +899,33 @@ FailureOr<SmallVector<Value>> Distributor::distributeOp(Operation *op, Value v,
       out.push_back(arith::AddIOp::create(b, a.base[0], idx(e[0])));
     return out;
   }
+  if (auto gather = dyn_cast<vector::GatherOp>(op)) {
+    // A gather from a 1-D memref (a custom mask's bytes): each lane loads
+    // its elements, with the index clamped into the memref so that no bad
+    // index reads outside it.
+    auto base = dyn_cast<TypedValue<MemRefType>>(gather.getBase());
+    if (!base || base.getType().getRank() != 1)
+      return fail(op, "only gathers from a 1-D memref are supported");
+    FailureOr<SmallVector<Value>> indices =
+        distribute(gather.getIndices(), layout);
+    FailureOr<SmallVector<Value>> mask = distribute(gather.getMask(), layout);
+    FailureOr<SmallVector<Value>> pass =
+        distribute(gather.getPassThru(), layout);
+    if (failed(indices) || failed(mask) || failed(pass))
+      return failure();
+    Value size = memref::DimOp::create(b, base, 0);
+    Value last = arith::MaxSIOp::create(
+        b, arith::SubIOp::create(b, size, idx(1)), idx(0));
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < count; ++i) {
+      Value at = arith::AddIOp::create(b, gather.getOffsets()[0], (*indices)[i]);
+      at = arith::MinSIOp::create(b, arith::MaxSIOp::create(b, at, idx(0)),
+                                  last);
+      Value loaded = memref::LoadOp::create(b, base, at);
+      out.push_back(arith::SelectOp::create(b, (*mask)[i], loaded, (*pass)[i]));
+    }
+    return out;
+  }
   if (auto read = dyn_cast<vector::TransferReadOp>(op)) {
     // Tiles are read by the contractions that use them; a row vector (a
     // per-head table's entries for the rows) where it is.

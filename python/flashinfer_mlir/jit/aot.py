@@ -91,6 +91,10 @@ def aot_specs() -> List[KernelSpec]:
              for spec in attention_specs(DTYPES, kinds=_BATCH_KINDS,
                                          sinks=True, launch_window=window,
                                          **at)] +
+            # One request's custom mask (speculative decoding's trees).
+            [KernelSpec("single_prefill", t, 128, hq, hkv, custom_mask=True,
+                        launch_sm_scale=True)
+             for t in DTYPES for hq, hkv in ((32, 8), (32, 32))] +
             # gpt-oss's sliding layers without sinks (d128 32/8 is above).
             attention_specs(DTYPES, kinds=_BATCH_KINDS, launch_window=True,
                             **SINKS_AT[0]) +

@@ -71,6 +71,10 @@ class KernelSpec:
     # none. Attention sinks: the kernel takes a `sinks` [Hq] f32 tensor.
     pos_encoding: str = "none"
     sinks: bool = False
+    # A custom mask (one request's [qo_len, kv_len] bits, packed
+    # little-endian as FlashInfer's packbits): the kernel takes `custom_mask`
+    # (uint8). Single requests only.
+    custom_mask: bool = False
     # User-defined score and mask functions: the body of an attn score_mod
     # region over (%score: f32, %batch, %q_head, %q_idx, %kv_idx: index)
     # ending in `attn.yield %x : f32`, and of a mask_mod region over
@@ -135,6 +139,11 @@ class KernelSpec:
             raise NotImplementedError(
                 f"{self.kind}: pos_encoding {self.pos_encoding!r} has no "
                 "kernel (none or alibi; fused RoPE is not compiled yet)")
+        if self.custom_mask and self.kind not in ("single_prefill",
+                                                  "single_decode"):
+            raise NotImplementedError(
+                f"{self.kind}: a custom mask has no batch kernel yet (one "
+                "request's mask is compiled: single_prefill)")
         if self.kind not in _ATTENTION and (
                 self.pos_encoding != "none" or self.sinks or
                 self.score_mod is not None or self.mask_mod is not None):
@@ -206,6 +215,8 @@ class KernelSpec:
             parts.append("alibi")
         if self.sinks:
             parts.append("sinks")
+        if self.custom_mask:
+            parts.append("mask")
         # A user function by a digest of its text.
         for field, tag in (("score_mod", "score"), ("mask_mod", "mask")):
             body = getattr(self, field)
@@ -229,10 +240,15 @@ class KernelSpec:
 
     def _variant_args(self):
         """(function arguments, op operands) of the per-head tensors."""
-        if not self.sinks:
-            return [], ""
-        t = f"tensor<{self.num_qo_heads}xf32>"
-        return [f"%sinks: {t}"], f" sinks(%sinks : {t})"
+        args, uses = [], ""
+        if self.custom_mask:
+            args.append("%custom_mask: tensor<?xi8>")
+            uses += " custom_mask(%custom_mask : tensor<?xi8>)"
+        if self.sinks:
+            t = f"tensor<{self.num_qo_heads}xf32>"
+            args.append(f"%sinks: {t}")
+            uses += f" sinks(%sinks : {t})"
+        return args, uses
 
     def _regions(self) -> str:
         text = ""

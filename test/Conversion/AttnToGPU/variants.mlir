@@ -76,3 +76,27 @@ func.func @masked(%q: tensor<?x4x64xf16>, %k: tensor<?x4x64xf16>, %v: tensor<?x4
   } -> tensor<?x4x64xf16>
   return %r : tensor<?x4x64xf16>
 }
+
+// -----
+
+// One request's custom mask: the kernel takes its bytes after the output;
+// every tile is masked, and the steps read bit (p - (kv_len - qo_len)) *
+// kv_len + kv_idx for the row at position p.
+
+// CHECK-LABEL: attn.kernel_manifest @custom_kernels
+// CHECK-SAME: name = "custom_mask"
+// CHECK-SAME: custom_mask = true
+// CHECK: gpu.func @custom({{.*}}, %[[BITS:.*]]: memref<?xi8>) kernel
+// CHECK: %[[QO:.*]] = memref.dim %{{.*}}, %c0
+// CHECK: %[[KV:.*]] = memref.dim %{{.*}}, %c0
+// CHECK: %[[OFF:.*]] = arith.subi %[[KV]], %[[QO]] : index
+// CHECK: %[[ROW:.*]] = arith.muli %[[OFF]], %[[KV]] : index
+// CHECK: %[[FIRST:.*]] = arith.subi %c0{{.*}}, %[[ROW]] : index
+// CHECK: scf.for
+// CHECK: attn.online_attention_step {{.*}} custom_mask(%[[BITS]][%[[FIRST]], %[[KV]]] : memref<?xi8>) {{.*}}masked
+// CHECK-NOT: scf.for
+// CHECK: gpu.return
+func.func @custom(%q: tensor<?x4x64xf16>, %k: tensor<?x4x64xf16>, %v: tensor<?x4x64xf16>, %m: tensor<?xi8>, %o: tensor<?x4x64xf16>) -> tensor<?x4x64xf16> {
+  %r = attn.attention q(%q : tensor<?x4x64xf16>) k(%k : tensor<?x4x64xf16>) v(%v : tensor<?x4x64xf16>) custom_mask(%m : tensor<?xi8>) outs(%o : tensor<?x4x64xf16>) -> tensor<?x4x64xf16>
+  return %r : tensor<?x4x64xf16>
+}

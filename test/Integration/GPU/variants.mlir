@@ -1,14 +1,15 @@
 // Variants that reach the kernels through the steps' score and mask
-// functions (ALiBi, a user's score_mod and mask_mod) and attention sinks, in
+// functions (ALiBi, a user's score_mod and mask_mod), attention sinks and a
+// custom mask, in
 // a paged batch decode (split-KV: the merge kernel takes the sinks), a
 // ragged batch prefill and a single prefill, compiled for gfx942 and gfx950
 // (MFMA, buffer accesses only, no scratch or spills) and, with ptxas, sm_90a
 // (no stack frame or spills).
 
 // RUN: rm -rf %t && flashinfer-opt %s --attn-compile="chip=gfx942 o-dir=%t" -o /dev/null
-// RUN: llvm-objdump -d --mcpu=gfx942 %t/decode_alibi_sinks_kernels.hsaco %t/prefill_regions_kernels.hsaco %t/prefill_alibi_kernels.hsaco %t/prefill_alibi_tanh_kernels.hsaco | FileCheck %s --check-prefix=ASM
+// RUN: llvm-objdump -d --mcpu=gfx942 %t/decode_alibi_sinks_kernels.hsaco %t/prefill_regions_kernels.hsaco %t/prefill_alibi_kernels.hsaco %t/prefill_alibi_tanh_kernels.hsaco %t/prefill_custom_mask_kernels.hsaco | FileCheck %s --check-prefix=ASM
 // RUN: cat %t/decode_alibi_sinks_kernels.json > %t/log
-// RUN: llvm-readelf --notes %t/decode_alibi_sinks_kernels.hsaco %t/prefill_regions_kernels.hsaco %t/prefill_alibi_kernels.hsaco %t/prefill_alibi_tanh_kernels.hsaco >> %t/log
+// RUN: llvm-readelf --notes %t/decode_alibi_sinks_kernels.hsaco %t/prefill_regions_kernels.hsaco %t/prefill_alibi_kernels.hsaco %t/prefill_alibi_tanh_kernels.hsaco %t/prefill_custom_mask_kernels.hsaco >> %t/log
 // RUN: FileCheck %s --check-prefix=NOTES < %t/log
 // RUN: rm -rf %t.950 && flashinfer-opt %s --attn-compile="chip=gfx950 o-dir=%t.950" -o /dev/null
 // RUN: llvm-readelf --notes %t.950/prefill_regions_kernels.hsaco | FileCheck %s --check-prefix=GFX950
@@ -22,6 +23,8 @@
 // ASM: v_mfma_f32_16x16x16_f16
 // ASM: <prefill_alibi>:
 // ASM: <prefill_alibi_tanh>:
+// ASM: <prefill_custom_mask>:
+// ASM: buffer_load_ubyte
 // ASM-NOT: {{flat_|global_}}
 
 // The decode kernel reads the slopes, the merge kernel the sinks.
@@ -46,11 +49,14 @@
 // NOTES: .name: prefill_alibi_tanh{{$}}
 // NOTES: .private_segment_fixed_size: 0
 // NOTES: .vgpr_spill_count: 0
+// NOTES: .name: prefill_custom_mask{{$}}
+// NOTES: .private_segment_fixed_size: 0
+// NOTES: .vgpr_spill_count: 0
 
 // GFX950: .name: prefill_regions{{$}}
 // GFX950: .private_segment_fixed_size: 0
 
-// SM90: Function properties for {{decode_alibi_sinks|prefill_regions|prefill_alibi|prefill_alibi_tanh}}
+// SM90: Function properties for {{decode_alibi_sinks|prefill_regions|prefill_alibi|prefill_alibi_tanh|prefill_custom_mask}}
 // SM90-NEXT: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
 func.func @decode_alibi_sinks(%q: tensor<?x32x128xbf16>, %kc: tensor<?x?x8x128xbf16>, %vc: tensor<?x?x8x128xbf16>, %ip: tensor<?xi32>, %idx: tensor<?xi32>, %last: tensor<?xi32>, %slopes: tensor<32xf32>, %sinks: tensor<32xf32>, %o: tensor<?x32x128xbf16>, %lse: tensor<?x32xf32>) -> (tensor<?x32x128xbf16>, tensor<?x32xf32>) {
@@ -94,6 +100,13 @@ func.func @prefill_alibi_tanh(%q: tensor<?x8x128xbf16>, %k: tensor<?x8x128xbf16>
     attn.yield %r : f32
   } -> tensor<?x8x128xbf16>
   return %r : tensor<?x8x128xbf16>
+}
+
+// One request's custom mask: its bytes read with buffer loads (gfx942), by
+// each lane for its own scores.
+func.func @prefill_custom_mask(%q: tensor<?x32x128xf16>, %k: tensor<?x8x128xf16>, %v: tensor<?x8x128xf16>, %m: tensor<?xi8>, %o: tensor<?x32x128xf16>) -> tensor<?x32x128xf16> {
+  %r = attn.attention q(%q : tensor<?x32x128xf16>) k(%k : tensor<?x8x128xf16>) v(%v : tensor<?x8x128xf16>) custom_mask(%m : tensor<?xi8>) outs(%o : tensor<?x32x128xf16>) -> tensor<?x32x128xf16>
+  return %r : tensor<?x32x128xf16>
 }
 
 // Default slopes for 12 heads (not a power of two).

@@ -39,6 +39,10 @@ struct FlashAttentionConfig {
   /// head that joins the softmax denominator. Under splitKV the merge kernel
   /// takes it instead, so that it is counted once.
   bool sinks = false;
+  /// A custom mask: an argument `custom_mask` (i8 [bytes]) holding the
+  /// request's [qo_len, kv_len] visibility bits, row-major, little-endian
+  /// within each byte. Every key tile is then masked.
+  bool customMask = false;
   bool withLse = false;
   int64_t numWaves = 4; // waves (warps) per workgroup
   int64_t blockN = 64;  // keys staged per loop iteration
@@ -95,6 +99,7 @@ struct FlashAttentionConfig {
 
   /// The kernel's per-head variant tensors, in argument order (after the
   /// outputs, before the launch-time values).
+  bool takesCustomMask() const { return customMask; }
   bool takesAlibiSlopes() const { return alibi == Alibi::slopesArgument; }
   bool takesSinks() const { return sinks && !splitKV; }
 };

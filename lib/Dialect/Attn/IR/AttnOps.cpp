@@ -629,6 +629,12 @@ LogicalResult OnlineAttentionStepOp::verify() {
   if (getWindowLeftValue() && static_cast<int64_t>(getWindowLeft()) != -1)
     return emitOpError("window_left is given both as an attribute and as an "
                        "operand");
+  unsigned maskOperands = static_cast<bool>(getMaskBits()) +
+                          static_cast<bool>(getMaskFirstBit()) +
+                          static_cast<bool>(getMaskRowBits());
+  if (maskOperands != 0 && maskOperands != 3)
+    return emitOpError("custom_mask takes the bits, the first bit and the "
+                       "bits per row together");
   bool regions = !getScoreMod().empty() || !getMaskMod().empty();
   if (regions && (!getBatch() || !getQueryHeads()))
     return emitOpError("score_mod/mask_mod regions need the batch and "

@@ -304,6 +304,42 @@ void decompose(OnlineAttentionStepOp op) {
           b, visible,
           arith::CmpIOp::create(b, arith::CmpIPredicate::sge, key, lo));
     }
+    if (Value bits = op.getMaskBits()) {
+      // Bit first + position * row_bits + kv_idx of the packed mask.
+      auto rowIndexType = VectorType::get({rows}, index);
+      Value rowStart = arith::AddIOp::create(
+          b,
+          vector::BroadcastOp::create(b, rowIndexType, op.getMaskFirstBit()),
+          arith::MulIOp::create(b, op.getQueryPositions(),
+                                vector::BroadcastOp::create(
+                                    b, rowIndexType, op.getMaskRowBits())));
+      Value bit = arith::AddIOp::create(
+          b, broadcastRows(b, rowStart, tileType), key);
+      auto c = [&](int64_t v) {
+        return vector::BroadcastOp::create(
+            b, tileType, arith::ConstantIndexOp::create(b, v));
+      };
+      Value byteIdx = arith::ShRUIOp::create(b, bit, c(3));
+      Value shift = arith::AndIOp::create(b, bit, c(7));
+      auto i32Type = VectorType::get({rows, keys}, b.getI32Type());
+      auto i8Type = VectorType::get({rows, keys}, b.getI8Type());
+      Value all = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(
+                 VectorType::get({rows, keys}, b.getI1Type()), true));
+      Value bytes = vector::GatherOp::create(
+          b, i8Type, bits, ValueRange{arith::ConstantIndexOp::create(b, 0)},
+          byteIdx, all, splat(b, i8Type, b.getI8IntegerAttr(0)),
+          /*alignment=*/IntegerAttr());
+      Value word = arith::ExtUIOp::create(b, i32Type, bytes);
+      Value shifted = arith::ShRUIOp::create(
+          b, word, arith::IndexCastOp::create(b, i32Type, shift));
+      Value set = arith::AndIOp::create(
+          b, shifted, splat(b, i32Type, b.getI32IntegerAttr(1)));
+      visible = arith::AndIOp::create(
+          b, visible,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ne, set,
+                                splat(b, i32Type, b.getI32IntegerAttr(0))));
+    }
     if (!op.getMaskMod().empty())
       visible = arith::AndIOp::create(
           b, visible,

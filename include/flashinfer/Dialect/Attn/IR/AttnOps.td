@@ -542,6 +542,12 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     key's index among the request's keys. Since a mask function is opaque,
     the caller marks every tile it may cut `masked`.
 
+    A custom mask, `custom_mask(%bits[%first, %row_bits])`: under `masked`,
+    key `kv_idx` of a row at position `p` is hidden unless bit `first + p *
+    row_bits + kv_idx` of `bits` is set (bits little-endian within each
+    byte, as attn.attention's `custom_mask`); bits past the end of `bits`
+    read the last byte, never outside it.
+
     A row whose max is still `-inf` exponentiates against 0 instead, so that
     no NaN appears. The final output is `acc / sum` and the base-2 lse is
     `max + log2(sum)`. `attn-decompose-online-attention` expands the op into
@@ -577,6 +583,10 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     Optional<Index>:$window_left_value,
     Optional<Index>:$batch,
     Optional<VectorOfRankAndType<[1], [Index]>>:$query_heads,
+    Arg<Optional<MemRefRankOf<[I8], [1]>>, "custom mask bits",
+        [MemRead]>:$mask_bits,
+    Optional<Index>:$mask_first_bit,
+    Optional<Index>:$mask_row_bits,
     Variadic<VectorOfRankAndType<[1], [F32]>>:$row_values,
     ConfinedAttr<I64Attr, [IntPositive]>:$block_n,
     OptionalAttr<F32Attr>:$scale_log2,
@@ -601,6 +611,8 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     (`batch` `(` $batch^ `)`)?
     (`query_heads` `(` $query_heads^ `:` type($query_heads) `)`)?
     (`row_values` `(` $row_values^ `:` type($row_values) `)`)?
+    (`custom_mask` `(` $mask_bits^ `[` $mask_first_bit `,` $mask_row_bits `]`
+      `:` type($mask_bits) `)`)?
     (`score_mod` $score_mod^)? (`mask_mod` $mask_mod^)?
     attr-dict `:`
     type($query) `,` type($key) `,` type($value) `,`
