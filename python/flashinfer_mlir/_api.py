@@ -165,6 +165,70 @@ def _packed_mask(custom_mask, packed_custom_mask, qo_len, kv_len, device,
     return packed_custom_mask.to(device).contiguous().view(torch.int8)
 
 
+def _batch_mask(self, custom_mask, packed_custom_mask, qo_host, kv_indptr,
+                kv_last_page_len, page_size, kind, what):
+    """A batch's custom mask as the kernel reads it: the requests' [qo_len,
+    kv_len] bits one after the other, packed once (FlashInfer passes the
+    flat bool mask, or each request packed and padded to whole bytes). Kept
+    in one buffer per wrapper, so that a CUDA graph's replay reads the new
+    plan's mask."""
+    torch = _torch()
+    qo = (qo_host[1:] - qo_host[:-1]).tolist()
+
+    def host(t):
+        return t.to("cpu") if isinstance(t, torch.Tensor) else \
+            torch.tensor(list(t))
+    kvp = host(kv_indptr)
+    if kind == "batch_prefill":
+        pages = (kvp[1:] - kvp[:-1]).tolist()
+        kv = [(p - 1) * int(page_size) + int(n) if p > 0 else 0
+              for p, n in zip(pages, host(kv_last_page_len).tolist())]
+    else:
+        kv = (kvp[1:] - kvp[:-1]).tolist()
+    sizes = [a * b for a, b in zip(qo, kv)]
+    if custom_mask is not None:
+        if custom_mask.dim() != 1 or custom_mask.numel() != sum(sizes):
+            raise ValueError(f"{what}: custom_mask must be the flattened "
+                             f"[qo_len, kv_len] masks of the batch, "
+                             f"{sum(sizes)} entries, got "
+                             f"{tuple(custom_mask.shape)}")
+        bits = custom_mask.to(device=self.device, dtype=torch.bool)
+    else:
+        # FlashInfer's segment_packbits: each request's bits padded to bytes.
+        need = sum((n + 7) // 8 for n in sizes)
+        if (packed_custom_mask.dim() != 1 or
+                packed_custom_mask.dtype != torch.uint8 or
+                packed_custom_mask.numel() != need):
+            raise ValueError(f"{what}: packed_custom_mask must be 1-D uint8 "
+                             f"with each request's ceil(qo_len * kv_len / 8) "
+                             f"bytes, {need} in all, got "
+                             f"{tuple(packed_custom_mask.shape)} "
+                             f"{packed_custom_mask.dtype}")
+        shifts = torch.arange(8, device=self.device)
+        unpacked = ((packed_custom_mask.to(self.device)[:, None].long() >>
+                     shifts) & 1).bool().reshape(-1)
+        parts, at = [], 0
+        for n in sizes:
+            parts.append(unpacked[at * 8:at * 8 + n])
+            at += (n + 7) // 8
+        bits = torch.cat(parts) if parts else unpacked[:0]
+    packed = _packed_mask(bits.reshape(1, -1), None, 1, bits.numel(),
+                          self.device, what)
+    if packed.numel() == 0:
+        packed = torch.zeros(1, dtype=torch.int8, device=self.device)
+    buf = getattr(self, "_mask_buf", None)
+    if buf is None or buf.numel() < packed.numel():
+        if self._use_cuda_graph and buf is not None:
+            raise ValueError(f"{what}: under use_cuda_graph the custom mask "
+                             "buffer is fixed by the first plan(); this "
+                             "plan's mask is larger")
+        size = max(packed.numel(), 2 * (buf.numel() if buf is not None else 0))
+        buf = self._mask_buf = torch.empty(size, dtype=torch.int8,
+                                           device=self.device)
+    buf[:packed.numel()].copy_(packed)
+    return buf
+
+
 def _layout_kv(k, v, kv_layout: str):
     """K and V as [kv_len, Hkv, D] views (HND: a transposed view)."""
     if kv_layout == "hnd":
@@ -510,12 +574,15 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
         custom_mask, packed_custom_mask, causal, pos_encoding_mode, sm_scale,
         window_left, logits_soft_cap, q_data_type, kv_data_type, o_data_type,
         fixed_split_size, disable_split_kv, with_sinks)
-    _unsupported(what, custom_mask=custom_mask,
-                 packed_custom_mask=packed_custom_mask)
+    has_mask = custom_mask is not None or packed_custom_mask is not None
+    # As FlashInfer's: a custom mask replaces the causal one.
     spec, values = _spec_for_plan(
         kind, what, num_qo_heads, num_kv_heads, head_dim_qk, head_dim_vo,
         self._kv_layout, pos_encoding_mode, window_left, logits_soft_cap,
-        q_data_type, kv_data_type, o_data_type, sm_scale, causal, sinks)
+        q_data_type, kv_data_type, o_data_type, sm_scale,
+        causal and not has_mask, sinks)
+    if has_mask:
+        spec = spec.replace(custom_mask=True)
     qo_host = qo_indptr.to("cpu") if isinstance(qo_indptr, torch.Tensor) \
         else torch.tensor(list(qo_indptr))
     if qo_host.dim() != 1 or qo_host.numel() < 1:
@@ -557,9 +624,14 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
                   page_size=int(page_size))
     else:
         impl.plan(qo_indptr, kv_indptr)
+    mask = None
+    if has_mask:
+        mask = _batch_mask(self, custom_mask, packed_custom_mask, qo_host,
+                           kv_indptr, kv_last_page_len, page_size, kind, what)
     self._impl, self._spec = impl, spec
     self._planned = dict(values=values, batch_size=batch, tokens=tokens,
-                         heads=spec.num_qo_heads, vo_dim=spec.vo_dim)
+                         heads=spec.num_qo_heads, vo_dim=spec.vo_dim,
+                         custom_mask=mask)
 
 
 def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
@@ -585,7 +657,8 @@ def prefill_run(self, q, kv, k_scale, v_scale, out, lse, return_lse,
         lse = _out(lse, shape[:2], torch.float32, q.device, f"{what}: lse")
     values = _scaled(values, k_scale)
     out, lse = self._impl.run(q, kv, out=out, lse=lse, variant_values=values,
-                              sinks=sinks)
+                              sinks=sinks,
+                              custom_mask=self._planned["custom_mask"])
     _scale_out(out, v_scale)
     return (out, lse) if return_lse else out
 

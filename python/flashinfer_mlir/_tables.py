@@ -84,9 +84,22 @@ def launch_values(params: dict, values, what: str):
             for n in names]
 
 
-def variant_tensors(params: dict, sinks, what: str):
-    """The per-head tensors a kernel takes after its outputs (its params'
-    "sinks"): [sinks] or []; ValueError when one is missing or not taken."""
+def variant_tensors(params: dict, sinks, what: str, custom_mask=None):
+    """The variant tensors a kernel takes after its outputs, in order (its
+    params' "custom_mask", "sinks"); ValueError when one is missing or not
+    taken."""
+    head = []
+    if params.get("custom_mask"):
+        if custom_mask is None:
+            raise ValueError(f"{what}: the kernel takes a custom mask")
+        head = [custom_mask]
+    elif custom_mask is not None:
+        raise ValueError(f"{what}: this kernel was compiled without a custom "
+                         "mask")
+    return head + _sinks(params, sinks, what)
+
+
+def _sinks(params: dict, sinks, what: str):
     if not params.get("sinks"):
         if sinks is not None:
             raise ValueError(f"{what}: this kernel was compiled without "

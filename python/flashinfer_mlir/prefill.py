@@ -141,7 +141,8 @@ class BatchPrefill:
         return plan
 
     def run(self, q, kv_cache, out=None, lse=None, validate: bool = False,
-            stream=None, variant_values: Optional[dict] = None, sinks=None):
+            stream=None, variant_values: Optional[dict] = None, sinks=None,
+            custom_mask=None):
         """Launches the prefill kernel for the planned batch: q is
         [tokens, Hq, D] with tokens >= qo_indptr[-1] (o has q's rows; rows
         past the batch's are not written); kv_cache is (k_cache, v_cache) or one
@@ -191,7 +192,7 @@ class BatchPrefill:
             if lse is None:
                 lse = self._lse[:q.shape[0]]
             args.append(lse)
-        args += variant_tensors(self.params, sinks, what)
+        args += variant_tensors(self.params, sinks, what, custom_mask)
         self.kernel(*args, *extra, stream=stream)
         return (out, lse) if self.with_lse else out
 

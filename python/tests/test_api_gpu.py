@@ -750,6 +750,62 @@ def test_single_prefill_custom_mask(heads, packed):
                                                     device="cuda"))
 
 
+@pytest.mark.parametrize("kind", ["paged", "ragged"])
+@pytest.mark.parametrize("packed", [False, True])
+def test_batch_prefill_custom_mask(kind, packed):
+    """A batch's custom masks, as FlashInfer takes them: the flattened
+    [qo_len, kv_len] bool masks, or each request's packed (packbits,
+    little-endian) and padded to whole bytes (segment_packbits)."""
+    g = gen(101 + packed + len(kind))
+    qo, kv = [1, 17, 300, 5, 64], [1, 1000, 300, 200, 9]
+    i32 = dict(dtype=torch.int32, device="cuda")
+    qo_indptr = torch.tensor([0] + list(itertools_accumulate(qo)), **i32)
+    masks = [torch.rand((a, b), generator=g, device="cuda") < 0.4
+             for a, b in zip(qo, kv)]
+    masks[2][5] = False  # a row that sees no key
+    if packed:
+        weights = 2 ** torch.arange(8, device="cuda")
+        segs = []
+        for m in masks:
+            bits = m.reshape(-1)
+            bits = torch.cat([bits, bits.new_zeros((-bits.numel()) % 8)])
+            segs.append((bits.view(-1, 8).long() * weights).sum(-1))
+        mask_args = dict(packed_custom_mask=torch.cat(segs).to(torch.uint8))
+    else:
+        mask_args = dict(custom_mask=torch.cat([m.reshape(-1)
+                                                for m in masks]))
+    ws = workspace()
+    if kind == "paged":
+        c = Paged(kv, 16, 8, 128, torch.bfloat16, "NHD", g)
+        kvs = list(zip(c.keys, c.values))
+        w = flashinfer.BatchPrefillWithPagedKVCacheWrapper(ws)
+        w.plan(qo_indptr, c.indptr, c.indices, c.last, 32, 8, 128, 16,
+               causal=True, q_data_type=torch.bfloat16, **mask_args)
+        run = lambda q: w.run(q, c.cache, return_lse=True)
+    else:
+        kv_indptr = torch.tensor([0] + list(itertools_accumulate(kv)), **i32)
+        keys = rand((sum(kv), 8, 128), torch.bfloat16, g)
+        vals = rand((sum(kv), 8, 128), torch.bfloat16, g)
+        kvs = [(keys[kv_indptr[b]:kv_indptr[b + 1]],
+                vals[kv_indptr[b]:kv_indptr[b + 1]]) for b in range(len(kv))]
+        w = flashinfer.BatchPrefillWithRaggedKVCacheWrapper(ws)
+        w.plan(qo_indptr, kv_indptr, 32, 8, 128, causal=True,
+               q_data_type=torch.bfloat16, **mask_args)
+        run = lambda q: w.run(q, keys, vals, return_lse=True)
+    q = rand((sum(qo), 32, 128), torch.bfloat16, g)
+    o, lse = run(q)
+    for b in range(len(qo)):
+        s = slice(qo_indptr[b].item(), qo_indptr[b + 1].item())
+        m = masks[b]
+        ro, rl = reference(q[s], *kvs[b], mask_mod=lambda h, i, j: m[None])
+        close(o[s], ro, f"{kind} custom mask request {b}")
+        close_lse(lse[s], rl, f"{kind} custom mask lse {b}")
+        if qo[b] >= 17:
+            differs(o[s], reference(q[s], *kvs[b], True)[0],
+                    f"{kind} custom mask request {b}")
+    assert (o[1 + 17 + 5] == 0).all()
+
+
 def _variant_case(name):
     import variant_specs
     return variant_specs.CASES[name]

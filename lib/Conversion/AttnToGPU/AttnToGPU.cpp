@@ -41,10 +41,6 @@ LogicalResult configureVariants(OpT op, FlashAttentionConfig &cfg) {
   auto fail = [&](const Twine &what) {
     return op.emitOpError() << "convert-attn-to-gpu: " << what;
   };
-  // One request's mask; a batch's needs the requests' bit offsets.
-  if (op.getCustomMask() && op.getQoIndptr())
-    return fail("custom_mask with a batch (qo_indptr) is not supported by "
-                "the GPU lowering yet; one request's mask is");
   cfg.customMask = static_cast<bool>(op.getCustomMask());
   if (op.getPosEncoding() == PosEncoding::rope_llama)
     return fail("pos_encoding = rope_llama (fused RoPE) is not supported by "

@@ -80,6 +80,10 @@ private:
   /// padding or a request without pages).
   void readPageTable(Value kvIndptr, Value lastPageLen, Value request,
                      Value padding);
+  /// The first custom-mask bit of `request` in a batch: sum over the earlier
+  /// requests of qo_len * kv_len (qo_len 1 without qoIndptr: decode).
+  Value maskBitsBefore(Value request, Value qoIndptr, Value kvIndptr,
+                       Value lastPageLen);
   Value readQueryTile();
   Value queryPositions();
   /// Each row's query head ([blockM] index).
@@ -109,6 +113,8 @@ private:
   Value qoLen, kvLen, posOffset;
   // The request (a region's `batch`); the per-head variant tensors.
   Value batchIndex, alibiMem, sinksMem, maskMem;
+  // Batch prefill with a custom mask: the request's first mask bit.
+  Value maskBase;
 };
 
 Value TiledKernelBuilder::readQueryTile() {
@@ -328,6 +334,38 @@ void TiledKernelBuilder::readPageTable(Value kvIndptr, Value lastPageLen,
   kvLen = arith::SelectOp::create(b, empty, idx(0), len);
 }
 
+Value TiledKernelBuilder::maskBitsBefore(Value request, Value qoIndptr,
+                                         Value kvIndptr, Value lastPageLen) {
+  auto loop =
+      scf::ForOp::create(b, idx(0), request, idx(1), ValueRange{idx(0)});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value req = loop.getInductionVar();
+  auto lengthOf = [&](Value indptr) {
+    return maxIdx(
+        sub(loadIndex(indptr, {add(req, idx(1))}), loadIndex(indptr, {req})),
+        idx(0));
+  };
+  Value kvOfReq;
+  if (cfg.paged) {
+    // kv_len = (pages - 1) * page_size + last_page_len, 0 without pages.
+    Value pages = lengthOf(kvIndptr);
+    Value pageSize =
+        b.createOrFold<memref::DimOp>(kMem, getPageSlotDim(cfg.kvLayout));
+    Value len = add(mul(sub(pages, idx(1)), pageSize),
+                    loadIndex(lastPageLen, {req}));
+    kvOfReq = arith::SelectOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, pages, idx(0)),
+        len, idx(0));
+  } else {
+    kvOfReq = lengthOf(kvIndptr);
+  }
+  Value qoOfReq = qoIndptr ? lengthOf(qoIndptr) : idx(1);
+  scf::YieldOp::create(
+      b, add(loop.getRegionIterArgs()[0], mul(qoOfReq, kvOfReq)));
+  return loop.getResult(0);
+}
+
 void TiledKernelBuilder::buildBatchPrefillPrologue(gpu::GPUFuncOp func) {
   // Clamps [begin, end) read from an indptr into [0, size): the planner
   // validates the tables, and this keeps any row of them inside the buffers.
@@ -366,6 +404,8 @@ void TiledKernelBuilder::buildBatchPrefillPrologue(gpu::GPUFuncOp func) {
       clampRange(qoIndptr, r, memref::DimOp::create(b, qMem, 0));
   qStart = qBegin;
   qoLen = arith::SelectOp::create(b, padding, idx(0), sub(qEnd, qBegin));
+  if (cfg.customMask)
+    maskBase = maskBitsBefore(r, qoIndptr, kvIndptr, lastPageLen);
   if (cfg.paged) {
     readPageTable(kvIndptr, lastPageLen, r, padding);
     return;
@@ -425,6 +465,8 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     qToken = minIdx(maxIdx(request, idx(0)), lastRequest);
     batchIndex = qToken;
     readPageTable(indptr, lastPageLen, qToken, padding);
+    if (cfg.customMask)
+      maskBase = maskBitsBefore(qToken, Value(), indptr, lastPageLen);
     qoLen = idx(1);
   } else {
     oMem = func.getArgument(3);
@@ -558,7 +600,7 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   Value maskFirstBit, maskRowBits;
   if (maskMem) {
     maskRowBits = kvLen;
-    maskFirstBit = sub(idx(0), mul(posOffset, kvLen));
+    maskFirstBit = sub(maskBase ? maskBase : idx(0), mul(posOffset, kvLen));
   }
   Type f32 = b.getF32Type();
   auto rowType = VectorType::get({blockM}, f32);

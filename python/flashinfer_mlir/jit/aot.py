@@ -91,10 +91,16 @@ def aot_specs() -> List[KernelSpec]:
              for spec in attention_specs(DTYPES, kinds=_BATCH_KINDS,
                                          sinks=True, launch_window=window,
                                          **at)] +
-            # One request's custom mask (speculative decoding's trees).
+            # Custom masks (speculative decoding's trees): one request's,
+            # and a batch's (paged and ragged) at 32/8.
             [KernelSpec("single_prefill", t, 128, hq, hkv, custom_mask=True,
                         launch_sm_scale=True)
              for t in DTYPES for hq, hkv in ((32, 8), (32, 32))] +
+            # (A mask replaces the causal one, as in FlashInfer.)
+            [s for s in attention_specs(
+                DTYPES, (128,), ((32, 8),),
+                kinds=("batch_prefill", "batch_prefill_ragged"),
+                custom_mask=True) if not s.causal] +
             # gpt-oss's sliding layers without sinks (d128 32/8 is above).
             attention_specs(DTYPES, kinds=_BATCH_KINDS, launch_window=True,
                             **SINKS_AT[0]) +

@@ -71,9 +71,9 @@ class KernelSpec:
     # none. Attention sinks: the kernel takes a `sinks` [Hq] f32 tensor.
     pos_encoding: str = "none"
     sinks: bool = False
-    # A custom mask (one request's [qo_len, kv_len] bits, packed
-    # little-endian as FlashInfer's packbits): the kernel takes `custom_mask`
-    # (uint8). Single requests only.
+    # A custom mask (each request's [qo_len, kv_len] bits, row-major, the
+    # requests' one after the other, packed little-endian as FlashInfer's
+    # packbits): the kernel takes `custom_mask` (int8 bytes).
     custom_mask: bool = False
     # User-defined score and mask functions: the body of an attn score_mod
     # region over (%score: f32, %batch, %q_head, %q_idx, %kv_idx: index)
@@ -139,11 +139,6 @@ class KernelSpec:
             raise NotImplementedError(
                 f"{self.kind}: pos_encoding {self.pos_encoding!r} has no "
                 "kernel (none or alibi; fused RoPE is not compiled yet)")
-        if self.custom_mask and self.kind not in ("single_prefill",
-                                                  "single_decode"):
-            raise NotImplementedError(
-                f"{self.kind}: a custom mask has no batch kernel yet (one "
-                "request's mask is compiled: single_prefill)")
         if self.kind not in _ATTENTION and (
                 self.pos_encoding != "none" or self.sinks or
                 self.score_mod is not None or self.mask_mod is not None):

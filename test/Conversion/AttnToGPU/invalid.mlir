@@ -4,14 +4,6 @@
 // lib/Conversion/AttnToGPU/AttnToGPU.cpp checks them. The pass options and
 // the chip-dependent checks are in invalid-options.mlir.
 
-func.func @custom_mask_batch(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %qo: tensor<?xi32>, %kv: tensor<?xi32>, %m: tensor<?xi8>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: custom_mask with a batch (qo_indptr) is not supported by the GPU lowering yet; one request's mask is}}
-  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) qo_indptr(%qo : tensor<?xi32>) kv_indptr(%kv : tensor<?xi32>) custom_mask(%m : tensor<?xi8>) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
-  return %r : tensor<?x2x64xf16>
-}
-
-// -----
-
 func.func @rope_llama(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
   // expected-error @below {{convert-attn-to-gpu: pos_encoding = rope_llama (fused RoPE) is not supported by the GPU lowering yet; rotate q and k with attn.rope first}}
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) attributes {pos_encoding = #attn.pos_encoding<rope_llama>} -> tensor<?x2x64xf16>

@@ -100,3 +100,22 @@ func.func @custom(%q: tensor<?x4x64xf16>, %k: tensor<?x4x64xf16>, %v: tensor<?x4
   %r = attn.attention q(%q : tensor<?x4x64xf16>) k(%k : tensor<?x4x64xf16>) v(%v : tensor<?x4x64xf16>) custom_mask(%m : tensor<?xi8>) outs(%o : tensor<?x4x64xf16>) -> tensor<?x4x64xf16>
   return %r : tensor<?x4x64xf16>
 }
+
+// -----
+
+// A batch's custom mask: the requests' masks follow each other, so a work
+// item's first bit is the sum of qo_len * kv_len over the earlier requests,
+// a loop over them in the prologue.
+
+// CHECK-LABEL: attn.kernel_manifest @ragged_custom_kernels
+// CHECK: gpu.func @ragged_custom(
+// CHECK: %[[BASE:.*]] = scf.for %{{.*}} = %c0{{.*}} to %{{.*}} step %c1{{.*}} iter_args(%[[SUM:.*]] = %c0{{.*}}) -> (index) {
+// CHECK: %[[PAIR:.*]] = arith.muli
+// CHECK: %[[NEXT:.*]] = arith.addi %[[SUM]], %[[PAIR]] : index
+// CHECK: scf.yield %[[NEXT]] : index
+// CHECK: %[[FIRST:.*]] = arith.subi %[[BASE]], %{{.*}} : index
+// CHECK: attn.online_attention_step {{.*}} custom_mask(%{{.*}}[%[[FIRST]], %{{.*}}] : memref<?xi8>)
+func.func @ragged_custom(%q: tensor<?x4x64xf16>, %k: tensor<?x4x64xf16>, %v: tensor<?x4x64xf16>, %qo: tensor<?xi32>, %kv: tensor<?xi32>, %m: tensor<?xi8>, %o: tensor<?x4x64xf16>) -> tensor<?x4x64xf16> {
+  %r = attn.attention q(%q : tensor<?x4x64xf16>) k(%k : tensor<?x4x64xf16>) v(%v : tensor<?x4x64xf16>) qo_indptr(%qo : tensor<?xi32>) kv_indptr(%kv : tensor<?xi32>) custom_mask(%m : tensor<?xi8>) outs(%o : tensor<?x4x64xf16>) -> tensor<?x4x64xf16>
+  return %r : tensor<?x4x64xf16>
+}
