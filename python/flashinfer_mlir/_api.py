@@ -99,6 +99,12 @@ def _variant(head_dim, window_left, logits_soft_cap, sm_scale,
         default_sm_scale(head_dim)
     if not (scale > 0 and math.isfinite(scale)):
         raise ValueError(f"sm_scale must be finite and > 0, got {sm_scale}")
+    if pos_encoding == "alibi" and cap > 0:
+        # FlashInfer caps the biased logits; the attn ops cap, then bias.
+        raise NotImplementedError(
+            "pos_encoding_mode='ALIBI' with logits_soft_cap has no kernel in "
+            "flashinfer_mlir (FlashInfer caps after the bias; ours would cap "
+            "before it)")
     fields = dict(launch_sm_scale=True, launch_soft_cap=cap > 0,
                   launch_window=window >= 0, pos_encoding=pos_encoding)
     values = dict(sm_scale=scale)
@@ -216,12 +222,26 @@ def _batch_mask(self, custom_mask, packed_custom_mask, qo_host, kv_indptr,
                           self.device, what)
     if packed.numel() == 0:
         packed = torch.zeros(1, dtype=torch.int8, device=self.device)
+    given = getattr(self, "_custom_mask_buf", None)
+    if given is not None:
+        # The caller's buffer (FlashInfer's custom_mask_buf), as bytes.
+        if given.dtype not in (torch.uint8, torch.int8) or given.dim() != 1:
+            raise ValueError(f"{what}: custom_mask_buf must be a 1-D uint8 "
+                             "tensor")
+        if given.numel() < packed.numel():
+            raise ValueError(f"{what}: custom_mask_buf holds {given.numel()} "
+                             f"bytes; this plan's mask needs "
+                             f"{packed.numel()}")
+        buf = given.view(torch.int8)
+        buf[:packed.numel()].copy_(packed)
+        return buf
     buf = getattr(self, "_mask_buf", None)
     if buf is None or buf.numel() < packed.numel():
         if self._use_cuda_graph and buf is not None:
             raise ValueError(f"{what}: under use_cuda_graph the custom mask "
                              "buffer is fixed by the first plan(); this "
-                             "plan's mask is larger")
+                             "plan's mask is larger (pass custom_mask_buf "
+                             "of the largest mask's size)")
         size = max(packed.numel(), 2 * (buf.numel() if buf is not None else 0))
         buf = self._mask_buf = torch.empty(size, dtype=torch.int8,
                                            device=self.device)
@@ -395,8 +415,11 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
                 num_kv_heads, head_dim, page_size, pos_encoding_mode,
                 window_left, logits_soft_cap, q_data_type, kv_data_type,
                 o_data_type, data_type, sm_scale, fixed_split_size,
-                disable_split_kv, q_len_per_req, sinks=False):
+                disable_split_kv, q_len_per_req, sinks=None):
     what = f"{type(self).__name__}.plan"
+    # FlashInfer takes sinks at run(): a new plan keeps the last run's.
+    if sinks is None:
+        sinks = self._spec is not None and self._spec.sinks
     self._replan = lambda with_sinks: decode_plan(
         self, indptr, indices, last_page_len, num_qo_heads, num_kv_heads,
         head_dim, page_size, pos_encoding_mode, window_left, logits_soft_cap,
@@ -565,9 +588,11 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
                  page_size, head_dim_vo, custom_mask, packed_custom_mask,
                  causal, pos_encoding_mode, sm_scale, window_left,
                  logits_soft_cap, q_data_type, kv_data_type, o_data_type,
-                 fixed_split_size, disable_split_kv, sinks=False):
+                 fixed_split_size, disable_split_kv, sinks=None):
     torch = _torch()
     what = f"{type(self).__name__}.plan"
+    if sinks is None:
+        sinks = self._spec is not None and self._spec.sinks
     self._replan = lambda with_sinks: prefill_plan(
         self, kind, qo_indptr, kv_indptr, kv_indices, kv_last_page_len,
         num_qo_heads, num_kv_heads, head_dim_qk, page_size, head_dim_vo,
@@ -619,15 +644,16 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
                             max_num_tokens=max_tokens,
                             max_num_pages=max_pages if kind == "batch_prefill"
                             else 0, device=self.device)
+    # The mask is checked before the tables change.
+    mask = None
+    if has_mask:
+        mask = _batch_mask(self, custom_mask, packed_custom_mask, qo_host,
+                           kv_indptr, kv_last_page_len, page_size, kind, what)
     if kind == "batch_prefill":
         impl.plan(qo_indptr, kv_indptr, kv_indices, kv_last_page_len,
                   page_size=int(page_size))
     else:
         impl.plan(qo_indptr, kv_indptr)
-    mask = None
-    if has_mask:
-        mask = _batch_mask(self, custom_mask, packed_custom_mask, qo_host,
-                           kv_indptr, kv_last_page_len, page_size, kind, what)
     self._impl, self._spec = impl, spec
     self._planned = dict(values=values, batch_size=batch, tokens=tokens,
                          heads=spec.num_qo_heads, vo_dim=spec.vo_dim,

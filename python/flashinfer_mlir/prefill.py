@@ -258,6 +258,8 @@ class BatchPrefillWithPagedKVCacheWrapper(_PrefillWrapper):
                  paged_kv_indices_buf=paged_kv_indices_buf,
                  paged_kv_last_page_len_buf=paged_kv_last_page_len_buf),
             backend)
+        # A custom mask's bytes, when given (the CUDA-graph buffer).
+        self._custom_mask_buf = custom_mask_buf
 
     def plan(self, qo_indptr, paged_kv_indptr, paged_kv_indices,
              paged_kv_last_page_len, num_qo_heads: int, num_kv_heads: int,
@@ -336,6 +338,7 @@ class BatchPrefillWithRaggedKVCacheWrapper(_PrefillWrapper):
             self, float_workspace_buffer, kv_layout, use_cuda_graph,
             dict(qo_indptr_buf=qo_indptr_buf, kv_indptr_buf=kv_indptr_buf),
             backend)
+        self._custom_mask_buf = custom_mask_buf
 
     def plan(self, qo_indptr, kv_indptr, num_qo_heads: int,
              num_kv_heads: int, head_dim_qk: int,

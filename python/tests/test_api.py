@@ -204,6 +204,11 @@ def test_variant_specs():
         flashinfer_mlir.utils.check_pos_encoding_mode("ROPE_LLAMA", "x")
     with pytest.raises(NotImplementedError, match="fused RoPE"):
         base.replace(pos_encoding="rope_llama")
+    from flashinfer_mlir import _api
+    with pytest.raises(NotImplementedError, match="ALIBI.*logits_soft_cap"):
+        _api._variant(128, -1, 30.0, None, "alibi")
+    with pytest.raises(NotImplementedError, match="no decode wrapper"):
+        KernelSpec("batch_decode", "bf16", 128, 32, 8, custom_mask=True)
     with pytest.raises(ValueError, match="takes no attention variant"):
         KernelSpec("merge", "bf16", 128, 32, sinks=True)
     with pytest.raises(ValueError, match="attn.yield"):

@@ -699,6 +699,17 @@ def test_sinks(kind, shape, window):
     assert o is out
     plain_after, _ = run(q)
     assert torch.equal(plain_first, plain_after)
+    # A new plan keeps the last run's kernel (FlashInfer's loop: plan, then
+    # run with the sinks, every step), so it plans once per step.
+    o_sinks, _ = run(q, sinks=sinks)
+    if kind == "decode":
+        w.plan(c.indptr, c.indices, c.last, hq, hkv, d, 16,
+               q_data_type=torch.bfloat16, **wl)
+    else:
+        w.plan(qo_indptr, c.indptr, c.indices, c.last, hq, hkv, d, 16,
+               causal=True, q_data_type=torch.bfloat16, **wl)
+    assert w._spec.sinks
+    assert torch.equal(run(q, sinks=sinks)[0], o_sinks)
     row = 0
     for b in range(len(lens)):
         rq = q[row:row + qo[b]]

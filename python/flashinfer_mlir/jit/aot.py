@@ -39,20 +39,22 @@ def attention_specs(dtypes=DTYPES, head_dims=HEAD_DIMS, heads=HEADS,
     sm_scale at launch (and the given switches: launch_soft_cap,
     launch_window, pos_encoding, sinks)."""
     specs = []
+
+    def add(kind, **fields):
+        if kinds is None or kind in kinds:
+            specs.append(KernelSpec(kind, **fields))
     for t, d, (hq, hkv) in itertools.product(dtypes, head_dims, heads):
         base = dict(dtype=t, head_dim=d, num_qo_heads=hq, num_kv_heads=hkv,
                     launch_sm_scale=True, **switches)
-        specs.append(KernelSpec("single_decode", **base))
+        add("single_decode", **base)
         for causal in (False, True):
-            specs.append(KernelSpec("single_prefill", causal=causal, **base))
-            specs.append(KernelSpec("batch_prefill_ragged", causal=causal,
-                                    **base))
+            add("single_prefill", causal=causal, **base)
+            add("batch_prefill_ragged", causal=causal, **base)
         for layout in LAYOUTS:
-            specs.append(KernelSpec("batch_decode", kv_layout=layout, **base))
+            add("batch_decode", kv_layout=layout, **base)
             for causal in (False, True):
-                specs.append(KernelSpec("batch_prefill", kv_layout=layout,
-                                        causal=causal, **base))
-    return [s for s in specs if kinds is None or s.kind in kinds]
+                add("batch_prefill", kv_layout=layout, causal=causal, **base)
+    return specs
 
 
 def state_specs(dtypes=DTYPES, head_dims=HEAD_DIMS,

@@ -139,8 +139,13 @@ class KernelSpec:
             raise NotImplementedError(
                 f"{self.kind}: pos_encoding {self.pos_encoding!r} has no "
                 "kernel (none or alibi; fused RoPE is not compiled yet)")
+        if self.custom_mask and self.kind == "batch_decode":
+            raise NotImplementedError(
+                "batch_decode: a custom mask has no decode wrapper kernel "
+                "(FlashInfer's decode takes none)")
         if self.kind not in _ATTENTION and (
-                self.pos_encoding != "none" or self.sinks or
+                self.custom_mask or self.pos_encoding != "none" or
+                self.sinks or
                 self.score_mod is not None or self.mask_mod is not None):
             raise ValueError(f"{self.kind} takes no attention variant")
         for field in ("score_mod", "mask_mod"):
