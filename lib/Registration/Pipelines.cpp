@@ -71,7 +71,9 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
   if (nvidia) {
     text += "nvvm-attach-target{chip=" + chip +
             " features=+ptx80 O=3},"
-            "gpu.module(math-expand-ops{ops=" + std::string(kExpandedMathOps) + "},"
+            "gpu.module(math-expand-ops{ops=" +
+            std::string(kExpandedMathOps) +
+            "},"
             "convert-math-to-target-intrinsics,"
             "expand-strided-metadata,lower-affine),"
             "convert-scf-to-cf,convert-nvgpu-to-nvvm,"
@@ -79,7 +81,9 @@ mlir::attn::buildAttnCompilePipeline(OpPassManager &pm,
   } else {
     text += "rocdl-attach-target{chip=" + chip +
             " O=3},"
-            "gpu.module(math-expand-ops{ops=" + std::string(kExpandedMathOps) + "},"
+            "gpu.module(math-expand-ops{ops=" +
+            std::string(kExpandedMathOps) +
+            "},"
             "convert-math-to-target-intrinsics,"
             "gpu-kernel-args-to-amdgpu-buffers,"
             "gpu-barriers-to-amdgpu-lds-barriers,expand-strided-metadata,"

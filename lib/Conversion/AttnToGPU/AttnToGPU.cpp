@@ -434,18 +434,9 @@ SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
   } else {
     llvm::append_range(argDescs, outDescs);
   }
-  if (cfg.takesCustomMask())
-    argDescs.push_back({"custom_mask"});
-  if (cfg.takesAlibiSlopes())
-    argDescs.push_back({"alibi_slopes"});
-  if (cfg.takesSinks())
-    argDescs.push_back({"sinks"});
-  if (cfg.launchSmScale)
-    argDescs.push_back({"sm_scale"});
-  if (cfg.launchSoftCap)
-    argDescs.push_back({"logits_soft_cap"});
-  if (cfg.launchWindow)
-    argDescs.push_back({"window_left"});
+  SmallVector<FlashAttentionConfig::VariantArg> variants = cfg.variantArgs();
+  for (FlashAttentionConfig::VariantArg arg : variants)
+    argDescs.push_back({FlashAttentionConfig::getName(arg)});
   ArrayAttr args = buildManifestArgs(b, kernel, argDescs);
 
   int64_t group = cfg.numQoHeads / cfg.numKvHeads;
@@ -505,19 +496,18 @@ SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
   // The variant values the kernel takes as arguments, at launch (their
   // params above are then only the ops' defaults).
   SmallVector<StringRef> launchValues;
-  if (cfg.launchSmScale)
-    launchValues.push_back("sm_scale");
-  if (cfg.launchSoftCap)
-    launchValues.push_back("logits_soft_cap");
-  if (cfg.launchWindow)
-    launchValues.push_back("window_left");
+  for (FlashAttentionConfig::VariantArg arg : variants)
+    if (FlashAttentionConfig::isLaunchValue(arg))
+      launchValues.push_back(FlashAttentionConfig::getName(arg));
   if (!launchValues.empty())
     paramList.push_back(
         named("launch_values", b.getStrArrayAttr(launchValues)));
   if (cfg.alibi != FlashAttentionConfig::Alibi::none)
-    paramList.push_back(named(
-        "alibi_slopes",
-        str(cfg.takesAlibiSlopes() ? "argument" : "default")));
+    paramList.push_back(
+        named("alibi_slopes",
+              str(cfg.alibi == FlashAttentionConfig::Alibi::slopesArgument
+                      ? "argument"
+                      : "default")));
   if (cfg.sinks)
     paramList.push_back(named("sinks", b.getBoolAttr(true)));
   if (cfg.customMask)

@@ -21,8 +21,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
@@ -30,6 +30,43 @@
 
 using namespace mlir;
 using namespace mlir::attn;
+
+SmallVector<FlashAttentionConfig::VariantArg>
+FlashAttentionConfig::variantArgs() const {
+  SmallVector<VariantArg> args;
+  if (customMask)
+    args.push_back(VariantArg::CustomMask);
+  if (alibi == Alibi::slopesArgument)
+    args.push_back(VariantArg::AlibiSlopes);
+  // Split-KV: the merge kernel counts the sinks.
+  if (sinks && !splitKV)
+    args.push_back(VariantArg::Sinks);
+  if (launchSmScale)
+    args.push_back(VariantArg::SmScale);
+  if (launchSoftCap)
+    args.push_back(VariantArg::LogitsSoftCap);
+  if (launchWindow)
+    args.push_back(VariantArg::WindowLeft);
+  return args;
+}
+
+StringRef FlashAttentionConfig::getName(VariantArg arg) {
+  switch (arg) {
+  case VariantArg::CustomMask:
+    return "custom_mask";
+  case VariantArg::AlibiSlopes:
+    return "alibi_slopes";
+  case VariantArg::Sinks:
+    return "sinks";
+  case VariantArg::SmScale:
+    return "sm_scale";
+  case VariantArg::LogitsSoftCap:
+    return "logits_soft_cap";
+  case VariantArg::WindowLeft:
+    return "window_left";
+  }
+  llvm_unreachable("unknown variant argument");
+}
 
 int64_t FlashAttentionConfig::blockM() const {
   std::optional<AttentionLayout> layout = getAttentionLayout(instr);
@@ -149,8 +186,7 @@ Value TiledKernelBuilder::perRowEntries(Value table) {
   Value pad = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
   return vector::TransferReadOp::create(
       b, type, table, ValueRange{headBase},
-      AffineMapAttr::get(
-          AffineMap::getMinorIdentityMap(1, 1, b.getContext())),
+      AffineMapAttr::get(AffineMap::getMinorIdentityMap(1, 1, b.getContext())),
       pad, /*mask=*/Value(), b.getBoolArrayAttr({false}));
 }
 
@@ -174,8 +210,7 @@ Value TiledKernelBuilder::defaultAlibiSlopes(Value heads) {
       b, arith::AddFOp::create(b, h, cst(1.0f)), cst(-8.0f / nf));
   Value interleaved = arith::AddFOp::create(
       b, arith::MulFOp::create(b, h, cst(-8.0f / nf)), cst(8.0f - 4.0f / nf));
-  Value first = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, h,
-                                      cst(nf));
+  Value first = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, h, cst(nf));
   return math::Exp2Op::create(
       b, arith::SelectOp::create(b, first, inSeries, interleaved));
 }
@@ -216,21 +251,21 @@ void TiledKernelBuilder::buildStepRegions(OnlineAttentionStepOp step) {
       Value slope = block->getArgument(5);
       Value dist = arith::SIToFPOp::create(
           rb, loc, f32,
-          arith::IndexCastOp::create(rb, loc, rb.getI32Type(),
-                                     arith::SubIOp::create(rb, loc, kvIdx,
-                                                           qIdx)));
+          arith::IndexCastOp::create(
+              rb, loc, rb.getI32Type(),
+              arith::SubIOp::create(rb, loc, kvIdx, qIdx)));
       s = arith::AddFOp::create(rb, loc, s,
                                 arith::MulFOp::create(rb, loc, slope, dist));
     }
     if (cfg.scoreMod)
-      s = inlineFunction(*cfg.scoreMod,
-                         {s, block->getArgument(1), block->getArgument(2),
-                          qIdx, kvIdx});
+      s = inlineFunction(*cfg.scoreMod, {s, block->getArgument(1),
+                                         block->getArgument(2), qIdx, kvIdx});
     YieldOp::create(rb, loc, s);
   }
   if (cfg.maskMod) {
     Block *block = addBlock(step.getMaskMod(), /*withScore=*/false);
-    Value visible = inlineFunction(*cfg.maskMod, block->getArguments().take_front(4));
+    Value visible =
+        inlineFunction(*cfg.maskMod, block->getArguments().take_front(4));
     YieldOp::create(rb, loc, visible);
   }
 }
@@ -352,8 +387,8 @@ Value TiledKernelBuilder::maskBitsBefore(Value request, Value qoIndptr,
     Value pages = lengthOf(kvIndptr);
     Value pageSize =
         b.createOrFold<memref::DimOp>(kMem, getPageSlotDim(cfg.kvLayout));
-    Value len = add(mul(sub(pages, idx(1)), pageSize),
-                    loadIndex(lastPageLen, {req}));
+    Value len =
+        add(mul(sub(pages, idx(1)), pageSize), loadIndex(lastPageLen, {req}));
     kvOfReq = arith::SelectOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, pages, idx(0)),
         len, idx(0));
@@ -361,8 +396,8 @@ Value TiledKernelBuilder::maskBitsBefore(Value request, Value qoIndptr,
     kvOfReq = lengthOf(kvIndptr);
   }
   Value qoOfReq = qoIndptr ? lengthOf(qoIndptr) : idx(1);
-  scf::YieldOp::create(
-      b, add(loop.getRegionIterArgs()[0], mul(qoOfReq, kvOfReq)));
+  scf::YieldOp::create(b,
+                       add(loop.getRegionIterArgs()[0], mul(qoOfReq, kvOfReq)));
   return loop.getResult(0);
 }
 
@@ -489,31 +524,38 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     kvChunk =
         arith::IndexCastOp::create(b, b.getIndexType(), func.getArgument(5));
   }
-  // The per-head variant tensors, then the launch-time variant values: the
-  // kernel's last arguments.
-  unsigned nextArg = func.getNumArguments() - cfg.launchSmScale -
-                     cfg.launchSoftCap - cfg.launchWindow -
-                     cfg.takesAlibiSlopes() - cfg.takesSinks() -
-                     cfg.takesCustomMask();
-  if (cfg.takesCustomMask())
-    maskMem = func.getArgument(nextArg++);
-  if (cfg.takesAlibiSlopes())
-    alibiMem = func.getArgument(nextArg++);
-  if (cfg.takesSinks())
-    sinksMem = func.getArgument(nextArg++);
+  // The variant arguments, the kernel's last ones.
+  SmallVector<FlashAttentionConfig::VariantArg> variants = cfg.variantArgs();
+  unsigned nextArg = func.getNumArguments() - variants.size();
   Value smScaleArg, softCapArg, window;
-  if (cfg.launchSmScale)
-    smScaleArg = func.getArgument(nextArg++);
-  if (cfg.launchSoftCap)
-    softCapArg = func.getArgument(nextArg++);
-  if (cfg.launchWindow)
-    window = arith::IndexCastOp::create(b, b.getIndexType(),
-                                        func.getArgument(nextArg++));
+  for (FlashAttentionConfig::VariantArg arg : variants) {
+    using Arg = FlashAttentionConfig::VariantArg;
+    Value v = func.getArgument(nextArg++);
+    switch (arg) {
+    case Arg::CustomMask:
+      maskMem = v;
+      break;
+    case Arg::AlibiSlopes:
+      alibiMem = v;
+      break;
+    case Arg::Sinks:
+      sinksMem = v;
+      break;
+    case Arg::SmScale:
+      smScaleArg = v;
+      break;
+    case Arg::LogitsSoftCap:
+      softCapArg = v;
+      break;
+    case Arg::WindowLeft:
+      window = arith::IndexCastOp::create(b, b.getIndexType(), v);
+      break;
+    }
+  }
   // A launch-time window below 0 shows every key.
-  Value noWindow =
-      window ? arith::CmpIOp::create(b, arith::CmpIPredicate::slt, window,
-                                     idx(0))
-             : Value();
+  Value noWindow = window ? arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                                                  window, idx(0))
+                          : Value();
   int64_t blockM = cfg.blockM(), blockN = cfg.blockN;
   if (!rowBase)
     rowBase = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), idx(blockM));
@@ -558,8 +600,7 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
           roundDown(maxIdx(idx(0), add(positionOf(rowBase), idx(1))), blockN));
     unmaskedEnd = maxIdx(kvBegin, minIdx(unmaskedEnd, kvEnd));
     if (window)
-      unmaskedEnd =
-          arith::SelectOp::create(b, noWindow, unmaskedEnd, kvBegin);
+      unmaskedEnd = arith::SelectOp::create(b, noWindow, unmaskedEnd, kvBegin);
   }
   // A mask function or a custom mask may hide any key: every tile is tested.
   if (cfg.maskMod || cfg.customMask)
@@ -612,12 +653,11 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
       splat(rowType, b.getF32FloatAttr(0.0f))};
   float scaleLog2 = cfg.smScale * static_cast<float>(M_LOG2E);
   Value scaleLog2Value =
-      smScaleArg
-          ? arith::MulFOp::create(
-                b, smScaleArg,
-                arith::ConstantOp::create(
-                    b, b.getF32FloatAttr(static_cast<float>(M_LOG2E))))
-          : Value();
+      smScaleArg ? arith::MulFOp::create(
+                       b, smScaleArg,
+                       arith::ConstantOp::create(
+                           b, b.getF32FloatAttr(static_cast<float>(M_LOG2E))))
+                 : Value();
   auto keyLoop = [&](Value begin, Value end, ValueRange state, bool masked) {
     auto loop = scf::ForOp::create(b, begin, end, idx(blockN), state);
     OpBuilder::InsertionGuard guard(b);
@@ -627,9 +667,9 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     auto step = OnlineAttentionStepOp::create(
         b, accType, rowType, rowType, q, kMem, kvHead, loop.getInductionVar(),
         vMem, stepKvLen, kvIndices, pageBegin, positions, it[0], it[1], it[2],
-        scaleLog2Value, softCapArg, window,
-        withRegions ? batchIndex : Value(), heads, maskMem, maskFirstBit,
-        maskRowBits, rowValues, b.getI64IntegerAttr(blockN),
+        scaleLog2Value, softCapArg, window, withRegions ? batchIndex : Value(),
+        heads, maskMem, maskFirstBit, maskRowBits, rowValues,
+        b.getI64IntegerAttr(blockN),
         scaleLog2Value ? FloatAttr() : b.getF32FloatAttr(scaleLog2),
         b.getF32FloatAttr(cfg.logitsSoftCap),
         cfg.causal ? b.getUnitAttr() : UnitAttr(),
@@ -642,10 +682,10 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     return SmallVector<Value>(loop.getResults());
   };
   // (A mask function leaves no tile unmasked.)
-  SmallVector<Value> interior = cfg.maskMod || cfg.customMask
-                                     ? init
-                                     : keyLoop(kvBegin, unmaskedEnd, init,
-                                               false);
+  SmallVector<Value> interior =
+      cfg.maskMod || cfg.customMask
+          ? init
+          : keyLoop(kvBegin, unmaskedEnd, init, false);
   SmallVector<Value> state = keyLoop(unmaskedEnd, kvEnd, interior, true);
   writeOutputs(state[0], state[1], state[2]);
   gpu::ReturnOp::create(b);
@@ -734,19 +774,26 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
     if (cfg.withLse)
       args.push_back(getUserViewType({qTokens, cfg.numQoHeads}, f32));
   }
-  // The variant tensors; variant values known at launch, last.
-  if (cfg.takesCustomMask())
-    args.push_back(MemRefType::get({dyn}, IntegerType::get(ctx, 8)));
-  if (cfg.takesAlibiSlopes())
-    args.push_back(MemRefType::get({cfg.numQoHeads}, f32));
-  if (cfg.takesSinks())
-    args.push_back(MemRefType::get({cfg.numQoHeads}, f32));
-  if (cfg.launchSmScale)
-    args.push_back(f32);
-  if (cfg.launchSoftCap)
-    args.push_back(f32);
-  if (cfg.launchWindow)
-    args.push_back(IntegerType::get(ctx, 64));
+  // The variant tensors, then the variant values known at launch, last.
+  for (FlashAttentionConfig::VariantArg arg : cfg.variantArgs()) {
+    using Arg = FlashAttentionConfig::VariantArg;
+    switch (arg) {
+    case Arg::CustomMask:
+      args.push_back(MemRefType::get({dyn}, IntegerType::get(ctx, 8)));
+      break;
+    case Arg::AlibiSlopes:
+    case Arg::Sinks:
+      args.push_back(MemRefType::get({cfg.numQoHeads}, f32));
+      break;
+    case Arg::SmScale:
+    case Arg::LogitsSoftCap:
+      args.push_back(f32);
+      break;
+    case Arg::WindowLeft:
+      args.push_back(IntegerType::get(ctx, 64));
+      break;
+    }
+  }
 
   OpBuilder::InsertionGuard guard(builder);
   auto func = createKernel(builder, loc, module, name, args,
@@ -760,4 +807,3 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
   TiledKernelBuilder(b, cfg).build(func);
   return func;
 }
-

@@ -918,7 +918,8 @@ FailureOr<SmallVector<Value>> Distributor::distributeOp(Operation *op, Value v,
         b, arith::SubIOp::create(b, size, idx(1)), idx(0));
     SmallVector<Value> out;
     for (int64_t i = 0; i < count; ++i) {
-      Value at = arith::AddIOp::create(b, gather.getOffsets()[0], (*indices)[i]);
+      Value at =
+          arith::AddIOp::create(b, gather.getOffsets()[0], (*indices)[i]);
       at = arith::MinSIOp::create(b, arith::MaxSIOp::create(b, at, idx(0)),
                                   last);
       Value loaded = memref::LoadOp::create(b, base, at);

@@ -97,11 +97,25 @@ struct FlashAttentionConfig {
   /// Query rows per workgroup.
   int64_t blockM() const;
 
-  /// The kernel's per-head variant tensors, in argument order (after the
-  /// outputs, before the launch-time values).
-  bool takesCustomMask() const { return customMask; }
-  bool takesAlibiSlopes() const { return alibi == Alibi::slopesArgument; }
-  bool takesSinks() const { return sinks && !splitKV; }
+  /// The kernel's variant arguments, its last ones, in order: the variant
+  /// tensors, then the values known at launch. The kernel's argument types,
+  /// the manifest's argument names and its "launch_values" all come from
+  /// this one list.
+  enum class VariantArg {
+    CustomMask,    // memref<? x i8>: the mask's bits
+    AlibiSlopes,   // memref<Hq x f32>
+    Sinks,         // memref<Hq x f32>
+    SmScale,       // f32, known at launch
+    LogitsSoftCap, // f32, known at launch
+    WindowLeft,    // i64, known at launch
+  };
+  SmallVector<VariantArg> variantArgs() const;
+  /// The argument's name in the manifest (and the op operand it binds).
+  static StringRef getName(VariantArg arg);
+  static bool isLaunchValue(VariantArg arg) {
+    return arg == VariantArg::SmScale || arg == VariantArg::LogitsSoftCap ||
+           arg == VariantArg::WindowLeft;
+  }
 };
 
 /// The type of a kernel argument that the caller passes (q, k, v, o, lse):

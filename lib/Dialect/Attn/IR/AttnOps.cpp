@@ -247,8 +247,8 @@ static LogicalResult verifyVariantRegion(Operation *op, Region &region,
                    "are functions of their arguments");
   }
   if (yield.getValue().getParentRegion() != &region)
-    return op->emitOpError() << "'" << name
-                             << "' region must yield a value it computes";
+    return op->emitOpError()
+           << "'" << name << "' region must yield a value it computes";
   return success();
 }
 
@@ -620,7 +620,8 @@ LogicalResult OnlineAttentionStepOp::verify() {
     return emitOpError("window_left must be -1 (none) or >= 0");
   if (!(getLogitsSoftCap().convertToFloat() >= 0.0f))
     return emitOpError("logits_soft_cap must be >= 0 (0: none)");
-  if (static_cast<bool>(getScaleLog2()) == static_cast<bool>(getScaleLog2Value()))
+  if (static_cast<bool>(getScaleLog2()) ==
+      static_cast<bool>(getScaleLog2Value()))
     return emitOpError("takes exactly one of the scale_log2 attribute and "
                        "its operand");
   if (getLogitsSoftCapValue() && !getLogitsSoftCap().isZero())

@@ -237,8 +237,7 @@ void decompose(OnlineAttentionStepOp op) {
     Value tanh = arith::SubFOp::create(b, one, quotient);
     s = arith::MulFOp::create(b, tanh, cst(log2e * cap));
   } else if (op.getScoreMod().empty()) {
-    s = arith::MulFOp::create(b, s,
-                              splat(b, scoreType, op.getScaleLog2Attr()));
+    s = arith::MulFOp::create(b, s, splat(b, scoreType, op.getScaleLog2Attr()));
   } else {
     // Straight to natural units for the score function below.
     naturalUnits = true;
@@ -308,13 +307,12 @@ void decompose(OnlineAttentionStepOp op) {
       // Bit first + position * row_bits + kv_idx of the packed mask.
       auto rowIndexType = VectorType::get({rows}, index);
       Value rowStart = arith::AddIOp::create(
-          b,
-          vector::BroadcastOp::create(b, rowIndexType, op.getMaskFirstBit()),
+          b, vector::BroadcastOp::create(b, rowIndexType, op.getMaskFirstBit()),
           arith::MulIOp::create(b, op.getQueryPositions(),
                                 vector::BroadcastOp::create(
                                     b, rowIndexType, op.getMaskRowBits())));
-      Value bit = arith::AddIOp::create(
-          b, broadcastRows(b, rowStart, tileType), key);
+      Value bit =
+          arith::AddIOp::create(b, broadcastRows(b, rowStart, tileType), key);
       auto c = [&](int64_t v) {
         return vector::BroadcastOp::create(
             b, tileType, arith::ConstantIndexOp::create(b, v));
