@@ -160,15 +160,19 @@ def _packed_mask(custom_mask, packed_custom_mask, qo_len, kv_len, device,
         return packed.to(torch.uint8).view(torch.int8)
     if packed_custom_mask is None:
         return None
-    need = (qo_len * kv_len + 7) // 8
-    if (packed_custom_mask.dim() != 1 or
-            packed_custom_mask.dtype != torch.uint8 or
-            packed_custom_mask.numel() != need):
-        raise ValueError(f"{what}: packed_custom_mask must be 1-D uint8 with "
-                         f"ceil(qo_len * kv_len / 8) = {need} bytes, got "
-                         f"{tuple(packed_custom_mask.shape)} "
-                         f"{packed_custom_mask.dtype}")
+    _check_packed_mask(packed_custom_mask, (qo_len * kv_len + 7) // 8,
+                       "ceil(qo_len * kv_len / 8)", what)
     return packed_custom_mask.to(device).contiguous().view(torch.int8)
+
+
+def _check_packed_mask(packed, need: int, how: str, what: str):
+    """ValueError unless `packed` is 1-D uint8 of `need` bytes."""
+    torch = _torch()
+    if packed.dim() != 1 or packed.dtype != torch.uint8 or \
+            packed.numel() != need:
+        raise ValueError(f"{what}: packed_custom_mask must be 1-D uint8 with "
+                         f"{how} = {need} bytes, got {tuple(packed.shape)} "
+                         f"{packed.dtype}")
 
 
 def _batch_mask(self, custom_mask, packed_custom_mask, qo_host, kv_indptr,
@@ -201,15 +205,10 @@ def _batch_mask(self, custom_mask, packed_custom_mask, qo_host, kv_indptr,
         bits = custom_mask.to(device=self.device, dtype=torch.bool)
     else:
         # FlashInfer's segment_packbits: each request's bits padded to bytes.
-        need = sum((n + 7) // 8 for n in sizes)
-        if (packed_custom_mask.dim() != 1 or
-                packed_custom_mask.dtype != torch.uint8 or
-                packed_custom_mask.numel() != need):
-            raise ValueError(f"{what}: packed_custom_mask must be 1-D uint8 "
-                             f"with each request's ceil(qo_len * kv_len / 8) "
-                             f"bytes, {need} in all, got "
-                             f"{tuple(packed_custom_mask.shape)} "
-                             f"{packed_custom_mask.dtype}")
+        _check_packed_mask(packed_custom_mask,
+                           sum((n + 7) // 8 for n in sizes),
+                           "each request's ceil(qo_len * kv_len / 8), summed",
+                           what)
         shifts = torch.arange(8, device=self.device)
         unpacked = ((packed_custom_mask.to(self.device)[:, None].long() >>
                      shifts) & 1).bool().reshape(-1)

@@ -818,6 +818,58 @@ def test_batch_prefill_custom_mask(kind, packed):
     assert (o[1 + 17 + 5] == 0).all()
 
 
+def test_variants_on_user_inputs():
+    """Variants on what users pass: q, k and v sliced from fused
+    projections, an empty request, a last page holding one token (17 keys on
+    16-token pages), and a bad page table, which plan() rejects."""
+    g = gen(103)
+    i32 = dict(dtype=torch.int32, device="cuda")
+    # Ragged prefill with a batch custom mask over views of fused buffers.
+    qo, kv = [5, 0, 17, 300], [5, 9, 17, 1000]
+    qo_indptr = torch.tensor([0] + list(itertools_accumulate(qo)), **i32)
+    kv_indptr = torch.tensor([0] + list(itertools_accumulate(kv)), **i32)
+    qkv = rand((sum(qo), 48, 128), torch.bfloat16, g)
+    q = qkv[:, :32]
+    kvbuf = rand((sum(kv), 16, 128), torch.bfloat16, g)
+    k, v = kvbuf[:, :8], kvbuf[:, 8:]
+    masks = [torch.rand((a, b), generator=g, device="cuda") < 0.5
+             for a, b in zip(qo, kv)]
+    w = flashinfer.BatchPrefillWithRaggedKVCacheWrapper(workspace())
+    w.plan(qo_indptr, kv_indptr, 32, 8, 128, q_data_type=torch.bfloat16,
+           custom_mask=torch.cat([m.reshape(-1) for m in masks]))
+    o = w.run(q, k, v)
+    for b in range(len(qo)):
+        if not qo[b]:
+            continue
+        s = slice(qo_indptr[b].item(), qo_indptr[b + 1].item())
+        t = slice(kv_indptr[b].item(), kv_indptr[b + 1].item())
+        m = masks[b]
+        close(o[s], reference(q[s], k[t], v[t],
+                              mask_mod=lambda h, i, j: m[None])[0],
+              f"views custom mask request {b}")
+    # Paged prefill with sinks: K/V halves of one cache, an empty request,
+    # 17 keys on 16-token pages.
+    lens, qo = [17, 40, 1], [3, 0, 1]
+    c = Paged(lens, 16, 8, 128, torch.bfloat16, "NHD", g)
+    qo_indptr = torch.tensor([0] + list(itertools_accumulate(qo)), **i32)
+    sinks = torch.full((32,), 4.0, device="cuda")
+    w = flashinfer.BatchPrefillWithPagedKVCacheWrapper(workspace())
+    with pytest.raises(ValueError, match="last_page_len"):
+        w.plan(qo_indptr, c.indptr, c.indices, c.last + 16, 32, 8, 128, 16,
+               causal=True, q_data_type=torch.bfloat16)
+    w.plan(qo_indptr, c.indptr, c.indices, c.last, 32, 8, 128, 16,
+           causal=True, q_data_type=torch.bfloat16)
+    q = rand((sum(qo), 32, 128), torch.bfloat16, g)
+    o = w.run(q, (c.cache[:, 0], c.cache[:, 1]), sinks=sinks)
+    row = 0
+    for b in range(len(lens)):
+        if qo[b]:
+            close(o[row:row + qo[b]],
+                  reference(q[row:row + qo[b]], c.keys[b], c.values[b], True,
+                            sinks=sinks)[0], f"sinks views request {b}")
+        row += qo[b]
+
+
 def _variant_case(name):
     import variant_specs
     return variant_specs.CASES[name]

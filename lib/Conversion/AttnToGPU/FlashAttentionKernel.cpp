@@ -21,7 +21,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -233,15 +232,6 @@ void TiledKernelBuilder::buildStepRegions(OnlineAttentionStepOp step) {
     rb.setInsertionPointToStart(block);
     return block;
   };
-  // Clones the op's function `fn` with its arguments bound to `args`.
-  auto inlineFunction = [&](Region &fn, ValueRange args) {
-    Block &body = fn.front();
-    IRMapping map;
-    map.map(body.getArguments(), args);
-    for (Operation &op : body.without_terminator())
-      rb.clone(op, map);
-    return map.lookupOrDefault(cast<YieldOp>(body.getTerminator()).getValue());
-  };
   if (cfg.alibi != FlashAttentionConfig::Alibi::none || cfg.scoreMod) {
     Block *block = addBlock(step.getScoreMod(), /*withScore=*/true);
     Value s = block->getArgument(0);
@@ -258,14 +248,15 @@ void TiledKernelBuilder::buildStepRegions(OnlineAttentionStepOp step) {
                                 arith::MulFOp::create(rb, loc, slope, dist));
     }
     if (cfg.scoreMod)
-      s = inlineFunction(*cfg.scoreMod, {s, block->getArgument(1),
-                                         block->getArgument(2), qIdx, kvIdx});
+      s = inlineVariantRegion(
+          rb, *cfg.scoreMod,
+          {s, block->getArgument(1), block->getArgument(2), qIdx, kvIdx});
     YieldOp::create(rb, loc, s);
   }
   if (cfg.maskMod) {
     Block *block = addBlock(step.getMaskMod(), /*withScore=*/false);
-    Value visible =
-        inlineFunction(*cfg.maskMod, block->getArguments().take_front(4));
+    Value visible = inlineVariantRegion(rb, *cfg.maskMod,
+                                        block->getArguments().take_front(4));
     YieldOp::create(rb, loc, visible);
   }
 }

@@ -169,17 +169,6 @@ Value insertSlice(ImplicitLocOpBuilder &b, Value src, Value dest,
   return tensor::InsertSliceOp::create(b, src, dest, offsets, sizes, strides);
 }
 
-/// Clones a score_mod/mask_mod body at the builder's insertion point with its
-/// block arguments replaced by `args`; returns the yielded value.
-Value inlineRegion(ImplicitLocOpBuilder &b, Region &region, ValueRange args) {
-  Block &block = region.front();
-  IRMapping map;
-  map.map(block.getArguments(), args);
-  for (Operation &op : block.without_terminator())
-    b.clone(op, map);
-  return map.lookupOrDefault(cast<YieldOp>(block.getTerminator()).getValue());
-}
-
 //===----------------------------------------------------------------------===//
 // RoPE
 //===----------------------------------------------------------------------===//
@@ -376,7 +365,7 @@ Value applyVariant(ImplicitLocOpBuilder &b, const Variant &var,
     s = arith::AddFOp::create(b, s, arith::MulFOp::create(b, slope, dist));
   }
   if (var.scoreMod)
-    s = inlineRegion(b, *var.scoreMod, {s, req.batch, head, qIdx, kvIdx});
+    s = inlineVariantRegion(b, *var.scoreMod, {s, req.batch, head, qIdx, kvIdx});
 
   Value visible; // null: every key visible
   auto hideUnless = [&](Value cond) {
@@ -414,7 +403,7 @@ Value applyVariant(ImplicitLocOpBuilder &b, const Variant &var,
     hideUnless(arith::CmpIOp::create(b, P::eq, bitVal, one));
   }
   if (var.maskMod)
-    hideUnless(inlineRegion(b, *var.maskMod, {req.batch, head, qIdx, kvIdx}));
+    hideUnless(inlineVariantRegion(b, *var.maskMod, {req.batch, head, qIdx, kvIdx}));
   if (!visible)
     return s;
   return arith::SelectOp::create(b, visible, s, negInf(b));

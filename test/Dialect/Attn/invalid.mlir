@@ -1049,3 +1049,58 @@ func.func @step_region_row_value_args(%q: vector<32x64xbf16>, %k: memref<?x2x64x
   } {block_n = 16 : i64, scale_log2 = 0.5 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
   return %b : vector<32xf32>
 }
+
+// -----
+
+func.func @step_mask_operands_together(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %h: index, %len: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>, %bits: memref<?xi8>) -> vector<32xf32> {
+  // expected-error @below {{custom_mask takes the bits, the first bit and the bits per row together}}
+  %a, %b, %c = "attn.online_attention_step"(%q, %k, %h, %h, %v, %len, %pos, %acc, %m, %m, %bits) <{block_n = 16 : i64, scale_log2 = 0.5 : f32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0>}> ({}, {}) : (vector<32x64xbf16>, memref<?x2x64xbf16>, index, index, memref<?x2x32xbf16>, index, vector<32xindex>, vector<32x32xf32>, vector<32xf32>, vector<32xf32>, memref<?xi8>) -> (vector<32x32xf32>, vector<32xf32>, vector<32xf32>)
+  return %b : vector<32xf32>
+}
+
+// -----
+
+func.func @step_query_heads_length(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %h: index, %len: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>, %heads: vector<16xindex>) -> vector<32xf32> {
+  // expected-error @below {{query_heads length (16) must equal query rows (32)}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %h], %v, %len, %pos, %acc, %m, %m batch(%h) query_heads(%heads : vector<16xindex>) mask_mod {
+  ^bb0(%bi: index, %hi: index, %qi: index, %ki: index):
+    %t = arith.cmpi sle, %ki, %qi : index
+    attn.yield %t : i1
+  } {block_n = 16 : i64, scale_log2 = 0.5 : f32, masked} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %b : vector<32xf32>
+}
+
+// -----
+
+func.func @step_row_values_length(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %h: index, %len: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>, %r: vector<16xf32>) -> vector<32xf32> {
+  // expected-error @below {{row_values length (16) must equal query rows (32)}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %h], %v, %len, %pos, %acc, %m, %m batch(%h) query_heads(%pos : vector<32xindex>) row_values(%r : vector<16xf32>) score_mod {
+  ^bb0(%s: f32, %bi: index, %hi: index, %qi: index, %ki: index, %rv: f32):
+    attn.yield %s : f32
+  } {block_n = 16 : i64, scale_log2 = 0.5 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %b : vector<32xf32>
+}
+
+// -----
+
+func.func @score_mod_vector_constant(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf16>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
+  // expected-error @below {{'score_mod' region: 'arith.constant' must compute on scalars (integers, index, floats)}}
+  %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x8x64xf16>) v(%v : tensor<32x8x64xf16>) outs(%o : tensor<16x8x64xf16>) score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %ki: index):
+    // expected-note @below {{here}}
+    %c = arith.constant dense<1.0> : vector<4xf32>
+    attn.yield %s : f32
+  } -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
+func.func @score_mod_yields_outside(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf16>, %o: tensor<16x8x64xf16>, %c: f32) -> tensor<16x8x64xf16> {
+  // expected-error @below {{'score_mod' region must yield a value it computes}}
+  %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x8x64xf16>) v(%v : tensor<32x8x64xf16>) outs(%o : tensor<16x8x64xf16>) score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %ki: index):
+    attn.yield %c : f32
+  } -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}

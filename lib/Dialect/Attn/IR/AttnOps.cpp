@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
@@ -666,6 +667,17 @@ LogicalResult OnlineAttentionStepOp::verifyRegions() {
   return verifyVariantRegion(*this, getMaskMod(), "mask_mod",
                              /*withScore=*/false, IntegerType::get(ctx, 1),
                              rowValues);
+}
+
+Value mlir::attn::inlineVariantRegion(OpBuilder &builder, Region &region,
+                                      ValueRange args) {
+  Block &block = region.front();
+  IRMapping map;
+  assert(block.getNumArguments() == args.size() && "one value per argument");
+  map.map(block.getArguments(), args);
+  for (Operation &op : block.without_terminator())
+    builder.clone(op, map);
+  return map.lookupOrDefault(cast<YieldOp>(block.getTerminator()).getValue());
 }
 
 #define GET_OP_CLASSES

@@ -17,4 +17,12 @@
 #define GET_OP_CLASSES
 #include "flashinfer/Dialect/Attn/IR/AttnOps.h.inc"
 
+namespace mlir::attn {
+/// Clones the body of a score_mod / mask_mod region at the builder's
+/// insertion point with its block arguments bound to `args`; returns the
+/// value its attn.yield yields. The reference lowering inlines the regions
+/// per element, the GPU kernel builder into the steps' functions.
+Value inlineVariantRegion(OpBuilder &builder, Region &region, ValueRange args);
+} // namespace mlir::attn
+
 #endif // FLASHINFER_DIALECT_ATTN_IR_ATTNOPS_H
