@@ -167,7 +167,7 @@ def AttnDistributeToMatrixInstructions
 
 def ConvertMathToTargetIntrinsics
     : Pass<"convert-math-to-target-intrinsics", "::mlir::gpu::GPUModuleOp"> {
-  let summary = "Lower f32 exp2/log2 (and exp/log) to the GPU's native instructions";
+  let summary = "Lower f32 exp2/log2 (and exp/log, sin/cos) to the GPU's native instructions";
   let description = [{
     Rewrites f32 `math.exp2` and `math.log2` in a `gpu.module` to the
     hardware's approximate instructions, chosen by the module's target
@@ -176,14 +176,19 @@ def ConvertMathToTargetIntrinsics
     `math.exp` and `math.log` (from user score functions, or from
     `math-expand-ops`' expansions of tanh and the like, which `attn-compile`
     runs first) become the same instructions with a scale by log2(e) or
-    ln(2).
+    ln(2). `math.sin` and `math.cos` are first reduced to one period
+    (`t = x / 2 pi - roundeven(x / 2 pi)`, the instructions being accurate
+    there only), then become `sin.approx.ftz.f32` / `cos.approx.ftz.f32` of
+    `2 pi t`, or `rocdl.sin` / `rocdl.cos` of the turns `t`. Fixed-size 1-D
+    vectors of f32 are lowered element by element.
     Upstream conversions would call libdevice or ocml instead; the project
     does not depend on ocml (Debian's device libraries stop at gfx940), and
     attention only needs the native precision.
   }];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::NVVM::NVVMDialect",
-    "::mlir::ROCDL::ROCDLDialect"
+    "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect", "::mlir::ROCDL::ROCDLDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 

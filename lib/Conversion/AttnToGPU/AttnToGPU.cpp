@@ -616,6 +616,16 @@ Value getOperandOfKernelArg(Operation *op, StringRef argName) {
             .Case("v_cache", a.getVCache())
             .Default(Value());
       })
+      .Case([&](RopeOp r) -> Value {
+        return llvm::StringSwitch<Value>(argName)
+            .Case("input", r.getInput())
+            .Case("pos_ids", r.getPosIds())
+            .Case("indptr", r.getIndptr())
+            .Case("offsets", r.getOffsets())
+            .Case("cos_sin_cache", r.getCosSinCache())
+            .Case("output", r.getOutput())
+            .Default(Value());
+      })
       .Case([&](MergeStatesOp m) -> Value {
         if (argName == "indptr")
           return m.getIndptr();
@@ -721,13 +731,8 @@ struct ConvertAttnToGPUPass
     // gpu.module and its launch sequence.
     llvm::SetVector<func::FuncOp> funcs;
     WalkResult walk = module.walk([&](Operation *op) {
-      if (isa<RopeOp>(op)) {
-        op->emitOpError("convert-attn-to-gpu: this op has no GPU lowering "
-                        "yet; lower it with convert-attn-to-linalg");
-        return WalkResult::interrupt();
-      }
-      if (!isa<AttentionOp, PagedAttentionOp, MergeStatesOp, AppendPagedKVOp>(
-              op))
+      if (!isa<AttentionOp, PagedAttentionOp, MergeStatesOp, AppendPagedKVOp,
+               RopeOp>(op))
         return WalkResult::advance();
       auto func = dyn_cast<func::FuncOp>(op->getParentOp());
       if (!func) {
@@ -759,8 +764,8 @@ struct ConvertAttnToGPUPass
     Block &body = func.getBody().front();
     SmallVector<Operation *> ops;
     for (Operation &op : body.without_terminator()) {
-      if (!isa<AttentionOp, PagedAttentionOp, MergeStatesOp, AppendPagedKVOp>(
-              op))
+      if (!isa<AttentionOp, PagedAttentionOp, MergeStatesOp, AppendPagedKVOp,
+               RopeOp>(op))
         continue;
       for (auto [i, operand] : llvm::enumerate(op.getOperands()))
         if (!traceToFunctionArgument(operand, body) &&
@@ -774,8 +779,8 @@ struct ConvertAttnToGPUPass
     // Nothing else can run between the launches (constants are folded into
     // the kernels).
     for (Operation &op : body.without_terminator())
-      if (!isa<AttentionOp, PagedAttentionOp, MergeStatesOp, AppendPagedKVOp>(
-              op) &&
+      if (!isa<AttentionOp, PagedAttentionOp, MergeStatesOp, AppendPagedKVOp,
+               RopeOp>(op) &&
           !op.hasTrait<OpTrait::ConstantLike>())
         return op.emitOpError()
                << "convert-attn-to-gpu: a function with attn ops becomes a "
@@ -812,6 +817,9 @@ struct ConvertAttnToGPUPass
               })
               .Case([&](AppendPagedKVOp a) {
                 return lowerAppendPagedKV(builder, a, gpuModule, name);
+              })
+              .Case([&](RopeOp r) {
+                return lowerRope(builder, r, gpuModule, name);
               })
               .Default([&](Operation *) {
                 return lowerAttention(builder, op, gpuModule, name);
@@ -1049,6 +1057,99 @@ struct ConvertAttnToGPUPass
     return SmallVector<KernelAttr>{makeKernelAttr(
         builder, *kernel, op->getName().getStringRef(), tiling.threads,
         {tokens, i64(1), i64(1)}, 0, params.getValue(), args)};
+  }
+
+  /// The kernel of one attn.rope.
+  FailureOr<SmallVector<KernelAttr>> lowerRope(OpBuilder &builder, RopeOp op,
+                                               gpu::GPUModuleOp gpuModule,
+                                               StringRef name) {
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    if (failed(requireStaticHeads(op, {{inType, {1, 2}}})))
+      return failure();
+    RopeKernelConfig cfg;
+    cfg.elementType = inType.getElementType();
+    cfg.numHeads = inType.getDimSize(1);
+    cfg.headDim = inType.getDimSize(2);
+    // Static: the verifier requires rotary_dim where the head dim or the
+    // cache's width is dynamic.
+    cfg.rotaryDim = op.getEffectiveRotaryDim();
+    cfg.interleave = op.getInterleave();
+    cfg.raggedPositions = !op.getPosIds();
+    cfg.cosSinCache = static_cast<bool>(op.getCosSinCache());
+    cfg.ropeScale = op.getRopeScale().convertToFloat();
+    cfg.ropeTheta = op.getRopeTheta().convertToFloat();
+    cfg.llama31 = op.getLlama31ScalingAttr();
+    FailureOr<RopeTiling> tiling = getRopeTiling(cfg);
+    if (failed(tiling))
+      return op.emitOpError()
+             << "convert-attn-to-gpu: head dim " << cfg.headDim
+             << " with rotary dim " << cfg.rotaryDim
+             << " has no GPU tiling (both must be even, at most "
+             << 2 * kMaxWorkgroupThreads << " features)";
+    FailureOr<gpu::GPUFuncOp> kernel =
+        buildRopeKernel(builder, op.getLoc(), gpuModule, name, cfg);
+    if (failed(kernel))
+      return op.emitOpError("convert-attn-to-gpu: kernel generation failed");
+
+    auto str = [&](StringRef s) { return builder.getStringAttr(s); };
+    auto i64 = [&](int64_t v) { return builder.getI64IntegerAttr(v); };
+    auto f32 = [&](float v) { return builder.getF32FloatAttr(v); };
+    auto named = [&](StringRef k, Attribute v) {
+      return builder.getNamedAttr(k, v);
+    };
+    auto dimOf = [&](StringRef arg, int64_t d = 0) {
+      return builder.getDictionaryAttr(
+          {named("dim", builder.getArrayAttr({str(arg), i64(d)}))});
+    };
+    // Rows are read and written as vectors of elementsPerThread elements.
+    int64_t align =
+        tiling->elementsPerThread * cfg.elementType.getIntOrFloatBitWidth() / 8;
+    Attribute tokens = dimOf("input");
+    SmallVector<ManifestArg> descs = {{"input", {}, align}};
+    if (cfg.raggedPositions) {
+      descs.push_back({"indptr"});
+      // One offset per request.
+      descs.push_back(
+          {"offsets",
+           {builder.getDictionaryAttr({named(
+               "add", builder.getArrayAttr({dimOf("indptr"), i64(-1)}))})}});
+    } else {
+      descs.push_back({"pos_ids", {tokens}});
+    }
+    if (cfg.cosSinCache)
+      descs.push_back({"cos_sin_cache"});
+    descs.push_back({"output", {tokens}, align});
+    ArrayAttr args = buildManifestArgs(builder, *kernel, descs);
+    SmallVector<NamedAttribute> params = {
+        named("num_heads", i64(cfg.numHeads)),
+        named("head_dim", i64(cfg.headDim)),
+        named("rotary_dim", i64(cfg.rotaryDim)),
+        named("interleave", builder.getBoolAttr(cfg.interleave)),
+        named("positions",
+              str(cfg.raggedPositions ? "indptr_offsets" : "pos_ids")),
+        named("elements_per_thread", i64(tiling->elementsPerThread)),
+        named("tokens_per_workgroup", i64(tiling->tokensPerWorkgroup))};
+    if (cfg.cosSinCache) {
+      params.push_back(named("angles", str("cos_sin_cache")));
+    } else {
+      params.push_back(named("rope_scale", f32(cfg.ropeScale)));
+      params.push_back(named("rope_theta", f32(cfg.ropeTheta)));
+      if (cfg.llama31) {
+        params.push_back(
+            named("low_freq_factor", f32(cfg.llama31.getLowFreq())));
+        params.push_back(
+            named("high_freq_factor", f32(cfg.llama31.getHighFreq())));
+        params.push_back(
+            named("old_context_len", f32(cfg.llama31.getOldContext())));
+      }
+    }
+    Attribute grid = builder.getDictionaryAttr({named(
+        "ceil_div", builder.getArrayAttr({str("input"), i64(0),
+                                          i64(tiling->tokensPerWorkgroup)}))});
+    return SmallVector<KernelAttr>{makeKernelAttr(
+        builder, *kernel, op->getName().getStringRef(), tiling->threads,
+        {grid, i64(cfg.numHeads / tiling->headsPerWorkgroup), i64(1)}, 0,
+        params, args)};
   }
 
   /// An empty `gpu.module @<func>_kernels` at the end of the module, which

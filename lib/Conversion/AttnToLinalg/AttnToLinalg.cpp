@@ -178,14 +178,17 @@ struct RopeParams {
   bool interleave;
   float scale;
   float theta;
+  Llama31ScalingAttr llama31 = {}; // Llama 3.1's frequency scaling, if any
+  Value cosSinCache = {};          // [max_position, rotary_dim] f32, if any
 };
 
 /// Rotates the last dim of `input` (any rank) into `init` (same shape),
 /// computing in f32. Feature d < rotary_dim is paired with `d +- rotary_dim/2`
-/// (rotate-half) or `d ^ 1` (interleaved) and turned by
-/// `pos / scale * theta^(-2i/rotary_dim)` where i is the pair's index;
-/// features past rotary_dim are copied. `position` returns the f32 position
-/// of the element at the given loop indices.
+/// (rotate-half) or `d ^ 1` (interleaved) and turned by `pos * f_i` where i
+/// is the pair's index and `f_i = theta^(-2i/rotary_dim) / scale` (or its
+/// Llama 3.1 rescaling), or by the cosine and sine of row `pos` of the
+/// cache; features past rotary_dim are copied. `position` returns the
+/// position (index) of the element at the given loop indices.
 Value emitRope(
     ImplicitLocOpBuilder &b, Value input, Value init, const RopeParams &p,
     function_ref<Value(ImplicitLocOpBuilder &, ValueRange)> position) {
@@ -202,6 +205,7 @@ Value emitRope(
         SmallVector<Value> ivs = loopIndices(ib, rank);
         Value d = ivs.back(), rd = p.rotaryDim;
         Value one = indexConst(ib, 1), two = indexConst(ib, 2);
+        Value half = arith::DivUIOp::create(ib, rd, two);
         Value inRotary = arith::CmpIOp::create(ib, P::ult, d, rd);
         Value first, partner, pairIdx;
         if (p.interleave) {
@@ -212,7 +216,6 @@ Value emitRope(
           Value up = arith::AddIOp::create(ib, d, one);
           partner = arith::SelectOp::create(ib, first, up, down);
         } else {
-          Value half = arith::DivUIOp::create(ib, rd, two);
           first = arith::CmpIOp::create(ib, P::ult, d, half);
           Value lower = arith::SubIOp::create(ib, d, half);
           pairIdx = arith::SelectOp::create(ib, first, d, lower);
@@ -221,24 +224,61 @@ Value emitRope(
         }
         // Features past rotary_dim read themselves: keeps reads in bounds.
         partner = arith::SelectOp::create(ib, inRotary, partner, d);
+        pairIdx =
+            arith::SelectOp::create(ib, inRotary, pairIdx, indexConst(ib, 0));
         SmallVector<Value> partnerIvs(ivs);
         partnerIvs.back() = partner;
         Value x = toF32(ib, args[0]);
         Value y = toF32(ib, tensor::ExtractOp::create(ib, input, partnerIvs));
 
-        Value twoI = arith::MulIOp::create(ib, pairIdx, two);
-        Value expo = arith::MulFOp::create(
-            ib,
-            arith::DivFOp::create(ib, indexToF32(ib, twoI), indexToF32(ib, rd)),
-            f32Const(ib, log2Theta));
-        Value freq = math::Exp2Op::create(ib, arith::NegFOp::create(ib, expo));
         // One builder call per statement: argument evaluation order is
         // unspecified, and the IR must not depend on the host compiler.
-        Value scale = f32Const(ib, p.scale);
-        Value pos = arith::DivFOp::create(ib, position(ib, ivs), scale);
-        Value angle = arith::MulFOp::create(ib, pos, freq);
-        Value c = math::CosOp::create(ib, angle);
-        Value s = math::SinOp::create(ib, angle);
+        Value pos = position(ib, ivs);
+        Value c, s;
+        if (p.cosSinCache) {
+          // Rows outside the cache have no defined result: read row 0.
+          Value rows = dimOf(ib, p.cosSinCache, 0);
+          Value zero = indexConst(ib, 0);
+          Value notNegative = arith::CmpIOp::create(ib, P::sge, pos, zero);
+          Value below = arith::CmpIOp::create(ib, P::slt, pos, rows);
+          Value inside = arith::AndIOp::create(ib, notNegative, below);
+          Value row = arith::SelectOp::create(ib, inside, pos, zero);
+          c = tensor::ExtractOp::create(ib, p.cosSinCache,
+                                        ValueRange{row, pairIdx});
+          Value sinCol = arith::AddIOp::create(ib, pairIdx, half);
+          s = tensor::ExtractOp::create(ib, p.cosSinCache,
+                                        ValueRange{row, sinCol});
+        } else {
+          Value twoI = arith::MulIOp::create(ib, pairIdx, two);
+          Value log2ThetaConst = f32Const(ib, log2Theta);
+          Value rdF32 = indexToF32(ib, rd);
+          Value twoIF32 = indexToF32(ib, twoI);
+          Value ratio = arith::DivFOp::create(ib, twoIF32, rdF32);
+          Value expo = arith::MulFOp::create(ib, ratio, log2ThetaConst);
+          Value freq =
+              math::Exp2Op::create(ib, arith::NegFOp::create(ib, expo));
+          Value scaleConst = f32Const(ib, p.scale);
+          Value scaled = arith::DivFOp::create(ib, freq, scaleConst);
+          if (p.llama31) {
+            // s = clamp(f * slope + offset, 0, 1); f' = (1 - s) f / scale + s
+            // f.
+            Value slope = f32Const(ib, p.llama31.getSmoothSlope());
+            Value offset = f32Const(ib, p.llama31.getSmoothOffset());
+            Value smooth = arith::MulFOp::create(ib, freq, slope);
+            smooth = arith::AddFOp::create(ib, smooth, offset);
+            Value zeroF = f32Const(ib, 0), oneF = f32Const(ib, 1);
+            smooth = arith::MaximumFOp::create(ib, smooth, zeroF);
+            smooth = arith::MinimumFOp::create(ib, smooth, oneF);
+            Value keep = arith::SubFOp::create(ib, oneF, smooth);
+            Value low = arith::MulFOp::create(ib, keep, scaled);
+            Value high = arith::MulFOp::create(ib, smooth, freq);
+            scaled = arith::AddFOp::create(ib, low, high);
+          }
+          Value posF32 = indexToF32(ib, pos);
+          Value angle = arith::MulFOp::create(ib, posF32, scaled);
+          c = math::CosOp::create(ib, angle);
+          s = math::SinOp::create(ib, angle);
+        }
         Value xc = arith::MulFOp::create(ib, x, c);
         Value ys = arith::MulFOp::create(ib, y, s);
         Value plus = arith::AddFOp::create(ib, xc, ys);
@@ -365,7 +405,8 @@ Value applyVariant(ImplicitLocOpBuilder &b, const Variant &var,
     s = arith::AddFOp::create(b, s, arith::MulFOp::create(b, slope, dist));
   }
   if (var.scoreMod)
-    s = inlineVariantRegion(b, *var.scoreMod, {s, req.batch, head, qIdx, kvIdx});
+    s = inlineVariantRegion(b, *var.scoreMod,
+                            {s, req.batch, head, qIdx, kvIdx});
 
   Value visible; // null: every key visible
   auto hideUnless = [&](Value cond) {
@@ -380,8 +421,8 @@ Value applyVariant(ImplicitLocOpBuilder &b, const Variant &var,
   if (Value w = var.windowLeftValue) {
     // A window < 0 at launch shows every key.
     Value window = arith::IndexCastOp::create(b, b.getIndexType(), w);
-    Value inside = arith::CmpIOp::create(b, P::sge, kvIdx,
-                                         arith::SubIOp::create(b, qIdx, window));
+    Value inside = arith::CmpIOp::create(
+        b, P::sge, kvIdx, arith::SubIOp::create(b, qIdx, window));
     Value none = arith::CmpIOp::create(b, P::slt, window, indexConst(b, 0));
     hideUnless(arith::OrIOp::create(b, inside, none));
   }
@@ -403,7 +444,8 @@ Value applyVariant(ImplicitLocOpBuilder &b, const Variant &var,
     hideUnless(arith::CmpIOp::create(b, P::eq, bitVal, one));
   }
   if (var.maskMod)
-    hideUnless(inlineVariantRegion(b, *var.maskMod, {req.batch, head, qIdx, kvIdx}));
+    hideUnless(
+        inlineVariantRegion(b, *var.maskMod, {req.batch, head, qIdx, kvIdx}));
   if (!visible)
     return s;
   return arith::SelectOp::create(b, visible, s, negInf(b));
@@ -433,12 +475,11 @@ std::pair<Value, Value> attendHead(ImplicitLocOpBuilder &b, const Variant &var,
     };
     qf = emitRope(
         b, q, f32Like(q), rope, [&](ImplicitLocOpBuilder &ib, ValueRange ivs) {
-          return indexToF32(ib, arith::AddIOp::create(ib, ivs[0], qPosOffset));
+          return arith::AddIOp::create(ib, ivs[0], qPosOffset).getResult();
         });
-    kf = emitRope(b, k, f32Like(k), rope,
-                  [&](ImplicitLocOpBuilder &ib, ValueRange ivs) {
-                    return indexToF32(ib, ivs[0]);
-                  });
+    kf = emitRope(
+        b, k, f32Like(k), rope,
+        [&](ImplicitLocOpBuilder &, ValueRange ivs) { return ivs[0]; });
   } else {
     qf = convertToF32(b, q);
     kf = convertToF32(b, k);
@@ -781,19 +822,21 @@ SmallVector<Value> lowerSegmentedMergeStates(ImplicitLocOpBuilder &b,
   // Loops (b, h, r) and (b, h, d, r); r runs over the state's rows.
   AffineMap bhr_rh = loopsTo(ctx, 3, {2, 1}), bhr_bh = loopsTo(ctx, 3, {0, 1});
   Value rowMax = generic(
-      b, {lses}, filledTensor(b, {batch, heads}, -std::numeric_limits<double>::infinity()), {bhr_rh, bhr_bh},
-      {kPar, kPar, kRed}, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        Value l = arith::SelectOp::create(ib, inSegment(ib, 0, 2), a[0],
-                                          negInf(ib));
+      b, {lses},
+      filledTensor(b, {batch, heads}, -std::numeric_limits<double>::infinity()),
+      {bhr_rh, bhr_bh}, {kPar, kPar, kRed},
+      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        Value l =
+            arith::SelectOp::create(ib, inSegment(ib, 0, 2), a[0], negInf(ib));
         return arith::MaximumFOp::create(ib, a[1], l);
       });
-  Value sum = generic(
-      b, {lses, rowMax}, filledTensor(b, {batch, heads}, 0),
-      {bhr_rh, bhr_bh, bhr_bh}, {kPar, kPar, kRed},
-      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        return arith::AddFOp::create(
-            ib, a[2], weight(ib, inSegment(ib, 0, 2), a[0], a[1]));
-      });
+  Value sum =
+      generic(b, {lses, rowMax}, filledTensor(b, {batch, heads}, 0),
+              {bhr_rh, bhr_bh, bhr_bh}, {kPar, kPar, kRed},
+              [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                return arith::AddFOp::create(
+                    ib, a[2], weight(ib, inSegment(ib, 0, 2), a[0], a[1]));
+              });
   Value acc = generic(
       b, {values, lses, rowMax}, filledTensor(b, {batch, heads, dim}, 0),
       {loopsTo(ctx, 4, {3, 1, 2}), loopsTo(ctx, 4, {3, 1}),
@@ -802,8 +845,8 @@ SmallVector<Value> lowerSegmentedMergeStates(ImplicitLocOpBuilder &b,
       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
         Value w = weight(ib, inSegment(ib, 0, 3), a[1], a[2]);
         // A row with weight 0 adds nothing, even if its values are garbage.
-        Value used =
-            arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, w, f32Const(ib, 0));
+        Value used = arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, w,
+                                           f32Const(ib, 0));
         Value term = arith::MulFOp::create(ib, w, toF32(ib, a[0]));
         return arith::AddFOp::create(
             ib, a[3], arith::SelectOp::create(ib, used, term, f32Const(ib, 0)));
@@ -824,9 +867,9 @@ SmallVector<Value> lowerSegmentedMergeStates(ImplicitLocOpBuilder &b,
       {kPar, kPar, kPar}, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
         Value positive = arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT,
                                                a[1], f32Const(ib, 0));
-        Value r = arith::SelectOp::create(
-            ib, positive, arith::DivFOp::create(ib, a[0], a[1]),
-            f32Const(ib, 0));
+        Value r = arith::SelectOp::create(ib, positive,
+                                          arith::DivFOp::create(ib, a[0], a[1]),
+                                          f32Const(ib, 0));
         return fromF32(ib, r, outElem);
       });
   return {v, lse};
@@ -898,22 +941,70 @@ SmallVector<Value> lowerMergeStates(ImplicitLocOpBuilder &b, MergeStatesOp op) {
   return {v, lse};
 }
 
+/// Token t's position in a ragged batch: offsets[b] + t - indptr[b] for
+/// the request b whose rows indptr[b] .. indptr[b + 1] hold t, as a
+/// [tokens] index tensor (0 for a token no request holds).
+Value raggedPositions(ImplicitLocOpBuilder &b, Value indptr, Value offsets,
+                      Value tokens) {
+  Value zero = indexConst(b, 0), one = indexConst(b, 1);
+  Value init = emptyTensor(b, {OpFoldResult(tokens)}, b.getIndexType());
+  init = linalg::FillOp::create(b, ValueRange{zero}, ValueRange{init})
+             .getResult(0);
+  Value batch = arith::SubIOp::create(b, dimOf(b, indptr, 0), one);
+  auto requests = scf::ForOp::create(
+      b, zero, batch, one, ValueRange{init},
+      [&](OpBuilder &ob, Location loc, Value req, ValueRange iter) {
+        ImplicitLocOpBuilder rb(loc, ob);
+        Value begin = extractIndex(rb, indptr, req);
+        Value next = arith::AddIOp::create(rb, req, one);
+        Value end = extractIndex(rb, indptr, next);
+        // Rows outside the tensor are skipped.
+        begin = arith::MaxSIOp::create(rb, begin, zero);
+        end = arith::MinSIOp::create(rb, end, tokens);
+        Value offset = extractIndex(rb, offsets, req);
+        auto rows = scf::ForOp::create(
+            rb, begin, end, one, iter,
+            [&](OpBuilder &ob2, Location loc2, Value t, ValueRange acc) {
+              ImplicitLocOpBuilder tb(loc2, ob2);
+              Value row = arith::SubIOp::create(tb, t, begin);
+              Value pos = arith::AddIOp::create(tb, offset, row);
+              Value next =
+                  tensor::InsertOp::create(tb, pos, acc[0], ValueRange{t});
+              scf::YieldOp::create(tb, next);
+            });
+        scf::YieldOp::create(rb, rows.getResults());
+      });
+  return requests.getResult(0);
+}
+
 SmallVector<Value> lowerRope(ImplicitLocOpBuilder &b, RopeOp op) {
   Value rotaryDim;
-  if (auto rd = op.getRotaryDim())
-    rotaryDim = indexConst(b, static_cast<int64_t>(*rd));
+  int64_t rd = op.getEffectiveRotaryDim();
+  if (!ShapedType::isDynamic(rd))
+    rotaryDim = indexConst(b, rd);
   else
     rotaryDim = dimOf(b, op.getInput(), 2);
-  RopeParams p{rotaryDim, op.getInterleave(),
+  RopeParams p{rotaryDim,
+               op.getInterleave(),
                op.getRopeScale().convertToFloat(),
-               op.getRopeTheta().convertToFloat()};
-  Value posIds = op.getPosIds();
-  Value r = emitRope(b, op.getInput(), op.getOutput(), p,
-                     [&](ImplicitLocOpBuilder &ib, ValueRange ivs) -> Value {
-                       Value pos = tensor::ExtractOp::create(
-                           ib, posIds, ValueRange{ivs[0]});
-                       return arith::SIToFPOp::create(ib, ib.getF32Type(), pos);
-                     });
+               op.getRopeTheta().convertToFloat(),
+               op.getLlama31ScalingAttr(),
+               op.getCosSinCache()};
+  Value positions;
+  if (Value posIds = op.getPosIds())
+    positions = posIds;
+  else
+    positions = raggedPositions(b, op.getIndptr(), op.getOffsets(),
+                                dimOf(b, op.getInput(), 0));
+  Value r =
+      emitRope(b, op.getInput(), op.getOutput(), p,
+               [&](ImplicitLocOpBuilder &ib, ValueRange ivs) -> Value {
+                 Value pos = tensor::ExtractOp::create(ib, positions,
+                                                       ValueRange{ivs[0]});
+                 if (pos.getType().isIndex())
+                   return pos;
+                 return arith::IndexCastOp::create(ib, ib.getIndexType(), pos);
+               });
   return {r};
 }
 

@@ -145,10 +145,18 @@ func.func @merge_wide(%v0: tensor<?x2x2048xf16>, %v1: tensor<?x2x2048xf16>, %s0:
 
 // -----
 
-func.func @rope(%x: tensor<?x2x64xf16>, %p: tensor<?xi32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: this op has no GPU lowering yet; lower it with convert-attn-to-linalg}}
-  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) outs(%o : tensor<?x2x64xf16>) : tensor<?x2x64xf16> -> tensor<?x2x64xf16>
-  return %r : tensor<?x2x64xf16>
+func.func @rope_odd_head_dim(%x: tensor<?x2x9xf16>, %p: tensor<?xi32>, %o: tensor<?x2x9xf16>) -> tensor<?x2x9xf16> {
+  // expected-error @below {{convert-attn-to-gpu: head dim 9 with rotary dim 6 has no GPU tiling (both must be even, at most 2048 features)}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) outs(%o : tensor<?x2x9xf16>) {rotary_dim = 6} : tensor<?x2x9xf16> -> tensor<?x2x9xf16>
+  return %r : tensor<?x2x9xf16>
+}
+
+// -----
+
+func.func @rope_dynamic_heads(%x: tensor<?x?x64xf16>, %p: tensor<?xi32>, %o: tensor<?x?x64xf16>) -> tensor<?x?x64xf16> {
+  // expected-error @below {{convert-attn-to-gpu: head counts and head dims must be static for GPU code generation}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) outs(%o : tensor<?x?x64xf16>) : tensor<?x?x64xf16> -> tensor<?x?x64xf16>
+  return %r : tensor<?x?x64xf16>
 }
 
 // -----

@@ -193,8 +193,8 @@ func.func @alibi_slopes(%q: tensor<?x4x8xf32>, %k: tensor<?x4x8xf32>, %v: tensor
 // CHECK: %[[QR:[^ ]*]] = linalg.generic
 // CHECK:   %[[I:[^ ]*]] = linalg.index 0 : index
 // CHECK:   tensor.extract %{{.*}}[%[[I]], %{{.*}}] : tensor<?x8xf32>
-// CHECK:   math.exp2
 // CHECK:   %[[POS:[^ ]*]] = arith.addi %[[I]], %[[OFF]] : index
+// CHECK:   math.exp2
 // CHECK:   math.cos
 // CHECK:   math.sin
 // CHECK: %[[KR:[^ ]*]] = linalg.generic

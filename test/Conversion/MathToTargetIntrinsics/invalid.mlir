@@ -10,3 +10,15 @@ gpu.module @untargeted {
     gpu.return %e : f32
   }
 }
+
+// -----
+
+// Only scalars and fixed 1-D vectors are lowered element by element.
+
+gpu.module @matrix [#nvvm.target<chip = "sm_90a">] {
+  gpu.func @f(%x: vector<2x2xf32>) -> vector<2x2xf32> {
+    // expected-error @below {{convert-math-to-target-intrinsics: expected a scalar or a fixed 1-D vector}}
+    %e = math.exp2 %x : vector<2x2xf32>
+    gpu.return %e : vector<2x2xf32>
+  }
+}

@@ -55,3 +55,60 @@ gpu.module @amd [#rocdl.target<chip = "gfx942">] {
     gpu.return %l, %ld : f32, f64
   }
 }
+
+// -----
+
+// sin and cos are reduced to one period first: t = x / (2 pi) rounded to
+// the nearest even integer's remainder, then PTX's approximate instructions
+// on 2 pi t (NVVM), or the ROCDL ones on the turns t (AMD). Vectors are
+// lowered element by element.
+
+// CHECK-LABEL: gpu.module @nvidia_trig [#nvvm.target<chip = "sm_90a">]
+// CHECK-LABEL: gpu.func @f(
+// CHECK-SAME: %[[X:.*]]: f32, %[[V:.*]]: vector<2xf32>)
+// CHECK-NEXT: %[[INV:.*]] = arith.constant 0.159154937 : f32
+// CHECK-NEXT: %[[T0:.*]] = arith.mulf %[[X]], %[[INV]] : f32
+// CHECK-NEXT: %[[W:.*]] = llvm.inline_asm "cvt.rni.f32.f32 $0, $1;", "=f,f" %[[T0]] : (f32) -> f32
+// CHECK-NEXT: %[[T:.*]] = arith.subf %[[T0]], %[[W]] : f32
+// CHECK-NEXT: %[[TWOPI:.*]] = arith.constant 6.28318548 : f32
+// CHECK-NEXT: %[[R:.*]] = arith.mulf %[[T]], %[[TWOPI]] : f32
+// CHECK-NEXT: %[[S:.*]] = llvm.inline_asm "sin.approx.ftz.f32 $0, $1;", "=f,f" %[[R]] : (f32) -> f32
+// CHECK-NEXT: %[[V0:.*]] = vector.extract %[[V]][0] : f32 from vector<2xf32>
+// CHECK:      llvm.inline_asm "cos.approx.ftz.f32 $0, $1;"
+// CHECK:      %[[V1:.*]] = vector.extract %[[V]][1] : f32 from vector<2xf32>
+// CHECK:      llvm.inline_asm "cos.approx.ftz.f32 $0, $1;"
+// CHECK:      %[[C:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xf32>
+// CHECK-NEXT: %[[E0:.*]] = vector.extract %[[C]][0] : f32 from vector<2xf32>
+// CHECK-NEXT: %[[E0X:.*]] = llvm.inline_asm "ex2.approx.ftz.f32 $0, $1;", "=f,f" %[[E0]] : (f32) -> f32
+// CHECK-NEXT: %[[E1:.*]] = vector.extract %[[C]][1] : f32 from vector<2xf32>
+// CHECK-NEXT: %[[E1X:.*]] = llvm.inline_asm "ex2.approx.ftz.f32 $0, $1;", "=f,f" %[[E1]] : (f32) -> f32
+// CHECK-NEXT: %[[E:.*]] = vector.from_elements %[[E0X]], %[[E1X]] : vector<2xf32>
+// CHECK-NEXT: gpu.return %[[S]], %[[E]]
+gpu.module @nvidia_trig [#nvvm.target<chip = "sm_90a">] {
+  gpu.func @f(%x: f32, %v: vector<2xf32>) -> (f32, vector<2xf32>) {
+    %s = math.sin %x : f32
+    %c = math.cos %v : vector<2xf32>
+    %e = math.exp2 %c : vector<2xf32>
+    gpu.return %s, %e : f32, vector<2xf32>
+  }
+}
+
+// -----
+
+// CHECK-LABEL: gpu.module @amd_trig [#rocdl.target<chip = "gfx942">]
+// CHECK-LABEL: gpu.func @f(
+// CHECK-SAME: %[[X:.*]]: f32)
+// CHECK-NEXT: %[[INV:.*]] = arith.constant 0.159154937 : f32
+// CHECK-NEXT: %[[T0:.*]] = arith.mulf %[[X]], %[[INV]] : f32
+// CHECK-NEXT: %[[W:.*]] = llvm.intr.roundeven(%[[T0]]) : (f32) -> f32
+// CHECK-NEXT: %[[T:.*]] = arith.subf %[[T0]], %[[W]] : f32
+// CHECK-NEXT: %[[S:.*]] = rocdl.sin %[[T]] f32 -> f32
+// CHECK:      %[[C:.*]] = rocdl.cos %{{.*}} f32 -> f32
+// CHECK-NEXT: gpu.return %[[S]], %[[C]]
+gpu.module @amd_trig [#rocdl.target<chip = "gfx942">] {
+  gpu.func @f(%x: f32) -> (f32, f32) {
+    %s = math.sin %x : f32
+    %c = math.cos %x : f32
+    gpu.return %s, %c : f32, f32
+  }
+}

@@ -698,6 +698,70 @@ func.func @rope_pos_ids(%x: tensor<4x8x64xf16>, %p: tensor<5xi32>) -> tensor<4x8
 
 // -----
 
+func.func @rope_two_positions(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>, %ip: tensor<?xi32>, %off: tensor<?xi32>) -> tensor<?x8x64xf16> {
+  // expected-error @below {{takes positions as pos_ids or as indptr and offsets, not both}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) indptr(%ip : tensor<?xi32>) offsets(%off : tensor<?xi32>) outs(%x : tensor<?x8x64xf16>) : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
+func.func @rope_indptr_alone(%x: tensor<?x8x64xf16>, %ip: tensor<?xi32>) -> tensor<?x8x64xf16> {
+  // expected-error @below {{needs the positions: pos_ids, or indptr and offsets together}}
+  %r = attn.rope %x indptr(%ip : tensor<?xi32>) outs(%x : tensor<?x8x64xf16>) : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
+func.func @rope_offsets_size(%x: tensor<?x8x64xf16>, %ip: tensor<4xi32>, %off: tensor<4xi32>) -> tensor<?x8x64xf16> {
+  // expected-error @below {{'offsets' dim 0 (one offset per request, indptr's size - 1) must be 3, got 4}}
+  %r = attn.rope %x indptr(%ip : tensor<4xi32>) offsets(%off : tensor<4xi32>) outs(%x : tensor<?x8x64xf16>) : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
+func.func @rope_cache_width(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>, %c: tensor<?x32xf32>) -> tensor<?x8x64xf16> {
+  // expected-error @below {{'cos_sin_cache' dim 1 (cos and sin of each pair, rotary_dim) must be 16, got 32}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) cos_sin_cache(%c : tensor<?x32xf32>) outs(%x : tensor<?x8x64xf16>) {rotary_dim = 16} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
+func.func @rope_cache_dynamic_width(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>, %c: tensor<?x?xf32>) -> tensor<?x8x64xf16> {
+  // expected-error @below {{needs rotary_dim when the width of cos_sin_cache is dynamic}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) cos_sin_cache(%c : tensor<?x?xf32>) outs(%x : tensor<?x8x64xf16>) : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
+func.func @rope_cache_with_theta(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>, %c: tensor<?x64xf32>) -> tensor<?x8x64xf16> {
+  // expected-error @below {{cos_sin_cache holds the angles: rope_scale, rope_theta and llama31_scaling do not apply}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) cos_sin_cache(%c : tensor<?x64xf32>) outs(%x : tensor<?x8x64xf16>) {rope_theta = 500000.0 : f32} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
+func.func @rope_llama31_band(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>) -> tensor<?x8x64xf16> {
+  // expected-error @below {{llama31_scaling needs 0 < low_freq_factor < high_freq_factor, got 4.000000e+00 and 4.000000e+00}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) outs(%x : tensor<?x8x64xf16>) {llama31_scaling = #attn.llama31_scaling<low_freq_factor = 4.0, high_freq_factor = 4.0, old_context_len = 8192.0>} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
+func.func @rope_llama31_context(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>) -> tensor<?x8x64xf16> {
+  // expected-error @below {{llama31_scaling needs old_context_len > 0, got 0.000000e+00}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) outs(%x : tensor<?x8x64xf16>) {llama31_scaling = #attn.llama31_scaling<low_freq_factor = 1.0, high_freq_factor = 4.0, old_context_len = 0.0>} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
 func.func @rope_rotary_dim_odd(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>) -> tensor<?x8x64xf16> {
   // expected-error @below {{rotary_dim must be positive and even, got 33}}
   %r = attn.rope %x pos_ids(%p : tensor<?xi32>) outs(%x : tensor<?x8x64xf16>) {rotary_dim = 33} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>

@@ -155,6 +155,20 @@ func.func @rope_all_attrs(%x: tensor<?x8x?xbf16>, %p: tensor<?xi32>, %o: tensor<
   return %r : tensor<?x8x?xbf16>
 }
 
+// CHECK-LABEL: func.func @rope_ragged_llama31(
+// CHECK-NEXT: %0 = attn.rope %arg0 indptr(%arg1 : tensor<?xi32>) offsets(%arg2 : tensor<?xi32>) outs(%arg3 : tensor<?x8x64xf16>) {llama31_scaling = #attn.llama31_scaling<low_freq_factor = 1.000000e+00, high_freq_factor = 4.000000e+00, old_context_len = 8.192000e+03>, rope_scale = 8.000000e+00 : f32, rope_theta = 5.000000e+05 : f32} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+func.func @rope_ragged_llama31(%x: tensor<?x8x64xf16>, %ip: tensor<?xi32>, %off: tensor<?xi32>, %o: tensor<?x8x64xf16>) -> tensor<?x8x64xf16> {
+  %r = attn.rope %x indptr(%ip : tensor<?xi32>) offsets(%off : tensor<?xi32>) outs(%o : tensor<?x8x64xf16>) {rope_scale = 8.0 : f32, rope_theta = 500000.0 : f32, llama31_scaling = #attn.llama31_scaling<low_freq_factor = 1.0, high_freq_factor = 4.0, old_context_len = 8192.0>} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// CHECK-LABEL: func.func @rope_cos_sin_cache(
+// CHECK-NEXT: %0 = attn.rope %arg0 pos_ids(%arg1 : tensor<?xi32>) cos_sin_cache(%arg2 : tensor<4096x32xf32>) outs(%arg3 : tensor<?x8x64xf16>) {interleave} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+func.func @rope_cos_sin_cache(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>, %c: tensor<4096x32xf32>, %o: tensor<?x8x64xf16>) -> tensor<?x8x64xf16> {
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) cos_sin_cache(%c : tensor<4096x32xf32>) outs(%o : tensor<?x8x64xf16>) {interleave} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
 // CHECK-LABEL: func.func @append_nhd(
 // CHECK-NEXT: %k_cache_result, %v_cache_result = attn.append_paged_kv k(%arg0 : tensor<?x8x64xf16>) v(%arg1 : tensor<?x8x64xf16>) batch_indices(%arg2 : tensor<?xi32>) positions(%arg3 : tensor<?xi32>) kv_indices(%arg4 : tensor<?xi32>) kv_indptr(%arg5 : tensor<?xi32>) outs(%arg6, %arg7 : tensor<?x16x8x64xf16>, tensor<?x16x8x64xf16>) -> tensor<?x16x8x64xf16>, tensor<?x16x8x64xf16>
 // CHECK-NEXT: return %k_cache_result, %v_cache_result : tensor<?x16x8x64xf16>, tensor<?x16x8x64xf16>

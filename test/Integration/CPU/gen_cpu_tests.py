@@ -36,15 +36,39 @@ RUN_LINE = ("// RUN: flashinfer-opt %s --attn-cpu-pipeline | mlir-runner -e main
 #===------------------------------------------------------------------------===#
 
 
-def rope_vec(x, pos, rotary_dim, interleave, scale, theta):
-    """Rotates the first rotary_dim features of one head vector."""
+def rope_freq(i, rotary_dim, scale, theta, llama31=None):
+    """Pair i's frequency: theta^(-2i/rotary_dim) / scale, or with
+    llama31 = (low_freq_factor, high_freq_factor, old_context_len) Llama
+    3.1's: kept above the high-frequency band, / scale below the low one,
+    interpolated by the wavelength in between."""
+    f = theta ** (-2.0 * i / rotary_dim)
+    if llama31 is None:
+        return f / scale
+    low, high, context = llama31
+    wavelen = 2 * math.pi / f
+    if wavelen < context / high:
+        return f
+    if wavelen > context / low:
+        return f / scale
+    smooth = (context / wavelen - low) / (high - low)
+    return (1 - smooth) * f / scale + smooth * f
+
+
+def rope_vec(x, pos, rotary_dim, interleave, scale, theta, llama31=None,
+             cos_sin=None):
+    """Rotates the first rotary_dim features of one head vector (angles
+    from cos_sin = (cos[half], sin[half]) when given)."""
     out = x.copy()
     half = rotary_dim // 2
     for i in range(half):
-        angle = (pos / scale) * theta ** (-2.0 * i / rotary_dim)
+        if cos_sin is not None:
+            c, s = cos_sin[0][i], cos_sin[1][i]
+        else:
+            angle = pos * rope_freq(i, rotary_dim, scale, theta, llama31)
+            c, s = math.cos(angle), math.sin(angle)
         a, b = (2 * i, 2 * i + 1) if interleave else (i, i + half)
-        out[a] = x[a] * math.cos(angle) - x[b] * math.sin(angle)
-        out[b] = x[b] * math.cos(angle) + x[a] * math.sin(angle)
+        out[a] = x[a] * c - x[b] * s
+        out[b] = x[b] * c + x[a] * s
     return out
 
 
@@ -134,12 +158,18 @@ def merge_ref(vs, lses):
     return out, out_lse
 
 
-def rope_ref(x, pos_ids, rotary_dim, interleave, scale, theta):
+def rope_ref(x, pos_ids, rotary_dim, interleave, scale, theta, llama31=None,
+             cache=None):
     out = x.copy()
+    half = rotary_dim // 2
     for t in range(x.shape[0]):
+        cos_sin = None
+        if cache is not None:
+            row = cache[pos_ids[t]]
+            cos_sin = (row[:half], row[half:])
         for h in range(x.shape[1]):
             out[t, h] = rope_vec(x[t, h], pos_ids[t], rotary_dim, interleave,
-                                 scale, theta)
+                                 scale, theta, llama31, cos_sin)
     return out
 
 
@@ -630,11 +660,26 @@ def segmented_merge_case(out_dir, name, doc, seed, dtype, lengths, heads=4,
 
 
 def rope_case(out_dir, name, doc, seed, dtype, tokens=6, heads=4, dim=16,
-              rotary_dim=None, interleave=False, scale=1.0, theta=1e4):
+              rotary_dim=None, interleave=False, scale=1.0, theta=1e4,
+              llama31=None, ragged=None, cache_rows=None):
+    """ragged: the requests' token counts (positions from indptr and
+    offsets); cache_rows: angles from a cos_sin_cache of that many rows."""
     rng = np.random.default_rng(seed)
     x = rand(rng, (tokens, heads, dim))
-    pos = rng.integers(0, 24, size=tokens)
-    ref = rope_ref(x, pos, rotary_dim or dim, interleave, scale, theta)
+    rd = rotary_dim or dim
+    cache = None
+    if cache_rows:
+        angles = rng.uniform(-math.pi, math.pi, size=(cache_rows, rd // 2))
+        cache = np.concatenate([np.cos(angles), np.sin(angles)], axis=1)
+    if ragged:
+        assert sum(ragged) == tokens
+        indptr = np.concatenate([[0], np.cumsum(ragged)])
+        offsets = rng.integers(0, 40, size=len(ragged))
+        pos = np.concatenate([offsets[b] + np.arange(n)
+                              for b, n in enumerate(ragged)])
+    else:
+        pos = rng.integers(0, cache_rows or 24, size=tokens)
+    ref = rope_ref(x, pos, rd, interleave, scale, theta, llama31, cache)
     attrs = []
     if interleave:
         attrs.append("interleave")
@@ -644,11 +689,27 @@ def rope_case(out_dir, name, doc, seed, dtype, tokens=6, heads=4, dim=16,
         attrs.append("rope_scale = %r : f32" % scale)
     if theta != 1e4:
         attrs.append("rope_theta = %r : f32" % theta)
-    args = [Arg("x", x, dtype), Arg("pos", pos, "i32")]
+    if llama31:
+        attrs.append("llama31_scaling = #attn.llama31_scaling<"
+                     "low_freq_factor = %r, high_freq_factor = %r, "
+                     "old_context_len = %r>" % tuple(map(float, llama31)))
+    args = [Arg("x", x, dtype)]
+    if ragged:
+        args += [Arg("indptr", indptr, "i32"), Arg("offsets", offsets, "i32")]
+    else:
+        args.append(Arg("pos", pos, "i32"))
+    if cache is not None:
+        args.append(Arg("cache", cache, "f32"))
 
     def text(types, inits, out_types):
-        s = "attn.rope %%x pos_ids(%%pos : %s) outs(%s : %s)" % (
-            types["pos"], inits[0], out_types[0])
+        if ragged:
+            where = "indptr(%%indptr : %s) offsets(%%offsets : %s)" % (
+                types["indptr"], types["offsets"])
+        else:
+            where = "pos_ids(%%pos : %s)" % types["pos"]
+        if cache is not None:
+            where += " cos_sin_cache(%%cache : %s)" % types["cache"]
+        s = "attn.rope %%x %s outs(%s : %s)" % (where, inits[0], out_types[0])
         if attrs:
             s += " {" + ", ".join(attrs) + "}"
         return s + " : %s -> %s" % (types["x"], out_types[0])
@@ -914,6 +975,19 @@ def main():
     rope_case(out_dir, "rope_partial_interleave_bf16",
               "RoPE interleaved on rotary_dim 6 of 10, bf16.", 43, "bf16",
               dim=10, rotary_dim=6, interleave=True)
+    rope_case(out_dir, "rope_llama31",
+              "RoPE with Llama 3.1's frequency scaling (rope_scale 8, theta\n"
+              "5e5, factors 1 and 4, old context 64: every band taken), f32.",
+              44, "f32", dim=32, scale=8.0, theta=5e5, llama31=(1, 4, 64),
+              tokens=5)
+    rope_case(out_dir, "rope_ragged_interleave_f16",
+              "RoPE over a ragged batch (indptr + offsets: requests of 3, 0\n"
+              "and 4 tokens), interleaved, f16.", 45, "f16", tokens=7,
+              interleave=True, ragged=[3, 0, 4])
+    rope_case(out_dir, "rope_cos_sin_cache_partial",
+              "RoPE with angles from a cos_sin_cache of 9 rows, rotary_dim 8\n"
+              "(the cache's width) of 12, f32.", 46, "f32", dim=12,
+              rotary_dim=8, cache_rows=9)
 
     append_case(out_dir, "append_paged_kv_nhd", "append_paged_kv, nhd, f32.", 50,
                 "nhd", "f32")

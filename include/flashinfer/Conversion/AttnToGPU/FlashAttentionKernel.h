@@ -174,6 +174,47 @@ FailureOr<gpu::GPUFuncOp> buildAppendPagedKVKernel(
     RankedTensorType kType, RankedTensorType vType, RankedTensorType kCacheType,
     RankedTensorType vCacheType, KVLayout layout);
 
+/// One attn.rope: the input's static head count and dim, the rotation and
+/// where each token's position and angles come from.
+struct RopeKernelConfig {
+  Type elementType; // f16, bf16 or f32: input and output
+  int64_t numHeads = 0, headDim = 0, rotaryDim = 0;
+  bool interleave = false;
+  /// Positions from `indptr` + `offsets` (a ragged batch) instead of
+  /// `pos_ids`.
+  bool raggedPositions = false;
+  /// cos and sin read from a `cos_sin_cache` [max_position, rotaryDim] f32
+  /// argument instead of computed from the frequencies below.
+  bool cosSinCache = false;
+  float ropeScale = 1.0f, ropeTheta = 1.0e4f;
+  Llama31ScalingAttr llama31;
+};
+
+/// How a rope kernel's threads cover tokens, heads and features: a lane
+/// handles 2 * elementsPerThread features of one head (two vectors of the
+/// rotate-half pairs, or one vector of interleaved pairs, or a copy past
+/// rotaryDim); lanesPerHead lanes cover a head, headsPerWorkgroup heads and
+/// tokensPerWorkgroup tokens a workgroup. Grid: (ceil(tokens /
+/// tokensPerWorkgroup), numHeads / headsPerWorkgroup, 1).
+struct RopeTiling {
+  int64_t elementsPerThread = 1, lanesPerHead = 1, headsPerWorkgroup = 1,
+          tokensPerWorkgroup = 1, threads = 1;
+};
+
+/// The tiling of `config`, or failure when no vector width divides its dims
+/// (an odd head dim) or a head needs more than a workgroup's threads.
+FailureOr<RopeTiling> getRopeTiling(const RopeKernelConfig &config);
+
+/// Builds `gpu.func @name(input, pos_ids | indptr, offsets[, cos_sin_cache],
+/// output) kernel` applying attn.rope, tiled by getRopeTiling. A token with
+/// no position (outside indptr's rows, or a row outside the cache) is not
+/// written. Each lane reads all its features before writing them, so input
+/// and output may be one buffer.
+FailureOr<gpu::GPUFuncOp> buildRopeKernel(OpBuilder &builder, Location loc,
+                                          gpu::GPUModuleOp module,
+                                          StringRef name,
+                                          const RopeKernelConfig &config);
+
 /// Builds `gpu.func @name(q, k, v, o[, lse]) kernel` computing attention with
 /// FlashAttention-2's online softmax inside `module`, on whole workgroup
 /// tiles: a loop of `attn.online_attention_step` over the key tiles without

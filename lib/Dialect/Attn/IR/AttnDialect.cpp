@@ -6,6 +6,8 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::attn;
 
@@ -90,4 +92,31 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
     return success();
   }
   return op->emitError() << "unknown attn dialect attribute '" << name << "'";
+}
+
+LogicalResult
+Llama31ScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                           APFloat lowFreqFactor, APFloat highFreqFactor,
+                           APFloat oldContextLen) {
+  float low = lowFreqFactor.convertToFloat(),
+        high = highFreqFactor.convertToFloat(),
+        context = oldContextLen.convertToFloat();
+  // The smoothing divides by high - low; an empty band has no ramp.
+  if (!(low > 0.0f) || !(high > low) || !std::isfinite(high))
+    return emitError() << "llama31_scaling needs 0 < low_freq_factor < "
+                          "high_freq_factor, got "
+                       << low << " and " << high;
+  if (!(context > 0.0f) || !std::isfinite(context))
+    return emitError() << "llama31_scaling needs old_context_len > 0, got "
+                       << context;
+  return success();
+}
+
+float Llama31ScalingAttr::getSmoothSlope() const {
+  return static_cast<float>(getOldContext() /
+                            (2.0 * M_PI * (getHighFreq() - getLowFreq())));
+}
+
+float Llama31ScalingAttr::getSmoothOffset() const {
+  return static_cast<float>(-getLowFreq() / (getHighFreq() - getLowFreq()));
 }

@@ -452,7 +452,9 @@ LogicalResult MergeStatesOp::verify() {
 
 int64_t RopeOp::getEffectiveRotaryDim() {
   if (auto dim = getRotaryDim())
-    return *dim;
+    return static_cast<int64_t>(*dim);
+  if (Value cache = getCosSinCache())
+    return cast<RankedTensorType>(cache.getType()).getDimSize(1);
   return cast<RankedTensorType>(getInput().getType()).getDimSize(2);
 }
 
@@ -461,19 +463,55 @@ LogicalResult RopeOp::verify() {
     return failure();
   ShapeChecker check(*this);
   NamedTensor in = named("input", getInput()), out = named("outs", getOutput());
-  NamedTensor pos = named("pos_ids", getPosIds());
   if (failed(check.rank(in, 3, "[tokens, H, D]")) ||
       failed(check.sameElementType(in, out)))
     return failure();
   if (in.type != out.type)
     return emitOpError() << "'outs' type " << out.type
                          << " must equal the input type " << in.type;
-  if (failed(check.sameDim(pos, 0, in, 0, "token count")))
+  // The positions: one id per token, or a ragged batch's rows and offsets.
+  bool ragged = getIndptr() || getOffsets();
+  if (getPosIds() && ragged)
+    return emitOpError("takes positions as pos_ids or as indptr and offsets, "
+                       "not both");
+  if (!getPosIds() && !(getIndptr() && getOffsets()))
+    return emitOpError("needs the positions: pos_ids, or indptr and offsets "
+                       "together");
+  if (getPosIds() && failed(check.sameDim(named("pos_ids", getPosIds()), 0, in,
+                                          0, "token count")))
     return failure();
+  if (ragged) {
+    NamedTensor indptr = named("indptr", getIndptr());
+    NamedTensor offsets = named("offsets", getOffsets());
+    if (!ShapedType::isDynamic(indptr.dim(0)) &&
+        failed(check.dimIs(offsets, 0, indptr.dim(0) - 1,
+                           "one offset per request, indptr's size - 1")))
+      return failure();
+  }
   int64_t d = in.dim(2);
-  if (auto rotaryDim = getRotaryDim()) {
+  std::optional<int64_t> rotaryDim;
+  if (auto rd = getRotaryDim())
     // I64Attr reads back as unsigned; the attribute is a signed count.
-    int64_t rd = static_cast<int64_t>(*rotaryDim);
+    rotaryDim = static_cast<int64_t>(*rd);
+  if (Value cacheValue = getCosSinCache()) {
+    NamedTensor cache = named("cos_sin_cache", cacheValue);
+    int64_t width = cache.dim(1);
+    if (rotaryDim && failed(check.dimIs(cache, 1, *rotaryDim,
+                                        "cos and sin of each pair, "
+                                        "rotary_dim")))
+      return failure();
+    if (!rotaryDim && ShapedType::isDynamic(width))
+      return emitOpError("needs rotary_dim when the width of cos_sin_cache "
+                         "is dynamic");
+    if (!rotaryDim)
+      rotaryDim = width;
+    if (getLlama31ScalingAttr() || getRopeScale().convertToFloat() != 1.0f ||
+        getRopeTheta().convertToFloat() != 1.0e4f)
+      return emitOpError("cos_sin_cache holds the angles: rope_scale, "
+                         "rope_theta and llama31_scaling do not apply");
+  }
+  if (rotaryDim) {
+    int64_t rd = *rotaryDim;
     if (rd <= 0 || rd % 2 != 0)
       return emitOpError() << "rotary_dim must be positive and even, got "
                            << rd;

@@ -71,6 +71,55 @@ def Attn_KVLayoutAttr : EnumAttr<Attn_Dialect, Attn_KVLayout, "kv_layout"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Attributes of ops
+//===----------------------------------------------------------------------===//
+
+def Attn_F32Parameter : AttrOrTypeParameter<"::llvm::APFloat", "an f32 value"> {
+  let comparator = "$_lhs.bitwiseIsEqual($_rhs)";
+  let parser = [{ [&]() -> ::mlir::FailureOr<::llvm::APFloat> {
+    double value;
+    if ($_parser.parseFloat(value))
+      return ::mlir::failure();
+    return ::llvm::APFloat(static_cast<float>(value));
+  }() }];
+  let printer = [{ $_printer.printFloat($_self) }];
+}
+
+def Attn_Llama31ScalingAttr : AttrDef<Attn_Dialect, "Llama31Scaling"> {
+  let mnemonic = "llama31_scaling";
+  let summary = "Llama 3.1's RoPE frequency scaling";
+  let description = [{
+    Rescales each rotary frequency `f = rope_theta^(-2i/rotary_dim)` by how
+    its wavelength compares with the pre-training context: with
+    `s = clamp(f * old_context_len / (2 pi (high_freq_factor -
+    low_freq_factor)) - low_freq_factor / (high_freq_factor -
+    low_freq_factor), 0, 1)`, the frequency is
+    `(1 - s) * f / rope_scale + s * f`. High frequencies (`s = 1`) are
+    kept, low ones (`s = 0`) divided by `rope_scale`, and those between
+    interpolated (Meta's Llama 3.1, FlashInfer's `apply_llama31_rope`).
+
+    ```mlir
+    #attn.llama31_scaling<low_freq_factor = 1.0, high_freq_factor = 4.0,
+                          old_context_len = 8192.0>
+    ```
+  }];
+  let parameters = (ins Attn_F32Parameter:$low_freq_factor,
+                        Attn_F32Parameter:$high_freq_factor,
+                        Attn_F32Parameter:$old_context_len);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The parameters as floats.
+    float getLowFreq() const { return getLowFreqFactor().convertToFloat(); }
+    float getHighFreq() const { return getHighFreqFactor().convertToFloat(); }
+    float getOldContext() const { return getOldContextLen().convertToFloat(); }
+    /// `s = clamp(f * slope + offset, 0, 1)` for frequency `f`.
+    float getSmoothSlope() const;
+    float getSmoothOffset() const;
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Attributes the GPU stages pass between them
 //===----------------------------------------------------------------------===//
 

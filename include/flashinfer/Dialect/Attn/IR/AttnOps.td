@@ -298,31 +298,62 @@ def Attn_MergeStatesOp : Attn_Op<"merge_states", [
 }
 
 def Attn_RopeOp : Attn_Op<"rope", [
-    Pure, DestinationStyleOpInterface]> {
+    AttrSizedOperandSegments, Pure, DestinationStyleOpInterface]> {
   let summary = "apply rotary position embedding";
   let description = [{
     Rotates the first `rotary_dim` (default: all) features of each head of
-    `input [tokens, H, D]` by the angle `pos / rope_scale * rope_theta^(-2i/rotary_dim)`
-    of token `pos = pos_ids[token]`. Without `interleave` pairs are
+    `input [tokens, H, D]` by the angle `pos * f_i`, `pos` being the token's
+    position and `f_i = rope_theta^(-2i/rotary_dim) / rope_scale` the
+    frequency of pair `i` (with `llama31_scaling`, Llama 3.1's rescaled
+    frequency, `#attn.llama31_scaling`). Without `interleave` pairs are
     `(i, i + rotary_dim/2)` (rotate-half: GPT-NeoX, Hugging Face Llama,
     FlashInfer's `rope_llama`); with `interleave` pairs are `(2i, 2i+1)`
     (GPT-J and Meta's original Llama). Remaining features are copied.
     Apply it to queries and keys separately.
 
+    Token `t`'s position is `pos_ids[t]`, or, given `indptr [B+1]` and
+    `offsets [B]` instead (a ragged batch, FlashInfer's `apply_rope`),
+    `offsets[b] + t - indptr[b]` for the request `b` whose rows
+    `indptr[b] .. indptr[b+1]` hold `t`. With `cos_sin_cache
+    [max_position, rotary_dim]` (f32; vLLM's layout) the angle's cosine and
+    sine are read from row `pos` (`cos` in the first `rotary_dim/2`
+    columns, `sin` in the rest) instead of computed, and `rotary_dim` is
+    the cache's width.
+
+    A token whose position cannot be found (outside `indptr`'s rows, or a
+    row outside the cache) has no defined result; the GPU kernel leaves its
+    output row unwritten rather than read out of bounds. Input and output
+    may be the same buffer (in place).
+
     ```mlir
     %r = attn.rope %q pos_ids(%pos : tensor<?xi32>) outs(%init : tensor<?x8x64xf16>)
            {rope_theta = 500000.0 : f32} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+    %s = attn.rope %k indptr(%ip : tensor<?xi32>) offsets(%off : tensor<?xi32>)
+           outs(%init2 : tensor<?x8x64xf16>)
+           {rope_scale = 8.0 : f32, rope_theta = 500000.0 : f32,
+            llama31_scaling = #attn.llama31_scaling<low_freq_factor = 1.0,
+                high_freq_factor = 4.0, old_context_len = 8192.0>}
+           : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
     ```
   }];
-  let arguments = (ins Attn_FloatTensor:$input, Attn_I32Tensor1D:$pos_ids,
+  let arguments = (ins Attn_FloatTensor:$input,
+                       Optional<Attn_I32Tensor1D>:$pos_ids,
+                       Optional<Attn_I32Tensor1D>:$indptr,
+                       Optional<Attn_I32Tensor1D>:$offsets,
+                       Optional<2DTensorOf<[F32]>>:$cos_sin_cache,
                        Attn_FloatTensor:$output,
                        UnitAttr:$interleave,
                        OptionalAttr<I64Attr>:$rotary_dim,
                        DefaultValuedAttr<F32Attr, "1.0f">:$rope_scale,
-                       DefaultValuedAttr<F32Attr, "1.0e4f">:$rope_theta);
+                       DefaultValuedAttr<F32Attr, "1.0e4f">:$rope_theta,
+                       OptionalAttr<Attn_Llama31ScalingAttr>:$llama31_scaling);
   let results = (outs Attn_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `pos_ids` `(` $pos_ids `:` type($pos_ids) `)`
+    $input
+    (`pos_ids` `(` $pos_ids^ `:` type($pos_ids) `)`)?
+    (`indptr` `(` $indptr^ `:` type($indptr) `)`)?
+    (`offsets` `(` $offsets^ `:` type($offsets) `)`)?
+    (`cos_sin_cache` `(` $cos_sin_cache^ `:` type($cos_sin_cache) `)`)?
     `outs` `(` $output `:` type($output) `)`
     attr-dict `:` type($input) `->` type($result)
   }];
@@ -330,7 +361,8 @@ def Attn_RopeOp : Attn_Op<"rope", [
     ::mlir::MutableOperandRange getDpsInitsMutable() {
       return getOutputMutable();
     }
-    /// Number of rotated features: `rotary_dim` or the head dim.
+    /// Number of rotated features: the cache's width, `rotary_dim` or the
+    /// head dim (dynamic when that is).
     int64_t getEffectiveRotaryDim();
   }];
   let hasVerifier = 1;
