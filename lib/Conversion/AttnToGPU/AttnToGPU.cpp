@@ -623,6 +623,8 @@ Value getOperandOfKernelArg(Operation *op, StringRef argName) {
             .Case("indptr", r.getIndptr())
             .Case("offsets", r.getOffsets())
             .Case("cos_sin_cache", r.getCosSinCache())
+            .Case("rope_scale", r.getRopeScaleValue())
+            .Case("rope_theta", r.getRopeThetaValue())
             .Case("output", r.getOutput())
             .Default(Value());
       })
@@ -1079,6 +1081,20 @@ struct ConvertAttnToGPUPass
     cfg.ropeScale = op.getRopeScale().convertToFloat();
     cfg.ropeTheta = op.getRopeTheta().convertToFloat();
     cfg.llama31 = op.getLlama31ScalingAttr();
+    // Constant operands are compiled in.
+    auto atLaunch = [](Value v, float &value) {
+      FloatAttr attr;
+      if (v && matchPattern(v, m_Constant(&attr))) {
+        value = attr.getValue().convertToFloat();
+        return false;
+      }
+      return static_cast<bool>(v);
+    };
+    cfg.launchScale = atLaunch(op.getRopeScaleValue(), cfg.ropeScale);
+    cfg.launchTheta = atLaunch(op.getRopeThetaValue(), cfg.ropeTheta);
+    if (!(cfg.ropeScale > 0.0f) || !(cfg.ropeTheta > 0.0f))
+      return op.emitOpError("convert-attn-to-gpu: constant rope_scale and "
+                            "rope_theta operands must be > 0");
     FailureOr<RopeTiling> tiling = getRopeTiling(cfg);
     if (failed(tiling))
       return op.emitOpError()
@@ -1119,6 +1135,13 @@ struct ConvertAttnToGPUPass
     if (cfg.cosSinCache)
       descs.push_back({"cos_sin_cache"});
     descs.push_back({"output", {tokens}, align});
+    SmallVector<StringRef> launchValues;
+    if (cfg.launchScale)
+      launchValues.push_back("rope_scale");
+    if (cfg.launchTheta)
+      launchValues.push_back("rope_theta");
+    for (StringRef value : launchValues)
+      descs.push_back({value});
     ArrayAttr args = buildManifestArgs(builder, *kernel, descs);
     SmallVector<NamedAttribute> params = {
         named("num_heads", i64(cfg.numHeads)),
@@ -1129,6 +1152,10 @@ struct ConvertAttnToGPUPass
               str(cfg.raggedPositions ? "indptr_offsets" : "pos_ids")),
         named("elements_per_thread", i64(tiling->elementsPerThread)),
         named("tokens_per_workgroup", i64(tiling->tokensPerWorkgroup))};
+    // The launch values' params below are then only the op's defaults.
+    if (!launchValues.empty())
+      params.push_back(
+          named("launch_values", builder.getStrArrayAttr(launchValues)));
     if (cfg.cosSinCache) {
       params.push_back(named("angles", str("cos_sin_cache")));
     } else {

@@ -81,6 +81,10 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
   if (cfg.cosSinCache)
     args.push_back(MemRefType::get({dyn, cfg.rotaryDim}, f32));
   args.push_back(view);
+  if (cfg.launchScale)
+    args.push_back(f32);
+  if (cfg.launchTheta)
+    args.push_back(f32);
 
   OpBuilder::InsertionGuard guard(builder);
   gpu::GPUFuncOp func =
@@ -120,6 +124,11 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
   if (cfg.cosSinCache)
     cache = func.getArgument(argIndex++);
   Value output = func.getArgument(argIndex++);
+  Value scaleArg, thetaArg;
+  if (cfg.launchScale)
+    scaleArg = func.getArgument(argIndex++);
+  if (cfg.launchTheta)
+    thetaArg = func.getArgument(argIndex++);
   int64_t vec = tiling.elementsPerThread, lanes = tiling.lanesPerHead;
 
   // This lane's token, head and features.
@@ -288,11 +297,28 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
     auto splat = [&](double v) {
       return vector::BroadcastOp::create(b, vecType(vec, f32), f32Const(v));
     };
-    double exponentPerPair =
-        -2.0 * std::log2(static_cast<double>(cfg.ropeTheta)) / cfg.rotaryDim;
+    // -2 log2(theta) / rotary_dim and 1 / scale: constants, or computed
+    // once from the launch values.
+    Value exponentPerPair, rcpScale;
+    if (thetaArg) {
+      Value log2Theta = math::Log2Op::create(b, thetaArg);
+      Value perPair = f32Const(-2.0 / cfg.rotaryDim);
+      exponentPerPair = vector::BroadcastOp::create(
+          b, vecType(vec, f32), arith::MulFOp::create(b, log2Theta, perPair));
+    } else {
+      exponentPerPair = splat(
+          -2.0 * std::log2(static_cast<double>(cfg.ropeTheta)) / cfg.rotaryDim);
+    }
+    if (scaleArg) {
+      Value oneF = f32Const(1.0);
+      rcpScale = vector::BroadcastOp::create(
+          b, vecType(vec, f32), arith::DivFOp::create(b, oneF, scaleArg));
+    } else {
+      rcpScale = splat(1.0 / cfg.ropeScale);
+    }
     Value freq = math::Exp2Op::create(
-        b, arith::MulFOp::create(b, pairsF32, splat(exponentPerPair)));
-    Value scaled = arith::MulFOp::create(b, freq, splat(1.0 / cfg.ropeScale));
+        b, arith::MulFOp::create(b, pairsF32, exponentPerPair));
+    Value scaled = arith::MulFOp::create(b, freq, rcpScale);
     if (cfg.llama31) {
       // s = clamp(f * slope + offset, 0, 1); f' = (1 - s) f / scale + s f.
       Value slope = splat(cfg.llama31.getSmoothSlope());

@@ -180,6 +180,7 @@ struct RopeParams {
   float theta;
   Llama31ScalingAttr llama31 = {}; // Llama 3.1's frequency scaling, if any
   Value cosSinCache = {};          // [max_position, rotary_dim] f32, if any
+  Value scaleValue = {}, thetaValue = {}; // f32 at run time, if given
 };
 
 /// Rotates the last dim of `input` (any rank) into `init` (same shape),
@@ -250,14 +251,17 @@ Value emitRope(
                                         ValueRange{row, sinCol});
         } else {
           Value twoI = arith::MulIOp::create(ib, pairIdx, two);
-          Value log2ThetaConst = f32Const(ib, log2Theta);
+          Value log2ThetaConst =
+              p.thetaValue ? math::Log2Op::create(ib, p.thetaValue).getResult()
+                           : f32Const(ib, log2Theta);
           Value rdF32 = indexToF32(ib, rd);
           Value twoIF32 = indexToF32(ib, twoI);
           Value ratio = arith::DivFOp::create(ib, twoIF32, rdF32);
           Value expo = arith::MulFOp::create(ib, ratio, log2ThetaConst);
           Value freq =
               math::Exp2Op::create(ib, arith::NegFOp::create(ib, expo));
-          Value scaleConst = f32Const(ib, p.scale);
+          Value scaleConst =
+              p.scaleValue ? p.scaleValue : f32Const(ib, p.scale);
           Value scaled = arith::DivFOp::create(ib, freq, scaleConst);
           if (p.llama31) {
             // s = clamp(f * slope + offset, 0, 1); f' = (1 - s) f / scale + s
@@ -989,7 +993,9 @@ SmallVector<Value> lowerRope(ImplicitLocOpBuilder &b, RopeOp op) {
                op.getRopeScale().convertToFloat(),
                op.getRopeTheta().convertToFloat(),
                op.getLlama31ScalingAttr(),
-               op.getCosSinCache()};
+               op.getCosSinCache(),
+               op.getRopeScaleValue(),
+               op.getRopeThetaValue()};
   Value positions;
   if (Value posIds = op.getPosIds())
     positions = posIds;

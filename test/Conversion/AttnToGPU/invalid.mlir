@@ -203,3 +203,12 @@ func.func @constant_sm_scale_negative(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64x
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) sm_scale(%s) outs(%o : tensor<?x2x64xf16>) -> tensor<?x2x64xf16>
   return %r : tensor<?x2x64xf16>
 }
+
+// -----
+
+func.func @rope_constant_theta(%x: tensor<?x2x64xf16>, %p: tensor<?xi32>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
+  %t = arith.constant 0.0 : f32
+  // expected-error @below {{convert-attn-to-gpu: constant rope_scale and rope_theta operands must be > 0}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) rope_theta(%t) outs(%o : tensor<?x2x64xf16>) : tensor<?x2x64xf16> -> tensor<?x2x64xf16>
+  return %r : tensor<?x2x64xf16>
+}

@@ -181,3 +181,36 @@ func.func @rope_qk(%q: tensor<?x4x64xf32>, %k: tensor<?x1x64xf32>, %pos: tensor<
   %b = attn.rope %k pos_ids(%pos : tensor<?xi32>) cos_sin_cache(%c : tensor<?x64xf32>) outs(%ko : tensor<?x1x64xf32>) : tensor<?x1x64xf32> -> tensor<?x1x64xf32>
   return %a, %b : tensor<?x4x64xf32>, tensor<?x1x64xf32>
 }
+
+// -----
+
+// rope_scale and rope_theta as operands: the kernel's last arguments (named
+// in the manifest, "launch_values"), so one kernel serves every value; it
+// computes -2 log2(theta) / rotary_dim and 1 / scale once. A constant
+// operand is compiled in.
+//
+// CHECK-LABEL: attn.kernel_manifest @rope_launch_values_kernels
+// CHECK-SAME: arguments = ["input", "pos_ids", "output", "rope_scale", "rope_theta"]
+// CHECK-SAME: {dtype = "f32", kind = "scalar", name = "rope_scale"}, {dtype = "f32", kind = "scalar", name = "rope_theta"}
+// CHECK-SAME: launch_values = ["rope_scale", "rope_theta"]
+// CHECK: gpu.func @rope_launch_values(%{{.*}}: memref<?x8x64xf16, strided<[?, ?, 1]>>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?x8x64xf16, strided<[?, ?, 1]>>, %[[S:[^:]*]]: f32, %[[T:[^:]*]]: f32) kernel
+// CHECK-DAG: %[[PERPAIR:.*]] = arith.constant -3.125000e-02 : f32
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: %[[L:.*]] = math.log2 %[[T]] : f32
+// CHECK: %[[E:.*]] = arith.mulf %[[L]], %[[PERPAIR]] : f32
+// CHECK: vector.broadcast %[[E]] : f32 to vector<8xf32>
+// CHECK: %[[R:.*]] = arith.divf %[[ONE]], %[[S]] : f32
+// CHECK: vector.broadcast %[[R]] : f32 to vector<8xf32>
+// CHECK-LABEL: attn.kernel_manifest @rope_constant_theta_kernels
+// CHECK-SAME: arguments = ["input", "pos_ids", "output"]
+// CHECK-SAME: rope_theta = 5.000000e+05 : f32
+// CHECK-NOT: math.log2
+func.func @rope_launch_values(%q: tensor<?x8x64xf16>, %pos: tensor<?xi32>, %qo: tensor<?x8x64xf16>, %s: f32, %t: f32) -> tensor<?x8x64xf16> {
+  %a = attn.rope %q pos_ids(%pos : tensor<?xi32>) rope_scale(%s) rope_theta(%t) outs(%qo : tensor<?x8x64xf16>) : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %a : tensor<?x8x64xf16>
+}
+func.func @rope_constant_theta(%q: tensor<?x8x64xf16>, %pos: tensor<?xi32>, %qo: tensor<?x8x64xf16>) -> tensor<?x8x64xf16> {
+  %t = arith.constant 500000.0 : f32
+  %a = attn.rope %q pos_ids(%pos : tensor<?xi32>) rope_theta(%t) outs(%qo : tensor<?x8x64xf16>) : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %a : tensor<?x8x64xf16>
+}

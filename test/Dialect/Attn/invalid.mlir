@@ -746,6 +746,30 @@ func.func @rope_cache_with_theta(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>, %c: 
 
 // -----
 
+func.func @rope_theta_twice(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>, %t: f32) -> tensor<?x8x64xf16> {
+  // expected-error @below {{rope_theta is given both as an attribute and as an operand}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) rope_theta(%t) outs(%x : tensor<?x8x64xf16>) {rope_theta = 500000.0 : f32} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
+func.func @rope_scale_twice(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>, %s: f32) -> tensor<?x8x64xf16> {
+  // expected-error @below {{rope_scale is given both as an attribute and as an operand}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) rope_scale(%s) outs(%x : tensor<?x8x64xf16>) {rope_scale = 8.0 : f32} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
+func.func @rope_cache_with_theta_operand(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>, %c: tensor<?x64xf32>, %t: f32) -> tensor<?x8x64xf16> {
+  // expected-error @below {{cos_sin_cache holds the angles: rope_scale, rope_theta and llama31_scaling do not apply}}
+  %r = attn.rope %x pos_ids(%p : tensor<?xi32>) cos_sin_cache(%c : tensor<?x64xf32>) rope_theta(%t) outs(%x : tensor<?x8x64xf16>) : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
+  return %r : tensor<?x8x64xf16>
+}
+
+// -----
+
 func.func @rope_llama31_band(%x: tensor<?x8x64xf16>, %p: tensor<?xi32>) -> tensor<?x8x64xf16> {
   // expected-error @below {{llama31_scaling needs 0 < low_freq_factor < high_freq_factor, got 4.000000e+00 and 4.000000e+00}}
   %r = attn.rope %x pos_ids(%p : tensor<?xi32>) outs(%x : tensor<?x8x64xf16>) {llama31_scaling = #attn.llama31_scaling<low_freq_factor = 4.0, high_freq_factor = 4.0, old_context_len = 8192.0>} : tensor<?x8x64xf16> -> tensor<?x8x64xf16>

@@ -661,9 +661,10 @@ def segmented_merge_case(out_dir, name, doc, seed, dtype, lengths, heads=4,
 
 def rope_case(out_dir, name, doc, seed, dtype, tokens=6, heads=4, dim=16,
               rotary_dim=None, interleave=False, scale=1.0, theta=1e4,
-              llama31=None, ragged=None, cache_rows=None):
+              llama31=None, ragged=None, cache_rows=None, at_launch=False):
     """ragged: the requests' token counts (positions from indptr and
-    offsets); cache_rows: angles from a cos_sin_cache of that many rows."""
+    offsets); cache_rows: angles from a cos_sin_cache of that many rows;
+    at_launch: scale and theta as operands rather than attributes."""
     rng = np.random.default_rng(seed)
     x = rand(rng, (tokens, heads, dim))
     rd = rotary_dim or dim
@@ -685,9 +686,9 @@ def rope_case(out_dir, name, doc, seed, dtype, tokens=6, heads=4, dim=16,
         attrs.append("interleave")
     if rotary_dim:
         attrs.append("rotary_dim = %d" % rotary_dim)
-    if scale != 1.0:
+    if scale != 1.0 and not at_launch:
         attrs.append("rope_scale = %r : f32" % scale)
-    if theta != 1e4:
+    if theta != 1e4 and not at_launch:
         attrs.append("rope_theta = %r : f32" % theta)
     if llama31:
         attrs.append("llama31_scaling = #attn.llama31_scaling<"
@@ -700,6 +701,8 @@ def rope_case(out_dir, name, doc, seed, dtype, tokens=6, heads=4, dim=16,
         args.append(Arg("pos", pos, "i32"))
     if cache is not None:
         args.append(Arg("cache", cache, "f32"))
+    if at_launch:
+        args += [Scalar("scale", scale, "f32"), Scalar("theta", theta, "f32")]
 
     def text(types, inits, out_types):
         if ragged:
@@ -709,6 +712,8 @@ def rope_case(out_dir, name, doc, seed, dtype, tokens=6, heads=4, dim=16,
             where = "pos_ids(%%pos : %s)" % types["pos"]
         if cache is not None:
             where += " cos_sin_cache(%%cache : %s)" % types["cache"]
+        if at_launch:
+            where += " rope_scale(%scale) rope_theta(%theta)"
         s = "attn.rope %%x %s outs(%s : %s)" % (where, inits[0], out_types[0])
         if attrs:
             s += " {" + ", ".join(attrs) + "}"
@@ -984,6 +989,11 @@ def main():
               "RoPE over a ragged batch (indptr + offsets: requests of 3, 0\n"
               "and 4 tokens), interleaved, f16.", 45, "f16", tokens=7,
               interleave=True, ragged=[3, 0, 4])
+    rope_case(out_dir, "rope_launch_values_llama31",
+              "RoPE with rope_scale 4 and rope_theta 2e5 as operands (values\n"
+              "at launch) and Llama 3.1's scaling, old context 64, f32.", 47,
+              "f32", dim=32, scale=4.0, theta=2e5, llama31=(1, 4, 64),
+              tokens=5, at_launch=True)
     rope_case(out_dir, "rope_cos_sin_cache_partial",
               "RoPE with angles from a cos_sin_cache of 9 rows, rotary_dim 8\n"
               "(the cache's width) of 12, f32.", 46, "f32", dim=12,

@@ -187,6 +187,9 @@ struct RopeKernelConfig {
   /// argument instead of computed from the frequencies below.
   bool cosSinCache = false;
   float ropeScale = 1.0f, ropeTheta = 1.0e4f;
+  /// rope_scale / rope_theta known at launch: trailing f32 arguments (in
+  /// this order, those present) instead of the constants above.
+  bool launchScale = false, launchTheta = false;
   Llama31ScalingAttr llama31;
 };
 
@@ -206,10 +209,10 @@ struct RopeTiling {
 FailureOr<RopeTiling> getRopeTiling(const RopeKernelConfig &config);
 
 /// Builds `gpu.func @name(input, pos_ids | indptr, offsets[, cos_sin_cache],
-/// output) kernel` applying attn.rope, tiled by getRopeTiling. A token with
-/// no position (outside indptr's rows, or a row outside the cache) is not
-/// written. Each lane reads all its features before writing them, so input
-/// and output may be one buffer.
+/// output[, rope_scale][, rope_theta]) kernel` applying attn.rope, tiled by
+/// getRopeTiling. A token with no position (outside indptr's rows, or a row
+/// outside the cache) is not written. Each lane reads all its features before
+/// writing them, so input and output may be one buffer.
 FailureOr<gpu::GPUFuncOp> buildRopeKernel(OpBuilder &builder, Location loc,
                                           gpu::GPUModuleOp module,
                                           StringRef name,

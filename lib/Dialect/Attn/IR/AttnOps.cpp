@@ -505,7 +505,8 @@ LogicalResult RopeOp::verify() {
                          "is dynamic");
     if (!rotaryDim)
       rotaryDim = width;
-    if (getLlama31ScalingAttr() || getRopeScale().convertToFloat() != 1.0f ||
+    if (getLlama31ScalingAttr() || getRopeScaleValue() || getRopeThetaValue() ||
+        getRopeScale().convertToFloat() != 1.0f ||
         getRopeTheta().convertToFloat() != 1.0e4f)
       return emitOpError("cos_sin_cache holds the angles: rope_scale, "
                          "rope_theta and llama31_scaling do not apply");
@@ -526,6 +527,13 @@ LogicalResult RopeOp::verify() {
   if (!(getRopeScale().convertToFloat() > 0.0f) ||
       !(getRopeTheta().convertToFloat() > 0.0f))
     return emitOpError("rope_scale and rope_theta must be > 0");
+  // A launch-time value replaces the attribute; both would be ambiguous.
+  if (getRopeScaleValue() && getRopeScale().convertToFloat() != 1.0f)
+    return emitOpError("rope_scale is given both as an attribute and as an "
+                       "operand");
+  if (getRopeThetaValue() && getRopeTheta().convertToFloat() != 1.0e4f)
+    return emitOpError("rope_theta is given both as an attribute and as an "
+                       "operand");
   return success();
 }
 

@@ -320,6 +320,10 @@ def Attn_RopeOp : Attn_Op<"rope", [
     columns, `sin` in the rest) instead of computed, and `rotary_dim` is
     the cache's width.
 
+    `rope_scale(%s)` and `rope_theta(%t)` (f32 operands) give those values
+    at run time instead of as attributes, so that one GPU kernel serves
+    every value (they become kernel arguments).
+
     A token whose position cannot be found (outside `indptr`'s rows, or a
     row outside the cache) has no defined result; the GPU kernel leaves its
     output row unwritten rather than read out of bounds. Input and output
@@ -341,6 +345,8 @@ def Attn_RopeOp : Attn_Op<"rope", [
                        Optional<Attn_I32Tensor1D>:$indptr,
                        Optional<Attn_I32Tensor1D>:$offsets,
                        Optional<2DTensorOf<[F32]>>:$cos_sin_cache,
+                       Optional<F32>:$rope_scale_value,
+                       Optional<F32>:$rope_theta_value,
                        Attn_FloatTensor:$output,
                        UnitAttr:$interleave,
                        OptionalAttr<I64Attr>:$rotary_dim,
@@ -354,6 +360,8 @@ def Attn_RopeOp : Attn_Op<"rope", [
     (`indptr` `(` $indptr^ `:` type($indptr) `)`)?
     (`offsets` `(` $offsets^ `:` type($offsets) `)`)?
     (`cos_sin_cache` `(` $cos_sin_cache^ `:` type($cos_sin_cache) `)`)?
+    (`rope_scale` `(` $rope_scale_value^ `)`)?
+    (`rope_theta` `(` $rope_theta_value^ `)`)?
     `outs` `(` $output `:` type($output) `)`
     attr-dict `:` type($input) `->` type($result)
   }];
