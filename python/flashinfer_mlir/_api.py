@@ -797,3 +797,100 @@ def append_paged_kv_cache(append_key, append_value, batch_indices, positions,
 
 
 _appenders = {}
+
+
+# -- RoPE ---------------------------------------------------------------------
+
+def _index_tensor(x, what: str, n: Optional[int], device):
+    """A 1-D integer tensor on `device` as int32 ([n] when n is given)."""
+    torch = _torch()
+    _check_tensor(x, what, 1)
+    if x.dtype not in (torch.int32, torch.int64):
+        raise ValueError(f"{what} must be int32 or int64, got {x.dtype}")
+    if n is not None and x.shape[0] != n:
+        raise ValueError(f"{what} must have {n} entries, got {x.shape[0]}")
+    if x.device != device:
+        raise ValueError(f"{what} must be on {device}, got {x.device}")
+    return x.to(torch.int32)
+
+
+def rope(q, k, q_out, k_out, pos_ids=None, indptr=None, offsets=None,
+         cos_sin_cache=None, rotary_dim=None, interleave=False, rope_scale=1.0,
+         rope_theta=1e4, llama31=None, what="apply_rope"):
+    """Rotates q [nnz, Hq, D] into q_out and k [nnz, Hkv, D] into k_out
+    (each may be its input: in place) with attn.rope: positions from pos_ids
+    or a ragged batch's indptr + offsets, angles from (rope_scale,
+    rope_theta[, llama31 = (low, high, old_context_len)]) or from a
+    cos_sin_cache [max_position, rotary_dim] f32."""
+    torch = _torch()
+    _check_tensor(q, f"{what}: q", 3)
+    _check_tensor(k, f"{what}: k", 3)
+    if q.dtype != k.dtype:
+        raise ValueError(f"{what}: q and k must share a dtype, got {q.dtype} "
+                         f"and {k.dtype}")
+    t = _dtype(q.dtype, what)
+    nnz, hq, d = q.shape
+    if k.shape[0] != nnz or k.shape[2] != d:
+        raise ValueError(f"{what}: k must be [nnz = {nnz}, num_kv_heads, "
+                         f"head_dim = {d}], got {tuple(k.shape)}")
+    if k.device != q.device:
+        raise ValueError(f"{what}: q and k must be on one device, got "
+                         f"{q.device} and {k.device}")
+    for name, x in (("q", q), ("k", k)):
+        if x.shape[-1] > 1 and x.stride(-1) != 1:
+            raise ValueError(f"{what}: {name}'s head dim must be contiguous "
+                             f"(stride 1), got strides {tuple(x.stride())}")
+    rd = d if rotary_dim is None else int(rotary_dim)
+    if rd <= 0 or rd % 2 or rd > d:
+        raise ValueError(f"{what}: rotary_dim must be even, positive and at "
+                         f"most head_dim ({d}), got {rd}")
+    device = q.device
+    args = {}
+    if pos_ids is not None:
+        args["pos_ids"] = _index_tensor(pos_ids, f"{what}: pos_ids", nnz,
+                                        device)
+    else:
+        ip = _index_tensor(indptr, f"{what}: indptr", None, device)
+        if ip.shape[0] < 1:
+            raise ValueError(f"{what}: indptr must have batch_size + 1 "
+                             "entries, got none")
+        args["indptr"] = ip
+        args["offsets"] = _index_tensor(offsets, f"{what}: offsets",
+                                        ip.shape[0] - 1, device)
+    if cos_sin_cache is not None:
+        _check_tensor(cos_sin_cache, f"{what}: cos_sin_cache", 2)
+        if cos_sin_cache.dtype != torch.float32:
+            raise ValueError(f"{what}: cos_sin_cache must be float32, got "
+                             f"{cos_sin_cache.dtype}")
+        if cos_sin_cache.shape[1] != rd:
+            raise ValueError(f"{what}: cos_sin_cache must be [max_position, "
+                             f"rotary_dim = {rd}], got "
+                             f"{tuple(cos_sin_cache.shape)}")
+        args["cos_sin_cache"] = cos_sin_cache.contiguous()
+    else:
+        scale, theta = float(rope_scale), float(rope_theta)
+        if not (scale > 0 and theta > 0 and math.isfinite(scale) and
+                math.isfinite(theta)):
+            raise ValueError(f"{what}: rope_scale and rope_theta must be "
+                             f"finite and > 0, got {scale} and {theta}")
+        args["rope_scale"], args["rope_theta"] = scale, theta
+    low = high = context = 0.0
+    if llama31 is not None:
+        low, high, context = (float(x) for x in llama31)
+    spec = KernelSpec("rope", t, d, hq, k.shape[1],
+                      rotary_dim=0 if rd == d else rd,
+                      interleave=bool(interleave),
+                      rope_positions="pos_ids" if pos_ids is not None
+                      else "indptr",
+                      low_freq_factor=low, high_freq_factor=high,
+                      old_context_len=context,
+                      cos_sin_cache=cos_sin_cache is not None)
+    for name, out, src in (("q_out", q_out, q), ("k_out", k_out, k)):
+        if out.shape != src.shape or out.dtype != src.dtype:
+            raise ValueError(f"{what}: {name} must be {tuple(src.shape)} "
+                             f"{src.dtype}, got {tuple(out.shape)} "
+                             f"{out.dtype}")
+    if nnz == 0:
+        return
+    launcher(spec, device)(input=q, input_1=k, output=q_out, output_1=k_out,
+                           **args)

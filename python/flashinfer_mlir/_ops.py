@@ -10,7 +10,7 @@ its plan lives in Python objects that the graph cannot hold.
 
 import itertools
 import weakref
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 
@@ -141,4 +141,38 @@ def append_paged_kv_cache(append_key: Tensor, append_value: Tensor,
 @append_paged_kv_cache.register_fake
 def _(append_key, append_value, batch_indices, positions, k_cache, v_cache,
       kv_indices, kv_indptr, kv_last_page_len, kv_layout):
+    return None
+
+
+@torch.library.custom_op("flashinfer_mlir::rope",
+                         mutates_args=("q_out", "k_out"))
+def rope(q: Tensor, k: Tensor, q_out: Tensor, k_out: Tensor,
+         pos_ids: Optional[Tensor], indptr: Optional[Tensor],
+         offsets: Optional[Tensor], cos_sin_cache: Optional[Tensor],
+         rotary_dim: Optional[int], interleave: bool, rope_scale: float,
+         rope_theta: float, llama31: Optional[List[float]]) -> None:
+    _api.rope(q, k, q_out, k_out, pos_ids, indptr, offsets, cos_sin_cache,
+              rotary_dim, interleave, rope_scale, rope_theta, llama31)
+
+
+@rope.register_fake
+def _(q, k, q_out, k_out, pos_ids, indptr, offsets, cos_sin_cache, rotary_dim,
+      interleave, rope_scale, rope_theta, llama31):
+    return None
+
+
+@torch.library.custom_op("flashinfer_mlir::rope_inplace",
+                         mutates_args=("q", "k"))
+def rope_inplace(q: Tensor, k: Tensor, pos_ids: Optional[Tensor],
+                 indptr: Optional[Tensor], offsets: Optional[Tensor],
+                 cos_sin_cache: Optional[Tensor], rotary_dim: Optional[int],
+                 interleave: bool, rope_scale: float, rope_theta: float,
+                 llama31: Optional[List[float]]) -> None:
+    _api.rope(q, k, q, k, pos_ids, indptr, offsets, cos_sin_cache,
+              rotary_dim, interleave, rope_scale, rope_theta, llama31)
+
+
+@rope_inplace.register_fake
+def _(q, k, pos_ids, indptr, offsets, cos_sin_cache, rotary_dim, interleave,
+      rope_scale, rope_theta, llama31):
     return None

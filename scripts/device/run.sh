@@ -4,7 +4,7 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|sequence|api|bench|paged|prefill|flashinfer|profile|sanitize|all]
+#   bash scripts/device/run.sh [check|sequence|api|rope|bench|paged|prefill|flashinfer|profile|sanitize|all]
 #
 # paged: the paged batch decode matrix (KERNELS/paged, gen_kernels.py --set
 # paged) and its serving benchmark (KERNELS/paged-bench, with KERNELS/decode
@@ -87,6 +87,39 @@ if [[ $what == api || $what == all ]]; then
     echo "== variants against the plain kernel and FlexAttention"
     python3 scripts/device/bench_variants.py --json "$OUT/bench-variants.json" \
       2>&1 | tee "$OUT/bench-variants.log" | tail -n 8
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    unset FLASHINFER_MLIR_KERNELS
+  fi
+fi
+if [[ $what == rope || $what == all ]]; then
+  # RoPE (attn.rope) from the kernel cache in KERNELS/rope
+  # (python -m flashinfer_mlir.jit build --set rope --out KERNELS/rope/sm_90a):
+  # FlashInfer's rope entry points against float64 references, the same
+  # tests under compute-sanitizer's memcheck, then the benchmark against
+  # PyTorch and (with its wheels carried in .whl/) FlashInfer.
+  if [[ -d $KERNELS/rope ]]; then
+    export FLASHINFER_MLIR_KERNELS=$PWD/$KERNELS/rope
+    echo "== RoPE: python/tests/test_rope_gpu.py against float64 references"
+    python3 -m pytest -q -p no:cacheprovider -rs python/tests/test_rope_gpu.py \
+      --junitxml "$OUT/rope-tests.xml" 2>&1 | tee "$OUT/rope-tests.log" |
+      grep -vE "^\.+ *\[" | tail -n 20
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    echo "== RoPE under compute-sanitizer memcheck"
+    compute-sanitizer --tool memcheck --error-exitcode 99 python3 -m pytest \
+      -q -p no:cacheprovider python/tests/test_rope_gpu.py \
+      -k "ragged or views or outside or empty or cache" 2>&1 |
+      tee "$OUT/rope-memcheck.log" | grep -E "ERROR SUMMARY|passed|failed" |
+      tail -n 3
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    echo "== RoPE benchmark"
+    site=
+    if ls .whl/*.whl >/dev/null 2>&1; then
+      python3 -m pip install -q --no-index --no-deps --no-compile \
+        --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && site=/tmp/site
+    fi
+    PYTHONPATH=$site FLASHINFER_CUDA_ARCH_LIST=9.0a \
+      python3 scripts/device/bench_rope.py --json "$OUT/bench-rope.json" 2>&1 |
+      tee "$OUT/bench-rope.log" | tail -n 22
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
     unset FLASHINFER_MLIR_KERNELS
   fi

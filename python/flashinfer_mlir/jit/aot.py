@@ -74,6 +74,33 @@ def state_specs(dtypes=DTYPES, head_dims=HEAD_DIMS,
     return specs
 
 
+def rope_specs(dtypes=DTYPES, head_dims=HEAD_DIMS,
+               heads=HEADS) -> List[KernelSpec]:
+    """attn.rope of q and k (rope_scale and rope_theta at launch): every
+    position source (pos_ids, indptr + offsets) and pair layout at every
+    shape, rotating the whole head or, at head dim 128, its first half
+    (partial rotary embeddings); Llama 3.1's scaling (its published
+    factors) at head dim 128; the cos/sin cache (vLLM's) alike."""
+    specs = []
+    for t, d, (hq, hk) in itertools.product(dtypes, head_dims, heads):
+        for rotary_dim in (0, 64) if d == 128 else (0,):
+            base = dict(dtype=t, head_dim=d, num_qo_heads=hq,
+                        num_kv_heads=hk, rotary_dim=rotary_dim)
+            for positions, interleave in itertools.product(
+                    ("pos_ids", "indptr"), (False, True)):
+                specs.append(KernelSpec("rope", rope_positions=positions,
+                                        interleave=interleave, **base))
+                if d == 128 and not interleave:
+                    specs.append(KernelSpec(
+                        "rope", rope_positions=positions,
+                        low_freq_factor=1.0, high_freq_factor=4.0,
+                        old_context_len=8192.0, **base))
+            for interleave in (False, True):
+                specs.append(KernelSpec("rope", interleave=interleave,
+                                        cos_sin_cache=True, **base))
+    return specs
+
+
 def split_head_dim_specs() -> List[KernelSpec]:
     """DeepSeek's prefill (head dims 192 for q/k, 128 for v/o), bf16, 16
     heads (128 over tensor parallelism of 8), causal or not, single and
@@ -106,7 +133,7 @@ def aot_specs() -> List[KernelSpec]:
             # gpt-oss's sliding layers without sinks (d128 32/8 is above).
             attention_specs(DTYPES, kinds=_BATCH_KINDS, launch_window=True,
                             **SINKS_AT[0]) +
-            state_specs())
+            state_specs() + rope_specs())
 
 
 # A small set for tests: one shape of every kind.
@@ -114,7 +141,8 @@ def test_specs() -> List[KernelSpec]:
     return (attention_specs(("bf16",), (128,), ((32, 8),)) +
             attention_specs(("bf16",), (128,), ((32, 8),),
                             launch_soft_cap=True, launch_window=True)[:2] +
-            state_specs(("bf16",), (128,), ((32, 8),)))
+            state_specs(("bf16",), (128,), ((32, 8),)) +
+            rope_specs(("bf16",), (128,), ((32, 8),)))
 
 
-SETS = {"aot": aot_specs, "test": test_specs}
+SETS = {"aot": aot_specs, "test": test_specs, "rope": rope_specs}

@@ -27,8 +27,9 @@ __all__ = ["KINDS", "KernelSpec"]
 #   merge                attn.merge_states of `num_states` states
 #   merge_segmented      attn.merge_states with indptr (rows of states)
 #   append               attn.append_paged_kv
+#   rope                 attn.rope of q [nnz, Hq, D] and of k [nnz, Hkv, D]
 KINDS = ("single_decode", "single_prefill", "batch_decode", "batch_prefill",
-         "batch_prefill_ragged", "merge", "merge_segmented", "append")
+         "batch_prefill_ragged", "merge", "merge_segmented", "append", "rope")
 _ATTENTION = KINDS[:5]
 _PAGED = ("batch_decode", "batch_prefill", "append")
 _ELEMENT_TYPES = ("f16", "bf16", "f32")
@@ -82,6 +83,19 @@ class KernelSpec:
     # (docs/dialect.md: arith and math ops on scalars).
     score_mod: Optional[str] = None
     mask_mod: Optional[str] = None
+    # rope: the rotated features (0: all), GPT-J's interleaved pairs instead
+    # of rotate-half, where positions come from ("pos_ids", or "indptr" for
+    # a ragged batch's indptr + offsets), Llama 3.1's frequency scaling
+    # (low_freq_factor > 0: with high_freq_factor and old_context_len), or
+    # angles from a cos_sin_cache. rope_scale and rope_theta are passed at
+    # launch.
+    rotary_dim: int = 0
+    interleave: bool = False
+    rope_positions: str = "pos_ids"
+    low_freq_factor: float = 0.0
+    high_freq_factor: float = 0.0
+    old_context_len: float = 0.0
+    cos_sin_cache: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -101,6 +115,11 @@ class KernelSpec:
         if self.kv_layout not in ("nhd", "hnd"):
             raise ValueError(f"kv_layout must be nhd or hnd, got "
                              f"{self.kv_layout!r}")
+        if self.kind == "rope":
+            self._check_rope()
+        elif (self.rotary_dim or self.interleave or self.cos_sin_cache or
+              self.low_freq_factor or self.rope_positions != "pos_ids"):
+            raise ValueError(f"{self.kind} takes no rope fields")
         if self.kind in _ATTENTION or self.kind == "append":
             if self.num_kv_heads < 1 or (self.kind != "append" and (
                     self.num_qo_heads < 1 or
@@ -153,6 +172,38 @@ class KernelSpec:
             if body is not None and "attn.yield" not in body:
                 raise ValueError(f"{field} must end with attn.yield")
 
+    def _check_rope(self):
+        if self.num_qo_heads < 1 or self.num_kv_heads < 1:
+            raise ValueError("rope: num_qo_heads and num_kv_heads (the heads "
+                             "of q and k) must be positive")
+        if self.rotary_dim == self.head_dim:
+            object.__setattr__(self, "rotary_dim", 0)
+        rd = self.rotary_dim or self.head_dim
+        if rd < 0 or rd % 2 or rd > self.head_dim:
+            raise ValueError(f"rope: rotary_dim must be even and at most "
+                             f"head_dim ({self.head_dim}), got {rd}")
+        if self.head_dim % 2:
+            raise NotImplementedError(
+                f"rope: head_dim {self.head_dim} is odd; the kernel rotates "
+                "even head dims")
+        if self.rope_positions not in ("pos_ids", "indptr"):
+            raise ValueError(f"rope: rope_positions must be pos_ids or "
+                             f"indptr, got {self.rope_positions!r}")
+        for field in ("low_freq_factor", "high_freq_factor",
+                      "old_context_len"):
+            object.__setattr__(self, field, float(getattr(self, field)))
+        if self.low_freq_factor and not (
+                0 < self.low_freq_factor < self.high_freq_factor and
+                self.old_context_len > 0):
+            raise ValueError(
+                "rope: Llama 3.1 scaling needs 0 < low_freq_factor < "
+                "high_freq_factor and old_context_len > 0, got "
+                f"{self.low_freq_factor}, {self.high_freq_factor}, "
+                f"{self.old_context_len}")
+        if self.cos_sin_cache and self.low_freq_factor:
+            raise ValueError("rope: a cos_sin_cache holds the angles; Llama "
+                             "3.1 scaling does not apply")
+
     @property
     def kv_dtype(self) -> str:
         return self.dtype_kv or self.dtype
@@ -189,6 +240,21 @@ class KernelSpec:
         if self.kind == "append":
             return (f"append_{t}_d{self.head_dim}_h{self.num_kv_heads}_"
                     f"{self.kv_layout}")
+        if self.kind == "rope":
+            parts = ["rope", t, f"d{self.head_dim}"]
+            if self.rotary_dim:
+                parts[-1] += f"r{self.rotary_dim}"
+            parts += [f"h{self.num_qo_heads}x{self.num_kv_heads}",
+                      "pos" if self.rope_positions == "pos_ids" else "indptr"]
+            if self.interleave:
+                parts.append("il")
+            if self.low_freq_factor:
+                parts.append(f"l31_{_tag(self.low_freq_factor)}_"
+                             f"{_tag(self.high_freq_factor)}_"
+                             f"{_tag(self.old_context_len)}")
+            if self.cos_sin_cache:
+                parts.append("cache")
+            return "_".join(parts)
         parts = [self.kind, t]
         if self.out_dtype != t:
             parts.append(f"to_{self.out_dtype}")
@@ -391,6 +457,49 @@ class KernelSpec:
             f" values(%v : {v}) lse(%s : {lse})\n"
             f"      outs(%o, %lse : {o}, {lse}) -> {o}, {lse}\n"
             f"  return %r#0, %r#1 : {o}, {lse}\n}}\n")
+
+    def _ir_rope(self):
+        t, d = self.dtype, self.head_dim
+        q = f"tensor<?x{self.num_qo_heads}x{d}x{t}>"
+        k = f"tensor<?x{self.num_kv_heads}x{d}x{t}>"
+        ids = "tensor<?xi32>"
+        if self.rope_positions == "pos_ids":
+            args = [f"%pos_ids: {ids}"]
+            uses = f" pos_ids(%pos_ids : {ids})"
+        else:
+            args = [f"%indptr: {ids}", f"%offsets: {ids}"]
+            uses = (f" indptr(%indptr : {ids})"
+                    f" offsets(%offsets : {ids})")
+        rd = self.rotary_dim or d
+        if self.cos_sin_cache:
+            cache = f"tensor<?x{rd}xf32>"
+            args.append(f"%cos_sin_cache: {cache}")
+            uses += f" cos_sin_cache(%cos_sin_cache : {cache})"
+        values = []
+        if not self.cos_sin_cache:
+            values = ["%rope_scale: f32", "%rope_theta: f32"]
+            uses += " rope_scale(%rope_scale) rope_theta(%rope_theta)"
+        attrs = []
+        if self.interleave:
+            attrs.append("interleave")
+        if self.rotary_dim:
+            attrs.append(f"rotary_dim = {self.rotary_dim} : i64")
+        if self.low_freq_factor:
+            attrs.append(
+                "llama31_scaling = #attn.llama31_scaling<low_freq_factor = "
+                f"{self.low_freq_factor!r}, high_freq_factor = "
+                f"{self.high_freq_factor!r}, old_context_len = "
+                f"{self.old_context_len!r}>")
+        attr_text = f" {{{', '.join(attrs)}}}" if attrs else ""
+        all_args = ([f"%q: {q}", f"%k: {k}"] + args +
+                    [f"%q_out: {q}", f"%k_out: {k}"] + values)
+        return (
+            f"func.func @{self.name}({', '.join(all_args)}) -> ({q}, {k}) {{\n"
+            f"  %q_rope = attn.rope %q{uses} outs(%q_out : {q}){attr_text}"
+            f" : {q} -> {q}\n"
+            f"  %k_rope = attn.rope %k{uses} outs(%k_out : {k}){attr_text}"
+            f" : {k} -> {k}\n"
+            f"  return %q_rope, %k_rope : {q}, {k}\n}}\n")
 
     def _ir_append(self):
         hkv, d, t = self.num_kv_heads, self.head_dim, self.dtype
