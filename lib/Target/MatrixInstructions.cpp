@@ -107,16 +107,25 @@ bool mlir::attn::isAmdChip(llvm::StringRef chip) {
       .Default(false);
 }
 
+llvm::SmallVector<MatrixInstr, 2>
+mlir::attn::getMatrixInstrs(llvm::StringRef chip, MatrixElemType type) {
+  if (isNvidiaChip(chip))
+    return {nvMmaM16N8K16(type)};
+  // gfx950 doubles the K depth of the 16x16 f16/bf16 MFMA and keeps
+  // CDNA3's, which takes head dims that are odd multiples of 16.
+  if (chip == "gfx950")
+    return {amdMfma16x16(type, 32), amdMfma16x16(type, 16)};
+  if (isAmdChip(chip))
+    return {amdMfma16x16(type, 16)};
+  return {};
+}
+
 std::optional<MatrixInstr> mlir::attn::getMatrixInstr(llvm::StringRef chip,
                                                       MatrixElemType type) {
-  if (isNvidiaChip(chip))
-    return nvMmaM16N8K16(type);
-  // gfx950 doubles the K depth of the 16x16 f16/bf16 MFMA.
-  if (chip == "gfx950")
-    return amdMfma16x16(type, 32);
-  if (isAmdChip(chip))
-    return amdMfma16x16(type, 16);
-  return std::nullopt;
+  llvm::SmallVector<MatrixInstr, 2> instrs = getMatrixInstrs(chip, type);
+  if (instrs.empty())
+    return std::nullopt;
+  return instrs.front();
 }
 
 std::optional<MatrixInstr>

@@ -90,9 +90,25 @@ const char *typeName(MatrixElemType t) {
   return t == MatrixElemType::F16 ? "f16" : "bf16";
 }
 
+void checkInstr(const char *chip, MatrixElemType type,
+                const std::optional<MatrixInstr> &mi);
+
+/// Every instruction of the chip's list, preferred first; the preferred one
+/// is what getMatrixInstr gives.
 void checkEntry(const char *chip, MatrixElemType type) {
+  llvm::SmallVector<MatrixInstr, 2> instrs = getMatrixInstrs(chip, type);
+  std::optional<MatrixInstr> preferred = getMatrixInstr(chip, type);
+  if (instrs.empty() || !preferred || preferred->name != instrs[0].name)
+    fail(std::string(chip) + ": getMatrixInstr is not the list's first");
+  if (instrs.empty())
+    checkInstr(chip, type, std::nullopt);
+  for (const MatrixInstr &mi : instrs)
+    checkInstr(chip, type, mi);
+}
+
+void checkInstr(const char *chip, MatrixElemType type,
+                const std::optional<MatrixInstr> &mi) {
   std::string entry = std::string(chip) + " " + typeName(type);
-  std::optional<MatrixInstr> mi = getMatrixInstr(chip, type);
   if (!mi) {
     fail(entry + ": no table entry");
     flushFailures();

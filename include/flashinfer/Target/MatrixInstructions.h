@@ -116,8 +116,13 @@ struct MatrixInstr {
   int64_t pagedSplitWorkgroupsPerComputeUnit = 8;
 };
 
-/// The matrix instruction to use for `elemType` on `chip` (sm_90a, gfx942,
-/// gfx950), or nullopt if the chip or type is not supported.
+/// The matrix instructions of `chip` (sm_90a, gfx942, gfx950) for
+/// `elemType`, preferred first; empty if the chip or type is not supported.
+/// A kernel takes the first whose shape divides its head dims (gfx950: the
+/// 16x16x32 MFMA, or the 16x16x16 one for odd multiples of 16).
+llvm::SmallVector<MatrixInstr, 2> getMatrixInstrs(llvm::StringRef chip,
+                                                  MatrixElemType elemType);
+/// The preferred matrix instruction (getMatrixInstrs' first), or nullopt.
 std::optional<MatrixInstr> getMatrixInstr(llvm::StringRef chip,
                                           MatrixElemType elemType);
 

@@ -91,10 +91,12 @@ LogicalResult configureVariants(OpT op, FlashAttentionConfig &cfg) {
   return success();
 }
 
-/// Checks the element type and head dims in `cfg` against the matrix
-/// instruction and the size limits.
+/// Checks the element type and head dims in `cfg` against the size limits,
+/// and sets cfg.instr to the first of the chip's matrix instructions
+/// (`instrs`, preferred first) whose shape divides the head dims.
 LogicalResult checkProblem(Operation *op, Type elem, Type outElem,
-                           const FlashAttentionConfig &cfg) {
+                           FlashAttentionConfig &cfg,
+                           ArrayRef<MatrixInstr> instrs) {
   auto fail = [&](const Twine &what) {
     return op->emitOpError() << "convert-attn-to-gpu: " << what;
   };
@@ -108,12 +110,23 @@ LogicalResult checkProblem(Operation *op, Type elem, Type outElem,
     if (d > kMaxHeadDim)
       return fail(Twine("head dim ") + Twine(d) + " exceeds " +
                   Twine(kMaxHeadDim) + ", the most the GPU lowering takes");
-  for (int64_t d : {cfg.headDim, cfg.headDimV})
-    if (d % cfg.instr.k != 0 || d % cfg.instr.m != 0 || d % cfg.instr.n != 0)
-      return fail(Twine("head dim ") + Twine(d) +
-                  " must be a multiple of the matrix instruction's M, N and "
-                  "K (" +
-                  cfg.instr.name + ")");
+  auto divides = [&](const MatrixInstr &mi) {
+    return llvm::all_of(
+        std::array<int64_t, 2>{cfg.headDim, cfg.headDimV}, [&](int64_t d) {
+          return d % mi.k == 0 && d % mi.m == 0 && d % mi.n == 0;
+        });
+  };
+  const MatrixInstr *fit = llvm::find_if(instrs, divides);
+  if (fit == instrs.end()) {
+    std::string names;
+    for (const MatrixInstr &mi : instrs)
+      names += (names.empty() ? "" : ", ") + mi.name.str();
+    return fail(Twine("head dims ") + Twine(cfg.headDim) + "/" +
+                Twine(cfg.headDimV) +
+                " must be multiples of a matrix instruction's M, N and K (" +
+                names + ")");
+  }
+  cfg.instr = *fit;
   return success();
 }
 
@@ -132,7 +145,8 @@ LogicalResult requireStaticHeads(
 
 /// Checks that `op` is something the kernel generator handles and fills in
 /// the problem part of `cfg`. Reports what is missing otherwise.
-LogicalResult configureAttention(AttentionOp op, FlashAttentionConfig &cfg) {
+LogicalResult configureAttention(AttentionOp op, FlashAttentionConfig &cfg,
+                                 ArrayRef<MatrixInstr> instrs) {
   // A ragged batch (the verifier makes the two indptrs go together).
   cfg.raggedQueries = static_cast<bool>(op.getQoIndptr());
   if (failed(configureVariants(op, cfg)))
@@ -151,14 +165,15 @@ LogicalResult configureAttention(AttentionOp op, FlashAttentionConfig &cfg) {
   cfg.numKvHeads = kType.getDimSize(1);
   cfg.headDim = qType.getDimSize(2);
   cfg.headDimV = vType.getDimSize(2);
-  return checkProblem(op, cfg.elementType, oType.getElementType(), cfg);
+  return checkProblem(op, cfg.elementType, oType.getElementType(), cfg, instrs);
 }
 
 /// The same for attn.paged_attention: batch decode (one query row per
 /// request, no qo_indptr) or batch prefill (qo_indptr) over paged caches of
 /// static head counts and head dims; the page size may be dynamic.
 LogicalResult configurePagedAttention(PagedAttentionOp op,
-                                      FlashAttentionConfig &cfg) {
+                                      FlashAttentionConfig &cfg,
+                                      ArrayRef<MatrixInstr> instrs) {
   cfg.raggedQueries = static_cast<bool>(op.getQoIndptr());
   if (failed(configureVariants(op, cfg)))
     return failure();
@@ -180,7 +195,7 @@ LogicalResult configurePagedAttention(PagedAttentionOp op,
   cfg.numKvHeads = kType.getDimSize(headDimOfCache);
   cfg.headDim = qType.getDimSize(2);
   cfg.headDimV = vType.getDimSize(3);
-  return checkProblem(op, cfg.elementType, oType.getElementType(), cfg);
+  return checkProblem(op, cfg.elementType, oType.getElementType(), cfg, instrs);
 }
 
 /// Workgroup memory bytes of the K and V tiles for `blockN`, as
@@ -889,12 +904,13 @@ struct ConvertAttnToGPUPass
     Value query = paged ? paged.getQuery() : cast<AttentionOp>(op).getQuery();
     auto elemType = getElementTypeOrSelf(query.getType());
     FlashAttentionConfig cfg;
-    cfg.instr = *getMatrixInstr(chip, elemType.isBF16() ? MatrixElemType::BF16
-                                                        : MatrixElemType::F16);
+    SmallVector<MatrixInstr, 2> instrs = getMatrixInstrs(
+        chip, elemType.isBF16() ? MatrixElemType::BF16 : MatrixElemType::F16);
+    cfg.instr = instrs.front();
     cfg.numWaves =
         numWaves > 0 ? int64_t(numWaves) : cfg.instr.wavesPerWorkgroup;
-    if (failed(paged ? configurePagedAttention(paged, cfg)
-                     : configureAttention(cast<AttentionOp>(op), cfg)))
+    if (failed(paged ? configurePagedAttention(paged, cfg, instrs)
+                     : configureAttention(cast<AttentionOp>(op), cfg, instrs)))
       return failure();
     // Decode: a query token dimension of static size 1, or a paged batch
     // (one query row per request). One wave's query tile holds the G

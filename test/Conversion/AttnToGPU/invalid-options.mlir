@@ -32,14 +32,24 @@
 // TILING-OK-SAME: query_tiles_per_wave = 1 : i64
 
 // Head dim 48 fits mma.sync m16n8k16 and gfx942's 16x16x16 MFMA but not
-// gfx950's K of 32.
+// gfx950's preferred K of 32: gfx950 takes its 16x16x16 MFMA instead (96
+// keeps the 16x16x32 one).
 // RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=sm_90a" | FileCheck %s --check-prefix=D48-OK
 // RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=gfx942" | FileCheck %s --check-prefix=D48-OK
+// RUN: flashinfer-opt %s --convert-attn-to-gpu="chip=gfx950" | FileCheck %s --check-prefixes=D48-OK,D48-GFX950
+// D48-GFX950: matrix_instruction = "v_mfma_f32_16x16x16_f16"
 // D48-OK: gpu.func @d48(%{{.*}}: memref<?x2x48xf16, strided<[?, ?, 1]>>
-// RUN: not flashinfer-opt %s --convert-attn-to-gpu="chip=gfx950" 2>&1 | FileCheck %s --check-prefix=D48-GFX950
-// D48-GFX950: error: 'attn.attention' op convert-attn-to-gpu: head dim 48 must be a multiple of the matrix instruction's M, N and K (v_mfma_f32_16x16x32_f16)
+// D48-GFX950-SAME: attn.matrix_instruction = #attn.matrix_instruction<"v_mfma_f32_16x16x16_f16">
+// D48-GFX950: matrix_instruction = "v_mfma_f32_16x16x32_f16"
+// D48-GFX950: gpu.func @d96(
+// D48-GFX950-SAME: attn.matrix_instruction = #attn.matrix_instruction<"v_mfma_f32_16x16x32_f16">
 
 func.func @d48(%q: tensor<?x2x48xf16>, %k: tensor<?x2x48xf16>, %v: tensor<?x2x48xf16>, %o: tensor<?x2x48xf16>) -> tensor<?x2x48xf16> {
   %r = attn.attention q(%q : tensor<?x2x48xf16>) k(%k : tensor<?x2x48xf16>) v(%v : tensor<?x2x48xf16>) outs(%o : tensor<?x2x48xf16>) -> tensor<?x2x48xf16>
   return %r : tensor<?x2x48xf16>
+}
+
+func.func @d96(%q: tensor<?x2x96xf16>, %k: tensor<?x2x96xf16>, %v: tensor<?x2x96xf16>, %o: tensor<?x2x96xf16>) -> tensor<?x2x96xf16> {
+  %r = attn.attention q(%q : tensor<?x2x96xf16>) k(%k : tensor<?x2x96xf16>) v(%v : tensor<?x2x96xf16>) outs(%o : tensor<?x2x96xf16>) -> tensor<?x2x96xf16>
+  return %r : tensor<?x2x96xf16>
 }

@@ -65,7 +65,7 @@ func.func @head_dim_v_huge(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: t
 
 // 72 is a multiple of mma.sync's N (8) but not of its M and K (16).
 func.func @head_dim_72(%q: tensor<?x2x72xf16>, %k: tensor<?x2x72xf16>, %v: tensor<?x2x72xf16>, %o: tensor<?x2x72xf16>) -> tensor<?x2x72xf16> {
-  // expected-error @below {{convert-attn-to-gpu: head dim 72 must be a multiple of the matrix instruction's M, N and K (mma.sync.m16n8k16.f32.f16)}}
+  // expected-error @below {{convert-attn-to-gpu: head dims 72/72 must be multiples of a matrix instruction's M, N and K (mma.sync.m16n8k16.f32.f16)}}
   %r = attn.attention q(%q : tensor<?x2x72xf16>) k(%k : tensor<?x2x72xf16>) v(%v : tensor<?x2x72xf16>) outs(%o : tensor<?x2x72xf16>) -> tensor<?x2x72xf16>
   return %r : tensor<?x2x72xf16>
 }
@@ -74,7 +74,7 @@ func.func @head_dim_72(%q: tensor<?x2x72xf16>, %k: tensor<?x2x72xf16>, %v: tenso
 
 // The value head dim is checked too.
 func.func @head_dim_v_40(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x40xf16>, %o: tensor<?x2x40xf16>) -> tensor<?x2x40xf16> {
-  // expected-error @below {{convert-attn-to-gpu: head dim 40 must be a multiple of the matrix instruction's M, N and K (mma.sync.m16n8k16.f32.f16)}}
+  // expected-error @below {{convert-attn-to-gpu: head dims 64/40 must be multiples of a matrix instruction's M, N and K (mma.sync.m16n8k16.f32.f16)}}
   %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x40xf16>) outs(%o : tensor<?x2x40xf16>) -> tensor<?x2x40xf16>
   return %r : tensor<?x2x40xf16>
 }
