@@ -4,7 +4,7 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|sequence|api|rope|bench|paged|prefill|flashinfer|profile|sanitize|all]
+#   bash scripts/device/run.sh [check|sequence|api|rope|headdims|bench|paged|prefill|flashinfer|profile|sanitize|all]
 #
 # paged: the paged batch decode matrix (KERNELS/paged, gen_kernels.py --set
 # paged) and its serving benchmark (KERNELS/paged-bench, with KERNELS/decode
@@ -120,6 +120,19 @@ if [[ $what == rope || $what == all ]]; then
     PYTHONPATH=$site FLASHINFER_CUDA_ARCH_LIST=9.0a \
       python3 scripts/device/bench_rope.py --json "$OUT/bench-rope.json" 2>&1 |
       tee "$OUT/bench-rope.log" | tail -n 22
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    unset FLASHINFER_MLIR_KERNELS
+  fi
+fi
+if [[ $what == headdims || $what == all ]]; then
+  # Head dims outside 64/128/256 (every multiple of 16 up to 256, 512 for
+  # decode) from KERNELS/headdims (build-rope-headdim-caches.sh).
+  if [[ -d $KERNELS/headdims ]]; then
+    export FLASHINFER_MLIR_KERNELS=$PWD/$KERNELS/headdims
+    echo "== head dims: python/tests/test_head_dims_gpu.py against float64"
+    python3 -m pytest -q -p no:cacheprovider -rs \
+      python/tests/test_head_dims_gpu.py --junitxml "$OUT/headdims-tests.xml" \
+      2>&1 | tee "$OUT/headdims-tests.log" | grep -vE "^\.+ *\[" | tail -n 20
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
     unset FLASHINFER_MLIR_KERNELS
   fi
