@@ -319,20 +319,8 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
     Value freq = math::Exp2Op::create(
         b, arith::MulFOp::create(b, pairsF32, exponentPerPair));
     Value scaled = arith::MulFOp::create(b, freq, rcpScale);
-    if (cfg.llama31) {
-      // s = clamp(f * slope + offset, 0, 1); f' = (1 - s) f / scale + s f.
-      Value slope = splat(cfg.llama31.getSmoothSlope());
-      Value offset = splat(cfg.llama31.getSmoothOffset());
-      Value zeros = splat(0), ones = splat(1);
-      Value smooth = arith::AddFOp::create(
-          b, arith::MulFOp::create(b, freq, slope), offset);
-      smooth = arith::MaximumFOp::create(b, smooth, zeros);
-      smooth = arith::MinimumFOp::create(b, smooth, ones);
-      Value keep = arith::SubFOp::create(b, ones, smooth);
-      Value low = arith::MulFOp::create(b, keep, scaled);
-      Value high = arith::MulFOp::create(b, smooth, freq);
-      scaled = arith::AddFOp::create(b, low, high);
-    }
+    if (cfg.llama31)
+      scaled = cfg.llama31.buildFrequency(b, b.getLoc(), freq, scaled);
     Value positions = vector::BroadcastOp::create(b, vecType(vec, f32), posF32);
     Value angle = arith::MulFOp::create(b, positions, scaled);
     cosines = math::CosOp::create(b, angle);

@@ -263,21 +263,8 @@ Value emitRope(
           Value scaleConst =
               p.scaleValue ? p.scaleValue : f32Const(ib, p.scale);
           Value scaled = arith::DivFOp::create(ib, freq, scaleConst);
-          if (p.llama31) {
-            // s = clamp(f * slope + offset, 0, 1); f' = (1 - s) f / scale + s
-            // f.
-            Value slope = f32Const(ib, p.llama31.getSmoothSlope());
-            Value offset = f32Const(ib, p.llama31.getSmoothOffset());
-            Value smooth = arith::MulFOp::create(ib, freq, slope);
-            smooth = arith::AddFOp::create(ib, smooth, offset);
-            Value zeroF = f32Const(ib, 0), oneF = f32Const(ib, 1);
-            smooth = arith::MaximumFOp::create(ib, smooth, zeroF);
-            smooth = arith::MinimumFOp::create(ib, smooth, oneF);
-            Value keep = arith::SubFOp::create(ib, oneF, smooth);
-            Value low = arith::MulFOp::create(ib, keep, scaled);
-            Value high = arith::MulFOp::create(ib, smooth, freq);
-            scaled = arith::AddFOp::create(ib, low, high);
-          }
+          if (p.llama31)
+            scaled = p.llama31.buildFrequency(ib, ib.getLoc(), freq, scaled);
           Value posF32 = indexToF32(ib, pos);
           Value angle = arith::MulFOp::create(ib, posF32, scaled);
           c = math::CosOp::create(ib, angle);

@@ -3,6 +3,7 @@
 #include "flashinfer/Dialect/Attn/IR/AttnDialect.h"
 #include "flashinfer/Dialect/Attn/IR/AttnOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -119,4 +120,28 @@ float Llama31ScalingAttr::getSmoothSlope() const {
 
 float Llama31ScalingAttr::getSmoothOffset() const {
   return static_cast<float>(-getLowFreq() / (getHighFreq() - getLowFreq()));
+}
+
+Value Llama31ScalingAttr::buildFrequency(OpBuilder &b, Location loc, Value freq,
+                                         Value scaled) const {
+  Type type = freq.getType();
+  auto constant = [&](float v) -> Value {
+    Attribute value = b.getF32FloatAttr(v);
+    if (auto vector = dyn_cast<VectorType>(type))
+      value = DenseElementsAttr::get(vector, v);
+    return arith::ConstantOp::create(b, loc, cast<TypedAttr>(value));
+  };
+  // One builder call per statement: the IR must not depend on the host
+  // compiler's argument evaluation order.
+  Value slope = constant(getSmoothSlope());
+  Value offset = constant(getSmoothOffset());
+  Value zero = constant(0.0f), one = constant(1.0f);
+  Value smooth = arith::MulFOp::create(b, loc, freq, slope);
+  smooth = arith::AddFOp::create(b, loc, smooth, offset);
+  smooth = arith::MaximumFOp::create(b, loc, smooth, zero);
+  smooth = arith::MinimumFOp::create(b, loc, smooth, one);
+  Value keep = arith::SubFOp::create(b, loc, one, smooth);
+  Value low = arith::MulFOp::create(b, loc, keep, scaled);
+  Value high = arith::MulFOp::create(b, loc, smooth, freq);
+  return arith::AddFOp::create(b, loc, low, high);
 }

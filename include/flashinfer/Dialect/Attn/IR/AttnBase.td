@@ -116,6 +116,13 @@ def Attn_Llama31ScalingAttr : AttrDef<Attn_Dialect, "Llama31Scaling"> {
     /// `s = clamp(f * slope + offset, 0, 1)` for frequency `f`.
     float getSmoothSlope() const;
     float getSmoothOffset() const;
+    /// Builds the rescaled frequency `(1 - s) * scaled + s * freq` of the
+    /// f32 (scalar or vector) frequencies `freq`, `scaled` being
+    /// `freq / rope_scale`: the one formula the reference lowering and the
+    /// GPU kernel both emit.
+    ::mlir::Value buildFrequency(::mlir::OpBuilder &builder,
+                                 ::mlir::Location loc, ::mlir::Value freq,
+                                 ::mlir::Value scaled) const;
   }];
 }
 
