@@ -115,6 +115,9 @@ def aot_specs() -> List[KernelSpec]:
     return (attention_specs() + split_head_dim_specs() +
             attention_specs(DTYPES, launch_soft_cap=True, **SOFT_CAP_AT) +
             attention_specs(DTYPES, launch_window=True, **WINDOW_AT) +
+            # Both switches at once (Gemma 2's soft-capped sliding layers).
+            attention_specs(DTYPES, launch_soft_cap=True, launch_window=True,
+                            **WINDOW_AT) +
             attention_specs(DTYPES, pos_encoding="alibi", **ALIBI_AT) +
             [spec for at in SINKS_AT for window in (False, True)
              for spec in attention_specs(DTYPES, kinds=_BATCH_KINDS,
