@@ -874,17 +874,23 @@ def rope(q, k, q_out, k_out, pos_ids=None, indptr=None, offsets=None,
             raise ValueError(f"{what}: rope_scale and rope_theta must be "
                              f"finite and > 0, got {scale} and {theta}")
         args["rope_scale"], args["rope_theta"] = scale, theta
-    low = high = context = 0.0
-    if llama31 is not None:
-        low, high, context = (float(x) for x in llama31)
-    spec = KernelSpec("rope", t, d, hq, k.shape[1],
-                      rotary_dim=0 if rd == d else rd,
-                      interleave=bool(interleave),
-                      rope_positions="pos_ids" if pos_ids is not None
-                      else "indptr",
-                      low_freq_factor=low, high_freq_factor=high,
-                      old_context_len=context,
-                      cos_sin_cache=cos_sin_cache is not None)
+    llama31 = None if llama31 is None else tuple(float(x) for x in llama31)
+    # The kernel of these fields, looked up once (the per-call cost matters
+    # at decode sizes).
+    key = (t, d, hq, k.shape[1], rd, bool(interleave), pos_ids is not None,
+           llama31, cos_sin_cache is not None, device)
+    launch = _rope_launchers.get(key)
+    if launch is None:
+        low, high, context = llama31 or (0.0, 0.0, 0.0)
+        spec = KernelSpec("rope", t, d, hq, k.shape[1],
+                          rotary_dim=0 if rd == d else rd,
+                          interleave=bool(interleave),
+                          rope_positions="pos_ids" if pos_ids is not None
+                          else "indptr",
+                          low_freq_factor=low, high_freq_factor=high,
+                          old_context_len=context,
+                          cos_sin_cache=cos_sin_cache is not None)
+        launch = _rope_launchers[key] = launcher(spec, device)
     for name, out, src in (("q_out", q_out, q), ("k_out", k_out, k)):
         if out.shape != src.shape or out.dtype != src.dtype:
             raise ValueError(f"{what}: {name} must be {tuple(src.shape)} "
@@ -892,5 +898,7 @@ def rope(q, k, q_out, k_out, pos_ids=None, indptr=None, offsets=None,
                              f"{out.dtype}")
     if nnz == 0:
         return
-    launcher(spec, device)(input=q, input_1=k, output=q_out, output_1=k_out,
-                           **args)
+    launch(input=q, input_1=k, output=q_out, output_1=k_out, **args)
+
+
+_rope_launchers = {}

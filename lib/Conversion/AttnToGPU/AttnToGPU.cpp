@@ -1167,6 +1167,7 @@ struct ConvertAttnToGPUPass
         named("positions",
               str(cfg.raggedPositions ? "indptr_offsets" : "pos_ids")),
         named("elements_per_thread", i64(tiling->elementsPerThread)),
+        named("heads_per_thread", i64(tiling->headsPerThread)),
         named("tokens_per_workgroup", i64(tiling->tokensPerWorkgroup))};
     // The launch values' params below are then only the op's defaults.
     if (!launchValues.empty())
@@ -1191,8 +1192,7 @@ struct ConvertAttnToGPUPass
                                           i64(tiling->tokensPerWorkgroup)}))});
     return SmallVector<KernelAttr>{makeKernelAttr(
         builder, *kernel, op->getName().getStringRef(), tiling->threads,
-        {grid, i64(cfg.numHeads / tiling->headsPerWorkgroup), i64(1)}, 0,
-        params, args)};
+        {grid, i64(1), i64(1)}, 0, params, args)};
   }
 
   /// An empty `gpu.module @<func>_kernels` at the end of the module, which

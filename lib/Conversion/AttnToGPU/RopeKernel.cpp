@@ -47,14 +47,16 @@ FailureOr<RopeTiling> mlir::attn::getRopeTiling(const RopeKernelConfig &cfg) {
   tiling.lanesPerHead = d / (2 * vec);
   if (tiling.lanesPerHead > kMaxWorkgroupThreads)
     return failure();
-  // As many heads as fit (a divisor of the head count), then tokens up to
-  // 256 threads so that small heads still fill a workgroup.
-  int64_t heads = cfg.numHeads;
-  while (heads * tiling.lanesPerHead > kMaxWorkgroupThreads ||
-         cfg.numHeads % heads != 0)
+  // A lane computes its pairs' cos and sin once and rotates them in up to
+  // kMaxHeadsPerThread heads (a divisor of the head count); tokens fill the
+  // workgroup up to 256 threads.
+  int64_t heads = std::min(cfg.numHeads, kMaxHeadsPerThread);
+  while (cfg.numHeads % heads != 0)
     --heads;
-  tiling.headsPerWorkgroup = heads;
-  int64_t perToken = heads * tiling.lanesPerHead;
+  tiling.headsPerThread = heads;
+  int64_t perToken = cfg.numHeads / heads * tiling.lanesPerHead;
+  if (perToken > kMaxWorkgroupThreads)
+    return failure();
   tiling.tokensPerWorkgroup = std::max<int64_t>(1, 256 / perToken);
   tiling.threads = tiling.tokensPerWorkgroup * perToken;
   return tiling;
@@ -131,29 +133,27 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
     thetaArg = func.getArgument(argIndex++);
   int64_t vec = tiling.elementsPerThread, lanes = tiling.lanesPerHead;
 
-  // This lane's token, head and features.
+  // This lane's token, heads and features.
   // One builder call per statement where several create ops: the IR must
   // not depend on the host compiler's argument evaluation order.
   Value zero = idx(0), one = idx(1);
+  int64_t headGroups = cfg.numHeads / tiling.headsPerThread;
   Value lanesPerHead = idx(lanes);
-  Value headsPerGroup = idx(tiling.headsPerWorkgroup);
+  Value groupCount = idx(headGroups);
   Value tokensPerGroup = idx(tiling.tokensPerWorkgroup);
-  Value lanesPerToken = idx(lanes * tiling.headsPerWorkgroup);
+  Value lanesPerToken = idx(lanes * headGroups);
+  Value headsPerThread = idx(tiling.headsPerThread);
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value lane = arith::RemUIOp::create(b, tid, lanesPerHead);
-  Value headInGroup = arith::RemUIOp::create(
-      b, arith::DivUIOp::create(b, tid, lanesPerHead), headsPerGroup);
+  Value group = arith::RemUIOp::create(
+      b, arith::DivUIOp::create(b, tid, lanesPerHead), groupCount);
   Value tokenInGroup = arith::DivUIOp::create(b, tid, lanesPerToken);
   Value token = arith::AddIOp::create(
       b,
       arith::MulIOp::create(b, gpu::BlockIdOp::create(b, gpu::Dimension::x),
                             tokensPerGroup),
       tokenInGroup);
-  Value head = arith::AddIOp::create(
-      b,
-      arith::MulIOp::create(b, gpu::BlockIdOp::create(b, gpu::Dimension::y),
-                            headsPerGroup),
-      headInGroup);
+  Value firstHead = arith::MulIOp::create(b, group, headsPerThread);
   Value tokens = dimOf(input, 0);
   guardBy(cmp(P::slt, token, tokens));
 
@@ -217,7 +217,7 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
   int64_t rotaryLanes = cfg.rotaryDim / (2 * vec);
   auto vecType = [&](int64_t n, Type t) { return VectorType::get({n}, t); };
   int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
-  auto loadRow = [&](Value d, int64_t n) {
+  auto loadRow = [&](Value head, Value d, int64_t n) {
     auto load = vector::LoadOp::create(b, vecType(n, elem), input,
                                        ValueRange{token, head, d});
     // Rows are only as aligned as one vector (the manifest's "align").
@@ -227,7 +227,7 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
       v = arith::ExtFOp::create(b, vecType(n, f32), v);
     return v;
   };
-  auto storeRow = [&](Value v, Value d) {
+  auto storeRow = [&](Value v, Value head, Value d) {
     auto type = cast<VectorType>(v.getType());
     if (!elem.isF32())
       v = arith::TruncFOp::create(b, vecType(type.getNumElements(), elem), v);
@@ -238,6 +238,12 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
   Value chunkWidth = idx(2 * vec), rotaryLaneCount = idx(rotaryLanes);
   Value halfRotary = idx(cfg.rotaryDim / 2), pairsPerLane = idx(vec);
   Value chunkStart = arith::MulIOp::create(b, lane, chunkWidth);
+  // The thread's heads, unrolled: their loads are independent.
+  SmallVector<Value> heads;
+  for (int64_t j = 0; j < tiling.headsPerThread; ++j)
+    heads.push_back(
+        j == 0 ? firstHead
+               : arith::AddIOp::create(b, firstHead, idx(j)).getResult());
   if (rotaryLanes < lanes) {
     auto rotary = scf::IfOp::create(b, cmp(P::slt, lane, rotaryLaneCount),
                                     /*withElseRegion=*/true);
@@ -245,7 +251,11 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
       // Past rotary_dim: a copy (a no-op in place).
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(rotary.elseBlock());
-      storeRow(loadRow(chunkStart, 2 * vec), chunkStart);
+      SmallVector<Value> rows;
+      for (Value head : heads)
+        rows.push_back(loadRow(head, chunkStart, 2 * vec));
+      for (auto [head, row] : llvm::zip(heads, rows))
+        storeRow(row, head, chunkStart);
     }
     b.setInsertionPointToStart(rotary.thenBlock());
   }
@@ -254,23 +264,25 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
   Value halfOn;
   if (!cfg.interleave || cfg.cosSinCache)
     halfOn = arith::AddIOp::create(b, firstPair, halfRotary);
-  // The vec pairs' first and second elements, as [vec] f32.
-  Value xs, ys;
-  Value firstAt, secondAt;
-  if (cfg.interleave) {
-    Value both = loadRow(chunkStart, 2 * vec);
-    SmallVector<int64_t> evens, odds;
-    for (int64_t j = 0; j < vec; ++j) {
-      evens.push_back(2 * j);
-      odds.push_back(2 * j + 1);
+  Value firstAt = firstPair, secondAt = halfOn;
+  // Each head's vec pairs' first and second elements, as [vec] f32.
+  SmallVector<std::pair<Value, Value>> pairs;
+  for (Value head : heads) {
+    if (cfg.interleave) {
+      Value both = loadRow(head, chunkStart, 2 * vec);
+      SmallVector<int64_t> evens, odds;
+      for (int64_t j = 0; j < vec; ++j) {
+        evens.push_back(2 * j);
+        odds.push_back(2 * j + 1);
+      }
+      Value xs = vector::ShuffleOp::create(b, both, both, evens);
+      Value ys = vector::ShuffleOp::create(b, both, both, odds);
+      pairs.push_back({xs, ys});
+    } else {
+      Value xs = loadRow(head, firstAt, vec);
+      Value ys = loadRow(head, secondAt, vec);
+      pairs.push_back({xs, ys});
     }
-    xs = vector::ShuffleOp::create(b, both, both, evens);
-    ys = vector::ShuffleOp::create(b, both, both, odds);
-  } else {
-    firstAt = firstPair;
-    secondAt = halfOn;
-    xs = loadRow(firstAt, vec);
-    ys = loadRow(secondAt, vec);
   }
   // cos and sin of each pair's angle.
   Value cosines, sines;
@@ -326,23 +338,27 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
     cosines = math::CosOp::create(b, angle);
     sines = math::SinOp::create(b, angle);
   }
-  // (x, y) -> (x cos - y sin, y cos + x sin).
-  Value xCos = arith::MulFOp::create(b, xs, cosines);
-  Value ySin = arith::MulFOp::create(b, ys, sines);
-  Value yCos = arith::MulFOp::create(b, ys, cosines);
-  Value xSin = arith::MulFOp::create(b, xs, sines);
-  Value xOut = arith::SubFOp::create(b, xCos, ySin);
-  Value yOut = arith::AddFOp::create(b, yCos, xSin);
-  if (cfg.interleave) {
-    SmallVector<int64_t> zipped;
-    for (int64_t j = 0; j < vec; ++j) {
-      zipped.push_back(j);
-      zipped.push_back(vec + j);
+  // (x, y) -> (x cos - y sin, y cos + x sin), in each head.
+  for (auto [head, pair] : llvm::zip(heads, pairs)) {
+    auto [xs, ys] = pair;
+    Value xCos = arith::MulFOp::create(b, xs, cosines);
+    Value ySin = arith::MulFOp::create(b, ys, sines);
+    Value yCos = arith::MulFOp::create(b, ys, cosines);
+    Value xSin = arith::MulFOp::create(b, xs, sines);
+    Value xOut = arith::SubFOp::create(b, xCos, ySin);
+    Value yOut = arith::AddFOp::create(b, yCos, xSin);
+    if (cfg.interleave) {
+      SmallVector<int64_t> zipped;
+      for (int64_t j = 0; j < vec; ++j) {
+        zipped.push_back(j);
+        zipped.push_back(vec + j);
+      }
+      storeRow(vector::ShuffleOp::create(b, xOut, yOut, zipped), head,
+               chunkStart);
+    } else {
+      storeRow(xOut, head, firstAt);
+      storeRow(yOut, head, secondAt);
     }
-    storeRow(vector::ShuffleOp::create(b, xOut, yOut, zipped), chunkStart);
-  } else {
-    storeRow(xOut, firstAt);
-    storeRow(yOut, secondAt);
   }
   b.setInsertionPointToEnd(&func.getBody().front());
   gpu::ReturnOp::create(b);

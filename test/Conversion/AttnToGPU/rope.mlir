@@ -1,41 +1,49 @@
 // RUN: flashinfer-opt %s --convert-attn-to-gpu=chip=sm_90a --canonicalize --split-input-file | FileCheck %s
 
-// attn.rope: each lane reads 2 x 8 features (two 16-byte vectors) of one
-// head of one token, rotates them in f32 and writes them back. Rotate-half
-// lanes read pair indices [8 l, 8 l + 8) and their partners 64 features on;
-// each pair's frequency is 2^(-2i log2(theta) / rotary_dim), its angle
-// pos * f, and (x, y) becomes (x cos - y sin, y cos + x sin).
+// attn.rope: each lane handles 2 x 8 features (two 16-byte vectors) of up
+// to 8 heads of one token: it computes its pairs' frequencies, angles, cos
+// and sin once, then reads, rotates in f32 and writes them in each head.
+// Rotate-half lanes take pair indices [8 l, 8 l + 8) and their partners 64
+// features on; each pair's frequency is 2^(-2i log2(theta) / rotary_dim),
+// its angle pos * f, and (x, y) becomes (x cos - y sin, y cos + x sin).
 
-// f16, 32 heads of 128, positions from pos_ids: 8 lanes a head, one token a
-// workgroup of 256 threads.
+// f16, 32 heads of 128, positions from pos_ids: 8 lanes cover a head, 4
+// lane groups the token's 32 heads (8 each), 8 tokens a workgroup of 256.
 //
 // CHECK-LABEL: attn.kernel_manifest @rope_q_kernels
 // CHECK-SAME: arguments = ["input", "pos_ids", "output"]
 // CHECK-SAME: {align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "input", rank = 3 : i64, shape = [-1, 32, 128]}
 // CHECK-SAME: name = "pos_ids", rank = 1 : i64, shape = [{dim = ["input", 0]}]}
 // CHECK-SAME: {align = 16 : i64, dtype = "f16", kind = "memref", layout = "strided", name = "output", rank = 3 : i64, shape = [{dim = ["input", 0]}, 32, 128]}
-// CHECK-SAME: block = [256, 1, 1], grid = [{ceil_div = ["input", 0, 1]}, 1, 1], name = "rope_q", op = "attn.rope"
-// CHECK-SAME: params = {elements_per_thread = 8 : i64, head_dim = 128 : i64, interleave = false, num_heads = 32 : i64, positions = "pos_ids", rope_scale = 1.000000e+00 : f32, rope_theta = 1.000000e+04 : f32, rotary_dim = 128 : i64, tokens_per_workgroup = 1 : i64}
+// CHECK-SAME: block = [256, 1, 1], grid = [{ceil_div = ["input", 0, 8]}, 1, 1], name = "rope_q", op = "attn.rope"
+// CHECK-SAME: params = {elements_per_thread = 8 : i64, head_dim = 128 : i64, heads_per_thread = 8 : i64, interleave = false, num_heads = 32 : i64, positions = "pos_ids", rope_scale = 1.000000e+00 : f32, rope_theta = 1.000000e+04 : f32, rotary_dim = 128 : i64, tokens_per_workgroup = 8 : i64}
 // CHECK: gpu.func @rope_q(%[[IN:[^:]*]]: memref<?x32x128xf16, strided<[?, ?, 1]>>, %[[POS:[^:]*]]: memref<?xi32>, %[[OUT:[^:]*]]: memref<?x32x128xf16, strided<[?, ?, 1]>>) kernel
 // -2 log2(1e4) / 128 = -0.2076...
 // CHECK-DAG: %[[EXPO:.*]] = arith.constant dense<-0.2076{{[0-9]*}}> : vector<8xf32>
 // CHECK-DAG: %[[IOTA:.*]] = arith.constant dense<[0.000000e+00, 1.000000e+00, {{.*}}, 7.000000e+00]> : vector<8xf32>
 // CHECK: %[[T:.*]] = gpu.thread_id x
 // CHECK: %[[LANE:.*]] = arith.remui %[[T]], %c8
+// CHECK: %[[G0:.*]] = arith.divui %[[T]], %c8
+// CHECK: %[[GROUP:.*]] = arith.remui %[[G0]], %c4
+// CHECK: %[[TIG:.*]] = arith.divui %[[T]], %c32
 // CHECK: %[[BX:.*]] = gpu.block_id x
-// CHECK: %[[TOKEN:.*]] = arith.addi %[[BX]], %{{.*}}
-// CHECK: %[[HEAD:.*]] = arith.addi
+// CHECK: %[[B8:.*]] = arith.muli %[[BX]], %c8
+// CHECK: %[[TOKEN:.*]] = arith.addi %[[B8]], %[[TIG]]
+// CHECK: %[[H0:.*]] = arith.muli %[[GROUP]], %c8
 // CHECK: %[[N:.*]] = memref.dim %[[IN]], %c0
 // CHECK: scf.if %{{.*}}
 // CHECK:   %[[P0:.*]] = memref.load %[[POS]][%[[TOKEN]]]
 // CHECK:   %[[P:.*]] = arith.sitofp
+// CHECK:   %[[H1:.*]] = arith.addi %[[H0]], %c1
 // CHECK-NOT: scf.if
 // CHECK:   %[[D:.*]] = arith.muli %[[LANE]], %c8
 // CHECK:   %[[D2:.*]] = arith.addi %[[D]], %c64
-// CHECK:   %[[X:.*]] = vector.load %[[IN]][%[[TOKEN]], %[[HEAD]], %[[D]]] {alignment = 16 : i64} {{.*}} vector<8xf16>
+// CHECK:   %[[X:.*]] = vector.load %[[IN]][%[[TOKEN]], %[[H0]], %[[D]]] {alignment = 16 : i64} {{.*}} vector<8xf16>
 // CHECK:   %[[XF:.*]] = arith.extf %[[X]]
-// CHECK:   %[[Y:.*]] = vector.load %[[IN]][%[[TOKEN]], %[[HEAD]], %[[D2]]] {alignment = 16 : i64} {{.*}} vector<8xf16>
+// CHECK:   %[[Y:.*]] = vector.load %[[IN]][%[[TOKEN]], %[[H0]], %[[D2]]] {alignment = 16 : i64} {{.*}} vector<8xf16>
 // CHECK:   %[[YF:.*]] = arith.extf %[[Y]]
+// CHECK:   vector.load %[[IN]][%[[TOKEN]], %[[H1]], %[[D]]]
+// The cos and sin are computed once for the 8 heads.
 // CHECK:   %[[PAIRS:.*]] = arith.addf %{{.*}}, %[[IOTA]] : vector<8xf32>
 // CHECK:   %[[E:.*]] = arith.mulf %[[PAIRS]], %[[EXPO]] : vector<8xf32>
 // CHECK:   %[[F:.*]] = math.exp2 %[[E]] : vector<8xf32>
@@ -43,6 +51,7 @@
 // CHECK:   %[[A:.*]] = arith.mulf %[[PV]], %[[F]] : vector<8xf32>
 // CHECK:   %[[C:.*]] = math.cos %[[A]] : vector<8xf32>
 // CHECK:   %[[S:.*]] = math.sin %[[A]] : vector<8xf32>
+// CHECK-NOT: math.cos
 // CHECK:   %[[XC:.*]] = arith.mulf %[[XF]], %[[C]]
 // CHECK:   %[[YS:.*]] = arith.mulf %[[YF]], %[[S]]
 // CHECK:   %[[YC:.*]] = arith.mulf %[[YF]], %[[C]]
@@ -50,9 +59,10 @@
 // CHECK:   %[[XO:.*]] = arith.subf %[[XC]], %[[YS]]
 // CHECK:   %[[YO:.*]] = arith.addf %[[YC]], %[[XS]]
 // CHECK:   %[[XT:.*]] = arith.truncf %[[XO]]
-// CHECK:   vector.store %[[XT]], %[[OUT]][%[[TOKEN]], %[[HEAD]], %[[D]]] {alignment = 16 : i64}
+// CHECK:   vector.store %[[XT]], %[[OUT]][%[[TOKEN]], %[[H0]], %[[D]]] {alignment = 16 : i64}
 // CHECK:   %[[YT:.*]] = arith.truncf %[[YO]]
-// CHECK:   vector.store %[[YT]], %[[OUT]][%[[TOKEN]], %[[HEAD]], %[[D2]]] {alignment = 16 : i64}
+// CHECK:   vector.store %[[YT]], %[[OUT]][%[[TOKEN]], %[[H0]], %[[D2]]] {alignment = 16 : i64}
+// CHECK:   vector.store %{{.*}}, %[[OUT]][%[[TOKEN]], %[[H1]], %[[D]]]
 func.func @rope_q(%q: tensor<?x32x128xf16>, %pos: tensor<?xi32>, %qo: tensor<?x32x128xf16>) -> tensor<?x32x128xf16> {
   %a = attn.rope %q pos_ids(%pos : tensor<?xi32>) outs(%qo : tensor<?x32x128xf16>) : tensor<?x32x128xf16> -> tensor<?x32x128xf16>
   return %a : tensor<?x32x128xf16>
@@ -62,7 +72,7 @@ func.func @rope_q(%q: tensor<?x32x128xf16>, %pos: tensor<?xi32>, %qo: tensor<?x3
 
 // bf16, 2 heads of 64, interleaved on rotary_dim 32, Llama 3.1's scaling,
 // positions from indptr + offsets: 4 lanes a head (2 rotating, 2 copying),
-// 32 tokens a workgroup. The token's request is found by bisection of
+// each in both heads, 64 tokens a workgroup. The token's request is found by bisection of
 // indptr; a token outside the rows of that request, or a request without an
 // offset, is not written. offsets has one entry per request.
 //
@@ -70,8 +80,8 @@ func.func @rope_q(%q: tensor<?x32x128xf16>, %pos: tensor<?xi32>, %qo: tensor<?x3
 // CHECK-SAME: arguments = ["input", "indptr", "offsets", "output"]
 // CHECK-SAME: name = "indptr", rank = 1 : i64, shape = [-1]}
 // CHECK-SAME: name = "offsets", rank = 1 : i64, shape = [{add = [{dim = ["indptr", 0]}, -1]}]}
-// CHECK-SAME: block = [256, 1, 1], grid = [{ceil_div = ["input", 0, 32]}, 1, 1]
-// CHECK-SAME: high_freq_factor = 4.000000e+00 : f32, interleave = true, low_freq_factor = 1.000000e+00 : f32, num_heads = 2 : i64, old_context_len = 8.192000e+03 : f32, positions = "indptr_offsets", rope_scale = 8.000000e+00 : f32, rope_theta = 5.000000e+05 : f32, rotary_dim = 32 : i64, tokens_per_workgroup = 32 : i64
+// CHECK-SAME: block = [256, 1, 1], grid = [{ceil_div = ["input", 0, 64]}, 1, 1]
+// CHECK-SAME: heads_per_thread = 2 : i64, high_freq_factor = 4.000000e+00 : f32, interleave = true, low_freq_factor = 1.000000e+00 : f32, num_heads = 2 : i64, old_context_len = 8.192000e+03 : f32, positions = "indptr_offsets", rope_scale = 8.000000e+00 : f32, rope_theta = 5.000000e+05 : f32, rotary_dim = 32 : i64, tokens_per_workgroup = 64 : i64
 // CHECK: gpu.func @rope_k(%[[IN:[^:]*]]: memref<?x2x64xbf16, strided<[?, ?, 1]>>, %[[IP:[^:]*]]: memref<?xi32>, %[[OFF:[^:]*]]: memref<?xi32>, %[[OUT:[^:]*]]: memref<?x2x64xbf16, strided<[?, ?, 1]>>) kernel
 // CHECK-DAG: %[[ONE:.*]] = arith.constant dense<1.000000e+00> : vector<8xf32>
 // CHECK-DAG: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
@@ -144,14 +154,15 @@ func.func @rope_k(%k: tensor<?x2x64xbf16>, %ip: tensor<?xi32>, %off: tensor<?xi3
 // Angles from a cos/sin cache (vLLM's layout, [max_position, 64] f32): a
 // position outside the cache is not written; lane l reads cos at columns
 // [4 l, 4 l + 4) of the position's row and sin 32 columns on. f32, 4 heads
-// of 64: 8 lanes of 2 x 4 features a head, 8 tokens a workgroup. q and k
+// of 64: 8 lanes of 2 x 4 features in each of the 4 heads, 32 tokens a
+// workgroup. q and k
 // in one function are one launch sequence of two kernels sharing the
 // positions and the cache.
 //
 // CHECK-LABEL: attn.kernel_manifest @rope_qk_kernels
 // CHECK-SAME: arguments = ["input", "pos_ids", "cos_sin_cache", "output", "input_1", "output_1"]
 // CHECK-SAME: name = "cos_sin_cache", rank = 2 : i64, shape = [-1, 64]}
-// CHECK-SAME: block = [256, 1, 1], grid = [{ceil_div = ["input", 0, 8]}, 1, 1], name = "rope_qk_0"
+// CHECK-SAME: block = [256, 1, 1], grid = [{ceil_div = ["input", 0, 32]}, 1, 1], name = "rope_qk_0"
 // CHECK-SAME: angles = "cos_sin_cache", elements_per_thread = 4 : i64
 // CHECK-SAME: name = "rope_qk_1"
 // CHECK-SAME: launches = [#attn.launch<kernel = "rope_qk_0", arguments = [0, 1, 2, 3]>, #attn.launch<kernel = "rope_qk_1", arguments = [4, 1, 2, 5]>]

@@ -194,15 +194,19 @@ struct RopeKernelConfig {
 };
 
 /// How a rope kernel's threads cover tokens, heads and features: a lane
-/// handles 2 * elementsPerThread features of one head (two vectors of the
-/// rotate-half pairs, or one vector of interleaved pairs, or a copy past
-/// rotaryDim); lanesPerHead lanes cover a head, headsPerWorkgroup heads and
+/// handles 2 * elementsPerThread features (two vectors of the rotate-half
+/// pairs, or one vector of interleaved pairs, or a copy past rotaryDim) in
+/// each of headsPerThread heads, reusing its pairs' cos and sin;
+/// lanesPerHead lanes cover a head's features, all of a token's heads and
 /// tokensPerWorkgroup tokens a workgroup. Grid: (ceil(tokens /
-/// tokensPerWorkgroup), numHeads / headsPerWorkgroup, 1).
+/// tokensPerWorkgroup), 1, 1).
 struct RopeTiling {
-  int64_t elementsPerThread = 1, lanesPerHead = 1, headsPerWorkgroup = 1,
+  int64_t elementsPerThread = 1, lanesPerHead = 1, headsPerThread = 1,
           tokensPerWorkgroup = 1, threads = 1;
 };
+
+/// The most heads one rope lane rotates with the same cos and sin.
+inline constexpr int64_t kMaxHeadsPerThread = 8;
 
 /// The tiling of `config`, or failure when no vector width divides its dims
 /// (an odd head dim) or a head needs more than a workgroup's threads.
