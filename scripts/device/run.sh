@@ -119,7 +119,7 @@ if [[ $what == rope || $what == all ]]; then
     fi
     PYTHONPATH=$site FLASHINFER_CUDA_ARCH_LIST=9.0a \
       python3 scripts/device/bench_rope.py --json "$OUT/bench-rope.json" 2>&1 |
-      tee "$OUT/bench-rope.log" | tail -n 22
+      tee "$OUT/bench-rope.log" | tail -n 34
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
     unset FLASHINFER_MLIR_KERNELS
   fi
