@@ -37,6 +37,7 @@ DTYPES = {
     "f16": 1, "bf16": 2, "f32": 3, "f64": 4, "f8E4M3FN": 5, "f8E5M2": 6,
     "i1": 7, "i8": 8, "i16": 9, "i32": 10, "i64": 11, "ui8": 12,
 }
+_DTYPE_I64, _DTYPE_F64 = DTYPES["i64"], DTYPES["f64"]
 _ARG_TENSOR = 1
 _ARG_SCALAR = 2
 _BACKENDS = {0: "auto", 1: "cuda", 2: "hip"}
@@ -340,10 +341,16 @@ def _is_torch_tensor(x) -> bool:
 
 
 def _torch_dtype_name(dtype) -> str:
-    name = str(dtype).replace("torch.", "")
-    if name not in _TORCH_DTYPES:
-        raise TypeError(f"unsupported tensor dtype {dtype}")
-    return _TORCH_DTYPES[name]
+    name = _torch_dtype_names.get(dtype)
+    if name is None:
+        text = str(dtype).replace("torch.", "")
+        if text not in _TORCH_DTYPES:
+            raise TypeError(f"unsupported tensor dtype {dtype}")
+        name = _torch_dtype_names[dtype] = _TORCH_DTYPES[text]
+    return name
+
+
+_torch_dtype_names = {}
 
 
 class Kernel:
@@ -360,55 +367,66 @@ class Kernel:
         ]
         self.params = json.loads(lib.fimlir_kernel_params_json(handle).decode())
 
+    def _label(self, i: int) -> str:
+        return (f"argument {i} '{self.arg_names[i]}'"
+                if i < len(self.arg_names) else f"argument {i}")
+
     def _pack(self, args):
+        # On every launch: the messages' labels are made only on errors.
         packed = (_Arg * max(len(args), 1))()
         cuda_device = None
         for i, value in enumerate(args):
             slot = packed[i]
-            label = (f"argument {i} '{self.arg_names[i]}'"
-                     if i < len(self.arg_names) else f"argument {i}")
-            if isinstance(value, bool) or isinstance(value, int):
+            if isinstance(value, (bool, int)):
                 slot.kind = _ARG_SCALAR
-                slot.u.scalar.dtype = DTYPES["i64"]
+                slot.u.scalar.dtype = _DTYPE_I64
                 if not -(1 << 63) <= int(value) < (1 << 63):
-                    raise RuntimeError(f"kernel '{self.name}': {label}: value {value} does not fit in i64")
+                    raise RuntimeError(f"kernel '{self.name}': "
+                                       f"{self._label(i)}: value {value} does "
+                                       "not fit in i64")
                 slot.u.scalar.value.i = int(value)
             elif isinstance(value, float):
                 slot.kind = _ARG_SCALAR
-                slot.u.scalar.dtype = DTYPES["f64"]
+                slot.u.scalar.dtype = _DTYPE_F64
                 slot.u.scalar.value.f = value
             elif isinstance(value, DeviceTensor):
-                self._fill_tensor(slot, label, value.data, value.shape,
+                self._fill_tensor(slot, i, value.data, value.shape,
                                   value.strides, value.dtype)
             elif _is_torch_tensor(value):
-                if value.device.type != "cuda":
+                device = value.device
+                if device.type != "cuda":
                     raise RuntimeError(
-                        f"kernel '{self.name}': {label}: tensor is on "
-                        f"{value.device}, expected a GPU tensor")
-                cuda_device = value.device
-                self._fill_tensor(slot, label, value.data_ptr(), tuple(value.shape),
-                                  tuple(value.stride()), _torch_dtype_name(value.dtype))
+                        f"kernel '{self.name}': {self._label(i)}: tensor is "
+                        f"on {device}, expected a GPU tensor")
+                cuda_device = device
+                self._fill_tensor(slot, i, value.data_ptr(), value.shape,
+                                  value.stride(),
+                                  _torch_dtype_name(value.dtype))
             else:
                 raise TypeError(
-                    f"kernel '{self.name}': {label}: expected a tensor, int or "
-                    f"float, got {type(value).__name__}")
+                    f"kernel '{self.name}': {self._label(i)}: expected a "
+                    f"tensor, int or float, got {type(value).__name__}")
         return packed, cuda_device
 
-    def _fill_tensor(self, slot, label, data, shape, strides, dtype):
-        if len(shape) > MAX_RANK or len(strides) != len(shape):
+    def _fill_tensor(self, slot, i, data, shape, strides, dtype):
+        rank = len(shape)
+        if rank > MAX_RANK or len(strides) != rank:
             raise RuntimeError(
-                f"kernel '{self.name}': {label}: tensor of rank {len(shape)} "
-                f"is not supported (at most {MAX_RANK})")
-        if dtype not in DTYPES:
-            raise TypeError(f"kernel '{self.name}': {label}: unknown dtype {dtype!r}")
+                f"kernel '{self.name}': {self._label(i)}: tensor of rank "
+                f"{rank} is not supported (at most {MAX_RANK})")
+        code = DTYPES.get(dtype)
+        if code is None:
+            raise TypeError(f"kernel '{self.name}': {self._label(i)}: unknown "
+                            f"dtype {dtype!r}")
         slot.kind = _ARG_TENSOR
         t = slot.u.tensor
         t.data = data or None
-        t.rank = len(shape)
-        t.dtype = DTYPES[dtype]
-        for d, (size, stride) in enumerate(zip(shape, strides)):
-            t.sizes[d] = size
-            t.strides[d] = stride
+        t.rank = rank
+        t.dtype = code
+        sizes, stride_slots = t.sizes, t.strides
+        for d in range(rank):
+            sizes[d] = shape[d]
+            stride_slots[d] = strides[d]
 
     def info(self, *args) -> dict:
         """Launch shape for these arguments: grid, block, dynamic shared memory."""
@@ -456,6 +474,7 @@ class Sequence:
             if lib.fimlir_module_sequence_arg_is_workspace(module._handle, i)]
         self.num_launches = lib.fimlir_module_sequence_num_launches(module._handle)
 
+    _label = Kernel._label
     _pack = Kernel._pack
     _fill_tensor = Kernel._fill_tensor
 
