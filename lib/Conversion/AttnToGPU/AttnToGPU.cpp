@@ -34,6 +34,15 @@ static constexpr int64_t kMaxHeadDim = kMaxTileDim;
 
 namespace {
 
+/// The value of a constant f32 operand (null or not constant: none). A
+/// launch-time operand that is constant is compiled in.
+std::optional<APFloat> getConstantFloat(Value v) {
+  FloatAttr attr;
+  if (v && matchPattern(v, m_Constant(&attr)))
+    return attr.getValue();
+  return std::nullopt;
+}
+
 /// Checks the variants of `op` (attn.attention or attn.paged_attention)
 /// against what the kernel generator handles and fills them in `cfg`.
 template <typename OpT>
@@ -60,14 +69,8 @@ LogicalResult configureVariants(OpT op, FlashAttentionConfig &cfg) {
   cfg.logitsSoftCap = op.getLogitsSoftCap().convertToFloat();
   cfg.withLse = static_cast<bool>(op.getLseOutput());
   // Launch-time values become kernel arguments; constants stay constants.
-  auto constantOf = [](Value v) -> std::optional<APFloat> {
-    FloatAttr attr;
-    if (v && matchPattern(v, m_Constant(&attr)))
-      return attr.getValue();
-    return std::nullopt;
-  };
   if (Value v = op.getSmScaleValue()) {
-    if (auto c = constantOf(v)) {
+    if (auto c = getConstantFloat(v)) {
       if (!(c->convertToFloat() > 0.0f) || c->isInfinity())
         return fail("the sm_scale operand must be finite and > 0");
       cfg.smScale = c->convertToFloat();
@@ -76,7 +79,7 @@ LogicalResult configureVariants(OpT op, FlashAttentionConfig &cfg) {
     }
   }
   if (Value v = op.getLogitsSoftCapValue()) {
-    if (auto c = constantOf(v))
+    if (auto c = getConstantFloat(v))
       cfg.logitsSoftCap = std::max(0.0f, c->convertToFloat());
     else
       cfg.launchSoftCap = true;
@@ -1099,9 +1102,8 @@ struct ConvertAttnToGPUPass
     cfg.llama31 = op.getLlama31ScalingAttr();
     // Constant operands are compiled in.
     auto atLaunch = [](Value v, float &value) {
-      FloatAttr attr;
-      if (v && matchPattern(v, m_Constant(&attr))) {
-        value = attr.getValue().convertToFloat();
+      if (std::optional<APFloat> c = getConstantFloat(v)) {
+        value = c->convertToFloat();
         return false;
       }
       return static_cast<bool>(v);
