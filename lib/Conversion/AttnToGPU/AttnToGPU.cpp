@@ -51,9 +51,27 @@ LogicalResult configureVariants(OpT op, FlashAttentionConfig &cfg) {
     return op.emitOpError() << "convert-attn-to-gpu: " << what;
   };
   cfg.customMask = static_cast<bool>(op.getCustomMask());
-  if (op.getPosEncoding() == PosEncoding::rope_llama)
-    return fail("pos_encoding = rope_llama (fused RoPE) is not supported by "
-                "the GPU lowering yet; rotate q and k with attn.rope first");
+  if (op.getPosEncoding() == PosEncoding::rope_llama) {
+    APFloat theta = op.getRopeTheta(), scale = op.getRopeScale();
+    // Launch-time operands: constants are compiled in, others become
+    // kernel arguments.
+    for (auto [value, field, launch] :
+         {std::tuple<Value, APFloat *, bool *>{op.getRopeThetaValue(), &theta,
+                                               &cfg.launchRopeTheta},
+          {op.getRopeScaleValue(), &scale, &cfg.launchRopeScale}}) {
+      if (!value)
+        continue;
+      if (auto c = getConstantFloat(value)) {
+        if (!(c->convertToFloat() > 0.0f) || c->isInfinity())
+          return fail("the rope_scale and rope_theta operands must be finite "
+                      "and > 0");
+        *field = *c;
+      } else {
+        *launch = true;
+      }
+    }
+    cfg.rotary = RotaryAttr::get(op.getContext(), theta, scale);
+  }
   if (op.getPosEncoding() == PosEncoding::alibi)
     cfg.alibi = op.getAlibiSlopes()
                     ? FlashAttentionConfig::Alibi::slopesArgument
@@ -528,6 +546,15 @@ SmallVector<KernelAttr> buildManifestEntries(Builder &b, Operation *op,
                       : "default")));
   if (cfg.sinks)
     paramList.push_back(named("sinks", b.getBoolAttr(true)));
+  if (cfg.rotary) {
+    paramList.push_back(named("pos_encoding", str("rope_llama")));
+    paramList.push_back(
+        named("rope_theta",
+              b.getF64FloatAttr(cfg.rotary.getTheta().convertToFloat())));
+    paramList.push_back(
+        named("rope_scale",
+              b.getF64FloatAttr(cfg.rotary.getScale().convertToFloat())));
+  }
   if (cfg.customMask)
     paramList.push_back(named("custom_mask", b.getBoolAttr(true)));
   if (cfg.scoreMod)
@@ -598,6 +625,8 @@ Value getOperandOfKernelArg(Operation *op, StringRef argName) {
             .Case("sm_scale", a.getSmScaleValue())
             .Case("logits_soft_cap", a.getLogitsSoftCapValue())
             .Case("window_left", a.getWindowLeftValue())
+            .Case("rope_scale", a.getRopeScaleValue())
+            .Case("rope_theta", a.getRopeThetaValue())
             .Case("alibi_slopes", a.getAlibiSlopes())
             .Case("sinks", a.getSinks())
             .Case("custom_mask", a.getCustomMask())
@@ -617,6 +646,8 @@ Value getOperandOfKernelArg(Operation *op, StringRef argName) {
             .Case("sm_scale", a.getSmScaleValue())
             .Case("logits_soft_cap", a.getLogitsSoftCapValue())
             .Case("window_left", a.getWindowLeftValue())
+            .Case("rope_scale", a.getRopeScaleValue())
+            .Case("rope_theta", a.getRopeThetaValue())
             .Case("alibi_slopes", a.getAlibiSlopes())
             .Case("sinks", a.getSinks())
             .Case("custom_mask", a.getCustomMask())
@@ -929,6 +960,17 @@ struct ConvertAttnToGPUPass
     if (!getAttentionLayout(cfg.instr)) {
       op->emitOpError() << "convert-attn-to-gpu: the lane layouts of "
                         << cfg.instr.name << " cannot keep P in registers";
+      return failure();
+    }
+    // Fused RoPE turns the query tile's halves in accumulator-shaped
+    // registers: each half is whole column tiles.
+    int64_t colsPerTile = getAttentionLayout(cfg.instr)->colsPerTile();
+    if (cfg.rotary && cfg.headDim % (2 * colsPerTile) != 0) {
+      op->emitOpError() << "convert-attn-to-gpu: fused RoPE (rope_llama) "
+                           "needs half the head dim ("
+                        << cfg.headDim / 2 << ") to be a multiple of "
+                        << colsPerTile << " on " << cfg.instr.name
+                        << "; rotate q and k with attn.rope first";
       return failure();
     }
     // Largest key tile whose staged K and V fit in workgroup memory.

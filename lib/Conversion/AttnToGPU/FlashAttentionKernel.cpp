@@ -46,6 +46,10 @@ FlashAttentionConfig::variantArgs() const {
     args.push_back(VariantArg::LogitsSoftCap);
   if (launchWindow)
     args.push_back(VariantArg::WindowLeft);
+  if (launchRopeTheta)
+    args.push_back(VariantArg::RopeTheta);
+  if (launchRopeScale)
+    args.push_back(VariantArg::RopeScale);
   return args;
 }
 
@@ -63,6 +67,10 @@ StringRef FlashAttentionConfig::getName(VariantArg arg) {
     return "logits_soft_cap";
   case VariantArg::WindowLeft:
     return "window_left";
+  case VariantArg::RopeTheta:
+    return "rope_theta";
+  case VariantArg::RopeScale:
+    return "rope_scale";
   }
   llvm_unreachable("unknown variant argument");
 }
@@ -121,6 +129,9 @@ private:
   Value maskBitsBefore(Value request, Value qoIndptr, Value kvIndptr,
                        Value lastPageLen);
   Value readQueryTile();
+  /// Fused RoPE: the query tile `q` with each row turned at its position
+  /// (`positions`, [blockM] index).
+  Value rotateQueryTile(Value q, Value positions);
   Value queryPositions();
   /// Each row's query head ([blockM] index).
   Value queryHeads();
@@ -151,6 +162,8 @@ private:
   Value batchIndex, alibiMem, sinksMem, maskMem;
   // Batch prefill with a custom mask: the request's first mask bit.
   Value maskBase;
+  // Fused RoPE's theta and scale when known at launch.
+  Value ropeTheta, ropeScale;
 };
 
 Value TiledKernelBuilder::readQueryTile() {
@@ -166,6 +179,45 @@ Value TiledKernelBuilder::readQueryTile() {
   return vector::TransferReadOp::create(
       b, type, qMem, at, tileMap(ctx, cfg.packHeads ? 1 : 0, 3), pad,
       /*mask=*/Value(), b.getBoolArrayAttr({false, true}));
+}
+
+Value TiledKernelBuilder::rotateQueryTile(Value q, Value positions) {
+  int64_t rows = cfg.blockM(), dim = cfg.headDim, half = dim / 2;
+  Type f32 = b.getF32Type();
+  auto halfType = VectorType::get({rows, half}, cfg.elementType);
+  auto halfF32 = VectorType::get({rows, half}, f32);
+  SmallVector<int64_t> sizes = {rows, half}, unit = {1, 1};
+  Value x = vector::ExtractStridedSliceOp::create(b, q, ArrayRef<int64_t>{0, 0},
+                                                  sizes, unit);
+  Value y = vector::ExtractStridedSliceOp::create(
+      b, q, ArrayRef<int64_t>{0, half}, sizes, unit);
+  Value xF32 = arith::ExtFOp::create(b, halfF32, x);
+  Value yF32 = arith::ExtFOp::create(b, halfF32, y);
+  // Pair i of row r turns by positions[r] * f_i: the pair index along the
+  // columns, the position along the rows.
+  auto pairType = VectorType::get({half}, b.getIndexType());
+  Value pairs = arith::UIToFPOp::create(
+      b, pairType.clone(f32),
+      arith::IndexCastUIOp::create(b, pairType.clone(b.getI32Type()),
+                                   vector::StepOp::create(b, pairType)));
+  auto rowType = VectorType::get({rows}, b.getI32Type());
+  // (Signed: with more queries than keys the first rows sit before 0.)
+  Value pos = arith::SIToFPOp::create(
+      b, rowType.clone(f32), arith::IndexCastOp::create(b, rowType, positions));
+  Value posColumn =
+      vector::ShapeCastOp::create(b, VectorType::get({rows, 1}, f32), pos);
+  Value angle = cfg.rotary.buildAngles(
+      b, b.getLoc(), vector::BroadcastOp::create(b, halfF32, pairs),
+      vector::BroadcastOp::create(b, halfF32, posColumn), dim, ropeTheta,
+      ropeScale);
+  auto [xOut, yOut] =
+      RotaryAttr::buildRotation(b, b.getLoc(), xF32, yF32, angle);
+  Value turned = vector::InsertStridedSliceOp::create(
+      b, arith::TruncFOp::create(b, halfType, xOut), q, ArrayRef<int64_t>{0, 0},
+      unit);
+  return vector::InsertStridedSliceOp::create(
+      b, arith::TruncFOp::create(b, halfType, yOut), turned,
+      ArrayRef<int64_t>{0, half}, unit);
 }
 
 Value TiledKernelBuilder::queryHeads() {
@@ -541,6 +593,12 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     case Arg::WindowLeft:
       window = arith::IndexCastOp::create(b, b.getIndexType(), v);
       break;
+    case Arg::RopeTheta:
+      ropeTheta = v;
+      break;
+    case Arg::RopeScale:
+      ropeScale = v;
+      break;
     }
   }
   // A launch-time window below 0 shows every key.
@@ -618,6 +676,12 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
   // re-read (from L1) for each key tile.
   Value qTile = cfg.qInRegisters ? readQueryTile() : Value();
   Value positions = queryPositions();
+  if (qTile && cfg.rotary)
+    qTile = rotateQueryTile(qTile, positions);
+  auto queryTile = [&]() {
+    Value q = readQueryTile();
+    return cfg.rotary ? rotateQueryTile(q, positions) : q;
+  };
   // What the score and mask functions read: the rows' heads, and ALiBi's
   // slopes as a row value.
   bool withRegions = cfg.alibi != FlashAttentionConfig::Alibi::none ||
@@ -653,20 +717,20 @@ void TiledKernelBuilder::build(gpu::GPUFuncOp func) {
     auto loop = scf::ForOp::create(b, begin, end, idx(blockN), state);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value q = qTile ? qTile : readQueryTile();
+    Value q = qTile ? qTile : queryTile();
     ValueRange it = loop.getRegionIterArgs();
     auto step = OnlineAttentionStepOp::create(
         b, accType, rowType, rowType, q, kMem, kvHead, loop.getInductionVar(),
         vMem, stepKvLen, kvIndices, pageBegin, positions, it[0], it[1], it[2],
         scaleLog2Value, softCapArg, window, withRegions ? batchIndex : Value(),
-        heads, maskMem, maskFirstBit, maskRowBits, rowValues,
-        b.getI64IntegerAttr(blockN),
+        heads, maskMem, maskFirstBit, maskRowBits, rowValues, ropeTheta,
+        ropeScale, b.getI64IntegerAttr(blockN),
         scaleLog2Value ? FloatAttr() : b.getF32FloatAttr(scaleLog2),
         b.getF32FloatAttr(cfg.logitsSoftCap),
         cfg.causal ? b.getUnitAttr() : UnitAttr(),
         b.getI64IntegerAttr(cfg.windowLeft),
         masked ? b.getUnitAttr() : UnitAttr(),
-        KVLayoutAttr::get(b.getContext(), cfg.kvLayout));
+        KVLayoutAttr::get(b.getContext(), cfg.kvLayout), cfg.rotary);
     if (withRegions)
       buildStepRegions(step);
     scf::YieldOp::create(b, step->getResults());
@@ -778,6 +842,8 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
       break;
     case Arg::SmScale:
     case Arg::LogitsSoftCap:
+    case Arg::RopeTheta:
+    case Arg::RopeScale:
       args.push_back(f32);
       break;
     case Arg::WindowLeft:

@@ -294,6 +294,7 @@ struct Variant {
   Value smScaleValue, softCapValue, windowLeftValue;
   PosEncoding posEncoding;
   float ropeScale, ropeTheta;
+  Value ropeScaleValue, ropeThetaValue; // f32 at launch, if given
   Value customMask, alibiSlopes, sinks;
   Region *scoreMod = nullptr, *maskMod = nullptr;
   Type outElem;
@@ -311,6 +312,8 @@ struct Variant {
     v.posEncoding = op.getPosEncoding();
     v.ropeScale = op.getRopeScale().convertToFloat();
     v.ropeTheta = op.getRopeTheta().convertToFloat();
+    v.ropeScaleValue = op.getRopeScaleValue();
+    v.ropeThetaValue = op.getRopeThetaValue();
     v.customMask = op.getCustomMask();
     v.alibiSlopes = op.getAlibiSlopes();
     v.sinks = op.getSinks();
@@ -460,6 +463,8 @@ std::pair<Value, Value> attendHead(ImplicitLocOpBuilder &b, const Variant &var,
   if (var.posEncoding == PosEncoding::rope_llama) {
     RopeParams rope{dimOf(b, q, 1), /*interleave=*/false, var.ropeScale,
                     var.ropeTheta};
+    rope.scaleValue = var.ropeScaleValue;
+    rope.thetaValue = var.ropeThetaValue;
     auto f32Like = [&](Value t) {
       return emptyTensor(b, tensor::getMixedSizes(b, b.getLoc(), t),
                          b.getF32Type());

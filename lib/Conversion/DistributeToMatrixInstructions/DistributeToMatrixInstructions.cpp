@@ -97,6 +97,10 @@ private:
                                            int64_t t0, int64_t count);
   FailureOr<SmallVector<Value>>
   distributeReduction(vector::MultiDimReductionOp op);
+  /// vector.extract_strided_slice / insert_strided_slice of whole column
+  /// tiles of a tile.
+  FailureOr<SmallVector<Value>> distributeColumnSlice(Operation *op,
+                                                      Layout layout);
   LogicalResult rebuildLoop(scf::ForOp loop);
   LogicalResult distributeWrite(vector::TransferWriteOp op);
   /// Erases workgroup values nothing used (row positions when no mask needs
@@ -848,6 +852,63 @@ Distributor::distributeReduction(vector::MultiDimReductionOp op) {
   return out;
 }
 
+FailureOr<SmallVector<Value>>
+Distributor::distributeColumnSlice(Operation *op, Layout layout) {
+  // Whole column tiles of a tile: lanes keep their elements, the slice only
+  // selects (or replaces) the column tiles [t0, t0 + count).
+  auto extract = dyn_cast<vector::ExtractStridedSliceOp>(op);
+  auto insert = dyn_cast<vector::InsertStridedSliceOp>(op);
+  VectorType whole =
+      extract ? extract.getSourceVectorType() : insert.getDestVectorType();
+  VectorType part = extract ? extract.getType() : insert.getSourceVectorType();
+  SmallVector<int64_t> offsets = extract ? getI64SubArray(extract.getOffsets())
+                                         : getI64SubArray(insert.getOffsets());
+  int64_t cpt = al.colsPerTile();
+  bool unitStrides = extract
+                         ? llvm::all_of(getI64SubArray(extract.getStrides()),
+                                        [](int64_t s) { return s == 1; })
+                         : llvm::all_of(getI64SubArray(insert.getStrides()),
+                                        [](int64_t s) { return s == 1; });
+  if (layout != Layout::Tile || whole.getRank() != 2 || part.getRank() != 2 ||
+      !unitStrides || offsets[0] != 0 ||
+      part.getDimSize(0) != whole.getDimSize(0) || offsets[1] % cpt != 0 ||
+      part.getDimSize(1) % cpt != 0)
+    return fail(op, Twine("only slices of whole rows and whole ") + Twine(cpt) +
+                        "-column tiles are supported");
+  if (failed(checkShape(op, whole, Layout::Tile)) ||
+      failed(checkShape(op, part, Layout::Tile)))
+    return failure();
+  int64_t ntWhole = whole.getDimSize(1) / cpt;
+  int64_t ntPart = part.getDimSize(1) / cpt, t0 = offsets[1] / cpt;
+  auto slot = [&](int64_t mt, int64_t t, int64_t i) {
+    return ((mt * ntWhole + t0 + t) * numC()) + i;
+  };
+  if (extract) {
+    FailureOr<SmallVector<Value>> src =
+        distribute(extract.getSource(), Layout::Tile);
+    if (failed(src))
+      return failure();
+    SmallVector<Value> out;
+    for (int64_t mt = 0; mt < qTiles; ++mt)
+      for (int64_t t = 0; t < ntPart; ++t)
+        for (int64_t i = 0; i < numC(); ++i)
+          out.push_back((*src)[slot(mt, t, i)]);
+    return out;
+  }
+  FailureOr<SmallVector<Value>> src =
+      distribute(insert.getValueToStore(), Layout::Tile);
+  FailureOr<SmallVector<Value>> dest =
+      distribute(insert.getDest(), Layout::Tile);
+  if (failed(src) || failed(dest))
+    return failure();
+  SmallVector<Value> out = *dest;
+  for (int64_t mt = 0; mt < qTiles; ++mt)
+    for (int64_t t = 0; t < ntPart; ++t)
+      for (int64_t i = 0; i < numC(); ++i)
+        out[slot(mt, t, i)] = (*src)[(mt * ntPart + t) * numC() + i];
+  return out;
+}
+
 FailureOr<SmallVector<Value>> Distributor::distributeOp(Operation *op, Value v,
                                                         Layout layout) {
   auto type = cast<VectorType>(v.getType());
@@ -928,12 +989,18 @@ FailureOr<SmallVector<Value>> Distributor::distributeOp(Operation *op, Value v,
     return out;
   }
   if (auto read = dyn_cast<vector::TransferReadOp>(op)) {
-    // Tiles are read by the contractions that use them; a row vector (a
-    // per-head table's entries for the rows) where it is.
-    if (layout != Layout::Row || type.getRank() != 1)
-      return fail(op, "only row vectors are read outside contractions");
-    return load(read, accessOf(type, layout));
+    // Tiles are read by the contractions that use them, or, when computed on
+    // first (a query tile rotated by fused RoPE), as accumulator-shaped
+    // tiles; a row vector (a per-head table's entries for the rows) where
+    // it is.
+    if (layout == Layout::Tile ||
+        (layout == Layout::Row && type.getRank() == 1))
+      return load(read, accessOf(type, layout));
+    return fail(op, "only tiles and row vectors are read outside "
+                    "contractions");
   }
+  if (isa<vector::ExtractStridedSliceOp, vector::InsertStridedSliceOp>(op))
+    return distributeColumnSlice(op, layout);
   if (auto contract = dyn_cast<vector::ContractionOp>(op)) {
     if (layout != Layout::Tile)
       return fail(op, "a contraction's result is a tile");

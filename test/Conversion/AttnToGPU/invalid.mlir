@@ -4,14 +4,6 @@
 // lib/Conversion/AttnToGPU/AttnToGPU.cpp checks them. The pass options and
 // the chip-dependent checks are in invalid-options.mlir.
 
-func.func @rope_llama(%q: tensor<?x2x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x2x64xf16>) -> tensor<?x2x64xf16> {
-  // expected-error @below {{convert-attn-to-gpu: pos_encoding = rope_llama (fused RoPE) is not supported by the GPU lowering yet; rotate q and k with attn.rope first}}
-  %r = attn.attention q(%q : tensor<?x2x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x2x64xf16>) attributes {pos_encoding = #attn.pos_encoding<rope_llama>} -> tensor<?x2x64xf16>
-  return %r : tensor<?x2x64xf16>
-}
-
-// -----
-
 func.func @dynamic_heads(%q: tensor<?x?x64xf16>, %k: tensor<?x2x64xf16>, %v: tensor<?x2x64xf16>, %o: tensor<?x?x64xf16>) -> tensor<?x?x64xf16> {
   // expected-error @below {{convert-attn-to-gpu: head counts and head dims must be static for GPU code generation}}
   %r = attn.attention q(%q : tensor<?x?x64xf16>) k(%k : tensor<?x2x64xf16>) v(%v : tensor<?x2x64xf16>) outs(%o : tensor<?x?x64xf16>) -> tensor<?x?x64xf16>

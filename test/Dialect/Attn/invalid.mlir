@@ -176,9 +176,65 @@ func.func @sm_scale_nan(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: te
 // -----
 
 func.func @rope_theta(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf16>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
-  // expected-error @below {{rope_scale and rope_theta must be > 0}}
+  // expected-error @below {{rope_scale and rope_theta must be finite and > 0}}
   %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x8x64xf16>) v(%v : tensor<32x8x64xf16>) outs(%o : tensor<16x8x64xf16>) attributes {pos_encoding = #attn.pos_encoding<rope_llama>, rope_theta = -1.0 : f32} -> tensor<16x8x64xf16>
   return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
+func.func @rope_value_without_rope(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf16>, %o: tensor<16x8x64xf16>, %t: f32) -> tensor<16x8x64xf16> {
+  // expected-error @below {{'rope_theta' given but pos_encoding is not rope_llama}}
+  %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x8x64xf16>) v(%v : tensor<32x8x64xf16>) rope_theta(%t) outs(%o : tensor<16x8x64xf16>) -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
+func.func @rope_scale_twice(%q: tensor<16x8x64xf16>, %kc: tensor<?x16x8x64xf16>, %vc: tensor<?x16x8x64xf16>, %ip: tensor<?xi32>, %idx: tensor<?xi32>, %last: tensor<?xi32>, %o: tensor<16x8x64xf16>, %s: f32) -> tensor<16x8x64xf16> {
+  // expected-error @below {{rope_scale is given both as an attribute and as an operand}}
+  %r = attn.paged_attention q(%q : tensor<16x8x64xf16>) k_cache(%kc : tensor<?x16x8x64xf16>) v_cache(%vc : tensor<?x16x8x64xf16>) kv_indptr(%ip : tensor<?xi32>) kv_indices(%idx : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) rope_scale(%s) outs(%o : tensor<16x8x64xf16>) attributes {pos_encoding = #attn.pos_encoding<rope_llama>, rope_scale = 2.0 : f32} -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
+func.func @rotary_attr_scale(%k: memref<?x8x64xbf16>, %i: index) {
+  // expected-error @+1 {{rotary needs finite theta > 0 and scale > 0, got 1.000000e+04 and 0.000000e+00}}
+  %0 = attn.load_kv_tile %k[%i, %i], %i {rotary = #attn.rotary<theta = 10000.0, scale = 0.0>} : memref<?x8x64xbf16> -> vector<32x64xbf16>
+  return
+}
+
+// -----
+
+func.func @rotary_theta_without_rotary(%k: memref<?x8x64xbf16>, %i: index, %t: f32) {
+  // expected-error @+1 {{rotary_theta and rotary_scale need rotary}}
+  %0 = attn.load_kv_tile %k[%i, %i], %i rotary_theta(%t) : memref<?x8x64xbf16> -> vector<32x64xbf16>
+  return
+}
+
+// -----
+
+func.func @rotary_odd_tile(%k: memref<?x8x63xbf16>, %i: index) {
+  // expected-error @+1 {{a rotated tile needs an even head dim, got 63}}
+  %0 = attn.load_kv_tile %k[%i, %i], %i {rotary = #attn.rotary<theta = 10000.0, scale = 1.0>} : memref<?x8x63xbf16> -> vector<32x63xbf16>
+  return
+}
+
+// -----
+
+func.func @step_rotary_scale_without_key_rotary(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x64xbf16>, %i: index, %pos: vector<32xindex>, %acc: vector<32x64xf32>, %m: vector<32xf32>, %s: f32) -> vector<32xf32> {
+  // expected-error @+1 {{rotary_theta and rotary_scale need key_rotary}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%i, %i], %v, %i, %pos, %acc, %m, %m rotary_scale(%s) {block_n = 16 : i64, scale_log2 = 0.5 : f32} : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x64xbf16>, vector<32xindex>, vector<32x64xf32>, vector<32xf32>
+  return %b : vector<32xf32>
+}
+
+// -----
+
+func.func @step_key_rotary_odd(%q: vector<32x63xbf16>, %k: memref<?x2x63xbf16>, %v: memref<?x2x64xbf16>, %i: index, %pos: vector<32xindex>, %acc: vector<32x64xf32>, %m: vector<32xf32>) -> vector<32xf32> {
+  // expected-error @+1 {{key_rotary needs an even head dim, got 63}}
+  %a, %b, %c = attn.online_attention_step %q, %k[%i, %i], %v, %i, %pos, %acc, %m, %m {block_n = 16 : i64, scale_log2 = 0.5 : f32, key_rotary = #attn.rotary<theta = 10000.0, scale = 1.0>} : vector<32x63xbf16>, memref<?x2x63xbf16>, memref<?x2x64xbf16>, vector<32xindex>, vector<32x64xf32>, vector<32xf32>
+  return %b : vector<32xf32>
 }
 
 // -----
@@ -225,7 +281,7 @@ func.func @three_outputs(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: t
 
 func.func @no_outputs(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf16>) {
   // expected-error @below {{expects 1 or 2 outputs (o and optionally lse), got 0}}
-  "attn.attention"(%q, %k, %v) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0>}> ({}, {}) : (tensor<16x8x64xf16>, tensor<32x8x64xf16>, tensor<32x8x64xf16>) -> ()
+  "attn.attention"(%q, %k, %v) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0>}> ({}, {}) : (tensor<16x8x64xf16>, tensor<32x8x64xf16>, tensor<32x8x64xf16>) -> ()
   return
 }
 
@@ -1006,7 +1062,7 @@ func.func @merge_lse_f16(%v0: tensor<?x8x64xf16>, %s0: tensor<?x8xf16>, %vo: ten
 
 func.func @unranked(%q: tensor<*xf16>, %k: tensor<32x8x64xf16>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
   // expected-error @below {{operand #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float values, but got 'tensor<*xf16>'}}
-  %r = "attn.attention"(%q, %k, %k, %o) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1>}> ({}, {}) : (tensor<*xf16>, tensor<32x8x64xf16>, tensor<32x8x64xf16>, tensor<16x8x64xf16>) -> tensor<16x8x64xf16>
+  %r = "attn.attention"(%q, %k, %k, %o) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1>}> ({}, {}) : (tensor<*xf16>, tensor<32x8x64xf16>, tensor<32x8x64xf16>, tensor<16x8x64xf16>) -> tensor<16x8x64xf16>
   return %r : tensor<16x8x64xf16>
 }
 
@@ -1142,7 +1198,7 @@ func.func @step_region_row_value_args(%q: vector<32x64xbf16>, %k: memref<?x2x64x
 
 func.func @step_mask_operands_together(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %h: index, %len: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>, %bits: memref<?xi8>) -> vector<32xf32> {
   // expected-error @below {{custom_mask takes the bits, the first bit and the bits per row together}}
-  %a, %b, %c = "attn.online_attention_step"(%q, %k, %h, %h, %v, %len, %pos, %acc, %m, %m, %bits) <{block_n = 16 : i64, scale_log2 = 0.5 : f32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0>}> ({}, {}) : (vector<32x64xbf16>, memref<?x2x64xbf16>, index, index, memref<?x2x32xbf16>, index, vector<32xindex>, vector<32x32xf32>, vector<32xf32>, vector<32xf32>, memref<?xi8>) -> (vector<32x32xf32>, vector<32xf32>, vector<32xf32>)
+  %a, %b, %c = "attn.online_attention_step"(%q, %k, %h, %h, %v, %len, %pos, %acc, %m, %m, %bits) <{block_n = 16 : i64, scale_log2 = 0.5 : f32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0>}> ({}, {}) : (vector<32x64xbf16>, memref<?x2x64xbf16>, index, index, memref<?x2x32xbf16>, index, vector<32xindex>, vector<32x32xf32>, vector<32xf32>, vector<32xf32>, memref<?xi8>) -> (vector<32x32xf32>, vector<32xf32>, vector<32xf32>)
   return %b : vector<32xf32>
 }
 

@@ -83,6 +83,6 @@ func.func @step_paged_heads(%q: vector<32x128xbf16>, %k: memref<?x16x8x128xbf16>
 // form can split them.
 func.func @page_begin_alone(%k: memref<?x16x8x128xbf16>, %i: index) {
   // expected-error @+1 {{kv_indices and page_begin go together}}
-  %0 = "attn.load_kv_tile"(%k, %i, %i, %i, %i) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1>}> : (memref<?x16x8x128xbf16>, index, index, index, index) -> vector<32x128xbf16>
+  %0 = "attn.load_kv_tile"(%k, %i, %i, %i, %i) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 0, 0>}> : (memref<?x16x8x128xbf16>, index, index, index, index) -> vector<32x128xbf16>
   return
 }

@@ -39,6 +39,14 @@ struct FlashAttentionConfig {
   /// head that joins the softmax denominator. Under splitKV the merge kernel
   /// takes it instead, so that it is counted once.
   bool sinks = false;
+  /// Fused RoPE (pos_encoding = rope_llama): the query tile is rotated at
+  /// its rows' positions before the key loop, and each key tile at its keys'
+  /// (the steps' key_rotary). Needs the head dim's halves to be whole column
+  /// tiles of the instruction's accumulator.
+  RotaryAttr rotary;
+  /// rope_theta / rope_scale known at launch (trailing f32 arguments after
+  /// the other values at launch, in this order) instead of the attribute's.
+  bool launchRopeTheta = false, launchRopeScale = false;
   /// A custom mask: an argument `custom_mask` (i8 [bytes]) holding the
   /// request's [qo_len, kv_len] visibility bits, row-major, little-endian
   /// within each byte. Every key tile is then masked.
@@ -108,13 +116,16 @@ struct FlashAttentionConfig {
     SmScale,       // f32, known at launch
     LogitsSoftCap, // f32, known at launch
     WindowLeft,    // i64, known at launch
+    RopeTheta,     // f32, known at launch
+    RopeScale,     // f32, known at launch
   };
   SmallVector<VariantArg> variantArgs() const;
   /// The argument's name in the manifest (and the op operand it binds).
   static StringRef getName(VariantArg arg);
   static bool isLaunchValue(VariantArg arg) {
     return arg == VariantArg::SmScale || arg == VariantArg::LogitsSoftCap ||
-           arg == VariantArg::WindowLeft;
+           arg == VariantArg::WindowLeft || arg == VariantArg::RopeTheta ||
+           arg == VariantArg::RopeScale;
   }
 };
 

@@ -4,6 +4,8 @@
 #include "flashinfer/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -111,6 +113,74 @@ Llama31ScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "llama31_scaling needs old_context_len > 0, got "
                        << context;
   return success();
+}
+
+LogicalResult RotaryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 APFloat theta, APFloat scale) {
+  float t = theta.convertToFloat(), s = scale.convertToFloat();
+  if (!(t > 0.0f) || !std::isfinite(t) || !(s > 0.0f) || !std::isfinite(s))
+    return emitError() << "rotary needs finite theta > 0 and scale > 0, got "
+                       << t << " and " << s;
+  return success();
+}
+
+Value RotaryAttr::buildAngles(OpBuilder &b, Location loc, Value pairs,
+                              Value pos, int64_t dim, Value theta,
+                              Value scale) const {
+  Type type = pairs.getType();
+  auto vector = dyn_cast<VectorType>(type);
+  auto constant = [&](double v) -> Value {
+    Attribute value = b.getF32FloatAttr(static_cast<float>(v));
+    if (vector)
+      value = DenseElementsAttr::get(vector, static_cast<float>(v));
+    return arith::ConstantOp::create(b, loc, cast<TypedAttr>(value));
+  };
+  auto splat = [&](Value scalar) -> Value {
+    return vector ? vector::BroadcastOp::create(b, loc, vector, scalar)
+                  : scalar;
+  };
+  // theta^(-2i/dim) = 2^(i * (-2 log2(theta) / dim)); one builder call per
+  // statement so that the IR does not depend on argument evaluation order.
+  Value perPair, rcpScale;
+  if (theta) {
+    Value log2Theta = math::Log2Op::create(b, loc, theta);
+    Value factor = arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(-2.0f / static_cast<float>(dim)));
+    perPair = splat(arith::MulFOp::create(b, loc, log2Theta, factor));
+  } else {
+    double t = getTheta().convertToFloat();
+    perPair = constant(-2.0 * std::log2(t) / static_cast<double>(dim));
+  }
+  if (scale) {
+    Value one = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0f));
+    rcpScale = splat(arith::DivFOp::create(b, loc, one, scale));
+  } else {
+    rcpScale = constant(1.0 / getScale().convertToFloat());
+  }
+  Value exponent = arith::MulFOp::create(b, loc, pairs, perPair);
+  Value freq = math::Exp2Op::create(b, loc, exponent);
+  Value scaled = arith::MulFOp::create(b, loc, freq, rcpScale);
+  return arith::MulFOp::create(b, loc, pos, scaled);
+}
+
+std::pair<Value, Value> RotaryAttr::buildRotation(OpBuilder &b, Location loc,
+                                                  Value x, Value y,
+                                                  Value angle) {
+  Value cos = math::CosOp::create(b, loc, angle);
+  Value sin = math::SinOp::create(b, loc, angle);
+  return rotatePair(b, loc, x, y, cos, sin);
+}
+
+std::pair<Value, Value> RotaryAttr::rotatePair(OpBuilder &b, Location loc,
+                                               Value x, Value y, Value cos,
+                                               Value sin) {
+  Value xCos = arith::MulFOp::create(b, loc, x, cos);
+  Value ySin = arith::MulFOp::create(b, loc, y, sin);
+  Value yCos = arith::MulFOp::create(b, loc, y, cos);
+  Value xSin = arith::MulFOp::create(b, loc, x, sin);
+  Value xOut = arith::SubFOp::create(b, loc, xCos, ySin);
+  Value yOut = arith::AddFOp::create(b, loc, yCos, xSin);
+  return {xOut, yOut};
 }
 
 float Llama31ScalingAttr::getSmoothSlope() const {

@@ -165,8 +165,24 @@ verifyAttentionCommon(OpTy op, ShapeChecker &check, const NamedTensor &q,
     return op.emitOpError("window_left is given both as an attribute and as "
                           "an operand");
   if (!(op.getRopeScale().convertToFloat() > 0.0f) ||
-      !(op.getRopeTheta().convertToFloat() > 0.0f))
-    return op.emitOpError("rope_scale and rope_theta must be > 0");
+      !(op.getRopeTheta().convertToFloat() > 0.0f) ||
+      std::isinf(op.getRopeScale().convertToFloat()) ||
+      std::isinf(op.getRopeTheta().convertToFloat()))
+    return op.emitOpError("rope_scale and rope_theta must be finite and > 0");
+  for (auto [value, attr, name] :
+       {std::tuple<Value, Attribute, StringRef>{
+            op.getRopeScaleValue(), op.getRopeScaleAttr(), "rope_scale"},
+        {op.getRopeThetaValue(), op.getRopeThetaAttr(), "rope_theta"}}) {
+    if (!value)
+      continue;
+    if (op.getPosEncoding() != PosEncoding::rope_llama)
+      return op.emitOpError()
+             << "'" << name << "' given but pos_encoding is not rope_llama";
+    if (attr)
+      return op.emitOpError() << name
+                              << " is given both as an attribute and as an "
+                                 "operand";
+  }
 
   if (op.getPosEncoding() == PosEncoding::rope_llama) {
     int64_t d = q.dim(2);
@@ -614,6 +630,11 @@ LogicalResult LoadKVTileOp::verify() {
     return emitOpError() << "tile columns (" << tile.getDimSize(1)
                          << ") must equal the source's static head dim (" << dim
                          << ")";
+  if ((getRotaryTheta() || getRotaryScale()) && !getRotary())
+    return emitOpError("rotary_theta and rotary_scale need rotary");
+  if (getRotary() && tile.getDimSize(1) % 2 != 0)
+    return emitOpError() << "a rotated tile needs an even head dim, got "
+                         << tile.getDimSize(1);
   return success();
 }
 
@@ -640,6 +661,11 @@ LogicalResult OnlineAttentionStepOp::verify() {
   if (k.getElementType() != q.getElementType() ||
       v.getElementType() != q.getElementType())
     return emitOpError("key and value must have the query's element type");
+  if (getKeyRotary() && q.getDimSize(1) % 2 != 0)
+    return emitOpError() << "key_rotary needs an even head dim, got "
+                         << q.getDimSize(1);
+  if ((getRotaryTheta() || getRotaryScale()) && !getKeyRotary())
+    return emitOpError("rotary_theta and rotary_scale need key_rotary");
   bool paged = static_cast<bool>(getKvIndices());
   bool pageBegin = static_cast<bool>(getPageBegin());
   int64_t kHeads, kDim, vHeads, vDim;

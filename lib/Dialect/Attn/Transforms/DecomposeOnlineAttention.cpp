@@ -43,15 +43,19 @@ Value broadcastRows(ImplicitLocOpBuilder &b, Value rows, VectorType type) {
 }
 
 /// The `[rows x dim]` tile of keys (or values) [start, start + rows) that
-/// `op` reads from `mem`, zero past kv_len unless `inBounds`.
+/// `op` reads from `mem`, zero past kv_len unless `inBounds`, its rows
+/// rotated by `rotary` when given.
 Value readKeyTile(ImplicitLocOpBuilder &b, OnlineAttentionStepOp op, Value mem,
-                  int64_t rows, bool inBounds) {
+                  int64_t rows, bool inBounds, RotaryAttr rotary = {}) {
   auto memType = cast<MemRefType>(mem.getType());
   auto type = VectorType::get({rows, memType.getDimSize(memType.getRank() - 1)},
                               memType.getElementType());
   return LoadKVTileOp::create(b, type, mem, op.getKvHead(), op.getKeyStart(),
                               op.getKvLen(), op.getKvIndices(),
-                              op.getPageBegin(), op.getKvLayout(), inBounds);
+                              op.getPageBegin(),
+                              rotary ? op.getRotaryTheta() : Value(),
+                              rotary ? op.getRotaryScale() : Value(),
+                              op.getKvLayout(), inBounds, rotary);
 }
 
 /// `C[m, n] += sum_k lhs[m, k] * rhs(...)`: rhs is [n, k] (`rhsTransposed`,
@@ -206,7 +210,8 @@ void decompose(OnlineAttentionStepOp op) {
   float inf = std::numeric_limits<float>::infinity();
 
   // Both tiles are read up front: the reads only depend on the tile start.
-  Value kTile = readKeyTile(b, op, op.getKey(), keys, !masked);
+  Value kTile =
+      readKeyTile(b, op, op.getKey(), keys, !masked, op.getKeyRotaryAttr());
   Value vTile = readKeyTile(b, op, op.getValue(), keys, !masked);
 
   // S = Q K^T in log2 units.

@@ -24,6 +24,8 @@
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <numeric>
+
 namespace mlir::attn {
 #define GEN_PASS_DEF_ATTNPROMOTETOWORKGROUPMEMORY
 #include "flashinfer/Dialect/Attn/Transforms/Passes.h.inc"
@@ -229,6 +231,11 @@ private:
   /// list, so that one lookup serves both copies.
   bool sharePages(ArrayRef<Candidate> cands);
   void copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer);
+  /// Fused RoPE: rotates the rows of `c`'s tile staged in `buffer` in place,
+  /// row r at position key_start + r (the load's `rotary`). Each thread
+  /// turns runs of up to 16 bytes of pairs (d, d + D/2) of one row. The
+  /// caller orders it after the copy's barrier and before the readers'.
+  void rotateStaged(ImplicitLocOpBuilder &b, Candidate c, Value buffer);
   /// Issues asynchronous copies of `c`'s tile into `buffer`, reading the
   /// tile that starts at `keyStart` instead of the load's own.
   void copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
@@ -420,6 +427,74 @@ void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
       });
 }
 
+void Promoter::rotateStaged(ImplicitLocOpBuilder &b, Candidate c,
+                            Value buffer) {
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+  RotaryAttr rotary = *c.load.getRotary();
+  VectorType type = c.load.getTile().getType();
+  Type elem = type.getElementType(), f32 = b.getF32Type();
+  int64_t elemBytes = type.getElementTypeBitWidth() / 8;
+  int64_t rows = type.getDimSize(0), dim = type.getDimSize(1), half = dim / 2;
+  int64_t vec = std::gcd(kStagingCopyBytes / elemBytes, half);
+  int64_t runsPerRow = half / vec, runs = rows * runsPerRow;
+  // Aligned to what every run's start is a multiple of: the run, the half
+  // row and the buffer's padded row.
+  int64_t pitchBytes =
+      cast<MemRefType>(buffer.getType()).getDimSize(1) * elemBytes;
+  int64_t align =
+      std::gcd(std::gcd(vec * elemBytes, half * elemBytes), pitchBytes);
+  auto vecType = VectorType::get({vec}, elem);
+  auto f32Vec = VectorType::get({vec}, f32);
+  SmallVector<float> offsets;
+  for (int64_t j = 0; j < vec; ++j)
+    offsets.push_back(static_cast<float>(j));
+  Value pairOffsets = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(f32Vec, ArrayRef<float>(offsets)));
+  auto toF32 = [&](Value index) -> Value {
+    Value i32 = arith::IndexCastUIOp::create(b, b.getI32Type(), index);
+    Value f = arith::UIToFPOp::create(b, f32, i32);
+    return vector::BroadcastOp::create(b, f32Vec, f);
+  };
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  for (int64_t round = 0; round * threads < runs; ++round) {
+    OpBuilder::InsertionGuard guard(b);
+    Value linear = arith::AddIOp::create(b, tid, idx(round * threads));
+    if ((round + 1) * threads > runs) {
+      Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, linear,
+                                           idx(runs));
+      auto ifOp = scf::IfOp::create(b, active, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+    }
+    Value row = arith::DivUIOp::create(b, linear, idx(runsPerRow));
+    Value col = arith::MulIOp::create(
+        b, arith::RemUIOp::create(b, linear, idx(runsPerRow)), idx(vec));
+    Value partner = arith::AddIOp::create(b, col, idx(half));
+    auto x = vector::LoadOp::create(b, vecType, buffer, ValueRange{row, col});
+    auto y =
+        vector::LoadOp::create(b, vecType, buffer, ValueRange{row, partner});
+    x.setAlignment(align);
+    y.setAlignment(align);
+    Value xF32 = arith::ExtFOp::create(b, f32Vec, x.getResult());
+    Value yF32 = arith::ExtFOp::create(b, f32Vec, y.getResult());
+    Value pairs = arith::AddFOp::create(b, toF32(col), pairOffsets);
+    // Rows past kv_len hold zeros and stay zero.
+    Value token = arith::AddIOp::create(b, c.load.getKeyStart(), row);
+    Value angle =
+        rotary.buildAngles(b, b.getLoc(), pairs, toF32(token), dim,
+                           c.load.getRotaryTheta(), c.load.getRotaryScale());
+    auto [xOut, yOut] =
+        RotaryAttr::buildRotation(b, b.getLoc(), xF32, yF32, angle);
+    auto xStore =
+        vector::StoreOp::create(b, arith::TruncFOp::create(b, vecType, xOut),
+                                buffer, ValueRange{row, col});
+    auto yStore =
+        vector::StoreOp::create(b, arith::TruncFOp::create(b, vecType, yOut),
+                                buffer, ValueRange{row, partner});
+    xStore.setAlignment(align);
+    yStore.setAlignment(align);
+  }
+}
+
 void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
                          Value keyStart, ArrayRef<Value> pages) {
   int64_t perCopy = kStagingCopyBytes /
@@ -594,6 +669,12 @@ bool Promoter::promoteLoopAsync(scf::ForOp loop,
       FailureOr<Value> at = keyStartAt(b, cands.front().load, loop, next);
       copyAsync(b, cands.front(), bufferFor(cands.front()), *at, nextPages);
     }
+    // A rotated tile is turned once its copy has landed, and published
+    // with a second barrier.
+    if (c.load.getRotary()) {
+      rotateStaged(b, c, buffer);
+      gpu::BarrierOp::create(b);
+    }
     Value zero = arith::ConstantIndexOp::create(b, 0);
     VectorType type = c.load.getTile().getType();
     Value padding =
@@ -624,12 +705,18 @@ LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
         candidates.push_back(*c);
   if (candidates.empty())
     return success();
-  for (Candidate &c : candidates)
+  for (Candidate &c : candidates) {
     if (llvm::any_of(c.load.getTile().getType().getShape(),
                      [](int64_t d) { return d > kMaxTileDim; }))
       return c.load.emitOpError() << "attn-promote-to-workgroup-memory: tile "
                                   << c.load.getTile().getType() << " exceeds "
                                   << kMaxTileDim << " in a dimension";
+    // Rows are rotated where they lie in the buffer, one row a buffer row.
+    if (c.load.getRotary() && c.transposed)
+      return c.load.emitOpError(
+          "attn-promote-to-workgroup-memory: a rotated tile must be the "
+          "right-hand side of a product over its head dim");
+  }
   if (asyncCopies && promoteLoopAsync(loop, candidates))
     return success();
   // The copies go before the first staged tile; constants the later tiles
@@ -659,6 +746,16 @@ LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
     staged.push_back(buffer);
   }
   gpu::BarrierOp::create(b);
+  // Rotated tiles are turned in place once copied, then published again.
+  bool rotated = false;
+  for (auto [c, buffer] : llvm::zip(candidates, staged)) {
+    if (!c.load.getRotary())
+      continue;
+    rotateStaged(b, c, buffer);
+    rotated = true;
+  }
+  if (rotated)
+    gpu::BarrierOp::create(b);
 
   MLIRContext *ctx = func.getContext();
   for (auto [c, buffer] : llvm::zip(candidates, staged)) {
@@ -718,8 +815,16 @@ struct AttnPromoteToWorkgroupMemoryPass
       // Tiles that were not staged are read as they are.
       SmallVector<LoadKVTileOp> rest;
       func.walk([&](LoadKVTileOp load) { rest.push_back(load); });
-      for (LoadKVTileOp load : rest)
+      for (LoadKVTileOp load : rest) {
+        // The rotation is applied only to staged tiles.
+        if (load.getRotary()) {
+          load.emitOpError("attn-promote-to-workgroup-memory: a rotated tile "
+                           "(fused RoPE) must be staged: it must feed one "
+                           "product, as its right-hand side, inside a loop");
+          return WalkResult::interrupt();
+        }
         readDirectly(load);
+      }
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

@@ -126,6 +126,46 @@ def Attn_Llama31ScalingAttr : AttrDef<Attn_Dialect, "Llama31Scaling"> {
   }];
 }
 
+def Attn_RotaryAttr : AttrDef<Attn_Dialect, "Rotary"> {
+  let mnemonic = "rotary";
+  let summary = "rotate-half RoPE of rows at their positions";
+  let description = [{
+    The rotation of `pos_encoding = rope_llama` as the GPU stages carry it
+    from the attention op to the code that applies it: feature `i` of a
+    `D`-wide row at position `pos` is paired with feature `i + D/2` (for
+    `i < D/2`), and the pair `(x, y)` is turned by the angle
+    `pos * theta^(-2i/D) / scale` to `(x cos - y sin, y cos + x sin)`.
+
+    ```mlir
+    #attn.rotary<theta = 10000.0, scale = 1.0>
+    ```
+  }];
+  let parameters = (ins Attn_F32Parameter:$theta, Attn_F32Parameter:$scale);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Builds the angles `pos * theta^(-2 i / dim) / scale` of the f32
+    /// (scalar or vector) pair indices `pairs` at the f32 positions `pos`
+    /// (of the same type): the one formula every rotating stage emits.
+    /// `theta` / `scale` (f32 scalars known at launch), when given, replace
+    /// the attribute's.
+    ::mlir::Value buildAngles(::mlir::OpBuilder &builder, ::mlir::Location loc,
+                              ::mlir::Value pairs, ::mlir::Value pos,
+                              int64_t dim, ::mlir::Value theta = {},
+                              ::mlir::Value scale = {}) const;
+    /// Turns the f32 pairs `(x, y)` by `angle`: `(x cos - y sin, y cos + x
+    /// sin)`.
+    static std::pair<::mlir::Value, ::mlir::Value>
+    buildRotation(::mlir::OpBuilder &builder, ::mlir::Location loc,
+                  ::mlir::Value x, ::mlir::Value y, ::mlir::Value angle);
+    /// The same with the cosine and sine given.
+    static std::pair<::mlir::Value, ::mlir::Value>
+    rotatePair(::mlir::OpBuilder &builder, ::mlir::Location loc,
+               ::mlir::Value x, ::mlir::Value y, ::mlir::Value cos,
+               ::mlir::Value sin);
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Attributes the GPU stages pass between them
 //===----------------------------------------------------------------------===//

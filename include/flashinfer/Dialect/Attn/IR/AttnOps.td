@@ -68,7 +68,8 @@ defvar Attn_VariantDoc = [{
     Launch-time variant values: `sm_scale(%s)`, `logits_soft_cap(%c)` (f32)
     and `window_left(%w)` (i64) give the value as an operand instead of an
     attribute (never both), so that one compiled kernel serves every value,
-    as FlashInfer's kernels take them at run time. A soft cap `<= 0` or a
+    as FlashInfer's kernels take them at run time. So do `rope_scale(%s)` and
+    `rope_theta(%t)` (f32, `> 0`, with `pos_encoding = rope_llama` only). A soft cap `<= 0` or a
     window `< 0` at run time disables it.
 }];
 
@@ -104,6 +105,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     Optional<F32>:$sm_scale_value,
     Optional<F32>:$logits_soft_cap_value,
     Optional<I64>:$window_left_value,
+    Optional<F32>:$rope_scale_value,
+    Optional<F32>:$rope_theta_value,
     Variadic<Attn_FloatTensor>:$outputs), Attn_VariantAttrs);
   let results = (outs Variadic<Attn_FloatTensor>:$results);
   let regions = (region MaxSizedRegion<1>:$score_mod,
@@ -121,6 +124,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     (`sm_scale` `(` $sm_scale_value^ `)`)?
     (`logits_soft_cap` `(` $logits_soft_cap_value^ `)`)?
     (`window_left` `(` $window_left_value^ `)`)?
+    (`rope_scale` `(` $rope_scale_value^ `)`)?
+    (`rope_theta` `(` $rope_theta_value^ `)`)?
     `outs` `(` $outputs `:` type($outputs) `)`
     attr-dict-with-keyword
     (`score_mod` $score_mod^)?
@@ -182,6 +187,8 @@ def Attn_PagedAttentionOp : Attn_Op<"paged_attention", [
     Optional<F32>:$sm_scale_value,
     Optional<F32>:$logits_soft_cap_value,
     Optional<I64>:$window_left_value,
+    Optional<F32>:$rope_scale_value,
+    Optional<F32>:$rope_theta_value,
     Variadic<Attn_FloatTensor>:$outputs), Attn_VariantAttrs,
     (ins DefaultValuedAttr<Attn_KVLayoutAttr, "KVLayout::nhd">:$kv_layout));
   let results = (outs Variadic<Attn_FloatTensor>:$results);
@@ -202,6 +209,8 @@ def Attn_PagedAttentionOp : Attn_Op<"paged_attention", [
     (`sm_scale` `(` $sm_scale_value^ `)`)?
     (`logits_soft_cap` `(` $logits_soft_cap_value^ `)`)?
     (`window_left` `(` $window_left_value^ `)`)?
+    (`rope_scale` `(` $rope_scale_value^ `)`)?
+    (`rope_theta` `(` $rope_theta_value^ `)`)?
     `outs` `(` $outputs `:` type($outputs) `)`
     attr-dict-with-keyword
     (`score_mod` $score_mod^)?
@@ -493,7 +502,11 @@ def Attn_LoadKVTileOp : Attn_Op<"load_kv_tile", [AttrSizedOperandSegments]> {
     The one place the GPU pipeline reads K and V: row `r` of the result
     (`rows x D`) is token `key_start + r` of KV head `kv_head`; rows at or
     past `kv_len` are zero. With `in_bounds` the caller guarantees that
-    every row is below `kv_len`, and no test is made.
+    every row is below `kv_len`, and no test is made. With `rotary`
+    (`#attn.rotary`, fused RoPE), row `r` is rotated at position
+    `key_start + r` (its index among the request's keys); the operands
+    `rotary_theta(%t)` / `rotary_scale(%s)` (f32, known at launch) replace the
+    attribute's theta and scale.
 
     `attn-decompose-online-attention` emits it for each step's K and V
     tiles; `attn-promote-to-workgroup-memory` stages it through workgroup
@@ -517,12 +530,17 @@ def Attn_LoadKVTileOp : Attn_Op<"load_kv_tile", [AttrSizedOperandSegments]> {
     Index:$kv_len,
     Arg<Optional<MemRefRankOf<[I32], [1]>>, "page ids", [MemRead]>:$kv_indices,
     Optional<Index>:$page_begin,
+    Optional<F32>:$rotary_theta,
+    Optional<F32>:$rotary_scale,
     DefaultValuedAttr<Attn_KVLayoutAttr, "KVLayout::nhd">:$kv_layout,
-    UnitAttr:$in_bounds);
+    UnitAttr:$in_bounds,
+    OptionalAttr<Attn_RotaryAttr>:$rotary);
   let results = (outs VectorOfRankAndType<[2], [F16, BF16]>:$tile);
   let assemblyFormat = [{
     $source `[` $kv_head `,` $key_start `]` `,` $kv_len
     (`pages` `(` $kv_indices^ `[` $page_begin `]` `:` type($kv_indices) `)`)?
+    (`rotary_theta` `(` $rotary_theta^ `)`)?
+    (`rotary_scale` `(` $rotary_scale^ `)`)?
     attr-dict `:` type($source) `->` type($tile)
   }];
   let extraClassDeclaration = [{
@@ -588,6 +606,12 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     byte, as attn.attention's `custom_mask`); bits past the end of `bits`
     read the last byte, never outside it.
 
+    Fused RoPE: with `key_rotary` (`#attn.rotary`), each key is rotated at
+    its position `kv_idx` before the product (the query rows arrive already
+    rotated: `convert-attn-to-gpu` turns the query tile itself);
+    `rotary_theta(%t)` / `rotary_scale(%s)` (f32, known at launch) replace
+    its theta and scale.
+
     A row whose max is still `-inf` exponentiates against 0 instead, so that
     no NaN appears. The final output is `acc / sum` and the base-2 lse is
     `max + log2(sum)`. `attn-decompose-online-attention` expands the op into
@@ -628,13 +652,16 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     Optional<Index>:$mask_first_bit,
     Optional<Index>:$mask_row_bits,
     Variadic<VectorOfRankAndType<[1], [F32]>>:$row_values,
+    Optional<F32>:$rotary_theta,
+    Optional<F32>:$rotary_scale,
     ConfinedAttr<I64Attr, [IntPositive]>:$block_n,
     OptionalAttr<F32Attr>:$scale_log2,
     DefaultValuedAttr<F32Attr, "0.0f">:$logits_soft_cap,
     UnitAttr:$causal,
     DefaultValuedAttr<I64Attr, "-1">:$window_left,
     UnitAttr:$masked,
-    DefaultValuedAttr<Attn_KVLayoutAttr, "KVLayout::nhd">:$kv_layout);
+    DefaultValuedAttr<Attn_KVLayoutAttr, "KVLayout::nhd">:$kv_layout,
+    OptionalAttr<Attn_RotaryAttr>:$key_rotary);
   let results = (outs
     VectorOfRankAndType<[2], [F32]>:$new_acc,
     VectorOfRankAndType<[1], [F32]>:$new_max,
@@ -653,6 +680,8 @@ def Attn_OnlineAttentionStepOp : Attn_Op<"online_attention_step", [
     (`row_values` `(` $row_values^ `:` type($row_values) `)`)?
     (`custom_mask` `(` $mask_bits^ `[` $mask_first_bit `,` $mask_row_bits `]`
       `:` type($mask_bits) `)`)?
+    (`rotary_theta` `(` $rotary_theta^ `)`)?
+    (`rotary_scale` `(` $rotary_scale^ `)`)?
     (`score_mod` $score_mod^)? (`mask_mod` $mask_mod^)?
     attr-dict `:`
     type($query) `,` type($key) `,` type($value) `,`

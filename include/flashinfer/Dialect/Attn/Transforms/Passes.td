@@ -80,9 +80,18 @@ def AttnPromoteToWorkgroupMemory
     guarded by the loop bound). Rows past the end copy nothing and are zero
     filled. A barrier before a use also orders all earlier uses of the
     buffer that the copy after it overwrites.
+
+    Fused RoPE: a staged tile whose load carries `rotary` (the K tile under
+    `pos_encoding = rope_llama`) is rotated in the buffer once its copy is
+    published (after the wait and barrier before its use, or after the
+    synchronous copy's second barrier): each thread turns 16-byte runs of
+    the pairs `(d, d + D/2)` of one row at the row's position, in f32, and a
+    further barrier publishes the result. A rotated tile that cannot be
+    staged is an error, since the product must read the turned rows.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
   ];
