@@ -88,11 +88,12 @@ def _unsupported(what: str, **args):
 
 
 def _variant(head_dim, window_left, logits_soft_cap, sm_scale,
-             pos_encoding="none"):
+             pos_encoding="none", rope_scale=None, rope_theta=None):
     """(spec fields, values at launch) of a variant: the scale always at
     launch, a soft cap and a window at launch when on (compiled-in switches,
     as FlashInfer's use_logits_soft_cap / use_sliding_window), so that one
-    kernel serves every value; ALiBi compiled in."""
+    kernel serves every value; ALiBi compiled in; fused RoPE's scale and
+    theta at launch (FlashInfer's defaults 1 and 1e4)."""
     cap = _cap(logits_soft_cap)
     window = int(window_left) if window_left is not None else -1
     scale = float(sm_scale) if sm_scale is not None else \
@@ -108,6 +109,14 @@ def _variant(head_dim, window_left, logits_soft_cap, sm_scale,
     fields = dict(launch_sm_scale=True, launch_soft_cap=cap > 0,
                   launch_window=window >= 0, pos_encoding=pos_encoding)
     values = dict(sm_scale=scale)
+    if pos_encoding == "rope_llama":
+        for name, value, default in (("rope_scale", rope_scale, 1.0),
+                                     ("rope_theta", rope_theta, 1e4)):
+            value = float(value) if value is not None else default
+            if not (value > 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be finite and > 0, got "
+                                 f"{value}")
+            values[name] = value
     if cap > 0:
         values["logits_soft_cap"] = cap
     if window >= 0:
@@ -259,7 +268,7 @@ def _layout_kv(k, v, kv_layout: str):
 
 def single_decode(q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale,
                   v_scale, window_left, logits_soft_cap, sm_scale,
-                  return_lse):
+                  return_lse, rope_scale=None, rope_theta=None):
     torch = _torch()
     what = "single_decode_with_kv_cache"
     layout = check_kv_layout(kv_layout)
@@ -268,14 +277,16 @@ def single_decode(q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale,
         o, lse = torch.ops.flashinfer_mlir.single_decode(
             q, k, v, kv_layout, pos_encoding_mode, int(window_left),
             _cap(logits_soft_cap),
-            sm_scale, _fold(q_scale, k_scale), v_scale)
+            sm_scale, _fold(q_scale, k_scale), v_scale, rope_scale,
+            rope_theta)
         return (o, lse) if return_lse else o
     _check_tensor(q, f"{what}: q", 2)
     _check_tensor(k, f"{what}: k", 3)
     _check_tensor(v, f"{what}: v", 3)
     k, v = _layout_kv(k, v, layout)
     hq, d = q.shape
-    fields, values = _variant(d, window_left, logits_soft_cap, sm_scale, pos)
+    fields, values = _variant(d, window_left, logits_soft_cap, sm_scale, pos,
+                              rope_scale, rope_theta)
     spec = KernelSpec("single_decode", _dtype(q.dtype, what), d, hq,
                       k.shape[1], dtype_kv=_dtype(k.dtype, what),
                       head_dim_vo=v.shape[2], **fields)
@@ -290,7 +301,8 @@ def single_decode(q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale,
 
 def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
                    kv_layout, pos_encoding_mode, sm_scale, window_left,
-                   logits_soft_cap, return_lse, o_dtype, scales):
+                   logits_soft_cap, return_lse, o_dtype, scales,
+                   rope_scale=None, rope_theta=None):
     torch = _torch()
     what = "single_prefill_with_kv_cache"
     layout = check_kv_layout(kv_layout)
@@ -299,7 +311,7 @@ def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
         o, lse = torch.ops.flashinfer_mlir.single_prefill(
             q, k, v, bool(causal), kv_layout, pos_encoding_mode, sm_scale,
             int(window_left), _cap(logits_soft_cap), scales.get("k_scale"),
-            scales.get("v_scale"))
+            scales.get("v_scale"), rope_scale, rope_theta)
         return (o, lse) if return_lse else o
     _unsupported(what, scale_q=scales.get("scale_q"),
                  scale_k=scales.get("scale_k"),
@@ -313,7 +325,8 @@ def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
     if o_dtype is not None and o_dtype != q.dtype:
         raise NotImplementedError(f"{what}: o_dtype {o_dtype} differs from "
                                   f"q's {q.dtype}; no such kernel")
-    fields, values = _variant(d, window_left, logits_soft_cap, sm_scale, pos)
+    fields, values = _variant(d, window_left, logits_soft_cap, sm_scale, pos,
+                              rope_scale, rope_theta)
     mask = _packed_mask(custom_mask, packed_custom_mask, qo_len, k.shape[0],
                         q.device, what)
     # As FlashInfer's: a custom mask replaces the causal one.
@@ -384,7 +397,8 @@ def _capacity(self, name: str, needed: int) -> int:
 def _spec_for_plan(kind, what, num_qo_heads, num_kv_heads, head_dim,
                    head_dim_vo, kv_layout, pos_encoding_mode, window_left,
                    logits_soft_cap, q_data_type, kv_data_type, o_data_type,
-                   sm_scale, causal=False, sinks=False):
+                   sm_scale, causal=False, sinks=False, rope_scale=None,
+                   rope_theta=None):
     pos = check_pos_encoding_mode(pos_encoding_mode, what)
     dt = _dtype(q_data_type, what)
     kvt = _dtype(kv_data_type if kv_data_type is not None else q_data_type,
@@ -394,7 +408,7 @@ def _spec_for_plan(kind, what, num_qo_heads, num_kv_heads, head_dim,
         raise NotImplementedError(f"{what}: o_data_type {o_data_type} "
                                   "differs from q_data_type; no such kernel")
     fields, values = _variant(int(head_dim), window_left, logits_soft_cap,
-                              sm_scale, pos)
+                              sm_scale, pos, rope_scale, rope_theta)
     spec = KernelSpec(kind, dt, int(head_dim), int(num_qo_heads),
                       int(num_kv_heads), dtype_kv=kvt,
                       head_dim_vo=head_dim_vo, kv_layout=kv_layout,
@@ -414,7 +428,8 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
                 num_kv_heads, head_dim, page_size, pos_encoding_mode,
                 window_left, logits_soft_cap, q_data_type, kv_data_type,
                 o_data_type, data_type, sm_scale, fixed_split_size,
-                disable_split_kv, q_len_per_req, sinks=None):
+                disable_split_kv, q_len_per_req, sinks=None, rope_scale=None,
+                rope_theta=None):
     what = f"{type(self).__name__}.plan"
     # FlashInfer takes sinks at run(): a new plan keeps the last run's.
     if sinks is None:
@@ -423,7 +438,8 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
         self, indptr, indices, last_page_len, num_qo_heads, num_kv_heads,
         head_dim, page_size, pos_encoding_mode, window_left, logits_soft_cap,
         q_data_type, kv_data_type, o_data_type, data_type, sm_scale,
-        fixed_split_size, disable_split_kv, q_len_per_req, with_sinks)
+        fixed_split_size, disable_split_kv, q_len_per_req, with_sinks,
+        rope_scale, rope_theta)
     if data_type is not None:
         kv_data_type = kv_data_type or data_type
         q_data_type = data_type if q_data_type is None else q_data_type
@@ -434,7 +450,8 @@ def decode_plan(self, indptr, indices, last_page_len, num_qo_heads,
     spec, values = _spec_for_plan(
         "batch_decode", what, num_qo_heads, num_kv_heads, head_dim, None,
         self._kv_layout, pos_encoding_mode, window_left, logits_soft_cap,
-        q_data_type, kv_data_type, o_data_type, sm_scale, sinks=sinks)
+        q_data_type, kv_data_type, o_data_type, sm_scale, sinks=sinks,
+        rope_scale=rope_scale, rope_theta=rope_theta)
     batch = last_page_len.numel() if hasattr(last_page_len, "numel") else \
         len(last_page_len)
     pages = indices.numel() if hasattr(indices, "numel") else len(indices)
@@ -570,16 +587,18 @@ def run_eager(self, q, kv, k_scale, v_scale, out, lse, sinks=None):
 
 
 def check_forward_variant(self, pos_encoding_mode, window_left,
-                          logits_soft_cap, sm_scale):
+                          logits_soft_cap, sm_scale, rope_scale=None,
+                          rope_theta=None):
     what = f"{type(self).__name__}.forward"
-    check_pos_encoding_mode(pos_encoding_mode, what)
+    pos = check_pos_encoding_mode(pos_encoding_mode, what)
     if self._planned is None:
         raise RuntimeError(f"{what}: call begin_forward() first")
     _, asked = _variant(self._spec.head_dim, window_left, logits_soft_cap,
-                        sm_scale)
-    if asked != self._planned["values"]:
-        raise ValueError(f"{what}: the variant (window_left, "
-                         "logits_soft_cap, sm_scale) must be the planned one")
+                        sm_scale, pos, rope_scale, rope_theta)
+    if pos != self._spec.pos_encoding or asked != self._planned["values"]:
+        raise ValueError(f"{what}: the variant (pos_encoding_mode, "
+                         "window_left, logits_soft_cap, sm_scale, rope_scale, "
+                         "rope_theta) must be the planned one")
 
 
 def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
@@ -587,7 +606,8 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
                  page_size, head_dim_vo, custom_mask, packed_custom_mask,
                  causal, pos_encoding_mode, sm_scale, window_left,
                  logits_soft_cap, q_data_type, kv_data_type, o_data_type,
-                 fixed_split_size, disable_split_kv, sinks=None):
+                 fixed_split_size, disable_split_kv, sinks=None,
+                 rope_scale=None, rope_theta=None):
     torch = _torch()
     what = f"{type(self).__name__}.plan"
     if sinks is None:
@@ -597,14 +617,15 @@ def prefill_plan(self, kind, qo_indptr, kv_indptr, kv_indices,
         num_qo_heads, num_kv_heads, head_dim_qk, page_size, head_dim_vo,
         custom_mask, packed_custom_mask, causal, pos_encoding_mode, sm_scale,
         window_left, logits_soft_cap, q_data_type, kv_data_type, o_data_type,
-        fixed_split_size, disable_split_kv, with_sinks)
+        fixed_split_size, disable_split_kv, with_sinks, rope_scale,
+        rope_theta)
     has_mask = custom_mask is not None or packed_custom_mask is not None
     # As FlashInfer's: a custom mask replaces the causal one.
     spec, values = _spec_for_plan(
         kind, what, num_qo_heads, num_kv_heads, head_dim_qk, head_dim_vo,
         self._kv_layout, pos_encoding_mode, window_left, logits_soft_cap,
         q_data_type, kv_data_type, o_data_type, sm_scale,
-        causal and not has_mask, sinks)
+        causal and not has_mask, sinks, rope_scale, rope_theta)
     if has_mask:
         spec = spec.replace(custom_mask=True)
     qo_host = qo_indptr.to("cpu") if isinstance(qo_indptr, torch.Tensor) \

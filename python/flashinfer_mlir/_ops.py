@@ -43,17 +43,18 @@ def _wrapper(handle: int):
 def single_decode(q: Tensor, k: Tensor, v: Tensor, kv_layout: str,
                   pos_encoding_mode: str, window_left: int,
                   logits_soft_cap: float, sm_scale: Optional[float],
-                  k_scale: Optional[float],
-                  v_scale: Optional[float]) -> Tuple[Tensor, Tensor]:
+                  k_scale: Optional[float], v_scale: Optional[float],
+                  rope_scale: Optional[float],
+                  rope_theta: Optional[float]) -> Tuple[Tensor, Tensor]:
     return _api.single_decode(q, k, v, kv_layout, pos_encoding_mode, None,
                               k_scale,
                               v_scale, window_left, logits_soft_cap,
-                              sm_scale, True)
+                              sm_scale, True, rope_scale, rope_theta)
 
 
 @single_decode.register_fake
 def _(q, k, v, kv_layout, pos_encoding_mode, window_left, logits_soft_cap,
-      sm_scale, k_scale, v_scale):
+      sm_scale, k_scale, v_scale, rope_scale, rope_theta):
     return (q.new_empty((q.shape[0], v.shape[-1])),
             q.new_empty((q.shape[0],), dtype=torch.float32))
 
@@ -63,17 +64,19 @@ def single_prefill(q: Tensor, k: Tensor, v: Tensor, causal: bool,
                    kv_layout: str, pos_encoding_mode: str,
                    sm_scale: Optional[float],
                    window_left: int, logits_soft_cap: float,
-                   k_scale: Optional[float],
-                   v_scale: Optional[float]) -> Tuple[Tensor, Tensor]:
+                   k_scale: Optional[float], v_scale: Optional[float],
+                   rope_scale: Optional[float],
+                   rope_theta: Optional[float]) -> Tuple[Tensor, Tensor]:
     return _api.single_prefill(q, k, v, None, None, causal, kv_layout,
                                pos_encoding_mode,
                                sm_scale, window_left, logits_soft_cap, True,
-                               None, dict(k_scale=k_scale, v_scale=v_scale))
+                               None, dict(k_scale=k_scale, v_scale=v_scale),
+                               rope_scale, rope_theta)
 
 
 @single_prefill.register_fake
 def _(q, k, v, causal, kv_layout, pos_encoding_mode, sm_scale, window_left,
-      logits_soft_cap, k_scale, v_scale):
+      logits_soft_cap, k_scale, v_scale, rope_scale, rope_theta):
     return (q.new_empty((q.shape[0], q.shape[1], v.shape[-1])),
             q.new_empty((q.shape[0], q.shape[1]), dtype=torch.float32))
 

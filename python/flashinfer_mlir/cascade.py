@@ -118,6 +118,7 @@ class MultiLevelCascadeAttentionWrapper:
                    causal=causal if i == n - 1 else False,
                    pos_encoding_mode=pos_encoding_mode, sm_scale=sm_scale,
                    window_left=window_left, logits_soft_cap=logits_soft_cap,
+                   rope_scale=rope_scale, rope_theta=rope_theta,
                    q_data_type=q_data_type, kv_data_type=kv_data_type)
 
     begin_forward = plan

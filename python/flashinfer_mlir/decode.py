@@ -195,7 +195,8 @@ def single_decode_with_kv_cache(
     [num_qo_heads] with return_lse)."""
     return _fi().single_decode(
         q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale, v_scale,
-        window_left, logits_soft_cap, sm_scale, return_lse)
+        window_left, logits_soft_cap, sm_scale, return_lse, rope_scale,
+        rope_theta)
 
 
 class BatchDecodeWithPagedKVCacheWrapper(WrapperBase):
@@ -235,7 +236,7 @@ class BatchDecodeWithPagedKVCacheWrapper(WrapperBase):
             head_dim, page_size, pos_encoding_mode, window_left,
             logits_soft_cap, q_data_type, kv_data_type, o_data_type,
             data_type, sm_scale, fixed_split_size, disable_split_kv,
-            q_len_per_req)
+            q_len_per_req, rope_scale=rope_scale, rope_theta=rope_theta)
 
     begin_forward = plan
 
@@ -268,7 +269,8 @@ class BatchDecodeWithPagedKVCacheWrapper(WrapperBase):
         """The deprecated call: the variant values given here must be the
         planned ones."""
         _fi().check_forward_variant(self, pos_encoding_mode, window_left,
-                                    logits_soft_cap, sm_scale)
+                                    logits_soft_cap, sm_scale, rope_scale,
+                                    rope_theta)
         return self.run(q, paged_kv_cache, q_scale=q_scale, k_scale=k_scale,
                         v_scale=v_scale)
 
@@ -278,7 +280,8 @@ class BatchDecodeWithPagedKVCacheWrapper(WrapperBase):
                            logits_soft_cap=None, sm_scale=None,
                            rope_scale=None, rope_theta=None):
         _fi().check_forward_variant(self, pos_encoding_mode, window_left,
-                                    logits_soft_cap, sm_scale)
+                                    logits_soft_cap, sm_scale, rope_scale,
+                                    rope_theta)
         return self.run(q, paged_kv_cache, q_scale=q_scale, k_scale=k_scale,
                         v_scale=v_scale, return_lse=True)
 

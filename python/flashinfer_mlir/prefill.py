@@ -223,7 +223,7 @@ def single_prefill_with_kv_cache(
         pos_encoding_mode, sm_scale, window_left, logits_soft_cap, return_lse,
         o_dtype, dict(scale_q=scale_q, scale_k=scale_k, scale_v=scale_v,
                       kv_cache_sf=kv_cache_sf, k_scale=k_scale,
-                      v_scale=v_scale))
+                      v_scale=v_scale), rope_scale, rope_theta)
 
 
 def single_prefill_with_kv_cache_return_lse(*args, **kwargs):
@@ -233,9 +233,10 @@ def single_prefill_with_kv_cache_return_lse(*args, **kwargs):
 
 class _PrefillWrapper(WrapperBase):
     def _forward(self, causal, pos_encoding_mode, window_left,
-                 logits_soft_cap, sm_scale):
+                 logits_soft_cap, sm_scale, rope_scale=None, rope_theta=None):
         _fi().check_forward_variant(self, pos_encoding_mode, window_left,
-                                    logits_soft_cap, sm_scale)
+                                    logits_soft_cap, sm_scale, rope_scale,
+                                    rope_theta)
         if bool(causal) != self._spec.causal:
             raise ValueError(f"{type(self).__name__}.forward: causal must be "
                              "the planned one")
@@ -288,7 +289,8 @@ class BatchPrefillWithPagedKVCacheWrapper(_PrefillWrapper):
             num_kv_heads, head_dim_qk, page_size, head_dim_vo, custom_mask,
             packed_custom_mask, causal, pos_encoding_mode, sm_scale,
             window_left, logits_soft_cap, q_data_type, kv_data_type,
-            o_data_type, fixed_split_size, disable_split_kv)
+            o_data_type, fixed_split_size, disable_split_kv,
+            rope_scale=rope_scale, rope_theta=rope_theta)
 
     begin_forward = plan
 
@@ -311,7 +313,7 @@ class BatchPrefillWithPagedKVCacheWrapper(_PrefillWrapper):
                 v_scale=None, window_left: int = -1, logits_soft_cap=None,
                 sm_scale=None, rope_scale=None, rope_theta=None):
         self._forward(causal, pos_encoding_mode, window_left,
-                      logits_soft_cap, sm_scale)
+                      logits_soft_cap, sm_scale, rope_scale, rope_theta)
         return self.run(q, paged_kv_cache, k_scale=k_scale, v_scale=v_scale)
 
     def forward_return_lse(self, q, paged_kv_cache, causal: bool = False,
@@ -321,7 +323,7 @@ class BatchPrefillWithPagedKVCacheWrapper(_PrefillWrapper):
                            logits_soft_cap=None, sm_scale=None,
                            rope_scale=None, rope_theta=None):
         self._forward(causal, pos_encoding_mode, window_left,
-                      logits_soft_cap, sm_scale)
+                      logits_soft_cap, sm_scale, rope_scale, rope_theta)
         return self.run(q, paged_kv_cache, k_scale=k_scale, v_scale=v_scale,
                         return_lse=True)
 
@@ -370,7 +372,8 @@ class BatchPrefillWithRaggedKVCacheWrapper(_PrefillWrapper):
             num_qo_heads, num_kv_heads, head_dim_qk, 0, head_dim_vo,
             custom_mask, packed_custom_mask, causal, pos_encoding_mode,
             sm_scale, window_left, logits_soft_cap, q_data_type,
-            kv_data_type, o_data_type, fixed_split_size, disable_split_kv)
+            kv_data_type, o_data_type, fixed_split_size, disable_split_kv,
+            rope_scale=rope_scale, rope_theta=rope_theta)
 
     begin_forward = plan
 
@@ -391,7 +394,7 @@ class BatchPrefillWithRaggedKVCacheWrapper(_PrefillWrapper):
                 logits_soft_cap=None, sm_scale=None, rope_scale=None,
                 rope_theta=None):
         self._forward(causal, pos_encoding_mode, window_left,
-                      logits_soft_cap, sm_scale)
+                      logits_soft_cap, sm_scale, rope_scale, rope_theta)
         return self.run(q, k, v)
 
     def forward_return_lse(self, q, k, v, causal: bool = False,
@@ -400,5 +403,5 @@ class BatchPrefillWithRaggedKVCacheWrapper(_PrefillWrapper):
                            window_left: int = -1, logits_soft_cap=None,
                            sm_scale=None, rope_scale=None, rope_theta=None):
         self._forward(causal, pos_encoding_mode, window_left,
-                      logits_soft_cap, sm_scale)
+                      logits_soft_cap, sm_scale, rope_scale, rope_theta)
         return self.run(q, k, v, return_lse=True)

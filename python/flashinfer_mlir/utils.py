@@ -61,19 +61,14 @@ def check_kv_layout(kv_layout: str) -> str:
 
 def check_pos_encoding_mode(pos_encoding_mode: str, what: str) -> str:
     """The kernel's pos_encoding for FlashInfer's mode: 'NONE' -> none,
-    'ALIBI' -> alibi (FlashInfer's slopes for the head count, compiled in);
-    'ROPE_LLAMA' raises NotImplementedError (fused RoPE is not compiled
-    yet)."""
+    'ALIBI' -> alibi (FlashInfer's slopes for the head count, compiled in),
+    'ROPE_LLAMA' -> rope_llama (q and k rotated in the kernel, rope_scale
+    and rope_theta passed at launch); KeyError as FlashInfer raises it
+    otherwise. (`what` names the caller in errors raised later.)"""
     if not hasattr(PosEncodingMode, str(pos_encoding_mode)):
         raise KeyError(f"Invalid pos_encoding_mode {pos_encoding_mode}")
-    if pos_encoding_mode == "ALIBI":
-        return "alibi"
-    if pos_encoding_mode != "NONE":
-        raise NotImplementedError(
-            f"{what}: pos_encoding_mode={pos_encoding_mode!r} has no kernel "
-            "in flashinfer_mlir yet (fused RoPE is not compiled); apply RoPE "
-            "to q and k before the call and pass pos_encoding_mode='NONE'")
-    return "none"
+    return {"NONE": "none", "ALIBI": "alibi",
+            "ROPE_LLAMA": "rope_llama"}[str(pos_encoding_mode)]
 
 
 # torch dtype name -> the attn dialect's element type.

@@ -78,8 +78,7 @@ def test_enums_and_helpers():
         utils.check_kv_layout("NDH")
     with pytest.raises(KeyError, match="Invalid pos_encoding_mode"):
         utils.check_pos_encoding_mode("ROPE", "x")
-    with pytest.raises(NotImplementedError, match="ROPE_LLAMA"):
-        utils.check_pos_encoding_mode("ROPE_LLAMA", "x")
+    assert utils.check_pos_encoding_mode("ROPE_LLAMA", "x") == "rope_llama"
 
 
 def test_jit_warmup_names_are_harmless():
@@ -182,6 +181,38 @@ def test_every_kind_compiles(tmp_path):
         assert names[0] in (s.name, s.name + "_0")
 
 
+def test_fused_rope_specs(tmp_path):
+    """pos_encoding_mode='ROPE_LLAMA': a kernel per shape whose rope_scale
+    and rope_theta are values at launch (FlashInfer's defaults when not
+    given); the IR compiles, its manifest names them."""
+    from flashinfer_mlir import _api
+    fields, values = _api._variant(128, -1, None, None, "rope_llama")
+    assert fields["pos_encoding"] == "rope_llama"
+    assert values["rope_scale"] == 1.0 and values["rope_theta"] == 1e4
+    _, values = _api._variant(128, -1, None, None, "rope_llama", 8.0, 5e5)
+    assert values["rope_scale"] == 8.0 and values["rope_theta"] == 5e5
+    _, plain = _api._variant(128, -1, None, None, "none", 8.0, 5e5)
+    assert "rope_scale" not in plain and "rope_theta" not in plain
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="rope_theta must be finite"):
+            _api._variant(128, -1, None, None, "rope_llama", None, bad)
+    spec = KernelSpec("batch_decode", "bf16", 128, 32, 8, **fields)
+    assert spec.name.endswith("_rope")
+    ir = spec.ir()
+    assert "pos_encoding = #attn.pos_encoding<rope_llama>" in ir
+    assert "rope_scale(%rope_scale) rope_theta(%rope_theta)" in ir
+    with pytest.raises(ValueError, match="even head_dim"):
+        KernelSpec("single_prefill", "f16", 63, 4, 4,
+                   pos_encoding="rope_llama")
+    with pytest.raises(ValueError, match="pos_encoding must be"):
+        KernelSpec("single_prefill", "f16", 64, 4, 4, pos_encoding="rope")
+    path, = cache.build([spec], "gfx942", str(tmp_path), _compiler())
+    with open(path) as f:
+        params = json.load(f)["kernels"][0]["params"]
+    assert params["launch_values"] == ["sm_scale", "rope_theta", "rope_scale"]
+    assert params["pos_encoding"] == "rope_llama"
+
+
 def test_variant_specs():
     """ALiBi, sinks and user-defined functions: in the name, the key and the
     IR; errors for what has no kernel."""
@@ -199,10 +230,6 @@ def test_variant_specs():
     assert KernelSpec.from_json(json.loads(a.key())) == a
     assert flashinfer_mlir.utils.check_pos_encoding_mode("ALIBI", "x") == \
         "alibi"
-    with pytest.raises(NotImplementedError, match="ROPE_LLAMA"):
-        flashinfer_mlir.utils.check_pos_encoding_mode("ROPE_LLAMA", "x")
-    with pytest.raises(NotImplementedError, match="fused RoPE"):
-        base.replace(pos_encoding="rope_llama")
     from flashinfer_mlir import _api
     with pytest.raises(NotImplementedError, match="ALIBI.*logits_soft_cap"):
         _api._variant(128, -1, 30.0, None, "alibi")

@@ -542,9 +542,9 @@ def test_errors():
     k = rand((10, 8, 128), torch.bfloat16, g)
     with pytest.raises(KeyError, match="Invalid kv_layout"):
         flashinfer.single_decode_with_kv_cache(q, k, k, kv_layout="NDH")
-    with pytest.raises(NotImplementedError, match="ROPE_LLAMA"):
+    with pytest.raises(KeyError, match="Invalid pos_encoding_mode"):
         flashinfer.single_decode_with_kv_cache(q, k, k,
-                                               pos_encoding_mode="ROPE_LLAMA")
+                                               pos_encoding_mode="ROPE")
     with pytest.raises(ValueError, match="must be 2-D"):
         flashinfer.single_decode_with_kv_cache(q[None], k, k)
     with pytest.raises(ValueError, match="multiple of num_kv_heads"):

@@ -4,7 +4,7 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|sequence|api|rope|headdims|bench|paged|prefill|flashinfer|profile|sanitize|all]
+#   bash scripts/device/run.sh [check|sequence|api|rope|fusedrope|headdims|bench|paged|prefill|flashinfer|profile|sanitize|all]
 #
 # paged: the paged batch decode matrix (KERNELS/paged, gen_kernels.py --set
 # paged) and its serving benchmark (KERNELS/paged-bench, with KERNELS/decode
@@ -120,6 +120,33 @@ if [[ $what == rope || $what == all ]]; then
     PYTHONPATH=$site FLASHINFER_CUDA_ARCH_LIST=9.0a \
       python3 scripts/device/bench_rope.py --json "$OUT/bench-rope.json" 2>&1 |
       tee "$OUT/bench-rope.log" | tail -n 34
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    unset FLASHINFER_MLIR_KERNELS
+  fi
+fi
+if [[ $what == fusedrope || $what == all ]]; then
+  # Fused RoPE (pos_encoding_mode="ROPE_LLAMA") from KERNELS/fused_rope
+  # (build-fused-rope-cache.sh): every attention entry point against float64
+  # references, the batch paths under compute-sanitizer's memcheck, then the
+  # fused kernels against the plain ones.
+  if [[ -d $KERNELS/fused_rope ]]; then
+    export FLASHINFER_MLIR_KERNELS=$PWD/$KERNELS/fused_rope
+    echo "== fused RoPE: python/tests/test_fused_rope_gpu.py against float64"
+    python3 -m pytest -q -p no:cacheprovider -rs \
+      python/tests/test_fused_rope_gpu.py --junitxml "$OUT/fused-rope-tests.xml" \
+      2>&1 | tee "$OUT/fused-rope-tests.log" | grep -vE "^\.+ *\[" | tail -n 25
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    echo "== fused RoPE under compute-sanitizer memcheck"
+    compute-sanitizer --tool memcheck --error-exitcode 99 python3 -m pytest \
+      -q -p no:cacheprovider python/tests/test_fused_rope_gpu.py \
+      -k "batch_decode or ragged or views" 2>&1 |
+      tee "$OUT/fused-rope-memcheck.log" |
+      grep -E "ERROR SUMMARY|passed|failed" | tail -n 3
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    echo "== fused RoPE benchmark"
+    python3 scripts/device/bench_fused_rope.py \
+      --json "$OUT/bench-fused-rope.json" 2>&1 |
+      tee "$OUT/bench-fused-rope.log" | tail -n 8
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
     unset FLASHINFER_MLIR_KERNELS
   fi

@@ -68,8 +68,10 @@ class KernelSpec:
     launch_sm_scale: bool = False
     launch_soft_cap: bool = False
     launch_window: bool = False
-    # ALiBi with FlashInfer's default slopes for num_qo_heads ("alibi"), or
-    # none. Attention sinks: the kernel takes a `sinks` [Hq] f32 tensor.
+    # ALiBi with FlashInfer's default slopes for num_qo_heads ("alibi"),
+    # fused RoPE ("rope_llama": q and k rotated at their positions, the
+    # kernel taking rope_scale and rope_theta at launch), or none. Attention
+    # sinks: the kernel takes a `sinks` [Hq] f32 tensor.
     pos_encoding: str = "none"
     sinks: bool = False
     # A custom mask (each request's [qo_len, kv_len] bits, row-major, the
@@ -154,10 +156,13 @@ class KernelSpec:
                                  f"leave it at {neutral}")
         object.__setattr__(self, "logits_soft_cap",
                            float(self.logits_soft_cap))
-        if self.pos_encoding not in ("none", "alibi"):
-            raise NotImplementedError(
-                f"{self.kind}: pos_encoding {self.pos_encoding!r} has no "
-                "kernel (none or alibi; fused RoPE is not compiled yet)")
+        if self.pos_encoding not in ("none", "alibi", "rope_llama"):
+            raise ValueError(
+                f"{self.kind}: pos_encoding must be none, alibi or "
+                f"rope_llama, got {self.pos_encoding!r}")
+        if self.pos_encoding == "rope_llama" and self.head_dim % 2:
+            raise ValueError(f"{self.kind}: rope_llama needs an even "
+                             f"head_dim, got {self.head_dim}")
         if self.custom_mask and self.kind == "batch_decode":
             raise NotImplementedError(
                 "batch_decode: a custom mask has no decode wrapper kernel "
@@ -279,6 +284,8 @@ class KernelSpec:
                 parts.append(tag)
         if self.pos_encoding == "alibi":
             parts.append("alibi")
+        if self.pos_encoding == "rope_llama":
+            parts.append("rope")
         if self.sinks:
             parts.append("sinks")
         if self.custom_mask:
@@ -301,6 +308,11 @@ class KernelSpec:
                               ("launch_window", "window_left", "i64")):
             if getattr(self, flag):
                 args.append(f"%{name}: {t}")
+                uses += f" {name}(%{name})"
+        # Fused RoPE's scale and theta are always values at launch.
+        if self.kind in _ATTENTION and self.pos_encoding == "rope_llama":
+            for name in ("rope_scale", "rope_theta"):
+                args.append(f"%{name}: f32")
                 uses += f" {name}(%{name})"
         return args, uses
 
@@ -330,8 +342,9 @@ class KernelSpec:
 
     def _attrs(self, extra=()) -> str:
         attrs = list(extra)
-        if self.pos_encoding == "alibi":
-            attrs.append("pos_encoding = #attn.pos_encoding<alibi>")
+        if self.pos_encoding != "none":
+            attrs.append(
+                f"pos_encoding = #attn.pos_encoding<{self.pos_encoding}>")
         if self.causal:
             attrs.append("causal")
         if self.window_left >= 0:
