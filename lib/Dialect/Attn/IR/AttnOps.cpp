@@ -169,16 +169,19 @@ verifyAttentionCommon(OpTy op, ShapeChecker &check, const NamedTensor &q,
       std::isinf(op.getRopeScale().convertToFloat()) ||
       std::isinf(op.getRopeTheta().convertToFloat()))
     return op.emitOpError("rope_scale and rope_theta must be finite and > 0");
-  for (auto [value, attr, name] :
-       {std::tuple<Value, Attribute, StringRef>{
-            op.getRopeScaleValue(), op.getRopeScaleAttr(), "rope_scale"},
-        {op.getRopeThetaValue(), op.getRopeThetaAttr(), "rope_theta"}}) {
+  // (Default-valued attributes read back as their defaults when absent.)
+  for (auto [value, isDefault, name] :
+       {std::tuple<Value, bool, StringRef>{
+            op.getRopeScaleValue(),
+            op.getRopeScale().convertToFloat() == 1.0f, "rope_scale"},
+        {op.getRopeThetaValue(), op.getRopeTheta().convertToFloat() == 1.0e4f,
+         "rope_theta"}}) {
     if (!value)
       continue;
     if (op.getPosEncoding() != PosEncoding::rope_llama)
-      return op.emitOpError()
-             << "'" << name << "' given but pos_encoding is not rope_llama";
-    if (attr)
+      return op.emitOpError() << "'" << name
+                              << "' given but pos_encoding is not rope_llama";
+    if (!isDefault)
       return op.emitOpError() << name
                               << " is given both as an attribute and as an "
                                  "operand";
