@@ -32,6 +32,7 @@ static const DtypeEntry kDtypes[] = {
     {FIMLIR_DTYPE_I32, "i32"},
     {FIMLIR_DTYPE_I64, "i64"},
     {FIMLIR_DTYPE_UI8, "ui8"},
+    {FIMLIR_DTYPE_F8E4M3FNUZ, "f8E4M3FNUZ"},
 };
 
 const char *dtypeName(fimlir_dtype dtype) {

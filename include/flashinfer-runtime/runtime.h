@@ -84,6 +84,7 @@ typedef enum fimlir_dtype {
   FIMLIR_DTYPE_I32 = 10,
   FIMLIR_DTYPE_I64 = 11,
   FIMLIR_DTYPE_UI8 = 12,
+  FIMLIR_DTYPE_F8E4M3FNUZ = 13, /* gfx942's e4m3 */
 } fimlir_dtype;
 
 typedef enum fimlir_arg_kind {

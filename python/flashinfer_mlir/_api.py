@@ -13,7 +13,7 @@ from typing import Optional
 from ._launch import launcher
 from .decode import PagedDecode
 from .jit.cache import get_module
-from .jit.spec import KernelSpec
+from .jit.spec import FP8_TYPES, KernelSpec
 from .page import AppendPagedKV
 from .prefill import BatchPrefill
 from .utils import (canonicalize_dtype, check_kv_layout,
@@ -25,13 +25,17 @@ def _torch():
     return torch
 
 
-def _dtype(t, what: str) -> str:
+def _dtype(t, what: str, kv: bool = False) -> str:
+    """The kernel dtype name of a torch dtype (or its name); with `kv` (K/V
+    and caches) fp8 e4m3 too."""
     name = canonicalize_dtype(t)
-    if name not in ("f16", "bf16"):
-        raise NotImplementedError(
-            f"{what}: {t} has no kernel in flashinfer_mlir (float16 and "
-            "bfloat16 only; fp8 KV caches are not compiled yet)")
-    return name
+    if name in ("f16", "bf16") or (kv and name in FP8_TYPES):
+        return name
+    allowed = "float16 and bfloat16"
+    if kv:
+        allowed += " (and float8_e4m3fn / float8_e4m3fnuz for K/V)"
+    raise NotImplementedError(
+        f"{what}: {t} has no kernel in flashinfer_mlir ({allowed})")
 
 
 def _torch_dtype(name: str):
@@ -288,7 +292,7 @@ def single_decode(q, k, v, kv_layout, pos_encoding_mode, q_scale, k_scale,
     fields, values = _variant(d, window_left, logits_soft_cap, sm_scale, pos,
                               rope_scale, rope_theta)
     spec = KernelSpec("single_decode", _dtype(q.dtype, what), d, hq,
-                      k.shape[1], dtype_kv=_dtype(k.dtype, what),
+                      k.shape[1], dtype_kv=_dtype(k.dtype, what, kv=True),
                       head_dim_vo=v.shape[2], **fields)
     o = torch.empty((1, hq, spec.vo_dim), dtype=q.dtype, device=q.device)
     lse = torch.empty((1, hq), dtype=torch.float32, device=q.device)
@@ -331,7 +335,7 @@ def single_prefill(q, k, v, custom_mask, packed_custom_mask, causal,
                         q.device, what)
     # As FlashInfer's: a custom mask replaces the causal one.
     spec = KernelSpec("single_prefill", _dtype(q.dtype, what), d, hq,
-                      k.shape[1], dtype_kv=_dtype(k.dtype, what),
+                      k.shape[1], dtype_kv=_dtype(k.dtype, what, kv=True),
                       head_dim_vo=v.shape[2],
                       causal=bool(causal) and mask is None,
                       custom_mask=mask is not None, **fields)
@@ -402,7 +406,7 @@ def _spec_for_plan(kind, what, num_qo_heads, num_kv_heads, head_dim,
     pos = check_pos_encoding_mode(pos_encoding_mode, what)
     dt = _dtype(q_data_type, what)
     kvt = _dtype(kv_data_type if kv_data_type is not None else q_data_type,
-                 what)
+                 what, kv=True)
     ot = dt if o_data_type is None else _dtype(o_data_type, what)
     if ot != dt:
         raise NotImplementedError(f"{what}: o_data_type {o_data_type} "
@@ -806,7 +810,7 @@ def append_paged_kv_cache(append_key, append_value, batch_indices, positions,
         raise ValueError(f"{what}: a paged cache half must be 4-D, got "
                          f"{tuple(k_cache.shape)}")
     _, hkv, d = append_key.shape
-    spec = KernelSpec("append", _dtype(append_key.dtype, what), d,
+    spec = KernelSpec("append", _dtype(append_key.dtype, what, kv=True), d,
                       num_kv_heads=hkv, kv_layout=layout)
     key = (spec.name, append_key.device.index)
     op = _appenders.get(key)

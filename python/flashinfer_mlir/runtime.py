@@ -36,6 +36,7 @@ LIBRARY_NAME = "libflashinfer_runtime.so"
 DTYPES = {
     "f16": 1, "bf16": 2, "f32": 3, "f64": 4, "f8E4M3FN": 5, "f8E5M2": 6,
     "i1": 7, "i8": 8, "i16": 9, "i32": 10, "i64": 11, "ui8": 12,
+    "f8E4M3FNUZ": 13,
 }
 _DTYPE_I64, _DTYPE_F64 = DTYPES["i64"], DTYPES["f64"]
 _ARG_TENSOR = 1
@@ -45,7 +46,8 @@ _BACKENDS = {0: "auto", 1: "cuda", 2: "hip"}
 # torch dtype attribute name -> runtime dtype name.
 _TORCH_DTYPES = {
     "float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64",
-    "float8_e4m3fn": "f8E4M3FN", "float8_e5m2": "f8E5M2", "bool": "i1",
+    "float8_e4m3fn": "f8E4M3FN", "float8_e5m2": "f8E5M2",
+    "float8_e4m3fnuz": "f8E4M3FNUZ", "bool": "i1",
     "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64",
     "uint8": "ui8",
 }

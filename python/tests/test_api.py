@@ -106,9 +106,37 @@ def test_spec_names_and_keys():
         "window_left = 64 : i64" in c.ir()
 
 
-def test_spec_errors():
+def test_fp8_kv_specs(tmp_path):
+    """fp8 KV caches: K/V in f8E4M3FN (or FNUZ) with f16/bf16 queries, in
+    the name and the IR; the kernels take the fp8 caches (manifest dtypes);
+    what has no kernel says so."""
+    from flashinfer_mlir import _api
+    spec = KernelSpec("batch_decode", "bf16", 128, 32, 8,
+                      dtype_kv="f8E4M3FN", launch_sm_scale=True)
+    assert spec.name == "batch_decode_bf16_kvf8E4M3FN_d128_h32x8_nhd_sL"
+    ir = spec.ir()
+    assert "k_cache(%k_cache : tensor<?x?x8x128xf8E4M3FN>)" in ir
+    assert "q(%q : tensor<?x32x128xbf16>)" in ir
+    prefill = KernelSpec("single_prefill", "f16", 64, 4, 4, causal=True,
+                         dtype_kv="f8E4M3FNUZ")
+    assert "k(%k : tensor<?x4x64xf8E4M3FNUZ>)" in prefill.ir()
+    paths = cache.build([spec, prefill], "gfx942", str(tmp_path), _compiler())
+    with open(paths[0]) as f:
+        args = {a["name"]: a["dtype"] for a in json.load(f)["kernels"][0]["args"]}
+    assert args["k_cache"] == args["v_cache"] == "f8E4M3FN"
+    assert args["q"] == "bf16"
     with pytest.raises(NotImplementedError, match="fp8"):
-        KernelSpec("batch_decode", "bf16", 128, 32, 8, dtype_kv="f8E4M3FN")
+        KernelSpec("batch_decode", "f8E4M3FN", 128, 32, 8)
+    with pytest.raises(NotImplementedError, match="K/V share q's dtype"):
+        KernelSpec("batch_decode", "bf16", 128, 32, 8, dtype_kv="f16")
+    with pytest.raises(NotImplementedError, match="f8E5M2"):
+        KernelSpec("batch_decode", "bf16", 128, 32, 8, dtype_kv="f8E5M2")
+    assert _api._dtype("float8_e4m3fn", "x", kv=True) == "f8E4M3FN"
+    with pytest.raises(NotImplementedError, match="float16 and bfloat16"):
+        _api._dtype("float8_e4m3fn", "x")
+
+
+def test_spec_errors():
     with pytest.raises(ValueError, match="multiple of num_kv_heads"):
         KernelSpec("single_decode", "f16", 128, 30, 8)
     with pytest.raises(ValueError, match="unknown kernel kind"):

@@ -123,6 +123,9 @@ LogicalResult checkProblem(Operation *op, Type elem, Type outElem,
   };
   if (!elem.isF16() && !elem.isBF16())
     return fail("only f16 and bf16 inputs have a matrix-instruction lowering");
+  // (The verifier allows fp8 K/V, or q's type.)
+  if (cfg.kvElementType != elem && !isFloat8KVType(cfg.kvElementType))
+    return fail("K and V must have q's element type or an fp8 type");
   if (outElem != elem)
     return fail("the output element type must equal the input element type");
   // Beyond this no key tile fits in any target's workgroup memory, and the
@@ -182,6 +185,7 @@ LogicalResult configureAttention(AttentionOp op, FlashAttentionConfig &cfg,
                                      {oType, {1, 2}}})))
     return failure();
   cfg.elementType = qType.getElementType();
+  cfg.kvElementType = kType.getElementType();
   cfg.numQoHeads = qType.getDimSize(1);
   cfg.numKvHeads = kType.getDimSize(1);
   cfg.headDim = qType.getDimSize(2);
@@ -212,6 +216,7 @@ LogicalResult configurePagedAttention(PagedAttentionOp op,
   cfg.kvLayout = op.getKvLayout();
   cfg.pageSize = kType.getDimSize(op.getPageSlotDim());
   cfg.elementType = qType.getElementType();
+  cfg.kvElementType = kType.getElementType();
   cfg.numQoHeads = qType.getDimSize(1);
   cfg.numKvHeads = kType.getDimSize(headDimOfCache);
   cfg.headDim = qType.getDimSize(2);
@@ -224,10 +229,13 @@ LogicalResult configurePagedAttention(PagedAttentionOp op,
 /// [key][d]; V as [key][dv] when staged with asynchronous copies, else
 /// transposed (its reduction dim, the keys, innermost).
 int64_t tileBytes(const FlashAttentionConfig &cfg, int64_t blockN) {
+  // Tiles are staged in q's type (fp8 K/V widened on the way).
   int64_t bytes = cfg.elementType.getIntOrFloatBitWidth() / 8;
+  int64_t sourceBytes = cfg.kvElementType.getIntOrFloatBitWidth() / 8;
   auto k = stagedBufferShape(blockN, cfg.headDim, /*transposed=*/false, bytes);
-  auto v = stagedBufferShape(blockN, cfg.headDimV,
-                             !stagesWithAsyncCopies(cfg.instr), bytes);
+  auto v = stagedBufferShape(
+      blockN, cfg.headDimV,
+      !stagesWithAsyncCopies(cfg.instr, sourceBytes, bytes), bytes);
   return (k[0] * k[1] + v[0] * v[1]) * bytes;
 }
 

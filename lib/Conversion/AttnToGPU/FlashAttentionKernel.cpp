@@ -775,7 +775,7 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
   if (!getAttentionLayout(cfg.instr))
     return failure();
   MLIRContext *ctx = builder.getContext();
-  Type elem = cfg.elementType;
+  Type elem = cfg.elementType, kvElem = cfg.kvElementType;
   int64_t dyn = ShapedType::kDynamic;
   // Decode (packed heads) has exactly one query token.
   int64_t qTokens = cfg.packHeads ? 1 : dyn;
@@ -786,8 +786,8 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
   if (cfg.raggedKV()) {
     // Ragged K/V, the two indptrs, the schedule of query tiles.
     args = {getUserViewType({dyn, cfg.numQoHeads, cfg.headDim}, elem),
-            getUserViewType({dyn, cfg.numKvHeads, cfg.headDim}, elem),
-            getUserViewType({dyn, cfg.numKvHeads, cfg.headDimV}, elem),
+            getUserViewType({dyn, cfg.numKvHeads, cfg.headDim}, kvElem),
+            getUserViewType({dyn, cfg.numKvHeads, cfg.headDimV}, kvElem),
             list,
             list,
             MemRefType::get({dyn, 2}, i32)};
@@ -797,7 +797,7 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
       SmallVector<int64_t> shape = {dyn, 0, 0, dim};
       shape[getPageSlotDim(cfg.kvLayout)] = cfg.pageSize;
       shape[getPagedKVHeadDim(cfg.kvLayout)] = cfg.numKvHeads;
-      return getUserViewType(shape, elem);
+      return getUserViewType(shape, kvElem);
     };
     args = {getUserViewType({dyn, cfg.numQoHeads, cfg.headDim}, elem),
             cache(cfg.headDim),
@@ -813,8 +813,8 @@ mlir::attn::buildFlashAttentionKernel(OpBuilder &builder, Location loc,
       args.push_back(MemRefType::get({dyn, 3}, i32));
   } else {
     args = {getUserViewType({qTokens, cfg.numQoHeads, cfg.headDim}, elem),
-            getUserViewType({dyn, cfg.numKvHeads, cfg.headDim}, elem),
-            getUserViewType({dyn, cfg.numKvHeads, cfg.headDimV}, elem)};
+            getUserViewType({dyn, cfg.numKvHeads, cfg.headDim}, kvElem),
+            getUserViewType({dyn, cfg.numKvHeads, cfg.headDimV}, kvElem)};
   }
   if (cfg.splitKV) {
     // o_part [splits, Hq, Dv] and lse_part [splits, Hq], f32, then the split

@@ -69,6 +69,9 @@ Value extractIndex(ImplicitLocOpBuilder &b, Value tensor, Value idx) {
 Value toF32(ImplicitLocOpBuilder &b, Value v) {
   if (v.getType().isF32())
     return v;
+  // fp8 (a quantized KV cache) in integer operations every target lowers.
+  if (isFloat8KVType(v.getType()))
+    return buildFloat8Extension(b, b.getLoc(), v, b.getF32Type());
   return arith::ExtFOp::create(b, b.getF32Type(), v);
 }
 

@@ -33,6 +33,9 @@ KINDS = ("single_decode", "single_prefill", "batch_decode", "batch_prefill",
 _ATTENTION = KINDS[:5]
 _PAGED = ("batch_decode", "batch_prefill", "append")
 _ELEMENT_TYPES = ("f16", "bf16", "f32")
+# fp8 KV caches (e4m3; FNUZ as gfx942 reads it): K/V of the attention
+# kinds, the cache of append.
+FP8_TYPES = ("f8E4M3FN", "f8E4M3FNUZ")
 
 
 def _body(text: str) -> str:
@@ -105,15 +108,22 @@ class KernelSpec:
                              f"{', '.join(KINDS)}")
         for field in ("dtype", "dtype_kv", "dtype_o"):
             t = getattr(self, field)
-            if t is not None and t not in _ELEMENT_TYPES:
+            fp8_ok = (field == "dtype_kv" and self.kind in _ATTENTION) or (
+                field == "dtype" and self.kind == "append")
+            if t is not None and t not in _ELEMENT_TYPES and not (
+                    fp8_ok and t in FP8_TYPES):
                 raise NotImplementedError(
                     f"{self.kind}: {field} {t} has no kernel in "
                     f"flashinfer_mlir (element types: "
-                    f"{', '.join(_ELEMENT_TYPES)}; fp8 KV is not compiled yet)")
-        if self.kv_dtype != self.dtype and self.kind in _ATTENTION:
+                    f"{', '.join(_ELEMENT_TYPES)}; fp8 ({', '.join(FP8_TYPES)})"
+                    " for K/V caches)")
+        if self.kv_dtype != self.dtype and self.kind in _ATTENTION and (
+                self.kv_dtype not in FP8_TYPES or
+                self.dtype not in ("f16", "bf16")):
             raise NotImplementedError(
                 f"{self.kind}: q in {self.dtype} with K/V in {self.kv_dtype} "
-                "has no kernel (q and the KV cache must share a dtype)")
+                "has no kernel (K/V share q's dtype, or are fp8 with f16 or "
+                "bf16 queries)")
         if self.kv_layout not in ("nhd", "hnd"):
             raise ValueError(f"kv_layout must be nhd or hnd, got "
                              f"{self.kv_layout!r}")
@@ -263,6 +273,8 @@ class KernelSpec:
         parts = [self.kind, t]
         if self.out_dtype != t:
             parts.append(f"to_{self.out_dtype}")
+        if self.kv_dtype != t:
+            parts.append(f"kv{self.kv_dtype}")
         dims = f"d{self.head_dim}"
         if self.vo_dim != self.head_dim:
             dims += f"x{self.vo_dim}"

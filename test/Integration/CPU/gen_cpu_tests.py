@@ -462,23 +462,53 @@ def rand(rng, shape, scale=1.0):
     return np.round(x * 32) / 32 * scale
 
 
+def fp8_value(code, fnuz):
+    """The value of an e4m3 byte (OCP's f8E4M3FN, bias 7; f8E4M3FNUZ, bias
+    8): sign, 4 exponent bits, 3 mantissa bits, subnormal at exponent 0."""
+    sign = -1.0 if code & 0x80 else 1.0
+    e, m = (code >> 3) & 0xF, code & 7
+    bias = 8 if fnuz else 7
+    if e == 0:
+        return sign * m * 2.0 ** (1 - bias - 3)
+    return sign * (1 + m / 8) * 2.0 ** (e - bias)
+
+
+def rand_fp8(rng, shape, dtype):
+    """e4m3 values of magnitude below 4 (exponents 0 .. bias + 1, so
+    subnormals too), as float64: exact in the fp8 type and in f32."""
+    fnuz = dtype == "f8E4M3FNUZ"
+    bias = 8 if fnuz else 7
+    e = rng.integers(0, bias + 2, size=shape)
+    m = rng.integers(0, 8, size=shape)
+    sign = rng.integers(0, 2, size=shape)
+    # FNUZ has no negative zero: 0x80 is its NaN.
+    sign = np.where((e == 0) & (m == 0), 0, sign)
+    codes = (sign << 7) | (e << 3) | m
+    return np.vectorize(lambda c: fp8_value(int(c), fnuz))(codes)
+
+
 def attention_case(out_dir, name, doc, seed, qo_lens, kv_lens, hq=4, hkv=2, d=8,
                    dv=None, dtype="f32", ragged=None, attrs=(), lse=True,
                    ref_kw=None, extra_args=(), score_mod=None, mask_mod=None,
-                   input_scale=1.0, all_dynamic=False):
+                   input_scale=1.0, all_dynamic=False, kv_dtype=None):
     rng = np.random.default_rng(seed)
     dv = dv or d
     ref_kw = dict(ref_kw or {})
     tokens, kv_tokens = sum(qo_lens), sum(kv_lens)
     q = rand(rng, (tokens, hq, d), input_scale)
-    k = rand(rng, (kv_tokens, hkv, d), input_scale)
-    v = rand(rng, (kv_tokens, hkv, dv))
+    if kv_dtype:
+        k = rand_fp8(rng, (kv_tokens, hkv, d), kv_dtype)
+        v = rand_fp8(rng, (kv_tokens, hkv, dv), kv_dtype)
+    else:
+        k = rand(rng, (kv_tokens, hkv, d), input_scale)
+        v = rand(rng, (kv_tokens, hkv, dv))
     qo_indptr = np.concatenate([[0], np.cumsum(qo_lens)]).astype(np.int64)
     kv_indptr = np.concatenate([[0], np.cumsum(kv_lens)]).astype(np.int64)
     if ragged is None:
         ragged = len(qo_lens) > 1
     dyn = (0, 1, 2) if all_dynamic else (0,)
-    args = [Arg("q", q, dtype, dyn), Arg("k", k, dtype, dyn), Arg("v", v, dtype, dyn)]
+    args = [Arg("q", q, dtype, dyn), Arg("k", k, kv_dtype or dtype, dyn),
+            Arg("v", v, kv_dtype or dtype, dyn)]
     if ragged:
         args += [Arg("qo_indptr", qo_indptr, "i32"), Arg("kv_indptr", kv_indptr, "i32")]
     for a in extra_args:
@@ -495,7 +525,7 @@ def attention_case(out_dir, name, doc, seed, qo_lens, kv_lens, hq=4, hkv=2, d=8,
 def paged_case(out_dir, name, doc, seed, kv_lens, qo_lens=None, layout="nhd",
                hq=4, hkv=2, d=8, dtype="f32", page_size=4, num_pages=10,
                spare_pages=None, empty_last_page_len=None, dyn_page_size=False,
-               mixed=False, attrs=(), lse=True, ref_kw=None):
+               mixed=False, attrs=(), lse=True, ref_kw=None, kv_dtype=None):
     """A paged request batch. Request b's kv_lens[b] tokens go, in sequence
     order, into pages drawn at random from the cache (a random permutation of
     a subset of the page ids: out of order, non-contiguous); every slot that
@@ -519,12 +549,19 @@ def paged_case(out_dir, name, doc, seed, kv_lens, qo_lens=None, layout="nhd",
         num_pages = sum(pages_per_req) + spare_pages
     assert sum(pages_per_req) <= num_pages
     q = rand(rng, (sum(qo), hq, d))
-    k = rand(rng, (sum(kv_lens), hkv, d))
-    v = rand(rng, (sum(kv_lens), hkv, d))
     shape = ((num_pages, page_size, hkv, d) if layout == "nhd"
              else (num_pages, hkv, page_size, d))
-    # Unused slots hold garbage that a wrong gather would pick up.
-    kc, vc = rand(rng, shape, 4.0), rand(rng, shape, 4.0)
+    if kv_dtype:
+        k = rand_fp8(rng, (sum(kv_lens), hkv, d), kv_dtype)
+        v = rand_fp8(rng, (sum(kv_lens), hkv, d), kv_dtype)
+        # Unused slots hold garbage that a wrong gather would pick up.
+        kc = rand_fp8(rng, shape, kv_dtype) * 4
+        vc = rand_fp8(rng, shape, kv_dtype) * 4
+    else:
+        k = rand(rng, (sum(kv_lens), hkv, d))
+        v = rand(rng, (sum(kv_lens), hkv, d))
+        # Unused slots hold garbage that a wrong gather would pick up.
+        kc, vc = rand(rng, shape, 4.0), rand(rng, shape, 4.0)
     order = rng.permutation(num_pages)[:sum(pages_per_req)]
     kv_indptr = np.concatenate([[0], np.cumsum(pages_per_req)])
     last = [n - (p - 1) * page_size for n, p in zip(kv_lens, pages_per_req)]
@@ -556,8 +593,9 @@ def paged_case(out_dir, name, doc, seed, kv_lens, qo_lens=None, layout="nhd",
     o, l = attention_ref(q, k, v, qo_indptr, tok_indptr, **ref_kw)
     slot_dim = 1 if layout == "nhd" else 2
     cache_dyn = (0, slot_dim) if dyn_page_size else (0,)
-    args = [Arg("q", q, dtype), Arg("k_cache", kc, dtype, cache_dyn),
-            Arg("v_cache", vc, dtype, cache_dyn), Arg("kv_indptr", kv_indptr, "i32"),
+    args = [Arg("q", q, dtype), Arg("k_cache", kc, kv_dtype or dtype, cache_dyn),
+            Arg("v_cache", vc, kv_dtype or dtype, cache_dyn),
+            Arg("kv_indptr", kv_indptr, "i32"),
             Arg("kv_indices", order, "i32"), Arg("kv_last_page_len", last, "i32")]
     if not decode:
         args.append(Arg("qo_indptr", qo_indptr, "i32"))
@@ -886,6 +924,15 @@ def main():
       attrs=["causal", "sm_scale = 0.3 : f32"],
       ref_kw=dict(causal=True, sm_scale=float(np.float32(0.3))), all_dynamic=True)
 
+    A(out_dir, "attention_fp8_kv",
+      "fp8 K/V (f8E4M3FN, subnormals included) with f16 queries, causal GQA,\n"
+      "a ragged batch of 2: the values are widened exactly.",
+      24, [3, 2], [6, 4], d=16, dtype="f16", kv_dtype="f8E4M3FN",
+      attrs=["causal"], ref_kw=dict(causal=True))
+    A(out_dir, "attention_fp8_fnuz_kv",
+      "fp8 K/V in gfx942's f8E4M3FNUZ (exponent bias 8) with bf16 queries.",
+      25, [4], [9], d=16, dtype="bf16", kv_dtype="f8E4M3FNUZ")
+
     P = paged_case
     P(out_dir, "paged_decode_nhd",
       "Paged decode, nhd, f16, page_size 4, kv_len 6, 8, 3 (last pages partial or\n"
@@ -930,6 +977,11 @@ def main():
       27, [1, 9, 5, 0], qo_lens=[1, 4, 0, 2], layout="hnd", hq=4, hkv=1,
       page_size=1, spare_pages=3, empty_last_page_len=0, mixed=True,
       attrs=["causal"], ref_kw=dict(causal=True))
+    P(out_dir, "paged_decode_fp8",
+      "Paged decode over an fp8 cache (f8E4M3FN) with f16 queries, nhd, page_size\n"
+      "4, GQA Hq=8 Hkv=2, with lse; kv_len 9, 0, 1, 17 (garbage fp8 pages too).",
+      33, [9, 0, 1, 17], hq=8, hkv=2, dtype="f16", page_size=4, spare_pages=3,
+      empty_last_page_len=0, mixed=True, kv_dtype="f8E4M3FN")
     P(out_dir, "paged_decode_nhd_ps16",
       "Paged decode, nhd, page_size 16, f32, GQA Hq=8 Hkv=2, with lse; kv_len\n"
       "17, 0, 70, 16, 1 (last pages of 1, 6, 16 and 1 tokens; 5 pages), 3\n"

@@ -15,7 +15,8 @@ namespace mlir::attn {
 /// the chosen tiling. Shapes other than the token counts are static.
 struct FlashAttentionConfig {
   MatrixInstr instr;
-  Type elementType; // f16 or bf16: q, k, v and o
+  Type elementType;   // f16 or bf16: q and o (and k, v unless fp8)
+  Type kvElementType; // k and v: elementType, or fp8 (widened when staged)
   int64_t numQoHeads = 0, numKvHeads = 0;
   int64_t headDim = 0, headDimV = 0;
   bool causal = false;

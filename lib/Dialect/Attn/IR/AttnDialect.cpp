@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -181,6 +182,57 @@ std::pair<Value, Value> RotaryAttr::rotatePair(OpBuilder &b, Location loc,
   Value xOut = arith::SubFOp::create(b, loc, xCos, ySin);
   Value yOut = arith::AddFOp::create(b, loc, yCos, xSin);
   return {xOut, yOut};
+}
+
+bool mlir::attn::isFloat8KVType(Type type) {
+  return isa<Float8E4M3FNType, Float8E4M3FNUZType>(type);
+}
+
+Value mlir::attn::buildFloat8Extension(OpBuilder &b, Location loc, Value x,
+                                       Type elemType) {
+  Type f8 = getElementTypeOrSelf(x.getType());
+  bool fnuz = isa<Float8E4M3FNUZType>(f8);
+  auto vector = dyn_cast<VectorType>(x.getType());
+  auto like = [&](Type elem) -> Type {
+    return vector ? Type(vector.clone(elem)) : elem;
+  };
+  auto constant = [&](Type elem, Attribute value) -> Value {
+    Type type = like(elem);
+    if (auto v = dyn_cast<VectorType>(type))
+      value = DenseElementsAttr::get(v, value);
+    return arith::ConstantOp::create(b, loc, cast<TypedAttr>(value));
+  };
+  Type i8 = b.getI8Type(), i16 = b.getI16Type(), f16 = b.getF16Type();
+  auto i16Const = [&](int64_t v) {
+    return constant(i16, b.getIntegerAttr(i16, v));
+  };
+  // One builder call per statement: the IR must not depend on the host
+  // compiler's argument evaluation order.
+  Value bits = arith::BitcastOp::create(b, loc, like(i8), x);
+  Value wide = arith::ExtUIOp::create(b, loc, like(i16), bits);
+  Value magnitude = arith::AndIOp::create(b, loc, wide, i16Const(0x7F));
+  Value sign = arith::AndIOp::create(b, loc, wide, i16Const(0x80));
+  Value magnitudeBits = arith::ShLIOp::create(b, loc, magnitude, i16Const(7));
+  Value signBit = arith::ShLIOp::create(b, loc, sign, i16Const(8));
+  Value f16Bits = arith::OrIOp::create(b, loc, magnitudeBits, signBit);
+  Value scaled = arith::BitcastOp::create(b, loc, like(f16), f16Bits);
+  Value unscale = constant(f16, b.getF16FloatAttr(fnuz ? 128.0f : 256.0f));
+  Value value = arith::MulFOp::create(b, loc, scaled, unscale);
+  Value isNaN = fnuz ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                             wide, i16Const(0x80))
+                           .getResult()
+                     : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                             magnitude, i16Const(0x7F))
+                           .getResult();
+  Value nan = constant(f16, b.getF16FloatAttr(NAN));
+  value = arith::SelectOp::create(b, loc, isNaN, nan, value);
+  if (elemType.isF16())
+    return value;
+  Value f32Value = arith::ExtFOp::create(b, loc, like(b.getF32Type()), value);
+  if (elemType.isF32())
+    return f32Value;
+  // f16 -> bf16 through f32 is exact: every e4m3 value fits bf16.
+  return arith::TruncFOp::create(b, loc, like(elemType), f32Value);
 }
 
 float Llama31ScalingAttr::getSmoothSlope() const {

@@ -125,9 +125,14 @@ static LogicalResult
 verifyAttentionCommon(OpTy op, ShapeChecker &check, const NamedTensor &q,
                       const NamedTensor &k, const NamedTensor &v,
                       unsigned headIdx, unsigned dimIdx) {
-  if (failed(check.sameElementType(q, k)) ||
-      failed(check.sameElementType(q, v)) ||
-      failed(check.sameDim(k, dimIdx, q, 2, "head dim")) ||
+  // K and V have q's element type, or share an fp8 one (a quantized cache,
+  // widened for q's products).
+  if (isFloat8KVType(k.type.getElementType())
+          ? failed(check.sameElementType(k, v))
+          : failed(check.sameElementType(q, k)) ||
+                failed(check.sameElementType(q, v)))
+    return failure();
+  if (failed(check.sameDim(k, dimIdx, q, 2, "head dim")) ||
       failed(check.sameDim(v, headIdx, k, headIdx, "KV head count")))
     return failure();
 
@@ -172,15 +177,15 @@ verifyAttentionCommon(OpTy op, ShapeChecker &check, const NamedTensor &q,
   // (Default-valued attributes read back as their defaults when absent.)
   for (auto [value, isDefault, name] :
        {std::tuple<Value, bool, StringRef>{
-            op.getRopeScaleValue(),
-            op.getRopeScale().convertToFloat() == 1.0f, "rope_scale"},
+            op.getRopeScaleValue(), op.getRopeScale().convertToFloat() == 1.0f,
+            "rope_scale"},
         {op.getRopeThetaValue(), op.getRopeTheta().convertToFloat() == 1.0e4f,
          "rope_theta"}}) {
     if (!value)
       continue;
     if (op.getPosEncoding() != PosEncoding::rope_llama)
-      return op.emitOpError() << "'" << name
-                              << "' given but pos_encoding is not rope_llama";
+      return op.emitOpError()
+             << "'" << name << "' given but pos_encoding is not rope_llama";
     if (!isDefault)
       return op.emitOpError() << name
                               << " is given both as an attribute and as an "
@@ -624,8 +629,11 @@ LogicalResult LoadKVTileOp::verify() {
                             static_cast<bool>(getPageBegin()), getKvLayout(),
                             heads, dim)))
     return failure();
-  if (tile.getElementType() != source.getElementType())
-    return emitOpError("the tile must have the source's element type");
+  // An fp8 source is widened to the tile's 16-bit type.
+  if (tile.getElementType() != source.getElementType() &&
+      !isFloat8KVType(source.getElementType()))
+    return emitOpError("the tile must have the source's element type (or "
+                       "widen an fp8 source)");
   if (tile.getDimSize(0) > kMaxTileDim)
     return emitOpError() << "tile rows must be at most " << kMaxTileDim
                          << ", got " << tile.getDimSize(0);
@@ -661,9 +669,11 @@ LogicalResult OnlineAttentionStepOp::verify() {
     return emitOpError() << what << " (" << got << ") must equal " << want
                          << " (" << expected << ")";
   };
-  if (k.getElementType() != q.getElementType() ||
-      v.getElementType() != q.getElementType())
-    return emitOpError("key and value must have the query's element type");
+  if (k.getElementType() != v.getElementType() ||
+      (k.getElementType() != q.getElementType() &&
+       !isFloat8KVType(k.getElementType())))
+    return emitOpError("key and value must have the query's element type "
+                       "(or both an fp8 type)");
   if (getKeyRotary() && q.getDimSize(1) % 2 != 0)
     return emitOpError() << "key_rotary needs an even head dim, got "
                          << q.getDimSize(1);

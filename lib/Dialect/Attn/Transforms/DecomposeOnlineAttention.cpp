@@ -48,8 +48,9 @@ Value broadcastRows(ImplicitLocOpBuilder &b, Value rows, VectorType type) {
 Value readKeyTile(ImplicitLocOpBuilder &b, OnlineAttentionStepOp op, Value mem,
                   int64_t rows, bool inBounds, RotaryAttr rotary = {}) {
   auto memType = cast<MemRefType>(mem.getType());
+  // In the query's type: an fp8 cache is widened as it is read.
   auto type = VectorType::get({rows, memType.getDimSize(memType.getRank() - 1)},
-                              memType.getElementType());
+                              op.getQuery().getType().getElementType());
   return LoadKVTileOp::create(b, type, mem, op.getKvHead(), op.getKeyStart(),
                               op.getKvLen(), op.getKvIndices(),
                               op.getPageBegin(),

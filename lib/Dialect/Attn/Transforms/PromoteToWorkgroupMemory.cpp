@@ -44,6 +44,18 @@ struct Candidate {
   bool transposed;
 };
 
+/// Bytes of an element of `load`'s source (1 for an fp8 cache).
+int64_t sourceElemBytes(LoadKVTileOp load) {
+  return std::max<int64_t>(
+      load.getSource().getType().getElementTypeBitWidth() / 8, 1);
+}
+
+/// Whether `load` widens its source's elements (an fp8 cache) to the tile's.
+bool widens(LoadKVTileOp load) {
+  return load.getSource().getType().getElementType() !=
+         load.getTile().getType().getElementType();
+}
+
 /// The tile feeds only a contraction, as its right-hand side, and is read
 /// from global memory in whole 16-byte chunks along its rows.
 std::optional<Candidate> asCandidate(LoadKVTileOp load) {
@@ -55,8 +67,8 @@ std::optional<Candidate> asCandidate(LoadKVTileOp load) {
   auto contract = dyn_cast<vector::ContractionOp>(*load->user_begin());
   if (!contract || contract.getRhs() != load.getResult())
     return std::nullopt;
-  int64_t elemBytes = type.getElementTypeBitWidth() / 8;
-  int64_t perCopy = kStagingCopyBytes / std::max<int64_t>(elemBytes, 1);
+  // Chunks are 16 bytes of the source (16 fp8 elements of a widened tile).
+  int64_t perCopy = kStagingCopyBytes / sourceElemBytes(load);
   if (type.getDimSize(1) % perCopy != 0)
     return std::nullopt;
   // Which tile dim the contraction reduces over.
@@ -284,7 +296,7 @@ Promoter::ChunkGeometry Promoter::geometry(Candidate c) const {
   VectorType type = c.load.getTile().getType();
   ChunkGeometry g;
   g.rows = type.getDimSize(0);
-  g.perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
+  g.perCopy = kStagingCopyBytes / sourceElemBytes(c.load);
   g.chunksPerRow = type.getDimSize(1) / g.perCopy;
   g.chunks = g.rows * g.chunksPerRow;
   return g;
@@ -398,24 +410,36 @@ void Promoter::forEachChunk(
 
 void Promoter::copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer) {
   VectorType type = c.load.getTile().getType();
-  int64_t perCopy = kStagingCopyBytes / (type.getElementTypeBitWidth() / 8);
-  auto copyType = VectorType::get({perCopy}, type.getElementType());
+  Type sourceElem = c.load.getSource().getType().getElementType();
+  int64_t perCopy = geometry(c).perCopy;
+  auto copyType = VectorType::get({perCopy}, sourceElem);
+  auto tileChunkType = VectorType::get({perCopy}, type.getElementType());
   Value padding = arith::ConstantOp::create(
-      b,
-      DenseElementsAttr::get(copyType, b.getZeroAttr(type.getElementType())));
+      b, DenseElementsAttr::get(tileChunkType,
+                                b.getZeroAttr(type.getElementType())));
+  // The stores' alignment: what every chunk start in a padded row is a
+  // multiple of.
+  int64_t tileElemBytes = type.getElementTypeBitWidth() / 8;
+  int64_t storeAlign = std::gcd(
+      perCopy * tileElemBytes,
+      cast<MemRefType>(buffer.getType()).getDimSize(1) * tileElemBytes);
   forEachChunk(
       b, c, c.load.getKeyStart(), /*rowsFastest=*/c.transposed,
       [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
         auto load = vector::LoadOp::create(b, copyType, c.load.getSource(), at);
         load.setAlignment(kStagingCopyBytes);
-        // Rows past the end are zero.
+        // An fp8 chunk is widened in registers.
         Value chunk = load;
+        if (widens(c.load))
+          chunk =
+              buildFloat8Extension(b, b.getLoc(), chunk, type.getElementType());
+        // Rows past the end are zero.
         if (inRange)
           chunk = arith::SelectOp::create(b, inRange, chunk, padding);
         if (!c.transposed) {
           auto store =
               vector::StoreOp::create(b, chunk, buffer, ValueRange{row, col});
-          store.setAlignment(kStagingCopyBytes);
+          store.setAlignment(storeAlign);
           return;
         }
         for (int64_t j = 0; j < perCopy; ++j) {
@@ -497,8 +521,7 @@ void Promoter::rotateStaged(ImplicitLocOpBuilder &b, Candidate c,
 
 void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
                          Value keyStart, ArrayRef<Value> pages) {
-  int64_t perCopy = kStagingCopyBytes /
-                    (c.load.getTile().getType().getElementTypeBitWidth() / 8);
+  int64_t perCopy = geometry(c).perCopy;
   forEachChunk(
       b, c, keyStart, /*rowsFastest=*/false,
       [&](Value row, Value col, ArrayRef<Value> at, Value inRange) {
@@ -543,7 +566,9 @@ FailureOr<Value> Promoter::keyStartAt(ImplicitLocOpBuilder &b,
 /// there is nothing to overlap); returns false to fall back.
 bool Promoter::promoteLoopAsync(scf::ForOp loop,
                                 MutableArrayRef<Candidate> cands) {
-  if (cands.size() < 2)
+  // An asynchronous copy cannot widen (Staging.h).
+  if (cands.size() < 2 ||
+      llvm::any_of(cands, [](const Candidate &c) { return widens(c.load); }))
     return false;
   // Each tile's only use, in program order; every operand but the key
   // start known before the loop (constants move up).
@@ -817,10 +842,11 @@ struct AttnPromoteToWorkgroupMemoryPass
       func.walk([&](LoadKVTileOp load) { rest.push_back(load); });
       for (LoadKVTileOp load : rest) {
         // The rotation is applied only to staged tiles.
-        if (load.getRotary()) {
+        if (load.getRotary() || widens(load)) {
           load.emitOpError("attn-promote-to-workgroup-memory: a rotated tile "
-                           "(fused RoPE) must be staged: it must feed one "
-                           "product, as its right-hand side, inside a loop");
+                           "(fused RoPE) or a widened one (an fp8 cache) "
+                           "must be staged: it must feed one product, as its "
+                           "right-hand side, inside a loop");
           return WalkResult::interrupt();
         }
         readDirectly(load);

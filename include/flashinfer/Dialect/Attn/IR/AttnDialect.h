@@ -21,6 +21,19 @@ inline unsigned getPageSlotDim(KVLayout layout) {
 inline unsigned getPagedKVHeadDim(KVLayout layout) {
   return layout == KVLayout::nhd ? 2 : 1;
 }
+
+/// Whether `type` is an fp8 KV element type: f8E4M3FN (OCP e4m3, NVIDIA's
+/// and gfx950's) or f8E4M3FNUZ (the variant gfx942 reads).
+bool isFloat8KVType(Type type);
+
+/// Widens the fp8 values `x` (an isFloat8KVType scalar or vector) exactly to
+/// `elemType` (f16, bf16 or f32) with integer operations and one f16
+/// multiply, so that every target and the CPU reference lower it alike:
+/// the seven magnitude bits placed in an f16's exponent and mantissa fields
+/// are the value times 2^-8 (2^-7 for FNUZ, whose exponent bias is 8),
+/// subnormals included. NaN codes (0x7F / 0xFF, or 0x80 for FNUZ) give NaN.
+Value buildFloat8Extension(OpBuilder &builder, Location loc, Value x,
+                           Type elemType);
 } // namespace mlir::attn
 
 #define GET_ATTRDEF_CLASSES

@@ -13,6 +13,8 @@ def Attn_I32Tensor1D : 1DTensorOf<[I32]>;
 def Attn_F32Tensor1D : 1DTensorOf<[F32]>;
 def Attn_I8Tensor1D : 1DTensorOf<[I8]>;
 def Attn_FloatTensor : RankedTensorOf<[F16, BF16, F32]>;
+// K and V, and the paged caches: also fp8 (e4m3; FNUZ as gfx942 reads it).
+def Attn_KVTensor : RankedTensorOf<[F16, BF16, F32, F8E4M3FN, F8E4M3FNUZ]>;
 
 // Attributes shared by attn.attention and attn.paged_attention.
 defvar Attn_VariantAttrs = (ins
@@ -65,6 +67,11 @@ defvar Attn_VariantDoc = [{
     GQA/MQA: `Hq` must be a multiple of `Hkv`; query head `h` reads KV head
     `h / (Hq / Hkv)`.
 
+    K and V share an element type: q's, or an fp8 type (`f8E4M3FN`, or
+    `f8E4M3FNUZ` as gfx942 reads it), an fp8 KV cache. Its values are widened
+    exactly before the products; a per-tensor scale is the caller's to fold
+    (FlashInfer's `k_scale` into `sm_scale`, `v_scale` onto the output).
+
     Launch-time variant values: `sm_scale(%s)`, `logits_soft_cap(%c)` (f32)
     and `window_left(%w)` (i64) give the value as an operand instead of an
     attribute (never both), so that one compiled kernel serves every value,
@@ -95,8 +102,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [
 
   let arguments = !con((ins
     Attn_FloatTensor:$query,
-    Attn_FloatTensor:$key,
-    Attn_FloatTensor:$value,
+    Attn_KVTensor:$key,
+    Attn_KVTensor:$value,
     Optional<Attn_I32Tensor1D>:$qo_indptr,
     Optional<Attn_I32Tensor1D>:$kv_indptr,
     Optional<Attn_I8Tensor1D>:$custom_mask,
@@ -175,8 +182,8 @@ def Attn_PagedAttentionOp : Attn_Op<"paged_attention", [
 
   let arguments = !con((ins
     Attn_FloatTensor:$query,
-    Attn_FloatTensor:$k_cache,
-    Attn_FloatTensor:$v_cache,
+    Attn_KVTensor:$k_cache,
+    Attn_KVTensor:$v_cache,
     Attn_I32Tensor1D:$kv_indptr,
     Attn_I32Tensor1D:$kv_indices,
     Attn_I32Tensor1D:$kv_last_page_len,
@@ -404,15 +411,15 @@ def Attn_AppendPagedKVOp : Attn_Op<"append_paged_kv", [
         -> tensor<?x16x8x64xf16>, tensor<?x16x8x64xf16>
     ```
   }];
-  let arguments = (ins Attn_FloatTensor:$key, Attn_FloatTensor:$value,
+  let arguments = (ins Attn_KVTensor:$key, Attn_KVTensor:$value,
                        Attn_I32Tensor1D:$batch_indices,
                        Attn_I32Tensor1D:$positions,
                        Attn_I32Tensor1D:$kv_indices,
                        Attn_I32Tensor1D:$kv_indptr,
-                       Attn_FloatTensor:$k_cache, Attn_FloatTensor:$v_cache,
+                       Attn_KVTensor:$k_cache, Attn_KVTensor:$v_cache,
                        DefaultValuedAttr<Attn_KVLayoutAttr, "KVLayout::nhd">:$kv_layout);
-  let results = (outs Attn_FloatTensor:$k_cache_result,
-                      Attn_FloatTensor:$v_cache_result);
+  let results = (outs Attn_KVTensor:$k_cache_result,
+                      Attn_KVTensor:$v_cache_result);
   let assemblyFormat = [{
     `k` `(` $key `:` type($key) `)` `v` `(` $value `:` type($value) `)`
     `batch_indices` `(` $batch_indices `:` type($batch_indices) `)`
@@ -494,7 +501,7 @@ defvar Attn_KVSourceDoc = [{
     page_size]`.
 }];
 
-def Attn_KVMemRef : MemRefRankOf<[F16, BF16], [3, 4]>;
+def Attn_KVMemRef : MemRefRankOf<[F16, BF16, F8E4M3FN, F8E4M3FNUZ], [3, 4]>;
 
 def Attn_LoadKVTileOp : Attn_Op<"load_kv_tile", [AttrSizedOperandSegments]> {
   let summary = "read a tile of consecutive keys (or values) of one KV head";
@@ -502,7 +509,8 @@ def Attn_LoadKVTileOp : Attn_Op<"load_kv_tile", [AttrSizedOperandSegments]> {
     The one place the GPU pipeline reads K and V: row `r` of the result
     (`rows x D`) is token `key_start + r` of KV head `kv_head`; rows at or
     past `kv_len` are zero. With `in_bounds` the caller guarantees that
-    every row is below `kv_len`, and no test is made. With `rotary`
+    every row is below `kv_len`, and no test is made. An fp8 source (an fp8
+    KV cache) is widened exactly to the tile's f16 or bf16. With `rotary`
     (`#attn.rotary`, fused RoPE), row `r` is rotated at position
     `key_start + r` (its index among the request's keys); the operands
     `rotary_theta(%t)` / `rotary_scale(%s)` (f32, known at launch) replace the

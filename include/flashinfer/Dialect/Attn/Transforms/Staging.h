@@ -30,6 +30,17 @@ inline bool stagesWithAsyncCopies(const MatrixInstr &mi) {
          mi.tileLoad->transposedTile;
 }
 
+/// Whether a tile whose source holds `sourceElemBytes`-byte elements (fp8:
+/// 1) and whose staged copy `tileElemBytes`-byte ones is staged with
+/// asynchronous copies: only when nothing is converted on the way, since an
+/// asynchronous copy cannot widen; otherwise each thread converts its chunk
+/// in registers.
+inline bool stagesWithAsyncCopies(const MatrixInstr &mi,
+                                  int64_t sourceElemBytes,
+                                  int64_t tileElemBytes) {
+  return sourceElemBytes == tileElemBytes && stagesWithAsyncCopies(mi);
+}
+
 /// The buffer shape that stages a [rows x cols] tile of `elemBytes`-byte
 /// elements, stored transposed or not, rows padded.
 inline std::array<int64_t, 2> stagedBufferShape(int64_t rows, int64_t cols,
