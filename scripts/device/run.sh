@@ -4,7 +4,7 @@
 # matrix and the benchmark. Code objects are compiled beforehand on a machine
 # with LLVM (scripts/gen_kernels.py) into KERNELS (default .device-artifacts).
 #
-#   bash scripts/device/run.sh [check|sequence|api|rope|fusedrope|headdims|bench|paged|prefill|flashinfer|profile|sanitize|all]
+#   bash scripts/device/run.sh [check|sequence|api|rope|fusedrope|fp8|headdims|bench|paged|prefill|flashinfer|profile|sanitize|all]
 #
 # paged: the paged batch decode matrix (KERNELS/paged, gen_kernels.py --set
 # paged) and its serving benchmark (KERNELS/paged-bench, with KERNELS/decode
@@ -126,7 +126,7 @@ if [[ $what == rope || $what == all ]]; then
 fi
 if [[ $what == fusedrope || $what == all ]]; then
   # Fused RoPE (pos_encoding_mode="ROPE_LLAMA") from KERNELS/fused_rope
-  # (build-fused-rope-cache.sh): every attention entry point against float64
+  # (build-variant-caches.sh): every attention entry point against float64
   # references, the batch paths under compute-sanitizer's memcheck, then the
   # fused kernels against the plain ones.
   if [[ -d $KERNELS/fused_rope ]]; then
@@ -147,6 +147,30 @@ if [[ $what == fusedrope || $what == all ]]; then
     python3 scripts/device/bench_fused_rope.py \
       --json "$OUT/bench-fused-rope.json" 2>&1 |
       tee "$OUT/bench-fused-rope.log" | tail -n 8
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    unset FLASHINFER_MLIR_KERNELS
+  fi
+fi
+if [[ $what == fp8 || $what == all ]]; then
+  # fp8 (e4m3) KV caches from KERNELS/fp8 (build-variant-caches.sh): every
+  # attention entry point against float64 references over the dequantized
+  # values, the paged paths under memcheck, then fp8 against bf16 decode.
+  if [[ -d $KERNELS/fp8 ]]; then
+    export FLASHINFER_MLIR_KERNELS=$PWD/$KERNELS/fp8
+    echo "== fp8 KV: python/tests/test_fp8_kv_gpu.py against float64"
+    python3 -m pytest -q -p no:cacheprovider -rs python/tests/test_fp8_kv_gpu.py \
+      --junitxml "$OUT/fp8-tests.xml" 2>&1 | tee "$OUT/fp8-tests.log" |
+      grep -vE "^\.+ *\[" | tail -n 25
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    echo "== fp8 KV under compute-sanitizer memcheck"
+    compute-sanitizer --tool memcheck --error-exitcode 99 python3 -m pytest \
+      -q -p no:cacheprovider python/tests/test_fp8_kv_gpu.py -k "batch" 2>&1 |
+      tee "$OUT/fp8-memcheck.log" | grep -E "ERROR SUMMARY|passed|failed" |
+      tail -n 3
+    [[ ${PIPESTATUS[0]} == 0 ]] || status=1
+    echo "== fp8 KV decode benchmark"
+    python3 scripts/device/bench_fp8_decode.py --json "$OUT/bench-fp8.json" \
+      2>&1 | tee "$OUT/bench-fp8.log" | tail -n 6
     [[ ${PIPESTATUS[0]} == 0 ]] || status=1
     unset FLASHINFER_MLIR_KERNELS
   fi
