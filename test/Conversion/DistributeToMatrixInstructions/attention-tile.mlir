@@ -126,3 +126,45 @@ gpu.module @kernels {
     gpu.return
   }
 }
+
+// -----
+
+// Slices of whole column tiles (fused RoPE's halves of the query tile) only
+// pick a lane's registers: column tile 1 of the result is column tile 0 of
+// S, so each lane stores its fragment of the first product at columns
+// 2 (l % 4) and 8 + 2 (l % 4) of its rows, and the product of the second
+// column tile is dead.
+// CHECK-LABEL: gpu.func @column_slice(
+// CHECK-SAME: %{{[^:]*}}: memref<16x16xf16>, %{{[^:]*}}: memref<16x16xf16>, %[[O:[^:]*]]: memref<16x16xf32>)
+// CHECK-DAG: %[[LANE:.*]] = arith.remui %{{.*}}, %c32
+// CHECK-DAG: %[[T4:.*]] = arith.remui %[[LANE]], %c4
+// CHECK-DAG: %[[COL:.*]] = arith.muli %[[T4]], %c2
+// CHECK: %[[COL8:.*]] = arith.addi %[[COL]], %c8
+// CHECK: %[[C0:.*]] = nvgpu.mma.sync
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: %[[LO:.*]] = vector.extract %[[C0]][0] : vector<2xf32> from vector<2x2xf32>
+// CHECK: vector.store %[[LO]], %[[O]][%[[ROW:.*]], %[[COL]]]
+// CHECK: %[[HI:.*]] = vector.extract %[[C0]][1] : vector<2xf32> from vector<2x2xf32>
+// CHECK: vector.store %[[HI]], %[[O]][%[[ROW8:.*]], %[[COL]]]
+// CHECK: vector.store %[[LO]], %[[O]][%[[ROW]], %[[COL8]]]
+// CHECK: vector.store %[[HI]], %[[O]][%[[ROW8]], %[[COL8]]]
+// CHECK-NOT: vector.extract_strided_slice
+// CHECK-NOT: vector.insert_strided_slice
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @column_slice(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
+    %c0 = arith.constant 0 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    %h = vector.extract_strided_slice %s {offsets = [0, 0], sizes = [16, 8], strides = [1, 1]} : vector<16x16xf32> to vector<16x8xf32>
+    %r = vector.insert_strided_slice %h, %s {offsets = [0, 8], strides = [1, 1]} : vector<16x8xf32> into vector<16x16xf32>
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}

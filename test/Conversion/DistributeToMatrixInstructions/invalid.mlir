@@ -516,3 +516,72 @@ gpu.module @kernels {
     gpu.return
   }
 }
+
+// -----
+
+// Slices of a tile (fused RoPE's halves of the query tile) keep each lane's
+// elements only when they are whole column tiles: 8 columns from column 4
+// straddle mma.sync's 8-column tiles.
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @misaligned_slice(%q: memref<16x16xf16>, %k: memref<16x16xf16>, %o: memref<16x16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
+    %c0 = arith.constant 0 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x16xf16>, vector<16x16xf16> into vector<16x16xf32>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: only slices of whole rows and whole 8-column tiles are supported}}
+    %h = vector.extract_strided_slice %s {offsets = [0, 4], sizes = [16, 8], strides = [1, 1]} : vector<16x16xf32> to vector<16x8xf32>
+    %r = vector.insert_strided_slice %h, %s {offsets = [0, 8], strides = [1, 1]} : vector<16x8xf32> into vector<16x16xf32>
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+// A slice of some rows only.
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @row_slice(%q: memref<32x16xf16>, %k: memref<16x16xf16>, %o: memref<32x16xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.f16">} {
+    %c0 = arith.constant 0 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<32x16xf32>
+    %zero16 = arith.constant dense<0.0> : vector<16x16xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<32x16xf16>, vector<32x16xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x16xf16>, vector<16x16xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<32x16xf16>, vector<16x16xf16> into vector<32x16xf32>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: only slices of whole rows and whole 8-column tiles are supported}}
+    %r = vector.insert_strided_slice %zero16, %s {offsets = [16, 0], strides = [1, 1]} : vector<16x16xf32> into vector<32x16xf32>
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<32x16xf32>, memref<32x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+// The column tile is the instruction's: 8 columns are whole tiles of
+// mma.sync but half a tile of the 16x16x16 MFMA.
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @mfma_half_tile(%q: memref<16x32xf16>, %k: memref<32x32xf16>, %o: memref<16x32xf32>) kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"v_mfma_f32_16x16x16_f16">} {
+    %c0 = arith.constant 0 : index
+    %pad = arith.constant 0.0 : f16
+    %zero = arith.constant dense<0.0> : vector<16x32xf32>
+    %qt = vector.transfer_read %q[%c0, %c0], %pad {in_bounds = [true, true]} : memref<16x32xf16>, vector<16x32xf16>
+    %kt = vector.transfer_read %k[%c0, %c0], %pad {in_bounds = [true, true]} : memref<32x32xf16>, vector<32x32xf16>
+    %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xf16>, vector<32x32xf16> into vector<16x32xf32>
+    %h = vector.extract_strided_slice %s {offsets = [0, 16], sizes = [16, 8], strides = [1, 1]} : vector<16x32xf32> to vector<16x8xf32>
+    // expected-error @+1 {{attn-distribute-to-matrix-instructions: only slices of whole rows and whole 16-column tiles are supported}}
+    %r = vector.insert_strided_slice %h, %s {offsets = [0, 16], strides = [1, 1]} : vector<16x8xf32> into vector<16x32xf32>
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x32xf32>, memref<16x32xf32>
+    gpu.return
+  }
+}

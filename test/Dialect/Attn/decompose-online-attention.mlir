@@ -161,3 +161,53 @@ func.func @launch_values(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: me
       : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
   return %a, %b, %c : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
 }
+
+// Fused RoPE: key_rotary (and the launch-time rotary_theta / rotary_scale)
+// go to the K tile's load only, which the product then reads as it is; the
+// V tile is never rotated, and the step computes no angles itself (the
+// query arrives turned).
+// CHECK-LABEL: func.func @key_rotary(
+// CHECK-SAME: %[[K:[^:]*]]: memref<?x2x64xbf16>, %[[V:[^:]*]]: memref<?x2x32xbf16>, %[[H:[^:]*]]: index, %[[S:[^:]*]]: index, %[[LEN:[^:]*]]: index,
+// CHECK-SAME: %[[THETA:[^:]*]]: f32, %[[SCALE:[^:]*]]: f32)
+// CHECK: %[[KT:.*]] = attn.load_kv_tile %[[K]][%[[H]], %[[S]]], %[[LEN]] rotary_theta(%[[THETA]]) rotary_scale(%[[SCALE]]) {in_bounds, rotary = #attn.rotary<theta = 1.000000e+04, scale = 1.000000e+00>} : memref<?x2x64xbf16> -> vector<16x64xbf16>
+// CHECK-NEXT: %[[VT:.*]] = attn.load_kv_tile %[[V]][%[[H]], %[[S]]], %[[LEN]] {in_bounds} : memref<?x2x32xbf16> -> vector<16x32xbf16>
+// CHECK: vector.contract {{.*}} %{{.*}}, %[[KT]], %{{.*}} : vector<32x64xbf16>, vector<16x64xbf16> into vector<32x16xf32>
+// CHECK-NOT: math.cos
+// CHECK-NOT: math.sin
+// CHECK-NOT: rotary
+// CHECK: vector.contract {{.*}} %{{.*}}, %[[VT]], %{{.*}} : vector<32x16xbf16>, vector<16x32xbf16> into vector<32x32xf32>
+// CHECK-NOT: rotary
+// CHECK: return
+
+// Without operands (theta and scale compiled in), on a paged hnd cache,
+// masked: K and V have the same shape here, and still only K is rotated.
+// CHECK-LABEL: func.func @key_rotary_paged(
+// CHECK-SAME: %[[K:[^:]*]]: memref<?x2x16x64xbf16>, %[[V:[^:]*]]: memref<?x2x16x64xbf16>, %[[IDX:[^:]*]]: memref<?xi32>, %[[PB:[^:]*]]: index, %[[H:[^:]*]]: index, %[[S:[^:]*]]: index, %[[LEN:[^:]*]]: index
+// CHECK: %[[KT:.*]] = attn.load_kv_tile %[[K]][%[[H]], %[[S]]], %[[LEN]] pages(%[[IDX]][%[[PB]]] : memref<?xi32>) {kv_layout = #attn.kv_layout<hnd>, rotary = #attn.rotary<theta = 5.000000e+05, scale = 8.000000e+00>} : memref<?x2x16x64xbf16> -> vector<16x64xbf16>
+// CHECK-NEXT: %[[VT:.*]] = attn.load_kv_tile %[[V]][%[[H]], %[[S]]], %[[LEN]] pages(%[[IDX]][%[[PB]]] : memref<?xi32>) {kv_layout = #attn.kv_layout<hnd>} : memref<?x2x16x64xbf16> -> vector<16x64xbf16>
+// CHECK: vector.contract {{.*}} %{{.*}}, %[[KT]], %{{.*}} : vector<32x64xbf16>, vector<16x64xbf16> into vector<32x16xf32>
+// CHECK-NOT: rotary
+// CHECK: vector.contract {{.*}} %{{.*}}, %[[VT]], %{{.*}} : vector<32x16xbf16>, vector<16x64xbf16> into vector<32x64xf32>
+// CHECK-NOT: attn.online_attention_step
+func.func @key_rotary(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>,
+                      %h: index, %start: index, %len: index, %pos: vector<32xindex>,
+                      %acc: vector<32x32xf32>, %m: vector<32xf32>, %l: vector<32xf32>,
+                      %theta: f32, %scale: f32)
+    -> (vector<32x32xf32>, vector<32xf32>, vector<32xf32>) {
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %start], %v, %len, %pos, %acc, %m, %l
+      rotary_theta(%theta) rotary_scale(%scale)
+      {block_n = 16 : i64, scale_log2 = 0.5 : f32, key_rotary = #attn.rotary<theta = 10000.0, scale = 1.0>}
+      : vector<32x64xbf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
+  return %a, %b, %c : vector<32x32xf32>, vector<32xf32>, vector<32xf32>
+}
+
+func.func @key_rotary_paged(%q: vector<32x64xbf16>, %k: memref<?x2x16x64xbf16>, %v: memref<?x2x16x64xbf16>,
+                            %idx: memref<?xi32>, %pb: index,
+                            %h: index, %start: index, %len: index, %pos: vector<32xindex>,
+                            %acc: vector<32x64xf32>, %m: vector<32xf32>, %l: vector<32xf32>)
+    -> (vector<32x64xf32>, vector<32xf32>, vector<32xf32>) {
+  %a, %b, %c = attn.online_attention_step %q, %k[%h, %start], %v, %len pages(%idx[%pb] : memref<?xi32>), %pos, %acc, %m, %l
+      {block_n = 16 : i64, scale_log2 = 0.5 : f32, masked, causal, kv_layout = #attn.kv_layout<hnd>, key_rotary = #attn.rotary<theta = 500000.0, scale = 8.0>}
+      : vector<32x64xbf16>, memref<?x2x16x64xbf16>, memref<?x2x16x64xbf16>, vector<32xindex>, vector<32x64xf32>, vector<32xf32>
+  return %a, %b, %c : vector<32x64xf32>, vector<32xf32>, vector<32xf32>
+}

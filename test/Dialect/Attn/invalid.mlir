@@ -71,6 +71,31 @@ func.func @qk_element_type(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xbf16>, %v
 
 // -----
 
+// fp8 K and V share their type (the cache's).
+func.func @fp8_kv_mixed(%q: tensor<16x8x64xf16>, %kc: tensor<?x16x8x64xf8E4M3FN>, %vc: tensor<?x16x8x64xf8E4M3FNUZ>, %ip: tensor<?xi32>, %idx: tensor<?xi32>, %last: tensor<?xi32>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
+  // expected-error @below {{'k_cache' and 'v_cache' must have the same element type, got 'f8E4M3FN' and 'f8E4M3FNUZ'}}
+  %r = attn.paged_attention q(%q : tensor<16x8x64xf16>) k_cache(%kc : tensor<?x16x8x64xf8E4M3FN>) v_cache(%vc : tensor<?x16x8x64xf8E4M3FNUZ>) kv_indptr(%ip : tensor<?xi32>) kv_indices(%idx : tensor<?xi32>) kv_last_page_len(%last : tensor<?xi32>) outs(%o : tensor<16x8x64xf16>) -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
+func.func @fp8_k_only(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf8E4M3FN>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
+  // expected-error @below {{'q' and 'v' must have the same element type, got 'f16' and 'f8E4M3FN'}}
+  %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x8x64xf16>) v(%v : tensor<32x8x64xf8E4M3FN>) outs(%o : tensor<16x8x64xf16>) -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
+func.func @fp8_e5m2_kv(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf8E5M2>, %v: tensor<32x8x64xf8E5M2>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
+  // expected-error @below {{operand #1 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or f8E4M3FN type or f8E4M3FNUZ type values, but got 'tensor<32x8x64xf8E5M2>'}}
+  %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x8x64xf8E5M2>) v(%v : tensor<32x8x64xf8E5M2>) outs(%o : tensor<16x8x64xf16>) -> tensor<16x8x64xf16>
+  return %r : tensor<16x8x64xf16>
+}
+
+// -----
+
 func.func @qv_element_type(%q: tensor<16x8x64xf16>, %k: tensor<32x8x64xf16>, %v: tensor<32x8x64xf32>, %o: tensor<16x8x64xf16>) -> tensor<16x8x64xf16> {
   // expected-error @below {{'q' and 'v' must have the same element type, got 'f16' and 'f32'}}
   %r = attn.attention q(%q : tensor<16x8x64xf16>) k(%k : tensor<32x8x64xf16>) v(%v : tensor<32x8x64xf32>) outs(%o : tensor<16x8x64xf16>) -> tensor<16x8x64xf16>

@@ -48,9 +48,19 @@ func.func @columns(%k: memref<?x8x128xbf16>, %i: index) {
 // -----
 
 func.func @element_type(%k: memref<?x8x128xbf16>, %i: index) {
-  // expected-error @+1 {{the tile must have the source's element type}}
+  // expected-error @+1 {{the tile must have the source's element type (or widen an fp8 source)}}
   %0 = attn.load_kv_tile %k[%i, %i], %i : memref<?x8x128xbf16> -> vector<32x128xf16>
   return
+}
+
+// -----
+
+// An fp8 source widens to the tile's type.
+// CHECK-LABEL: func.func @widen_fp8
+// CHECK: attn.load_kv_tile {{.*}} : memref<?x8x128xf8E4M3FNUZ> -> vector<32x128xbf16>
+func.func @widen_fp8(%k: memref<?x8x128xf8E4M3FNUZ>, %i: index) -> vector<32x128xbf16> {
+  %0 = attn.load_kv_tile %k[%i, %i], %i : memref<?x8x128xf8E4M3FNUZ> -> vector<32x128xbf16>
+  return %0 : vector<32x128xbf16>
 }
 
 // -----

@@ -22,7 +22,7 @@ func.func @step(%q: vector<32x64xbf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x
 // -----
 
 func.func @elem_type(%q: vector<32x64xf16>, %k: memref<?x2x64xbf16>, %v: memref<?x2x32xbf16>, %i: index, %pos: vector<32xindex>, %acc: vector<32x32xf32>, %m: vector<32xf32>) {
-  // expected-error @+1 {{key and value must have the query's element type}}
+  // expected-error @+1 {{key and value must have the query's element type (or both an fp8 type)}}
   %a, %b, %c = attn.online_attention_step %q, %k[%i, %i], %v, %i, %pos, %acc, %m, %m {block_n = 64 : i64, scale_log2 = 1.0 : f32} : vector<32x64xf16>, memref<?x2x64xbf16>, memref<?x2x32xbf16>, vector<32xindex>, vector<32x32xf32>, vector<32xf32>
   return
 }

@@ -410,3 +410,271 @@ gpu.module @kernels {
     gpu.return
   }
 }
+
+// -----
+
+// Fused RoPE, synchronous copies: the K tile's load carries rotary, so once
+// both copies are published (the barrier after them) each of the first 32
+// threads turns one 8-element run of the pairs (d, d + 16) of key row t / 2
+// in the K buffer, at the key's position i + t / 2: angle = pos * 2^((d + j)
+// * -2 log2(1e4) / 32) / 2 (-2 log2(1e4) / 32 = -0.83048..., 1 / scale =
+// 0.5), (x, y) -> (x cos - y sin, y cos + x sin) in f32. A second barrier
+// publishes the turned rows before the product reads them. The V buffer is
+// neither read nor written by the rotation.
+
+// CHECK-LABEL: gpu.func @rotate(
+// CHECK-SAME: %[[K:[^:]*]]: memref<?x2x32xbf16>, %[[V:[^:]*]]: memref<?x2x16xbf16>, %{{[^:]*}}: memref<16x16xf32>, %{{[^:]*}}: index, %[[LEN:[^:]*]]: index)
+// CHECK-SAME: workgroup(%[[KBUF:.*]] : memref<16x40xbf16, #gpu.address_space<workgroup>>, %[[VBUF:.*]] : memref<16x24xbf16, #gpu.address_space<workgroup>>)
+// CHECK: scf.for %[[I:[^ ]*]] =
+// CHECK: gpu.barrier
+// CHECK: %[[KV:.*]] = vector.load %[[K]]
+// CHECK: vector.store %{{.*}}, %[[KBUF]]
+// CHECK: memref.store %{{.*}}, %[[VBUF]]
+// CHECK: gpu.barrier
+// CHECK-NOT: %[[VBUF]]
+// CHECK: %[[OFFS:.*]] = arith.constant dense<[0.000000e+00, 1.000000e+00, {{.*}}, 7.000000e+00]> : vector<8xf32>
+// CHECK: %[[T:.*]] = gpu.thread_id x
+// CHECK: %[[LINEAR:.*]] = arith.addi %[[T]], %c0
+// CHECK: %[[ACTIVE:.*]] = arith.cmpi ult, %[[LINEAR]], %c32
+// CHECK-NEXT: scf.if %[[ACTIVE]] {
+// CHECK: %[[ROW:.*]] = arith.divui %[[LINEAR]], %c2
+// CHECK: %[[R2:.*]] = arith.remui %[[LINEAR]], %c2
+// CHECK: %[[COL:.*]] = arith.muli %[[R2]], %c8
+// CHECK: %[[PARTNER:.*]] = arith.addi %[[COL]], %c16
+// CHECK: %[[X:.*]] = vector.load %[[KBUF]][%[[ROW]], %[[COL]]] {alignment = 16 : i64} : memref<16x40xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK: %[[Y:.*]] = vector.load %[[KBUF]][%[[ROW]], %[[PARTNER]]] {alignment = 16 : i64} : memref<16x40xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK: %[[XF:.*]] = arith.extf %[[X]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[YF:.*]] = arith.extf %[[Y]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[CI:.*]] = arith.index_castui %[[COL]] : index to i32
+// CHECK: %[[CF:.*]] = arith.uitofp %[[CI]] : i32 to f32
+// CHECK: %[[CB:.*]] = vector.broadcast %[[CF]] : f32 to vector<8xf32>
+// CHECK: %[[PAIRS:.*]] = arith.addf %[[CB]], %[[OFFS]] : vector<8xf32>
+// CHECK: %[[KEY:.*]] = arith.addi %[[I]], %[[ROW]] : index
+// CHECK: %[[KI:.*]] = arith.index_castui %[[KEY]] : index to i32
+// CHECK: %[[KF:.*]] = arith.uitofp %[[KI]] : i32 to f32
+// CHECK: %[[POS:.*]] = vector.broadcast %[[KF]] : f32 to vector<8xf32>
+// CHECK: %[[EXPO:.*]] = arith.constant dense<-8.30482{{[0-9]*}}e-01> : vector<8xf32>
+// CHECK: %[[RSCALE:.*]] = arith.constant dense<5.000000e-01> : vector<8xf32>
+// CHECK: %[[E:.*]] = arith.mulf %[[PAIRS]], %[[EXPO]] : vector<8xf32>
+// CHECK: %[[F:.*]] = math.exp2 %[[E]] : vector<8xf32>
+// CHECK: %[[FS:.*]] = arith.mulf %[[F]], %[[RSCALE]] : vector<8xf32>
+// CHECK: %[[ANG:.*]] = arith.mulf %[[POS]], %[[FS]] : vector<8xf32>
+// CHECK: %[[COS:.*]] = math.cos %[[ANG]] : vector<8xf32>
+// CHECK: %[[SIN:.*]] = math.sin %[[ANG]] : vector<8xf32>
+// CHECK: %[[XC:.*]] = arith.mulf %[[XF]], %[[COS]]
+// CHECK: %[[YS:.*]] = arith.mulf %[[YF]], %[[SIN]]
+// CHECK: %[[YC:.*]] = arith.mulf %[[YF]], %[[COS]]
+// CHECK: %[[XS:.*]] = arith.mulf %[[XF]], %[[SIN]]
+// CHECK: %[[XO:.*]] = arith.subf %[[XC]], %[[YS]]
+// CHECK: %[[YO:.*]] = arith.addf %[[YC]], %[[XS]]
+// CHECK: %[[XT:.*]] = arith.truncf %[[XO]] : vector<8xf32> to vector<8xbf16>
+// CHECK: vector.store %[[XT]], %[[KBUF]][%[[ROW]], %[[COL]]] {alignment = 16 : i64}
+// CHECK: %[[YT:.*]] = arith.truncf %[[YO]] : vector<8xf32> to vector<8xbf16>
+// CHECK: vector.store %[[YT]], %[[KBUF]][%[[ROW]], %[[PARTNER]]] {alignment = 16 : i64}
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.barrier
+// CHECK-NOT: math.cos
+// CHECK: %[[KT:.*]] = vector.transfer_read %[[KBUF]]{{.*}} : memref<16x40xbf16, #gpu.address_space<workgroup>>, vector<16x32xbf16>
+// CHECK: %[[VT:.*]] = vector.transfer_read %[[VBUF]]
+// CHECK: vector.contract {{.*}} %[[KT]]
+// CHECK: vector.contract {{.*}} %[[VT]]
+// CHECK-NOT: attn.load_kv_tile
+// CHECK-NOT: math.cos
+
+#tile = affine_map<(d0, d1, d2) -> (d0, d2)>
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @rotate(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index, %len: index)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : bf16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
+      %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %kt = attn.load_kv_tile %k[%c0, %i], %len {rotary = #attn.rotary<theta = 10000.0, scale = 2.0>} : memref<?x2x32xbf16> -> vector<16x32xbf16>
+      %vt = attn.load_kv_tile %v[%c0, %i], %len : memref<?x2x16xbf16> -> vector<16x16xbf16>
+      %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
+      %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
+      %a = vector.contract {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x16xbf16> into vector<16x16xf32>
+      scf.yield %a : vector<16x16xf32>
+    }
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+// Fused RoPE with asynchronous copies (the kernel names mma.sync, as on
+// sm_90a) and theta / scale known at launch: in the loop, after the wait
+// and the barrier that publish K's copy (and after V's copy is issued into
+// its own buffer), the K buffer is turned with -2 log2(theta) / 32 and
+// 1 / scale computed from the operands, then one more barrier, then the
+// product reads it. The next iteration's K copy is issued only after the
+// barrier before V's use, when every thread has read the turned tile.
+
+// CHECK-LABEL: gpu.func @rotate_async(
+// CHECK-SAME: %[[K:[^:]*]]: memref<?x2x32xbf16>, %[[V:[^:]*]]: memref<?x2x16xbf16>, %{{[^:]*}}: memref<16x16xf32>, %[[END:[^:]*]]: index, %[[LEN:[^:]*]]: index, %[[THETA:[^:]*]]: f32, %[[SCALE:[^:]*]]: f32)
+// CHECK-SAME: workgroup(%[[KBUF:.*]] : memref<16x40xbf16, #gpu.address_space<workgroup>>, %[[VBUF:.*]] : memref<16x24xbf16, #gpu.address_space<workgroup>>)
+// CHECK: scf.if
+// CHECK: nvgpu.device_async_copy %[[K]][%{{.*}}], %[[KBUF]]
+// CHECK-NOT: math.cos
+// CHECK: scf.for %[[I:[^ ]*]] =
+// CHECK: %[[G1:.*]] = nvgpu.device_async_create_group
+// CHECK-NEXT: nvgpu.device_async_wait %[[G1]] {numGroups = 0 : i32}
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvgpu.device_async_copy %[[V]][%{{.*}}], %[[VBUF]]
+// CHECK-NOT: %[[VBUF]]
+// CHECK: scf.if %{{.*}} {
+// CHECK: %[[ROW:.*]] = arith.divui
+// CHECK: %[[X:.*]] = vector.load %[[KBUF]][%[[ROW]], %[[COL:.*]]] {alignment = 16 : i64}
+// CHECK: %[[Y:.*]] = vector.load %[[KBUF]][%[[ROW]], %[[PARTNER:.*]]] {alignment = 16 : i64}
+// CHECK: %[[KEY:.*]] = arith.addi %[[I]], %[[ROW]] : index
+// CHECK: %[[LOG:.*]] = math.log2 %[[THETA]] : f32
+// CHECK: %[[FACTOR:.*]] = arith.constant -6.250000e-02 : f32
+// CHECK: arith.mulf %[[LOG]], %[[FACTOR]] : f32
+// CHECK: arith.divf %{{.*}}, %[[SCALE]] : f32
+// CHECK: math.exp2
+// CHECK: math.cos
+// CHECK: math.sin
+// CHECK: vector.store %{{.*}}, %[[KBUF]][%[[ROW]], %[[COL]]] {alignment = 16 : i64}
+// CHECK: vector.store %{{.*}}, %[[KBUF]][%[[ROW]], %[[PARTNER]]] {alignment = 16 : i64}
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.barrier
+// CHECK: %[[KT:.*]] = vector.transfer_read %[[KBUF]]
+// CHECK: vector.contract {{.*}} %[[KT]]
+// CHECK: %[[G2:.*]] = nvgpu.device_async_create_group
+// CHECK-NEXT: nvgpu.device_async_wait %[[G2]] {numGroups = 0 : i32}
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.if
+// CHECK: nvgpu.device_async_copy %[[K]][%{{.*}}], %[[KBUF]]
+// CHECK-NOT: math.cos
+// CHECK: %[[VT:.*]] = vector.transfer_read %[[VBUF]]
+// CHECK: vector.contract {{.*}} %[[VT]]
+// CHECK-NOT: math.cos
+// CHECK-NOT: attn.load_kv_tile
+
+#tile = affine_map<(d0, d1, d2) -> (d0, d2)>
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @rotate_async(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xbf16>, %v: memref<?x2x16xbf16>, %o: memref<16x16xf32>, %end: index, %len: index, %theta: f32, %scale: f32)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.bf16">} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : bf16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
+      %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = #tile} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %kt = attn.load_kv_tile %k[%c0, %i], %len rotary_theta(%theta) rotary_scale(%scale) {rotary = #attn.rotary<theta = 10000.0, scale = 1.0>} : memref<?x2x32xbf16> -> vector<16x32xbf16>
+      %vt = attn.load_kv_tile %v[%c0, %i], %len : memref<?x2x16xbf16> -> vector<16x16xbf16>
+      %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
+      %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
+      %a = vector.contract {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x16xbf16> into vector<16x16xf32>
+      scf.yield %a : vector<16x16xf32>
+    }
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+// A rotated tile that is not staged (here it feeds no product in a loop)
+// would be read unturned: an error.
+gpu.module @kernels {
+  gpu.func @rotated_unstaged(%k: memref<?x2x32xbf16>, %s: index, %len: index, %o: memref<2x32xbf16>)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+    %c0 = arith.constant 0 : index
+    // expected-error-re @+1 {{attn-promote-to-workgroup-memory: a rotated tile (fused RoPE){{.*}} must be staged: it must feed one product, as its right-hand side, inside a loop}}
+    %t = attn.load_kv_tile %k[%c0, %s], %len {rotary = #attn.rotary<theta = 10000.0, scale = 1.0>} : memref<?x2x32xbf16> -> vector<2x32xbf16>
+    vector.transfer_write %t, %o[%c0, %c0] {in_bounds = [true, true]} : vector<2x32xbf16>, memref<2x32xbf16>
+    gpu.return
+  }
+}
+
+// -----
+
+// Rows are turned where they lie in the buffer: a rotated tile staged
+// transposed (V's place, B[k, n]) is an error.
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#nk = affine_map<(d0, d1, d2) -> (d1, d2)>
+#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+gpu.module @kernels {
+  gpu.func @rotated_transposed(%k: memref<?x2x32xbf16>, %v: memref<?x2x32xbf16>, %o: memref<16x32xf32>, %end: index, %len: index)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %qt = arith.constant dense<1.0> : vector<16x32xbf16>
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %zacc = arith.constant dense<0.0> : vector<16x32xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zacc) -> (vector<16x32xf32>) {
+      %kt = attn.load_kv_tile %k[%c0, %i], %len : memref<?x2x32xbf16> -> vector<16x32xbf16>
+      // expected-error @+1 {{attn-promote-to-workgroup-memory: a rotated tile must be the right-hand side of a product over its head dim}}
+      %vt = attn.load_kv_tile %v[%c0, %i], %len {rotary = #attn.rotary<theta = 10000.0, scale = 1.0>} : memref<?x2x32xbf16> -> vector<16x32xbf16>
+      %s = vector.contract {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
+      %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
+      %a = vector.contract {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x32xbf16> into vector<16x32xf32>
+      scf.yield %a : vector<16x32xf32>
+    }
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x32xf32>, memref<16x32xf32>
+    gpu.return
+  }
+}
+
+// -----
+
+// fp8 K/V (an fp8 cache) on a target with asynchronous copies: a copy
+// cannot widen, so the tiles take the synchronous path. Each thread reads
+// 16 fp8 elements (16 bytes) of a row, widens them exactly in registers
+// (attn::buildFloat8Extension: the magnitude bits in an f16, times 2^8) to
+// the tile's bf16 and stores them: K as [16 keys][32 + 8] rows (32-byte
+// chunks, stored 16-byte aligned), V transposed. 64 threads: K is 32 chunks
+// (half a round), V 16.
+
+// CHECK-LABEL: gpu.func @stage_fp8(
+// CHECK-SAME: workgroup(%[[KBUF:.*]] : memref<16x40xbf16, #gpu.address_space<workgroup>>, %[[VBUF:.*]] : memref<16x24xbf16, #gpu.address_space<workgroup>>)
+// CHECK-NOT: nvgpu.device_async_copy
+// CHECK: gpu.barrier
+// CHECK: %[[KV:.*]] = vector.load %{{.*}} {alignment = 16 : i64} : memref<?x2x32xf8E4M3FN>, vector<16xf8E4M3FN>
+// CHECK-NEXT: %[[BITS:.*]] = arith.bitcast %[[KV]] : vector<16xf8E4M3FN> to vector<16xi8>
+// CHECK-NEXT: %[[WIDE:.*]] = arith.extui %[[BITS]] : vector<16xi8> to vector<16xi16>
+// CHECK: %[[HALF:.*]] = arith.bitcast %{{.*}} : vector<16xi16> to vector<16xf16>
+// CHECK: %[[VAL:.*]] = arith.mulf %[[HALF]], %{{.*}} : vector<16xf16>
+// CHECK: %[[F32:.*]] = arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
+// CHECK-NEXT: %[[BF:.*]] = arith.truncf %[[F32]] : vector<16xf32> to vector<16xbf16>
+// CHECK-NEXT: vector.store %[[BF]], %[[KBUF]][%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<16x40xbf16, #gpu.address_space<workgroup>>, vector<16xbf16>
+// CHECK: vector.load %{{.*}} : memref<?x2x16xf8E4M3FN>, vector<16xf8E4M3FN>
+// CHECK: arith.select %{{.*}} : vector<16xi1>, vector<16xf16>
+// CHECK: memref.store %{{.*}}, %[[VBUF]]
+// CHECK: gpu.barrier
+// CHECK: vector.transfer_read %[[KBUF]]
+// CHECK: vector.transfer_read %[[VBUF]]
+// CHECK-NOT: attn.load_kv_tile
+gpu.module @kernels {
+  gpu.func @stage_fp8(%q: memref<?x2x32xbf16>, %k: memref<?x2x32xf8E4M3FN>, %v: memref<?x2x16xf8E4M3FN>, %o: memref<16x16xf32>, %end: index, %len: index)
+      kernel attributes {known_block_size = array<i32: 64, 1, 1>, attn.matrix_instruction = #attn.matrix_instruction<"mma.sync.m16n8k16.f32.bf16">} {
+    %c0 = arith.constant 0 : index
+    %c16 = arith.constant 16 : index
+    %pad = arith.constant 0.0 : bf16
+    %zero = arith.constant dense<0.0> : vector<16x16xf32>
+    %r = scf.for %i = %c0 to %end step %c16 iter_args(%acc = %zero) -> (vector<16x16xf32>) {
+      %qt = vector.transfer_read %q[%c0, %c0, %c0], %pad {in_bounds = [false, true], permutation_map = affine_map<(d0, d1, d2) -> (d0, d2)>} : memref<?x2x32xbf16>, vector<16x32xbf16>
+      %kt = attn.load_kv_tile %k[%c0, %i], %len {in_bounds} : memref<?x2x32xf8E4M3FN> -> vector<16x32xbf16>
+      %vt = attn.load_kv_tile %v[%c0, %i], %len : memref<?x2x16xf8E4M3FN> -> vector<16x16xbf16>
+      %s = vector.contract {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %qt, %kt, %zero : vector<16x32xbf16>, vector<16x32xbf16> into vector<16x16xf32>
+      %p = arith.truncf %s : vector<16x16xf32> to vector<16x16xbf16>
+      %a = vector.contract {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %p, %vt, %acc : vector<16x16xbf16>, vector<16x16xbf16> into vector<16x16xf32>
+      scf.yield %a : vector<16x16xf32>
+    }
+    vector.transfer_write %r, %o[%c0, %c0] {in_bounds = [true, true]} : vector<16x16xf32>, memref<16x16xf32>
+    gpu.return
+  }
+}
