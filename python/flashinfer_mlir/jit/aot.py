@@ -30,6 +30,15 @@ WINDOW_AT = dict(head_dims=(128,), heads=((32, 8), (32, 4), (4, 4)))
 ALIBI_AT = dict(head_dims=(128,), heads=((32, 32), (32, 8)))
 SINKS_AT = (dict(head_dims=(64,), heads=((64, 8),)),
             dict(head_dims=(128,), heads=((32, 8),)))
+# Fused RoPE (pos_encoding_mode="ROPE_LLAMA", rope_scale / rope_theta at
+# launch) at FlashInfer's tests' head dim 128 and the Llama shapes, and 64
+# at 4/4; fp8 (e4m3) KV caches for the serving paths (decode, paged
+# prefill, single requests) at the Llama shapes.
+ROPE_AT = (dict(head_dims=(128,), heads=((32, 8), (32, 32), (4, 4))),
+           dict(head_dims=(64,), heads=((4, 4),)))
+FP8_AT = dict(head_dims=(128,), heads=((32, 8), (32, 32), (64, 8), (4, 4)))
+FP8_KINDS = ("single_decode", "single_prefill", "batch_decode",
+             "batch_prefill")
 _BATCH_KINDS = ("batch_decode", "batch_prefill", "batch_prefill_ragged")
 
 
@@ -136,6 +145,10 @@ def aot_specs() -> List[KernelSpec]:
             # gpt-oss's sliding layers without sinks (d128 32/8 is above).
             attention_specs(DTYPES, kinds=_BATCH_KINDS, launch_window=True,
                             **SINKS_AT[0]) +
+            [spec for at in ROPE_AT for spec in attention_specs(
+                DTYPES, pos_encoding="rope_llama", **at)] +
+            [spec.replace(dtype_kv="f8E4M3FN") for spec in attention_specs(
+                DTYPES, kinds=FP8_KINDS, **FP8_AT)] +
             state_specs() + rope_specs())
 
 
