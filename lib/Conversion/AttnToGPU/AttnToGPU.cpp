@@ -259,12 +259,15 @@ void chooseRegisterTiling(FlashAttentionConfig &cfg, int64_t requestedTiles,
   int64_t maxBlockN = cfg.blockN; // what fits in workgroup memory
   // Measured on H100 (docs/performance.md): a second query tile pays only
   // when it does not force a smaller key tile; with the key tile halved the
-  // extra loop trips cost more than the reuse saves.
+  // extra loop trips cost more than the reuse saves. A query tile turned by
+  // fused RoPE (built in f32 halves, kept in registers so that it is not
+  // turned again at every key tile) counts twice its packed registers: with
+  // it ptxas spills two tiles at head dim 64 (checked with ptxas -v).
+  int64_t perTile =
+      accRegs + scoreRegs(maxBlockN) + (cfg.rotary ? 2 * qRegs : 0);
   int64_t tiles = requestedTiles > 0 ? requestedTiles
-                  : mi.maxQueryTilesPerWave >= 2 &&
-                          2 * (accRegs + scoreRegs(maxBlockN)) <= budget
-                      ? 2
-                      : 1;
+                  : mi.maxQueryTilesPerWave >= 2 && 2 * perTile <= budget ? 2
+                                                                          : 1;
   int64_t blockN =
       requestedBlockN > 0 ? std::min(requestedBlockN, maxBlockN) : maxBlockN;
   cfg.queryTilesPerWave = tiles;
