@@ -104,6 +104,14 @@ class MultiLevelCascadeAttentionWrapper:
         lengths a list as well). Only the last level is causal: the shared
         levels precede every query."""
         n = len(self._batch_prefill_wrappers)
+        if pos_encoding_mode == "ROPE_LLAMA":
+            # Each level's kernels would place the queries at the end of
+            # that level's keys alone, not of the whole sequence.
+            raise NotImplementedError(
+                "MultiLevelCascadeAttentionWrapper.plan: pos_encoding_mode="
+                "'ROPE_LLAMA' has no cascade kernel (a level's positions "
+                "would not count the other levels' keys); apply RoPE to q "
+                "and k first (flashinfer_mlir.rope)")
         for name, arr in (("qo_indptr_arr", qo_indptr_arr),
                           ("paged_kv_indptr_arr", paged_kv_indptr_arr),
                           ("paged_kv_indices_arr", paged_kv_indices_arr),

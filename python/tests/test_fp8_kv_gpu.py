@@ -130,3 +130,19 @@ def test_batch_prefill_ragged():
         r = slice(kv_indptr[b].item(), kv_indptr[b + 1].item())
         close(o[s], reference(q[s], k[r].double(), v[r].double(), True)[0],
               f"fp8 ragged request {b}")
+
+
+@pytest.mark.parametrize("fp8", [torch.float8_e4m3fn, torch.float8_e4m3fnuz])
+def test_every_code_exact(fp8):
+    """Every e4m3 byte (subnormals and NaN codes included) is widened
+    exactly: a decode over one key returns that key's value row, which f16
+    holds exactly, so o must equal PyTorch's own conversion bit for bit."""
+    codes = torch.arange(256, dtype=torch.uint8, device="cuda")
+    v = codes.view(fp8).reshape(1, 4, 64)
+    k = torch.zeros((1, 4, 64), dtype=torch.float16,
+                    device="cuda").to(fp8)
+    q = torch.ones((4, 64), dtype=torch.float16, device="cuda")
+    o = flashinfer.single_decode_with_kv_cache(q, k, v)
+    want = v.to(torch.float16)[0]
+    same = (o == want) | (o.isnan() & want.isnan())
+    assert same.all(), f"codes {codes.view(4, 64)[~same].tolist()} differ"

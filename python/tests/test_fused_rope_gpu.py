@@ -209,6 +209,11 @@ def test_errors():
         with pytest.raises(ValueError, match="rope_scale"):
             flashinfer.single_prefill_with_kv_cache(
                 q[None], k, k, pos_encoding_mode=ROPE, rope_scale=bad)
+    # A cascade level's kernels would not know the other levels' keys.
+    w = flashinfer.MultiLevelCascadeAttentionWrapper(2, workspace(), "NHD")
+    with pytest.raises(NotImplementedError, match="ROPE_LLAMA"):
+        w.plan([None] * 2, [None] * 2, [None] * 2, [None] * 2, 32, 8, 128,
+               16, pos_encoding_mode=ROPE)
 
 
 def test_torch_compile_fullgraph():

@@ -196,20 +196,22 @@ Value TiledKernelBuilder::rotateQueryTile(Value q, Value positions) {
   // Pair i of row r turns by positions[r] * f_i: the pair index along the
   // columns, the position along the rows.
   auto pairType = VectorType::get({half}, b.getIndexType());
-  Value pairs = arith::UIToFPOp::create(
-      b, pairType.clone(f32),
-      arith::IndexCastUIOp::create(b, pairType.clone(b.getI32Type()),
-                                   vector::StepOp::create(b, pairType)));
+  Value pairIndices = vector::StepOp::create(b, pairType);
+  Value pairsI32 = arith::IndexCastUIOp::create(
+      b, pairType.clone(b.getI32Type()), pairIndices);
+  Value pairs = arith::UIToFPOp::create(b, pairType.clone(f32), pairsI32);
   auto rowType = VectorType::get({rows}, b.getI32Type());
   // (Signed: with more queries than keys the first rows sit before 0.)
-  Value pos = arith::SIToFPOp::create(
-      b, rowType.clone(f32), arith::IndexCastOp::create(b, rowType, positions));
+  Value posI32 = arith::IndexCastOp::create(b, rowType, positions);
+  Value pos = arith::SIToFPOp::create(b, rowType.clone(f32), posI32);
   Value posColumn =
       vector::ShapeCastOp::create(b, VectorType::get({rows, 1}, f32), pos);
-  Value angle = cfg.rotary.buildAngles(
-      b, b.getLoc(), vector::BroadcastOp::create(b, halfF32, pairs),
-      vector::BroadcastOp::create(b, halfF32, posColumn), dim, ropeTheta,
-      ropeScale);
+  // One builder call per statement: the IR must not depend on the host
+  // compiler's argument evaluation order.
+  Value pairGrid = vector::BroadcastOp::create(b, halfF32, pairs);
+  Value posGrid = vector::BroadcastOp::create(b, halfF32, posColumn);
+  Value angle = cfg.rotary.buildAngles(b, b.getLoc(), pairGrid, posGrid, dim,
+                                       ropeTheta, ropeScale);
   auto [xOut, yOut] =
       RotaryAttr::buildRotation(b, b.getLoc(), xF32, yF32, angle);
   Value turned = vector::InsertStridedSliceOp::create(

@@ -34,8 +34,8 @@
 // CHECK: %[[RI:.*]] = arith.index_cast %[[POS]] : vector<[[M]]xindex> to vector<[[M]]xi32>
 // CHECK: %[[RF:.*]] = arith.sitofp %[[RI]] : vector<[[M]]xi32> to vector<[[M]]xf32>
 // CHECK: %[[RC:.*]] = vector.shape_cast %[[RF]] : vector<[[M]]xf32> to vector<[[M]]x1xf32>
-// CHECK: %[[RB:.*]] = vector.broadcast %[[RC]] : vector<[[M]]x1xf32> to vector<[[M]]x64xf32>
 // CHECK: %[[PB:.*]] = vector.broadcast %[[PF]] : vector<64xf32> to vector<[[M]]x64xf32>
+// CHECK: %[[RB:.*]] = vector.broadcast %[[RC]] : vector<[[M]]x1xf32> to vector<[[M]]x64xf32>
 // CHECK: %[[EXPO:.*]] = arith.constant dense<-0.2958{{[0-9]*}}> : vector<[[M]]x64xf32>
 // CHECK: %[[RSCALE:.*]] = arith.constant dense<5.000000e-01> : vector<[[M]]x64xf32>
 // CHECK: %[[E:.*]] = arith.mulf %[[PB]], %[[EXPO]]

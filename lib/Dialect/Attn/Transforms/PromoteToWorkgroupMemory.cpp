@@ -199,9 +199,11 @@ void readDirectly(LoadKVTileOp load) {
 
 class Promoter {
 public:
-  Promoter(gpu::GPUFuncOp func, int64_t threads, bool asyncCopies)
-      : func(func), threads(threads), asyncCopies(asyncCopies),
-        dominance(func) {}
+  /// `instr`: the kernel's matrix instruction, when it names one (its
+  /// target's staging rules, Staging.h).
+  Promoter(gpu::GPUFuncOp func, int64_t threads,
+           std::optional<MatrixInstr> instr)
+      : func(func), threads(threads), instr(instr), dominance(func) {}
 
   LogicalResult promoteLoop(scf::ForOp loop);
 
@@ -243,6 +245,11 @@ private:
   /// list, so that one lookup serves both copies.
   bool sharePages(ArrayRef<Candidate> cands);
   void copy(ImplicitLocOpBuilder &b, Candidate c, Value buffer);
+  /// Calls `emit` with each index in [0, count) this thread takes, the
+  /// workgroup's threads taking consecutive ones round by round (a last,
+  /// partial round guarded), and the round.
+  void forEachThreadRound(ImplicitLocOpBuilder &b, int64_t count,
+                          function_ref<void(Value, int64_t)> emit);
   /// Fused RoPE: rotates the rows of `c`'s tile staged in `buffer` in place,
   /// row r at position key_start + r (the load's `rotary`). Each thread
   /// turns runs of up to 16 bytes of pairs (d, d + D/2) of one row. The
@@ -260,7 +267,7 @@ private:
 
   gpu::GPUFuncOp func;
   int64_t threads;
-  bool asyncCopies;
+  std::optional<MatrixInstr> instr;
   DominanceInfo dominance;
   /// Buffers by (source, type): the loops of one kernel run one after the
   /// other and share them.
@@ -312,15 +319,18 @@ Promoter::Chunk Promoter::chunkAt(ImplicitLocOpBuilder &b, Candidate c,
   auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
   ChunkGeometry g = geometry(c);
   Chunk chunk;
+  // One builder call per statement: the IR must not depend on the host
+  // compiler's argument evaluation order.
   if (rowsFastest) {
     chunk.row = arith::RemUIOp::create(b, linear, idx(g.rows));
-    chunk.col = arith::MulIOp::create(
-        b, arith::DivUIOp::create(b, linear, idx(g.rows)), idx(g.perCopy));
+    Value perCopy = idx(g.perCopy);
+    Value chunkOfRow = arith::DivUIOp::create(b, linear, idx(g.rows));
+    chunk.col = arith::MulIOp::create(b, chunkOfRow, perCopy);
   } else {
     chunk.row = arith::DivUIOp::create(b, linear, idx(g.chunksPerRow));
-    chunk.col = arith::MulIOp::create(
-        b, arith::RemUIOp::create(b, linear, idx(g.chunksPerRow)),
-        idx(g.perCopy));
+    Value perCopy = idx(g.perCopy);
+    Value chunkOfRow = arith::RemUIOp::create(b, linear, idx(g.chunksPerRow));
+    chunk.col = arith::MulIOp::create(b, chunkOfRow, perCopy);
   }
   chunk.token = arith::AddIOp::create(b, keyStart, chunk.row);
   if (lastToken) {
@@ -385,26 +395,32 @@ void Promoter::forEachChunk(
     ImplicitLocOpBuilder &b, Candidate c, Value keyStart, bool rowsFastest,
     function_ref<void(Value, Value, ArrayRef<Value>, Value)> emit,
     ArrayRef<Value> pages) {
-  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
-  int64_t chunks = geometry(c).chunks;
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value lastToken = lastTokenOf(b, c);
-  for (int64_t round = 0; round * threads < chunks; ++round) {
-    OpBuilder::InsertionGuard guard(b);
-    Value linear = arith::AddIOp::create(b, tid, idx(round * threads));
-    // A last, partial round leaves some threads idle.
-    if ((round + 1) * threads > chunks) {
-      Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, linear,
-                                           idx(chunks));
-      auto ifOp = scf::IfOp::create(b, active, /*withElseRegion=*/false);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-    }
+  forEachThreadRound(b, geometry(c).chunks, [&](Value linear, int64_t round) {
     Chunk chunk = chunkAt(b, c, keyStart, linear, rowsFastest, lastToken);
     Value page;
     if (!pages.empty())
       page = arith::IndexCastUIOp::create(b, b.getIndexType(), pages[round]);
     emit(chunk.row, chunk.col,
          rowIndices(b, c.load, chunk.token, chunk.col, page), chunk.inRange);
+  });
+}
+
+void Promoter::forEachThreadRound(ImplicitLocOpBuilder &b, int64_t count,
+                                  function_ref<void(Value, int64_t)> emit) {
+  auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  for (int64_t round = 0; round * threads < count; ++round) {
+    OpBuilder::InsertionGuard guard(b);
+    Value linear = arith::AddIOp::create(b, tid, idx(round * threads));
+    // A last, partial round leaves some threads idle.
+    if ((round + 1) * threads > count) {
+      Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, linear,
+                                           idx(count));
+      auto ifOp = scf::IfOp::create(b, active, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+    }
+    emit(linear, round);
   }
 }
 
@@ -479,19 +495,11 @@ void Promoter::rotateStaged(ImplicitLocOpBuilder &b, Candidate c,
     Value f = arith::UIToFPOp::create(b, f32, i32);
     return vector::BroadcastOp::create(b, f32Vec, f);
   };
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  for (int64_t round = 0; round * threads < runs; ++round) {
-    OpBuilder::InsertionGuard guard(b);
-    Value linear = arith::AddIOp::create(b, tid, idx(round * threads));
-    if ((round + 1) * threads > runs) {
-      Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, linear,
-                                           idx(runs));
-      auto ifOp = scf::IfOp::create(b, active, /*withElseRegion=*/false);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-    }
+  forEachThreadRound(b, runs, [&](Value linear, int64_t) {
     Value row = arith::DivUIOp::create(b, linear, idx(runsPerRow));
-    Value col = arith::MulIOp::create(
-        b, arith::RemUIOp::create(b, linear, idx(runsPerRow)), idx(vec));
+    Value vecConst = idx(vec);
+    Value runOfRow = arith::RemUIOp::create(b, linear, idx(runsPerRow));
+    Value col = arith::MulIOp::create(b, runOfRow, vecConst);
     Value partner = arith::AddIOp::create(b, col, idx(half));
     auto x = vector::LoadOp::create(b, vecType, buffer, ValueRange{row, col});
     auto y =
@@ -516,7 +524,7 @@ void Promoter::rotateStaged(ImplicitLocOpBuilder &b, Candidate c,
                                 buffer, ValueRange{row, partner});
     xStore.setAlignment(align);
     yStore.setAlignment(align);
-  }
+  });
 }
 
 void Promoter::copyAsync(ImplicitLocOpBuilder &b, Candidate c, Value buffer,
@@ -566,9 +574,12 @@ FailureOr<Value> Promoter::keyStartAt(ImplicitLocOpBuilder &b,
 /// there is nothing to overlap); returns false to fall back.
 bool Promoter::promoteLoopAsync(scf::ForOp loop,
                                 MutableArrayRef<Candidate> cands) {
-  // An asynchronous copy cannot widen (Staging.h).
-  if (cands.size() < 2 ||
-      llvm::any_of(cands, [](const Candidate &c) { return widens(c.load); }))
+  // An asynchronous copy cannot widen (Staging.h's rule).
+  if (cands.size() < 2 || llvm::any_of(cands, [&](Candidate c) {
+        return !stagesWithAsyncCopies(
+            *instr, sourceElemBytes(c.load),
+            c.load.getTile().getType().getElementTypeBitWidth() / 8);
+      }))
     return false;
   // Each tile's only use, in program order; every operand but the key
   // start known before the loop (constants move up).
@@ -742,7 +753,8 @@ LogicalResult Promoter::promoteLoop(scf::ForOp loop) {
           "attn-promote-to-workgroup-memory: a rotated tile must be the "
           "right-hand side of a product over its head dim");
   }
-  if (asyncCopies && promoteLoopAsync(loop, candidates))
+  if (instr && stagesWithAsyncCopies(*instr) &&
+      promoteLoopAsync(loop, candidates))
     return success();
   // The copies go before the first staged tile; constants the later tiles
   // use move up with them.
@@ -826,12 +838,12 @@ struct AttnPromoteToWorkgroupMemoryPass
       }
       // Asynchronous copies where the kernel's target has them and can read
       // the tiles in their memory layout (a transposing tile load).
-      bool asyncCopies = false;
+      std::optional<MatrixInstr> instr;
       if (auto *dialect = getContext().getLoadedDialect<AttnDialect>())
-        if (MatrixInstructionAttr instr =
+        if (MatrixInstructionAttr attr =
                 dialect->getMatrixInstructionAttrHelper().getAttr(func))
-          asyncCopies = stagesWithAsyncCopies(instr.getInstr());
-      Promoter promoter(func, (*block)[0], asyncCopies);
+          instr = attr.getInstr();
+      Promoter promoter(func, (*block)[0], instr);
       SmallVector<scf::ForOp> loops;
       func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
       for (scf::ForOp loop : loops)

@@ -146,7 +146,8 @@ def Attn_RotaryAttr : AttrDef<Attn_Dialect, "Rotary"> {
   let extraClassDeclaration = [{
     /// Builds the angles `pos * theta^(-2 i / dim) / scale` of the f32
     /// (scalar or vector) pair indices `pairs` at the f32 positions `pos`
-    /// (of the same type): the one formula every rotating stage emits.
+    /// (of the same type): the one formula every GPU stage that rotates
+    /// emits (the reference lowering's emitRope computes the same angle).
     /// `theta` / `scale` (f32 scalars known at launch), when given, replace
     /// the attribute's.
     ::mlir::Value buildAngles(::mlir::OpBuilder &builder, ::mlir::Location loc,

@@ -32,6 +32,8 @@ bool isFloat8KVType(Type type);
 /// the seven magnitude bits placed in an f16's exponent and mantissa fields
 /// are the value times 2^-8 (2^-7 for FNUZ, whose exponent bias is 8),
 /// subnormals included. NaN codes (0x7F / 0xFF, or 0x80 for FNUZ) give NaN.
+/// The subnormal codes need the f16 multiply to keep f16 denormals (no
+/// flush-to-zero mode on f16 math), as the NVVM and ROCDL targets here do.
 Value buildFloat8Extension(OpBuilder &builder, Location loc, Value x,
                            Type elemType);
 } // namespace mlir::attn
