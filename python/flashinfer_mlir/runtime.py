@@ -16,6 +16,7 @@ build-rt/lib), then by the system loader.
 import ctypes
 import json
 import os
+import struct
 import sys
 import threading
 from typing import NamedTuple, Optional, Sequence
@@ -85,6 +86,47 @@ class _Arg(ctypes.Structure):
         ("reserved", ctypes.c_int32),
         ("u", _ArgUnion),
     ]
+
+
+# The packed forms of an argument slot, written with struct.pack_into (one
+# call per argument instead of a ctypes field assignment per value). Built
+# from the ctypes layout above, and checked against it, so that the two
+# cannot drift apart.
+_ARG_SIZE = ctypes.sizeof(_Arg)
+_U = _Arg.u.offset
+_T = _ArgUnion.tensor.offset
+_S = _ArgUnion.scalar.offset
+
+
+def _layout(*fields):
+    """A little-endian, unaligned struct format placing each (offset, code)
+    field at its byte offset within an argument slot."""
+    fmt, at = "<", 0
+    for offset, code in fields:
+        assert offset >= at, "fields must be in increasing order"
+        if offset > at:
+            fmt += f"{offset - at}x"
+        fmt += code
+        at = offset + struct.calcsize("<" + code)
+    return struct.Struct(fmt)
+
+
+def _tensor_layout(rank):
+    base = _U + _T
+    return _layout((0, "i"), (base + _Tensor.data.offset, "Q"),
+                   (base + _Tensor.rank.offset, "i"),
+                   (base + _Tensor.dtype.offset, "i"),
+                   (base + _Tensor.sizes.offset, f"{rank}q"),
+                   (base + _Tensor.strides.offset, f"{rank}q"))
+
+
+_TENSOR_LAYOUTS = [_tensor_layout(r) for r in range(MAX_RANK + 1)]
+_SCALAR_I64 = _layout((0, "i"), (_U + _S + _Scalar.dtype.offset, "i"),
+                      (_U + _S + _Scalar.value.offset, "q"))
+_SCALAR_F64 = _layout((0, "i"), (_U + _S + _Scalar.dtype.offset, "i"),
+                      (_U + _S + _Scalar.value.offset, "d"))
+assert sys.byteorder == "little" and ctypes.sizeof(ctypes.c_void_p) == 8
+assert all(layout.size <= _ARG_SIZE for layout in _TENSOR_LAYOUTS)
 
 
 class _LaunchInfo(ctypes.Structure):
@@ -378,21 +420,19 @@ class Kernel:
         packed = (_Arg * max(len(args), 1))()
         cuda_device = None
         for i, value in enumerate(args):
-            slot = packed[i]
+            offset = i * _ARG_SIZE
             if isinstance(value, (bool, int)):
-                slot.kind = _ARG_SCALAR
-                slot.u.scalar.dtype = _DTYPE_I64
                 if not -(1 << 63) <= int(value) < (1 << 63):
                     raise RuntimeError(f"kernel '{self.name}': "
                                        f"{self._label(i)}: value {value} does "
                                        "not fit in i64")
-                slot.u.scalar.value.i = int(value)
+                _SCALAR_I64.pack_into(packed, offset, _ARG_SCALAR,
+                                      _DTYPE_I64, int(value))
             elif isinstance(value, float):
-                slot.kind = _ARG_SCALAR
-                slot.u.scalar.dtype = _DTYPE_F64
-                slot.u.scalar.value.f = value
+                _SCALAR_F64.pack_into(packed, offset, _ARG_SCALAR,
+                                      _DTYPE_F64, value)
             elif isinstance(value, DeviceTensor):
-                self._fill_tensor(slot, i, value.data, value.shape,
+                self._fill_tensor(packed, offset, i, value.data, value.shape,
                                   value.strides, value.dtype)
             elif _is_torch_tensor(value):
                 device = value.device
@@ -401,8 +441,8 @@ class Kernel:
                         f"kernel '{self.name}': {self._label(i)}: tensor is "
                         f"on {device}, expected a GPU tensor")
                 cuda_device = device
-                self._fill_tensor(slot, i, value.data_ptr(), value.shape,
-                                  value.stride(),
+                self._fill_tensor(packed, offset, i, value.data_ptr(),
+                                  value.shape, value.stride(),
                                   _torch_dtype_name(value.dtype))
             else:
                 raise TypeError(
@@ -410,7 +450,7 @@ class Kernel:
                     f"tensor, int or float, got {type(value).__name__}")
         return packed, cuda_device
 
-    def _fill_tensor(self, slot, i, data, shape, strides, dtype):
+    def _fill_tensor(self, packed, offset, i, data, shape, strides, dtype):
         rank = len(shape)
         if rank > MAX_RANK or len(strides) != rank:
             raise RuntimeError(
@@ -420,15 +460,8 @@ class Kernel:
         if code is None:
             raise TypeError(f"kernel '{self.name}': {self._label(i)}: unknown "
                             f"dtype {dtype!r}")
-        slot.kind = _ARG_TENSOR
-        t = slot.u.tensor
-        t.data = data or None
-        t.rank = rank
-        t.dtype = code
-        sizes, stride_slots = t.sizes, t.strides
-        for d in range(rank):
-            sizes[d] = shape[d]
-            stride_slots[d] = strides[d]
+        _TENSOR_LAYOUTS[rank].pack_into(packed, offset, _ARG_TENSOR, data or 0,
+                                        rank, code, *shape, *strides)
 
     def info(self, *args) -> dict:
         """Launch shape for these arguments: grid, block, dynamic shared memory."""

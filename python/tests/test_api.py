@@ -368,3 +368,77 @@ def test_rope_kernels_compile(tmp_path):
             manifest = json.load(f)
         assert manifest["sequence"]["args"] == args
         assert [k["op"] for k in manifest["kernels"]] == ["attn.rope"] * 2
+
+
+def test_runtime_pack_layout():
+    """Kernel._pack writes each argument slot with one struct.pack_into:
+    read back through the ctypes view of fimlir_arg (runtime.h's layout),
+    every field is what was given (tensors of every rank, scalars, a null
+    data pointer)."""
+    from flashinfer_mlir import runtime
+
+    class Device:
+        type = "cuda"
+
+    class Tensor:
+        def __init__(self, shape, strides, ptr, dtype):
+            self.shape, self._strides, self._ptr = shape, strides, ptr
+            self.device, self.dtype = Device(), dtype
+
+        def data_ptr(self):
+            return self._ptr
+
+        def stride(self):
+            return self._strides
+
+    Tensor.__module__ = "torch.stand_in"
+
+    class Packer:
+        name, arg_names = "k", []
+        _label = runtime.Kernel._label
+        _pack = runtime.Kernel._pack
+        _fill_tensor = runtime.Kernel._fill_tensor
+
+    class Dtype:
+        def __init__(self, name):
+            self.name = name
+
+        def __str__(self):
+            return "torch." + self.name
+
+    tensors = [Tensor(tuple(range(3, 3 + r)), tuple(range(100, 100 + r)),
+                      (1 << 40) + r, Dtype(name))
+               for r, name in zip(range(runtime.MAX_RANK + 1),
+                                  ["bfloat16", "float16", "float32", "int32",
+                                   "int64", "uint8", "float8_e4m3fn",
+                                   "float8_e4m3fnuz", "bool"])]
+    args = tensors + [7, -(1 << 62), 0.25, True,
+                      runtime.DeviceTensor(0, (5, 6), (6, 1), "f32")]
+    packed, device = Packer()._pack(args)
+    assert device is tensors[-1].device
+    for i, t in enumerate(tensors):
+        slot = packed[i]
+        rank = len(t.shape)
+        assert slot.kind == runtime._ARG_TENSOR
+        assert slot.u.tensor.data == t.data_ptr()
+        assert slot.u.tensor.rank == rank
+        assert slot.u.tensor.dtype == runtime.DTYPES[
+            runtime._TORCH_DTYPES[t.dtype.name]]
+        assert list(slot.u.tensor.sizes[:rank]) == list(t.shape)
+        assert list(slot.u.tensor.strides[:rank]) == list(t.stride())
+        assert not any(slot.u.tensor.sizes[rank:])
+    n = len(tensors)
+    for j, want in enumerate([7, -(1 << 62)]):
+        assert packed[n + j].kind == runtime._ARG_SCALAR
+        assert packed[n + j].u.scalar.dtype == runtime.DTYPES["i64"]
+        assert packed[n + j].u.scalar.value.i == want
+    assert packed[n + 2].u.scalar.dtype == runtime.DTYPES["f64"]
+    assert packed[n + 2].u.scalar.value.f == 0.25
+    assert packed[n + 3].u.scalar.value.i == 1
+    null = packed[n + 4].u.tensor
+    assert packed[n + 4].kind == runtime._ARG_TENSOR and not null.data
+    assert list(null.sizes[:2]) == [5, 6] and list(null.strides[:2]) == [6, 1]
+    with pytest.raises(RuntimeError, match="rank 9"):
+        Packer()._pack([Tensor((1,) * 9, (1,) * 9, 0, Dtype("float16"))])
+    with pytest.raises(RuntimeError, match="does not fit in i64"):
+        Packer()._pack([1 << 63])
