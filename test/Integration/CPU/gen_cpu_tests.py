@@ -440,7 +440,8 @@ def attention_text(attrs, score_mod=None, mask_mod=None, paged=False):
         parts += [operand(n, types) for n in optional if n in types]
         # Launch-time variant values: `name(%name)`, the type is implied.
         parts += ["%s(%%%s)" % (n, n)
-                  for n in ("sm_scale", "logits_soft_cap", "window_left")
+                  for n in ("sm_scale", "logits_soft_cap", "window_left",
+                            "rope_scale", "rope_theta")
                   if n in types]
         parts.append("outs(%s : %s)" % (", ".join(inits), ", ".join(out_types)))
         s = " ".join(parts) + attrs_text(attrs)
@@ -893,6 +894,17 @@ def main():
       ref_kw=dict(causal=True, pos_encoding="rope_llama", rope_scale=2.0,
                   rope_theta=500.0))
 
+    A(out_dir, "attention_rope_launch_values",
+      "rope_llama with rope_scale and rope_theta as operands (launch-time\n"
+      "values passed to @kernel: 4 and 1e5), D=16, GQA, a ragged batch of 2,\n"
+      "causal.",
+      26, [3, 2], [7, 4], d=16,
+      attrs=["causal", "pos_encoding = #attn.pos_encoding<rope_llama>"],
+      ref_kw=dict(causal=True, pos_encoding="rope_llama", rope_scale=4.0,
+                  rope_theta=1e5),
+      extra_args=[Scalar("rope_scale", 4.0, "f32"),
+                  Scalar("rope_theta", 1e5, "f32")])
+
     def custom_mask(rng, ref_kw):
         bits = rng.integers(0, 2, size=3 * 5 + 2 * 4).astype(bool)
         bits[:5] = False  # request 0, row 0 sees nothing
@@ -982,6 +994,16 @@ def main():
       "4, GQA Hq=8 Hkv=2, with lse; kv_len 9, 0, 1, 17 (garbage fp8 pages too).",
       33, [9, 0, 1, 17], hq=8, hkv=2, dtype="f16", page_size=4, spare_pages=3,
       empty_last_page_len=0, mixed=True, kv_dtype="f8E4M3FN")
+    P(out_dir, "paged_prefill_rope",
+      "Paged prefill with rope_llama (theta 1000), hnd, page_size 4, f16, GQA\n"
+      "Hq=8 Hkv=2, causal: keys rotated at their index in the request, queries\n"
+      "at kv_len - qo_len + i; qo_len 2, 0, 3, 1 over kv_len 9, 0, 5, 14.",
+      34, [9, 0, 5, 14], qo_lens=[2, 0, 3, 1], layout="hnd", hq=8, hkv=2,
+      d=16, dtype="f16", page_size=4, spare_pages=2, empty_last_page_len=0,
+      mixed=True,
+      attrs=["causal", "pos_encoding = #attn.pos_encoding<rope_llama>",
+             "rope_theta = 1000.0 : f32"],
+      ref_kw=dict(causal=True, pos_encoding="rope_llama", rope_theta=1000.0))
     P(out_dir, "paged_decode_nhd_ps16",
       "Paged decode, nhd, page_size 16, f32, GQA Hq=8 Hkv=2, with lse; kv_len\n"
       "17, 0, 70, 16, 1 (last pages of 1, 6, 16 and 1 tokens; 5 pages), 3\n"
