@@ -37,4 +37,4 @@ echo "package: ok"
 # CHECK-NEXT: library inside the package: True
 # CHECK-NEXT: kv_chunk: 512
 # CHECK-NEXT: error: fimlir_plan_kv_chunk: kv_lens[0] must be in [0, 2^31), got -1
-# CHECK-NEXT: kernel cache inside the package: ['gfx942'] 33 kernels
+# CHECK-NEXT: kernel cache inside the package: ['gfx942'] 37 kernels

@@ -826,8 +826,10 @@ _appenders = {}
 
 # -- RoPE ---------------------------------------------------------------------
 
-def _index_tensor(x, what: str, n: Optional[int], device):
-    """A 1-D integer tensor on `device` as int32 ([n] when n is given)."""
+def _index_tensor(x, what: str, n: Optional[int], device,
+                  keep_int64: bool = False):
+    """A 1-D integer tensor on `device` as int32 ([n] when n is given), or
+    as it is with `keep_int64`."""
     torch = _torch()
     _check_tensor(x, what, 1)
     if x.dtype not in (torch.int32, torch.int64):
@@ -836,7 +838,7 @@ def _index_tensor(x, what: str, n: Optional[int], device):
         raise ValueError(f"{what} must have {n} entries, got {x.shape[0]}")
     if x.device != device:
         raise ValueError(f"{what} must be on {device}, got {x.device}")
-    return x.to(torch.int32)
+    return x if keep_int64 else x.to(torch.int32)
 
 
 def rope(q, k, q_out, k_out, pos_ids=None, indptr=None, offsets=None,
@@ -871,9 +873,15 @@ def rope(q, k, q_out, k_out, pos_ids=None, indptr=None, offsets=None,
                          f"most head_dim ({d}), got {rd}")
     device = q.device
     args = {}
+    # The cos/sin cache kernels (vLLM's path) read int64 positions as they
+    # are; the others take int32.
+    pos_dtype = "i32"
     if pos_ids is not None:
-        args["pos_ids"] = _index_tensor(pos_ids, f"{what}: pos_ids", nnz,
-                                        device)
+        args["pos_ids"] = _index_tensor(
+            pos_ids, f"{what}: pos_ids", nnz, device,
+            keep_int64=cos_sin_cache is not None)
+        if args["pos_ids"].dtype == torch.int64:
+            pos_dtype = "i64"
     else:
         ip = _index_tensor(indptr, f"{what}: indptr", None, device)
         if ip.shape[0] < 1:
@@ -903,7 +911,7 @@ def rope(q, k, q_out, k_out, pos_ids=None, indptr=None, offsets=None,
     # The kernel of these fields, looked up once (the per-call cost matters
     # at decode sizes).
     key = (t, d, hq, k.shape[1], rd, bool(interleave), pos_ids is not None,
-           llama31, cos_sin_cache is not None, device)
+           pos_dtype, llama31, cos_sin_cache is not None, device)
     launch = _rope_launchers.get(key)
     if launch is None:
         low, high, context = llama31 or (0.0, 0.0, 0.0)
@@ -914,7 +922,8 @@ def rope(q, k, q_out, k_out, pos_ids=None, indptr=None, offsets=None,
                           else "indptr",
                           low_freq_factor=low, high_freq_factor=high,
                           old_context_len=context,
-                          cos_sin_cache=cos_sin_cache is not None)
+                          cos_sin_cache=cos_sin_cache is not None,
+                          rope_pos_dtype=pos_dtype)
         launch = _rope_launchers[key] = launcher(spec, device)
     for name, out, src in (("q_out", q_out, q), ("k_out", k_out, k)):
         if out.shape != src.shape or out.dtype != src.dtype:

@@ -328,8 +328,16 @@ def test_rope_specs():
         cache_spec.ir() and "rope_theta(" not in cache_spec.ir()
     assert KernelSpec.from_json(json.loads(l31.key())) == l31
     names = {s.name for s in aot.rope_specs()}
-    assert len(names) == 392 and l31.replace(rotary_dim=0,
+    assert len(names) == 504 and l31.replace(rotary_dim=0,
                                              interleave=False).name in names
+    # vLLM's int64 positions: the cache kernels read them as they are.
+    p64 = cache_spec.replace(rope_pos_dtype="i64")
+    assert p64.name == "rope_bf16_d128_h32x8_pos_cache_p64" and p64.name in \
+        names and "pos_ids(%pos_ids : tensor<?xi64>)" in p64.ir()
+    with pytest.raises(ValueError, match="rope_pos_dtype"):
+        base.replace(rope_positions="indptr", rope_pos_dtype="i64")
+    with pytest.raises(ValueError, match="takes no rope fields"):
+        KernelSpec("single_decode", "bf16", 128, 32, 8, rope_pos_dtype="i64")
     with pytest.raises(ValueError, match="rotary_dim must be even"):
         base.replace(rotary_dim=33)
     with pytest.raises(ValueError, match="rotary_dim must be even"):

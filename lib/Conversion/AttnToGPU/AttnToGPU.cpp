@@ -1149,6 +1149,9 @@ struct ConvertAttnToGPUPass
     cfg.rotaryDim = op.getEffectiveRotaryDim();
     cfg.interleave = op.getInterleave();
     cfg.raggedPositions = !op.getPosIds();
+    if (Value posIds = op.getPosIds())
+      cfg.positionType =
+          cast<RankedTensorType>(posIds.getType()).getElementType();
     cfg.cosSinCache = static_cast<bool>(op.getCosSinCache());
     cfg.ropeScale = op.getRopeScale().convertToFloat();
     cfg.ropeTheta = op.getRopeTheta().convertToFloat();

@@ -79,7 +79,7 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
   if (cfg.raggedPositions)
     args.append({list, list});
   else
-    args.push_back(list);
+    args.push_back(MemRefType::get({dyn}, cfg.positionType));
   if (cfg.cosSinCache)
     args.push_back(MemRefType::get({dyn, cfg.rotaryDim}, f32));
   args.push_back(view);
@@ -199,6 +199,17 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
     Value offset = loadIndex(offsets, request);
     pos = arith::AddIOp::create(b, offset,
                                 arith::SubIOp::create(b, token, first));
+  } else if (cfg.positionType.isInteger(64)) {
+    // Index arithmetic may be 32-bit on the GPU: a position outside 32 bits
+    // finds no angle and leaves its token unwritten.
+    Value raw = memref::LoadOp::create(b, posIds, token);
+    Type i64 = b.getI64Type();
+    Value min = arith::ConstantIntOp::create(b, i64, INT32_MIN);
+    Value max = arith::ConstantIntOp::create(b, i64, INT32_MAX);
+    Value aboveMin = cmp(P::sge, raw, min);
+    Value belowMax = cmp(P::sle, raw, max);
+    guardBy(arith::AndIOp::create(b, aboveMin, belowMax));
+    pos = arith::IndexCastOp::create(b, b.getIndexType(), raw);
   } else {
     pos = loadIndex(posIds, token);
   }

@@ -104,9 +104,12 @@ def rope_specs(dtypes=DTYPES, head_dims=HEAD_DIMS,
                         "rope", rope_positions=positions,
                         low_freq_factor=1.0, high_freq_factor=4.0,
                         old_context_len=8192.0, **base))
-            for interleave in (False, True):
+            # vLLM's path: int64 positions, read as they are.
+            for interleave, pos_dtype in itertools.product(
+                    (False, True), ("i32", "i64")):
                 specs.append(KernelSpec("rope", interleave=interleave,
-                                        cos_sin_cache=True, **base))
+                                        cos_sin_cache=True,
+                                        rope_pos_dtype=pos_dtype, **base))
     return specs
 
 

@@ -97,6 +97,9 @@ class KernelSpec:
     rotary_dim: int = 0
     interleave: bool = False
     rope_positions: str = "pos_ids"
+    # pos_ids' element type: "i32", or "i64" (vLLM's int64 positions, read
+    # as they are).
+    rope_pos_dtype: str = "i32"
     low_freq_factor: float = 0.0
     high_freq_factor: float = 0.0
     old_context_len: float = 0.0
@@ -130,7 +133,8 @@ class KernelSpec:
         if self.kind == "rope":
             self._check_rope()
         elif (self.rotary_dim or self.interleave or self.cos_sin_cache or
-              self.low_freq_factor or self.rope_positions != "pos_ids"):
+              self.low_freq_factor or self.rope_positions != "pos_ids" or
+              self.rope_pos_dtype != "i32"):
             raise ValueError(f"{self.kind} takes no rope fields")
         if self.kind in _ATTENTION or self.kind == "append":
             if self.num_kv_heads < 1 or (self.kind != "append" and (
@@ -204,6 +208,11 @@ class KernelSpec:
         if self.rope_positions not in ("pos_ids", "indptr"):
             raise ValueError(f"rope: rope_positions must be pos_ids or "
                              f"indptr, got {self.rope_positions!r}")
+        if self.rope_pos_dtype not in ("i32", "i64") or (
+                self.rope_pos_dtype == "i64" and
+                self.rope_positions != "pos_ids"):
+            raise ValueError(f"rope: rope_pos_dtype must be i32, or i64 with "
+                             f"pos_ids, got {self.rope_pos_dtype!r}")
         for field in ("low_freq_factor", "high_freq_factor",
                       "old_context_len"):
             object.__setattr__(self, field, float(getattr(self, field)))
@@ -269,6 +278,8 @@ class KernelSpec:
                              f"{_tag(self.old_context_len)}")
             if self.cos_sin_cache:
                 parts.append("cache")
+            if self.rope_pos_dtype == "i64":
+                parts.append("p64")
             return "_".join(parts)
         parts = [self.kind, t]
         if self.out_dtype != t:
@@ -489,8 +500,9 @@ class KernelSpec:
         k = f"tensor<?x{self.num_kv_heads}x{d}x{t}>"
         ids = "tensor<?xi32>"
         if self.rope_positions == "pos_ids":
-            args = [f"%pos_ids: {ids}"]
-            uses = f" pos_ids(%pos_ids : {ids})"
+            pos = f"tensor<?x{self.rope_pos_dtype}>"
+            args = [f"%pos_ids: {pos}"]
+            uses = f" pos_ids(%pos_ids : {pos})"
         else:
             args = [f"%indptr: {ids}", f"%offsets: {ids}"]
             uses = (f" indptr(%indptr : {ids})"

@@ -225,3 +225,27 @@ func.func @rope_constant_theta(%q: tensor<?x8x64xf16>, %pos: tensor<?xi32>, %qo:
   %a = attn.rope %q pos_ids(%pos : tensor<?xi32>) rope_theta(%t) outs(%qo : tensor<?x8x64xf16>) : tensor<?x8x64xf16> -> tensor<?x8x64xf16>
   return %a : tensor<?x8x64xf16>
 }
+
+// -----
+
+// i64 pos_ids (vLLM's positions) are read as they are: the kernel takes a
+// memref<?xi64> (the manifest's dtype "i64"), and a position outside 32
+// bits (index arithmetic may be 32-bit on the GPU) leaves its token
+// unwritten, as a position outside the cache does.
+
+// CHECK-LABEL: attn.kernel_manifest @rope_i64_kernels
+// CHECK-SAME: dtype = "i64", kind = "memref", layout = "contiguous", name = "pos_ids"
+// CHECK: gpu.func @rope_i64(%{{.*}}: memref<?x8x64xbf16, strided<[?, ?, 1]>>, %[[POS:.*]]: memref<?xi64>, %[[CACHE:.*]]: memref<?x64xf32>,
+// CHECK-DAG: %[[MIN:.*]] = arith.constant -2147483648 : i64
+// CHECK-DAG: %[[MAX:.*]] = arith.constant 2147483647 : i64
+// CHECK: %[[RAW:.*]] = memref.load %[[POS]][%{{.*}}] : memref<?xi64>
+// CHECK: %[[GE:.*]] = arith.cmpi sge, %[[RAW]], %[[MIN]] : i64
+// CHECK: %[[LE:.*]] = arith.cmpi sle, %[[RAW]], %[[MAX]] : i64
+// CHECK: %[[FITS:.*]] = arith.andi %[[GE]], %[[LE]] : i1
+// CHECK: scf.if %[[FITS]] {
+// CHECK: arith.index_cast %[[RAW]] : i64 to index
+// CHECK: memref.dim %[[CACHE]]
+func.func @rope_i64(%q: tensor<?x8x64xbf16>, %p: tensor<?xi64>, %c: tensor<?x64xf32>, %o: tensor<?x8x64xbf16>) -> tensor<?x8x64xbf16> {
+  %r = attn.rope %q pos_ids(%p : tensor<?xi64>) cos_sin_cache(%c : tensor<?x64xf32>) outs(%o : tensor<?x8x64xbf16>) : tensor<?x8x64xbf16> -> tensor<?x8x64xbf16>
+  return %r : tensor<?x8x64xbf16>
+}

@@ -204,7 +204,7 @@ def fmt_float(x, dtype):
 
 
 def fmt_dense(arr, dtype):
-    if dtype in ("i32", "i8"):
+    if dtype in ("i32", "i64", "i8"):
         fmt = lambda x: str(int(x))
     else:
         fmt = lambda x: fmt_float(x, dtype)
@@ -700,10 +700,12 @@ def segmented_merge_case(out_dir, name, doc, seed, dtype, lengths, heads=4,
 
 def rope_case(out_dir, name, doc, seed, dtype, tokens=6, heads=4, dim=16,
               rotary_dim=None, interleave=False, scale=1.0, theta=1e4,
-              llama31=None, ragged=None, cache_rows=None, at_launch=False):
+              llama31=None, ragged=None, cache_rows=None, at_launch=False,
+              pos_dtype="i32"):
     """ragged: the requests' token counts (positions from indptr and
     offsets); cache_rows: angles from a cos_sin_cache of that many rows;
-    at_launch: scale and theta as operands rather than attributes."""
+    at_launch: scale and theta as operands rather than attributes;
+    pos_dtype: pos_ids' element type."""
     rng = np.random.default_rng(seed)
     x = rand(rng, (tokens, heads, dim))
     rd = rotary_dim or dim
@@ -737,7 +739,7 @@ def rope_case(out_dir, name, doc, seed, dtype, tokens=6, heads=4, dim=16,
     if ragged:
         args += [Arg("indptr", indptr, "i32"), Arg("offsets", offsets, "i32")]
     else:
-        args.append(Arg("pos", pos, "i32"))
+        args.append(Arg("pos", pos, pos_dtype))
     if cache is not None:
         args.append(Arg("cache", cache, "f32"))
     if at_launch:
@@ -1072,6 +1074,10 @@ def main():
               "RoPE with angles from a cos_sin_cache of 9 rows, rotary_dim 8\n"
               "(the cache's width) of 12, f32.", 46, "f32", dim=12,
               rotary_dim=8, cache_rows=9)
+    rope_case(out_dir, "rope_cos_sin_cache_i64",
+              "RoPE with i64 pos_ids (vLLM's positions) and angles from a\n"
+              "cos_sin_cache of 30 rows, rotate-half, bf16.", 48, "bf16",
+              dim=16, cache_rows=30, tokens=7, pos_dtype="i64")
 
     append_case(out_dir, "append_paged_kv_nhd", "append_paged_kv, nhd, f32.", 50,
                 "nhd", "f32")

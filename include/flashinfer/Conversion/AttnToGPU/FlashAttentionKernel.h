@@ -193,8 +193,9 @@ struct RopeKernelConfig {
   int64_t numHeads = 0, headDim = 0, rotaryDim = 0;
   bool interleave = false;
   /// Positions from `indptr` + `offsets` (a ragged batch) instead of
-  /// `pos_ids`.
+  /// `pos_ids`, whose element type (i32 or i64) is `positionType`.
   bool raggedPositions = false;
+  Type positionType;
   /// cos and sin read from a `cos_sin_cache` [max_position, rotaryDim] f32
   /// argument instead of computed from the frequencies below.
   bool cosSinCache = false;

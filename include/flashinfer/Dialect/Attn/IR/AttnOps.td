@@ -327,7 +327,9 @@ def Attn_RopeOp : Attn_Op<"rope", [
     (GPT-J and Meta's original Llama). Remaining features are copied.
     Apply it to queries and keys separately.
 
-    Token `t`'s position is `pos_ids[t]`, or, given `indptr [B+1]` and
+    Token `t`'s position is `pos_ids[t]` (i32, or i64 as vLLM passes
+    them: a position must lie in [-2^31, 2^31), the GPU kernel leaves a
+    token whose position does not unwritten), or, given `indptr [B+1]` and
     `offsets [B]` instead (a ragged batch, FlashInfer's `apply_rope`),
     `offsets[b] + t - indptr[b]` for the request `b` whose rows
     `indptr[b] .. indptr[b+1]` hold `t`. With `cos_sin_cache
@@ -357,7 +359,7 @@ def Attn_RopeOp : Attn_Op<"rope", [
     ```
   }];
   let arguments = (ins Attn_FloatTensor:$input,
-                       Optional<Attn_I32Tensor1D>:$pos_ids,
+                       Optional<1DTensorOf<[I32, I64]>>:$pos_ids,
                        Optional<Attn_I32Tensor1D>:$indptr,
                        Optional<Attn_I32Tensor1D>:$offsets,
                        Optional<2DTensorOf<[F32]>>:$cos_sin_cache,
