@@ -13,14 +13,6 @@ mkdir -p "$kernels/rope/sm_90a" "$kernels/headdims/sm_90a"
 kernels=$(cd "$kernels" && pwd)
 (cd python && python3 -m flashinfer_mlir.jit build --chip sm_90a --set rope \
   --out "$kernels/rope/sm_90a" --jobs "$(nproc)" --opt "$opt")
-(cd python && PYTHONPATH=tests python3 - "$kernels/headdims/sm_90a" "$opt" <<'PY'
-import sys
-import time
-from flashinfer_mlir.jit import cache
-from head_dim_specs import SPECS
-start = time.perf_counter()
-cache.build(SPECS, "sm_90a", sys.argv[1], sys.argv[2])
-print(f"{len(SPECS)} head-dim kernels in {time.perf_counter() - start:.1f} s")
-PY
-)
+python3 scripts/device/build_spec_cache.py head_dim_specs.SPECS \
+  "$kernels/headdims/sm_90a" "$opt"
 du -sh "$kernels/rope" "$kernels/headdims"

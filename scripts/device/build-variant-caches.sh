@@ -12,18 +12,7 @@ opt=${FLASHINFER_MLIR_OPT:-$PWD/build/bin/flashinfer-opt}
 mkdir -p "$kernels/fused_rope/sm_90a" "$kernels/fp8/sm_90a"
 kernels=$(cd "$kernels" && pwd)
 for set in fused_rope:fused_rope_specs fp8:fp8_kv_specs; do
-  (cd python && PYTHONPATH=tests python3 - "$kernels/${set%%:*}/sm_90a" "$opt" \
-    "${set#*:}" <<'PY'
-import importlib
-import sys
-import time
-from flashinfer_mlir.jit import cache
-specs = importlib.import_module(sys.argv[3]).DEVICE_SPECS
-start = time.perf_counter()
-cache.build(specs, "sm_90a", sys.argv[1], sys.argv[2])
-print(f"{sys.argv[3]}: {len(specs)} kernels in "
-      f"{time.perf_counter() - start:.1f} s")
-PY
-  )
+  python3 scripts/device/build_spec_cache.py "${set#*:}.DEVICE_SPECS" \
+    "$kernels/${set%%:*}/sm_90a" "$opt"
 done
 du -sh "$kernels/fused_rope" "$kernels/fp8"

@@ -352,12 +352,8 @@ mlir::attn::buildRopeKernel(OpBuilder &builder, Location loc,
   // (x, y) -> (x cos - y sin, y cos + x sin), in each head.
   for (auto [head, pair] : llvm::zip(heads, pairs)) {
     auto [xs, ys] = pair;
-    Value xCos = arith::MulFOp::create(b, xs, cosines);
-    Value ySin = arith::MulFOp::create(b, ys, sines);
-    Value yCos = arith::MulFOp::create(b, ys, cosines);
-    Value xSin = arith::MulFOp::create(b, xs, sines);
-    Value xOut = arith::SubFOp::create(b, xCos, ySin);
-    Value yOut = arith::AddFOp::create(b, yCos, xSin);
+    auto [xOut, yOut] =
+        RotaryAttr::rotatePair(b, b.getLoc(), xs, ys, cosines, sines);
     if (cfg.interleave) {
       SmallVector<int64_t> zipped;
       for (int64_t j = 0; j < vec; ++j) {
