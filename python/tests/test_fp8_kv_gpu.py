@@ -81,6 +81,9 @@ def test_batch_decode(layout, page_size):
         ro, rl = reference(q[b:b + 1], kk, vv)
         close(o[b], ro[0], f"fp8 batch decode request {b}")
         close_lse(lse[b], rl[0], f"fp8 batch decode lse {b}")
+    # The K and V halves of the cache as a (k, v) tuple of strided views.
+    o2 = w.run(q, (cache[:, 0], cache[:, 1]), k_scale=0.25, v_scale=4.0)
+    assert torch.equal(o2, o)
     # A bf16 cache given to the fp8 plan is refused, naming the argument.
     with pytest.raises((ValueError, RuntimeError), match="k_cache|dtype"):
         w.run(q, c.cache)

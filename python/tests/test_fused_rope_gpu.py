@@ -137,6 +137,8 @@ def test_batch_decode(layout, page_size):
                                      False, *values)
             close(o[b], ro[0], f"decode request {b} {values}")
             close_lse(lse[b], rl[0], f"decode lse {b}")
+    # The K and V halves of the cache as a (k, v) tuple of strided views.
+    assert torch.equal(w.run(q, (c.cache[:, 0], c.cache[:, 1])), o)
     # forward() checks that the variant is the planned one.
     with pytest.raises(ValueError, match="planned"):
         w.forward(q, c.cache, pos_encoding_mode=ROPE, rope_theta=1e6)
